@@ -1,0 +1,63 @@
+"""API Gateway HTTP API: POST /hooks/{source}/{connection_id}.
+
+parse (verify + normalize in the source connector) → service (koppel.services.ingest) → SQS.
+Bad input is answered 4xx with a reason and never enqueued; a vendor hiccup while re-reading the record is
+answered 503, so the sender retries its webhook (and the poller catches it regardless).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from koppel import bootstrap
+from koppel.errors import AuthError, InputError, RetryableError
+from koppel.observability import logger
+from koppel.services.ingest import ingest_webhook
+from koppel.settings import IngestSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from koppel.services.ingest import IngestDeps
+
+app = APIGatewayHttpResolver()
+_deps: list[IngestDeps] = []
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/hooks/<source>/<connection_id>")
+def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
+    event = app.current_event
+    body = (event.decoded_body or "").encode()
+    url = f"https://{event.request_context.domain_name}{event.raw_path}"
+    if not _deps:
+        _deps.append(bootstrap.ingest_deps(IngestSettings.load()))
+    result = ingest_webhook(source, connection_id, dict(event.headers), body, url, _deps[0])
+    logger.info("webhook accepted", extra={"accepted": result.accepted, "note": result.note})
+    return _json(202, {"accepted": result.accepted, "event_ids": list(result.event_ids), "note": result.note})
+
+
+@app.exception_handler(InputError)  # type: ignore[untyped-decorator]
+def bad_input(error: InputError) -> Response[dict[str, Any]]:
+    logger.warning("webhook refused", extra={"status": error.status, "reason": str(error)})
+    return _json(error.status, {"error": str(error)})
+
+
+@app.exception_handler(RetryableError)  # type: ignore[untyped-decorator]
+def try_again(error: RetryableError) -> Response[dict[str, Any]]:
+    logger.warning("source busy while hydrating", extra={"reason": str(error)})
+    return _json(503, {"error": f"{error} — send the webhook again later"})
+
+
+@app.exception_handler(AuthError)  # type: ignore[untyped-decorator]
+def source_credentials(error: AuthError) -> Response[dict[str, Any]]:
+    logger.error("source credentials refused", extra={"reason": str(error)})
+    return _json(502, {"error": str(error)})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,168 @@
+"""Connections table: connection config, KMS-encrypted credentials and tokens, watermarks.
+
+One partition per connection (pk = connection id); sk says what the item is:
+``connection``, ``secret#<system>``, ``token#<system>``, ``watermark#<stream>``.
+Credentials and tokens are encrypted with the Koppel KMS key, bound to their connection and system by the
+encryption context, so a ciphertext copied onto another connection does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from koppel.errors import NotFoundError
+from koppel.model import Connection
+from koppel.ports import CachedToken
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_kms.client import KMSClient
+
+CONNECTION_SK = "connection"
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoConnectionStore:
+    def __init__(self, table: str, kms_key_id: str, dynamodb: DynamoDBClient, kms: KMSClient) -> None:
+        self._table = table
+        self._key_id = kms_key_id
+        self._db = dynamodb
+        self._kms = kms
+
+    # -- connections --------------------------------------------------------------------------------------
+    def get(self, connection_id: str) -> Connection:
+        item = self._get_item(connection_id, CONNECTION_SK)
+        if item is None:
+            raise NotFoundError(f"no connection {connection_id!r}: see `koppel connections list`")
+        return Connection.model_validate_json(item["body"]["S"])
+
+    def put(self, connection: Connection) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": connection.connection_id},
+                "sk": {"S": CONNECTION_SK},
+                "kind": {"S": "connection"},
+                "body": {"S": connection.model_dump_json()},
+            },
+        )
+
+    def all(self) -> list[Connection]:
+        connections: list[Connection] = []
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self._table,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues={":sk": {"S": CONNECTION_SK}},
+        ):
+            connections.extend(Connection.model_validate_json(i["body"]["S"]) for i in page.get("Items", []))
+        return sorted(connections, key=lambda c: c.connection_id)
+
+    # -- secrets ------------------------------------------------------------------------------------------
+    def get_secrets(self, connection_id: str, system: str) -> dict[str, str]:
+        item = self._get_item(connection_id, f"secret#{system}")
+        if item is None:
+            return {}
+        return dict(self._decrypt(item["ciphertext"]["S"], connection_id, system))
+
+    def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": connection_id},
+                "sk": {"S": f"secret#{system}"},
+                "ciphertext": {"S": self._encrypt(dict(secrets), connection_id, system)},
+            },
+        )
+
+    def delete_secrets(self, connection_id: str, system: str) -> None:
+        for sk in (f"secret#{system}", f"token#{system}"):
+            self._db.delete_item(TableName=self._table, Key={"pk": {"S": connection_id}, "sk": {"S": sk}})
+
+    # -- watermarks ---------------------------------------------------------------------------------------
+    def get_watermark(self, connection_id: str, stream: str) -> datetime | None:
+        item = self._get_item(connection_id, f"watermark#{stream}")
+        return datetime.fromisoformat(item["at"]["S"]) if item else None
+
+    def advance_watermark(self, connection_id: str, stream: str, to: datetime) -> bool:
+        # ISO-8601 in UTC compares correctly as a string: the condition makes the move forward-only.
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={"pk": {"S": connection_id}, "sk": {"S": f"watermark#{stream}"}, "at": {"S": _iso(to)}},
+                ConditionExpression="attribute_not_exists(pk) OR #at < :to",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":to": {"S": _iso(to)}},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    # -- tokens -------------------------------------------------------------------------------------------
+    def get_token(self, connection_id: str, system: str) -> CachedToken | None:
+        item = self._get_item(connection_id, f"token#{system}")
+        if item is None:
+            return None
+        data = self._decrypt(item["ciphertext"]["S"], connection_id, system)
+        return CachedToken(value=data["value"], expires_at=data["expires_at"], version=int(item["version"]["N"]))
+
+    def put_token(self, connection_id: str, system: str, token: CachedToken) -> bool:
+        """Single-flight: the write succeeds only for the version after the stored one."""
+        payload = {"value": token.value, "expires_at": token.expires_at.isoformat()}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                "pk": {"S": connection_id},
+                "sk": {"S": f"token#{system}"},
+                "version": {"N": str(token.version)},
+                "ciphertext": {"S": self._encrypt(payload, connection_id, system)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if token.version > 1:
+            request["ConditionExpression"] = "version = :previous"
+            request["ExpressionAttributeValues"] = {":previous": {"N": str(token.version - 1)}}
+        try:
+            self._db.put_item(**request)
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        answer = self._db.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+        return answer.get("Item")
+
+    def _encrypt(self, data: Mapping[str, str], connection_id: str, system: str) -> str:
+        blob = self._kms.encrypt(
+            KeyId=self._key_id,
+            Plaintext=json.dumps(data).encode(),
+            EncryptionContext={"connection_id": connection_id, "system": system},
+        )["CiphertextBlob"]
+        return base64.b64encode(blob).decode()
+
+    def _decrypt(self, ciphertext: str, connection_id: str, system: str) -> dict[str, str]:
+        plain = self._kms.decrypt(
+            CiphertextBlob=base64.b64decode(ciphertext),
+            EncryptionContext={"connection_id": connection_id, "system": system},
+        )["Plaintext"]
+        data: dict[str, str] = json.loads(plain)
+        return data
+
+
+def _iso(moment: datetime) -> str:
+    """UTC with a fixed width, so that string order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,170 @@
+"""Ledger table: the outbox row of every source record per target, and links to the target's ids.
+
+pk = ``<connection>#<target>``; sk = ``event#<event id>`` for outbox rows, ``link#<natural key>`` for links.
+GSI ``by_state``: gsi1pk = ``<connection>#<target>#<state>``, gsi1sk = updated_at, for "every parked row".
+Every state change is a conditional write on the request id, so two workers cannot both own a row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from koppel.ports import Claim, LedgerEntry, LedgerState
+
+if TYPE_CHECKING:
+    from koppel.model import ExternalRef
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+STATE_INDEX = "by_state"
+_FIELDS = (
+    "connection_id", "target", "event_id", "state", "request_id", "document_number", "party_name", "total",
+    "external_id", "external_number", "reason",
+)  # fmt: skip
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoLedger:
+    def __init__(self, table: str, dynamodb: DynamoDBClient) -> None:
+        self._table = table
+        self._db = dynamodb
+
+    @staticmethod
+    def _key(connection_id: str, target: str, event_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{connection_id}#{target}"}, "sk": {"S": f"event#{event_id}"}}
+
+    def _item(self, entry: LedgerEntry) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **self._key(entry.connection_id, entry.target, entry.event_id),
+            "gsi1pk": {"S": f"{entry.connection_id}#{entry.target}#{entry.state}"},
+            "gsi1sk": {"S": _iso(entry.updated_at)},
+            "lease_until": {"S": _iso(entry.lease_until)},
+            "updated_at": {"S": _iso(entry.updated_at)},
+            "attempts": {"N": str(entry.attempts)},
+        }
+        for name in _FIELDS:
+            item[name] = {"S": str(getattr(entry, name))}
+        return item
+
+    @staticmethod
+    def _entry(item: dict[str, Any]) -> LedgerEntry:
+        data: dict[str, Any] = {name: item[name]["S"] for name in _FIELDS if name in item}
+        data["lease_until"] = item["lease_until"]["S"]
+        data["updated_at"] = item["updated_at"]["S"]
+        data["attempts"] = int(item["attempts"]["N"])
+        return LedgerEntry.model_validate(data)
+
+    def claim(self, entry: LedgerEntry, now: datetime) -> Claim:
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=self._item(entry), ConditionExpression="attribute_not_exists(pk)"
+            )
+            return Claim(entry=entry, is_ours=True)
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+        existing = self.get(entry.connection_id, entry.target, entry.event_id)
+        if existing is None:  # deleted in between (an operator's hand): try once more from scratch
+            return self.claim(entry, now)
+        if existing.state != "PENDING" or existing.lease_until > now:
+            return Claim(entry=existing, is_ours=False)
+        taken = existing.model_copy(
+            update={"request_id": entry.request_id, "lease_until": entry.lease_until, "attempts": existing.attempts + 1}
+        )
+        if self._conditional_update(existing, now, taken, also="lease_until <= :now", now_value=_iso(now)):
+            return Claim(entry=taken.model_copy(update={"updated_at": now}), is_ours=True)
+        current = self.get(entry.connection_id, entry.target, entry.event_id)
+        return Claim(entry=current or existing, is_ours=False)
+
+    def _conditional_update(
+        self, owned: LedgerEntry, now: datetime, new: LedgerEntry, also: str = "", now_value: str = ""
+    ) -> bool:
+        """Write ``new`` over the row only while ``owned.request_id`` still owns it."""
+        new = new.model_copy(update={"updated_at": now})
+        condition = "request_id = :owner" + (f" AND {also}" if also else "")
+        values: dict[str, Any] = {":owner": {"S": owned.request_id}}
+        if now_value:
+            values[":now"] = {"S": now_value}
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._item(new),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def _transition(self, entry: LedgerEntry, now: datetime, **changes: Any) -> LedgerEntry:
+        current = self.get(entry.connection_id, entry.target, entry.event_id) or entry
+        new = current.model_copy(update=changes)
+        if self._conditional_update(entry, now, new):
+            return new.model_copy(update={"updated_at": now})
+        # Another worker took the row over; its outcome stands.
+        return self.get(entry.connection_id, entry.target, entry.event_id) or entry
+
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry:
+        return self._transition(
+            entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=""
+        )
+
+    def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._transition(entry, now, state="PARKED", reason=reason[:2000])
+
+    def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._transition(entry, now, lease_until=now, reason=reason[:2000])
+
+    def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None:
+        answer = self._db.get_item(
+            TableName=self._table, Key=self._key(connection_id, target, event_id), ConsistentRead=True
+        )
+        item = answer.get("Item")
+        return self._entry(item) if item else None
+
+    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]:
+        rows: list[LedgerEntry] = []
+        paginator = self._db.get_paginator("scan")
+        expression = "begins_with(pk, :conn) AND begins_with(sk, :event)"
+        values: dict[str, Any] = {":conn": {"S": f"{connection_id}#"}, ":event": {"S": "event#"}}
+        names: dict[str, str] = {}
+        if state is not None:
+            expression += " AND #state = :state"
+            values[":state"] = {"S": state}
+            names["#state"] = "state"
+        scan: dict[str, Any] = {"TableName": self._table, "FilterExpression": expression}
+        scan["ExpressionAttributeValues"] = values
+        if names:
+            scan["ExpressionAttributeNames"] = names
+        for page in paginator.paginate(**scan):
+            rows.extend(self._entry(item) for item in page.get("Items", []))
+        return sorted(rows, key=lambda r: (r.target, r.event_id))
+
+    def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
+        answer = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"{connection_id}#{target}"}, "sk": {"S": f"link#{natural_key}"}},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return item["external_id"]["S"] if item else None
+
+    def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"{connection_id}#{target}"},
+                "sk": {"S": f"link#{natural_key}"},
+                "external_id": {"S": external_id},
+            },
+        )

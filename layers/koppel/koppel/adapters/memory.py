@@ -1,0 +1,152 @@
+"""In-memory implementations of the ports: used by `koppel preview` and as the fakes of the unit tests.
+
+They keep the same contracts as the DynamoDB adapters (conditional claim, forward-only watermark,
+versioned tokens), so a service tested against them behaves the same on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from koppel.errors import NotFoundError
+from koppel.ports import CachedToken, Claim, LedgerEntry, LedgerState, PollJob
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+    from koppel.model import Connection, ExternalRef, HubEvent
+
+
+class MemoryConnectionStore:
+    def __init__(self, connections: Sequence[Connection] = ()) -> None:
+        self.connections = {c.connection_id: c for c in connections}
+        self.secrets: dict[tuple[str, str], dict[str, str]] = {}
+        self.watermarks: dict[tuple[str, str], datetime] = {}
+        self.tokens: dict[tuple[str, str], CachedToken] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection_id: str) -> Connection:
+        try:
+            return self.connections[connection_id]
+        except KeyError:
+            raise NotFoundError(f"no connection {connection_id!r}: see `koppel connections list`") from None
+
+    def put(self, connection: Connection) -> None:
+        self.connections[connection.connection_id] = connection
+
+    def all(self) -> list[Connection]:
+        return sorted(self.connections.values(), key=lambda c: c.connection_id)
+
+    def get_secrets(self, connection_id: str, system: str) -> dict[str, str]:
+        return dict(self.secrets.get((connection_id, system), {}))
+
+    def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None:
+        self.secrets[(connection_id, system)] = dict(secrets)
+
+    def delete_secrets(self, connection_id: str, system: str) -> None:
+        self.secrets.pop((connection_id, system), None)
+
+    def get_watermark(self, connection_id: str, stream: str) -> datetime | None:
+        return self.watermarks.get((connection_id, stream))
+
+    def advance_watermark(self, connection_id: str, stream: str, to: datetime) -> bool:
+        with self._lock:
+            current = self.watermarks.get((connection_id, stream))
+            if current is not None and current >= to:
+                return False
+            self.watermarks[(connection_id, stream)] = to
+            return True
+
+    def get_token(self, connection_id: str, system: str) -> CachedToken | None:
+        return self.tokens.get((connection_id, system))
+
+    def put_token(self, connection_id: str, system: str, token: CachedToken) -> bool:
+        with self._lock:
+            current = self.tokens.get((connection_id, system))
+            if (current.version if current else 0) + 1 != token.version:
+                return False
+            self.tokens[(connection_id, system)] = token
+            return True
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str], LedgerEntry] = {}
+        self.links: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(entry: LedgerEntry) -> tuple[str, str, str]:
+        return (entry.connection_id, entry.target, entry.event_id)
+
+    def claim(self, entry: LedgerEntry, now: datetime) -> Claim:
+        with self._lock:
+            existing = self.rows.get(self._key(entry))
+            if existing is None:
+                self.rows[self._key(entry)] = entry
+                return Claim(entry=entry, is_ours=True)
+            if existing.state == "PENDING" and existing.lease_until <= now:
+                taken = existing.model_copy(
+                    update={
+                        "request_id": entry.request_id,
+                        "lease_until": entry.lease_until,
+                        "attempts": existing.attempts + 1,
+                        "updated_at": now,
+                    }
+                )
+                self.rows[self._key(entry)] = taken
+                return Claim(entry=taken, is_ours=True)
+            return Claim(entry=existing, is_ours=False)
+
+    def _update(self, entry: LedgerEntry, now: datetime, **changes: object) -> LedgerEntry:
+        with self._lock:
+            current = self.rows.get(self._key(entry))
+            if current is None or current.request_id != entry.request_id:
+                # Another worker took the row over: its outcome stands, ours is not written.
+                return current or entry
+            updated = current.model_copy(update={**changes, "updated_at": now})
+            self.rows[self._key(entry)] = updated
+            return updated
+
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry:
+        return self._update(entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason="")
+
+    def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._update(entry, now, state="PARKED", reason=reason)
+
+    def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._update(entry, now, lease_until=now, reason=reason)
+
+    def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None:
+        return self.rows.get((connection_id, target, event_id))
+
+    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]:
+        return [
+            row
+            for (conn, _, _), row in sorted(self.rows.items())
+            if conn == connection_id and (state is None or row.state == state)
+        ]
+
+    def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
+        return self.links.get((connection_id, target, natural_key))
+
+    def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None:
+        self.links[(connection_id, target, natural_key)] = external_id
+
+
+class MemoryPublisher:
+    def __init__(self) -> None:
+        self.sent: dict[str, list[HubEvent]] = {}
+
+    def publish(self, target: str, events: Sequence[HubEvent]) -> None:
+        self.sent.setdefault(target, []).extend(events)
+
+
+class MemoryJobQueue:
+    def __init__(self) -> None:
+        self.jobs: list[PollJob] = []
+
+    def enqueue(self, jobs: Sequence[PollJob]) -> None:
+        self.jobs.extend(jobs)

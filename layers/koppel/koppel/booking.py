@@ -1,0 +1,255 @@
+"""From a source document to a balanced booking: net lines plus VAT per rate that equal the total.
+
+The rules are the bookkeeper's (ARCHITECTURE.md, "Money and VAT rules"):
+- prices incl. VAT: per rate, VAT = round(gross × rate / (100 + rate)); net = gross − VAT;
+- prices excl. VAT: per rate, VAT = round(net × rate / 100);
+- lines carry their share of their rate's VAT; the cent left by line-level rounding goes to the largest line;
+- an order-level discount is split over the rates in proportion to the goods it applies to;
+- lines without a rate (shipping, costs) follow the main rate of the goods;
+- a document whose own parts do not add up to its total is refused, naming the difference.
+Targets translate a Booking; none of them recomputes VAT.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from koppel.errors import UnbalancedDocumentError
+from koppel.model import Amount, Canonical, LineKind, Percentage, SalesDocument
+from koppel.money import ZERO, allocate, cents, vat_from_gross, vat_from_net
+from pydantic import Field
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from koppel.model import Line
+
+
+class BookedLine(Canonical):
+    kind: LineKind
+    description: str
+    net: Amount
+    vat: Amount
+    vat_rate: Percentage
+    product_group: str = ""
+    quantity: Amount = Decimal(1)
+    discount_code: str = ""
+
+
+class VatTotal(Canonical):
+    rate: Percentage
+    base: Amount
+    """Σ net of the lines at this rate."""
+    vat: Amount
+
+
+class Booking(Canonical):
+    """A document as it is booked: every amount in cents, Σ net + Σ VAT == total exactly."""
+
+    document: SalesDocument
+    lines: tuple[BookedLine, ...] = Field(min_length=1)
+    vat_totals: tuple[VatTotal, ...]
+    total: Amount
+
+    @property
+    def net_total(self) -> Decimal:
+        return sum((line.net for line in self.lines), ZERO)
+
+    @property
+    def vat_total(self) -> Decimal:
+        return sum((v.vat for v in self.vat_totals), ZERO)
+
+
+class _Draft(Canonical):
+    """A line on its way to being booked: its amount in the document's price basis, rate resolved."""
+
+    kind: LineKind
+    description: str
+    amount: Amount
+    rate: Percentage
+    product_group: str = ""
+    quantity: Amount = Decimal(1)
+    discount_code: str = ""
+
+
+def plan_booking(doc: SalesDocument, *, net_discounts_into_lines: bool = False) -> Booking:
+    """Turn a source document into a balanced Booking, or raise UnbalancedDocumentError."""
+    drafts = _resolve_rates(doc.lines)
+    _check_stated_total(doc, drafts)
+    drafts = _apply_discounts(doc, drafts, net_discounts_into_lines)
+    by_rate: dict[Decimal, list[_Draft]] = defaultdict(list)
+    for draft in drafts:
+        by_rate[draft.rate].append(draft)
+    lines: list[BookedLine] = []
+    totals: list[VatTotal] = []
+    for rate in sorted(by_rate, reverse=True):
+        booked, total = _book_rate(rate, by_rate[rate], prices_include_vat=doc.prices_include_vat)
+        lines.extend(booked)
+        totals.append(total)
+    totals = _follow_stated_vat(doc, totals, lines)
+    booked_total = sum((line.net for line in lines), ZERO) + sum((t.vat for t in totals), ZERO)
+    if booked_total != cents(doc.total):
+        raise UnbalancedDocumentError(
+            f"document {doc.number}: total is {cents(doc.total)} but its lines and VAT add up to {booked_total}",
+            difference=booked_total - cents(doc.total),
+        )
+    return Booking(document=doc, lines=tuple(lines), vat_totals=tuple(totals), total=booked_total)
+
+
+def main_rate(lines: Iterable[Line]) -> Decimal:
+    """The rate of the goods with the largest amount (Dutch practice for shipping and costs)."""
+    weight: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.kind == "goods" and line.vat_rate is not None:
+            weight[line.vat_rate] += abs(line.amount)
+    if not weight:
+        return max((line.vat_rate for line in lines if line.vat_rate is not None), default=ZERO)
+    return max(weight, key=lambda rate: (weight[rate], rate))
+
+
+def _resolve_rates(lines: tuple[Line, ...]) -> list[_Draft]:
+    fallback = main_rate(lines)
+    return [
+        _Draft(
+            kind=line.kind,
+            description=line.description,
+            amount=line.amount,
+            rate=line.vat_rate if line.vat_rate is not None else fallback,
+            product_group=line.product_group,
+            quantity=line.quantity,
+        )
+        for line in lines
+    ]
+
+
+def _check_stated_total(doc: SalesDocument, drafts: list[_Draft]) -> None:
+    """Refuse a document whose parts do not add up to its own total, before anything is booked."""
+    discounts = sum((d.amount for d in doc.discounts), ZERO)
+    parts = sum((d.amount for d in drafts), ZERO) - discounts
+    if doc.prices_include_vat:
+        expected = cents(parts)
+    else:
+        by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+        for draft in drafts:
+            by_rate[draft.rate] += draft.amount
+        net = cents(parts)
+        vat = doc.total_vat if doc.total_vat is not None else None
+        expected = net + (cents(vat) if vat is not None else _vat_excl(by_rate, discounts, drafts))
+    difference = cents(doc.total) - expected
+    if difference != 0:
+        raise UnbalancedDocumentError(
+            f"document {doc.number} does not add up: its total is {cents(doc.total)} but its lines, shipping, "
+            f"costs and discounts add up to {expected} (difference {difference:+})",
+            difference=difference,
+        )
+
+
+def _vat_excl(by_rate: dict[Decimal, Decimal], discounts: Decimal, drafts: list[_Draft]) -> Decimal:
+    goods = [d for d in drafts if d.kind == "goods"] or drafts
+    shares = _discount_shares(discounts, goods) if discounts else {}
+    return sum((vat_from_net(cents(base - shares.get(rate, ZERO)), rate) for rate, base in by_rate.items()), ZERO)
+
+
+def _discount_shares(discount: Decimal, goods: list[_Draft]) -> dict[Decimal, Decimal]:
+    weight: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for draft in goods:
+        weight[draft.rate] += draft.amount
+    rates = sorted(weight, reverse=True)
+    parts = allocate(cents(discount), [weight[r] for r in rates])
+    return dict(zip(rates, parts, strict=True))
+
+
+def _apply_discounts(doc: SalesDocument, drafts: list[_Draft], net_into_lines: bool) -> list[_Draft]:
+    """Split each document-level discount over the rates of the goods, then book it per rate."""
+    goods = [d for d in drafts if d.kind == "goods"] or drafts
+    result = list(drafts)
+    for discount in doc.discounts:
+        for rate, share in _discount_shares(discount.amount, goods).items():
+            if share == 0:
+                continue
+            if net_into_lines:
+                result = _net_into_lines(result, rate, share)
+            else:
+                label = f"Korting {discount.code}".strip() if discount.code else discount.description
+                result.append(
+                    _Draft(kind="discount", description=label, amount=-share, rate=rate, discount_code=discount.code)
+                )
+    return result
+
+
+def _net_into_lines(drafts: list[_Draft], rate: Decimal, share: Decimal) -> list[_Draft]:
+    targets = [i for i, d in enumerate(drafts) if d.kind == "goods" and d.rate == rate]
+    parts = allocate(share, [drafts[i].amount for i in targets])
+    result = list(drafts)
+    for i, part in zip(targets, parts, strict=True):
+        result[i] = result[i].model_copy(update={"amount": result[i].amount - part})
+    return result
+
+
+def _book_rate(rate: Decimal, drafts: list[_Draft], *, prices_include_vat: bool) -> tuple[list[BookedLine], VatTotal]:
+    amounts = [cents(d.amount) for d in drafts]
+    subtotal = sum(amounts, ZERO)
+    if prices_include_vat:
+        vat = vat_from_gross(subtotal, rate)
+        line_vats = [vat_from_gross(a, rate) for a in amounts]
+        nets = [a - v for a, v in zip(amounts, line_vats, strict=True)]
+    else:
+        vat = vat_from_net(subtotal, rate)
+        line_vats = [vat_from_net(a, rate) for a in amounts]
+        nets = list(amounts)
+    _give_rounding_to_largest(line_vats, nets, amounts, vat, shift_net=prices_include_vat)
+    booked = [
+        BookedLine(
+            kind=d.kind,
+            description=d.description,
+            net=net,
+            vat=line_vat,
+            vat_rate=rate,
+            product_group=d.product_group,
+            quantity=d.quantity,
+            discount_code=d.discount_code,
+        )
+        for d, net, line_vat in zip(drafts, nets, line_vats, strict=True)
+    ]
+    base = sum(nets, ZERO)
+    return booked, VatTotal(rate=rate, base=base, vat=vat)
+
+
+def _give_rounding_to_largest(
+    line_vats: list[Decimal], nets: list[Decimal], amounts: list[Decimal], vat: Decimal, *, shift_net: bool
+) -> None:
+    """Line VAT rounded per line can differ from the rate's VAT by a cent or two: the largest line absorbs it."""
+    residual = vat - sum(line_vats, ZERO)
+    if residual == 0:
+        return
+    largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
+    line_vats[largest] += residual
+    if shift_net:
+        nets[largest] -= residual
+
+
+def _follow_stated_vat(doc: SalesDocument, totals: list[VatTotal], lines: list[BookedLine]) -> list[VatTotal]:
+    """Prices excl. VAT: a source that rounds VAT per line may state a VAT total a cent or so away from ours.
+
+    The bookkeeper's invoice says what the customer owes, so the booking follows the source's VAT total,
+    and the difference is booked on the rate with the largest base (visible, never hidden in a net line)."""
+    if doc.prices_include_vat or doc.total_vat is None:
+        return totals
+    difference = cents(doc.total_vat) - sum((t.vat for t in totals), ZERO)
+    if difference == 0 or not totals:
+        return totals
+    if abs(difference) > Decimal("0.01") * max(len(lines), 1):
+        raise UnbalancedDocumentError(
+            f"document {doc.number}: stated VAT {cents(doc.total_vat)} is {difference:+} away from the VAT on its "
+            "lines, more than per-line rounding explains",
+            difference=difference,
+        )
+    largest = max(range(len(totals)), key=lambda i: (abs(totals[i].base), totals[i].rate))
+    adjusted = totals[largest].model_copy(update={"vat": totals[largest].vat + difference})
+    for i, line in enumerate(lines):
+        if line.vat_rate == adjusted.rate:
+            lines[i] = line.model_copy(update={"vat": line.vat + difference})
+            break
+    return [adjusted if i == largest else t for i, t in enumerate(totals)]

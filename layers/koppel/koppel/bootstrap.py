@@ -1,0 +1,176 @@
+"""The composition root: settings in, ready-to-use dependencies out. Handlers call these; tests pass fakes.
+
+boto3 is imported and its clients are built here, on first use and not at import, so that a handler module
+imports fast and moto is in place before any client exists.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from koppel import connectors
+from koppel.connectors import ConnectorContext
+from koppel.http import session_for
+from koppel.services.connect import ConnectDeps
+from koppel.services.deliver import DeliverDeps
+from koppel.services.ingest import IngestDeps
+from koppel.services.poll import PollDeps
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    import requests
+    from koppel.adapters.dynamo_connections import DynamoConnectionStore
+    from koppel.model import Connection
+    from koppel.ports import ConnectionStore, Source, Target
+    from koppel.settings import (
+        ConnectSettings,
+        DeliverSettings,
+        IngestSettings,
+        PollSettings,
+        PublishSettings,
+        StoreSettings,
+    )
+
+
+@cache
+def _client(service: str, endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+
+def connection_store(settings: StoreSettings) -> DynamoConnectionStore:
+    from koppel.adapters.dynamo_connections import DynamoConnectionStore
+
+    return DynamoConnectionStore(
+        settings.CONNECTIONS_TABLE,
+        settings.KMS_KEY_ID,
+        _client("dynamodb", settings.AWS_ENDPOINT_URL),
+        _client("kms", settings.AWS_ENDPOINT_URL),
+    )
+
+
+def partner_secret_reader(settings: StoreSettings, vendor: str) -> Callable[[], Mapping[str, str]]:
+    """Koppel's own credentials for a vendor, from Secrets Manager, cached for five minutes by Powertools."""
+
+    def read() -> Mapping[str, str]:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(f"{settings.PARTNER_SECRET_PREFIX}{vendor}", transform="json", max_age=300)
+        return dict(value) if isinstance(value, dict) else {}
+
+    return read
+
+
+def connector_context(
+    connection: Connection,
+    system: str,
+    store: ConnectionStore,
+    partner_secret: Callable[[], Mapping[str, str]],
+    session: requests.Session | None = None,
+) -> ConnectorContext:
+    settings = connection.source_settings if system == connection.source else connection.target_settings.get(system, {})
+    return ConnectorContext(
+        connection=connection,
+        settings=settings,
+        secrets=store.get_secrets(connection.connection_id, system),
+        session=session or _session(),
+        store=store,
+        partner_secret=partner_secret,
+    )
+
+
+@cache
+def _session() -> requests.Session:
+    return session_for()
+
+
+def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable[[Connection], Source]:
+    def source_for(connection: Connection) -> Source:
+        ctx = connector_context(
+            connection, connection.source, store, partner_secret_reader(settings, connection.source)
+        )
+        return connectors.build_source(connection.source, ctx)
+
+    return source_for
+
+
+def _publisher(settings: PublishSettings) -> Any:
+    from koppel.adapters.sqs import SqsPublisher
+
+    return SqsPublisher(settings.TARGET_QUEUES, _client("sqs", settings.AWS_ENDPOINT_URL))
+
+
+def ingest_deps(settings: IngestSettings) -> IngestDeps:
+    store = connection_store(settings)
+    return IngestDeps(connections=store, publisher=_publisher(settings), source_for=_source_factory(settings, store))
+
+
+def poll_deps(settings: PollSettings) -> PollDeps:
+    store = connection_store(settings)
+    return PollDeps(
+        connections=store,
+        publisher=_publisher(settings),
+        source_for=_source_factory(settings, store),
+        overlap=timedelta(minutes=settings.POLL_OVERLAP_MINUTES),
+    )
+
+
+def job_queue(settings: PollSettings) -> Any:
+    from koppel.adapters.sqs import SqsJobQueue
+
+    return SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL))
+
+
+def ledger(settings: StoreSettings) -> Any:
+    from koppel.adapters.dynamo_ledger import DynamoLedger
+
+    return DynamoLedger(settings.LEDGER_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
+
+
+def target_for(settings: StoreSettings, connection: Connection, name: str) -> Target:
+    store = connection_store(settings)
+    ctx = connector_context(connection, name, store, partner_secret_reader(settings, name))
+    return connectors.build_target(name, ctx)
+
+
+def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDeps:
+    """Per connection: the target carries that connection's mapping and credentials."""
+    return DeliverDeps(
+        target=target_for(settings, connection, settings.CONNECTOR),
+        target_name=settings.CONNECTOR,
+        ledger=ledger(settings),
+        lease=timedelta(seconds=settings.LEASE_SECONDS),
+    )
+
+
+def connect_deps(settings: ConnectSettings) -> ConnectDeps:
+    store = connection_store(settings)
+
+    def after_connect(connection: Connection, target: str) -> dict[str, Any]:
+        module = connectors.load(target)
+        hook = getattr(module, "after_connect", None)
+        if hook is None:
+            return {}
+        result: dict[str, Any] = hook(target_for(settings, connection, target))
+        return result
+
+    return ConnectDeps(connections=store, after_connect=after_connect)
+
+
+def sqs_client(settings: StoreSettings) -> Any:
+    return _client("sqs", settings.AWS_ENDPOINT_URL)
+
+
+def dynamodb_client(settings: StoreSettings) -> Any:
+    return _client("dynamodb", settings.AWS_ENDPOINT_URL)
+
+
+def mark_connection_red(settings: StoreSettings, connection_id: str, reason: str) -> None:
+    """Credentials were refused: the connection shows red with the action a person must take."""
+    store = connection_store(settings)
+    connection = store.get(connection_id)
+    store.put(connection.model_copy(update={"status": "error", "status_reason": f"{reason} — reconnect"}))

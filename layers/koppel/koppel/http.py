@@ -1,0 +1,179 @@
+"""One HTTP client recipe for every connector: timeouts always, retries that honour Retry-After, errors mapped.
+
+requests + urllib3 Retry do the retrying; this module only sets them up and maps what is left over into
+koppel.errors, so that every connector answers a 429, a 503 or a timeout the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+from koppel.errors import AuthError, PermanentError, RetryableError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+DEFAULT_TIMEOUT = (3.05, 20.0)
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _TimeoutSession(requests.Session):
+    """A Session that never waits forever: every request gets the connect/read timeout unless one is given."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+
+
+class _CappedRetry(Retry):
+    """urllib3 Retry that waits at most ``max_retry_after`` in-process; a longer Retry-After is honoured by
+    the queue instead (the final 429 surfaces as RetryableError carrying the vendor's Retry-After)."""
+
+    def __init__(self, *args: Any, max_retry_after: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kwargs: Any) -> _CappedRetry:
+        kwargs.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kwargs)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        retry_after = super().get_retry_after(response)
+        return None if retry_after is None else min(retry_after, self.max_retry_after)
+
+
+def session_for(
+    user_agent: str = "Koppel/0.1 (+https://github.com/koppel)",
+    *,
+    retries: int = 2,
+    max_retry_after: float = 10.0,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> requests.Session:
+    """A Session with timeouts and in-process retries of idempotent requests (GET/PUT/DELETE, never POST).
+
+    A Retry-After longer than ``max_retry_after`` is not slept in a Lambda: the error surfaces as
+    RetryableError(retry_after=…) and the message goes back to the queue for that long instead.
+    """
+    retry = _CappedRetry(
+        max_retry_after=max_retry_after,
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=0.2,
+        status_forcelist=sorted(RETRYABLE_STATUS),
+        allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        backoff_max=max_retry_after,
+    )
+    session = _TimeoutSession(timeout)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Retry-After as seconds, from either of its forms (delta-seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def json_body(response: requests.Response) -> Any:
+    """Parse a JSON answer with every number as Decimal: vendor amounts never pass through float."""
+    try:
+        return json.loads(response.text, parse_float=Decimal)
+    except ValueError as error:
+        raise RetryableError(
+            f"{response.request.method} {response.url} answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+        ) from error
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    vendor: str,
+    describe_error: Callable[[requests.Response], str] | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send one request and map failure into koppel.errors; returns only 2xx responses."""
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.Timeout as error:
+        raise RetryableError(f"{vendor} did not answer {method} {url} in time: {error}") from error
+    except requests.ConnectionError as error:
+        raise RetryableError(f"could not reach {vendor} for {method} {url}: {error}") from error
+    if response.ok:
+        return response
+    raise error_for(response, vendor=vendor, describe_error=describe_error)
+
+
+def error_for(
+    response: requests.Response, *, vendor: str, describe_error: Callable[[requests.Response], str] | None = None
+) -> Exception:
+    status = response.status_code
+    detail = (describe_error or _default_detail)(response)
+    where = f"{response.request.method} {response.request.path_url}"
+    if status in RETRYABLE_STATUS:
+        return RetryableError(
+            f"{vendor} answered {status} to {where}: {detail}", retry_after=retry_after_seconds(response), status=status
+        )
+    if status in (401, 403):
+        return AuthError(f"{vendor} refused the credentials ({status}) for {where}: {detail}. Reconnect the account.")
+    return PermanentError(f"{vendor} rejected {where} ({status}): {detail}", status=status, vendor_message=detail)
+
+
+def _default_detail(response: requests.Response) -> str:
+    text = response.text.strip()
+    return text[:500] if text else response.reason or "no message"
+
+
+class TokenBucket:
+    """A small in-process limiter for a vendor's per-second cap.
+
+    Concurrency across Lambdas is capped by the queue's MaximumConcurrency; this only smooths the bursts of
+    one worker. Written by hand because it is a dozen lines and no well-kept library does just this.
+    """
+
+    def __init__(self, rate_per_second: float, burst: int) -> None:
+        self._rate = rate_per_second
+        self._capacity = float(burst)
+        self._tokens = float(burst)
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self._rate
+            time.sleep(wait)

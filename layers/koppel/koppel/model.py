@@ -1,0 +1,228 @@
+"""The canonical model: what every source normalizes into and every target translates out of.
+
+Money is ``Decimal`` and never a float: a float handed to any amount field is refused, so a JSON
+body parsed without ``parse_float=Decimal`` fails loudly instead of booking 0.1 + 0.2.
+A document carries one ISO-4217 currency for all of its amounts (see docs/design.md: a mixed-currency
+document cannot exist by construction, which is simpler than a Money pair on every field).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+
+
+def _refuse_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("money must be Decimal or a decimal string, never a float")
+    return value
+
+
+def _finite(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_refuse_float), AfterValidator(_finite)]
+"""A money amount or quantity: exact decimal, any precision; rounding to cents happens in koppel.money."""
+
+Percentage = Annotated[Decimal, BeforeValidator(_refuse_float), Field(ge=0, le=100)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a time zone")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Canonical(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(Canonical):
+    street: str = ""
+    """Street and house number as one line, the way Dutch packages print it."""
+    postcode: str = ""
+    city: str = ""
+    country_code: CountryCode | None = None
+
+
+class Party(Canonical):
+    """A customer (debtor) or supplier (creditor) as the source knows it."""
+
+    source_id: str | None = None
+    name: str
+    """What appears on the invoice: the company name for a business, else the person's full name."""
+    contact_name: str = ""
+    email: str | None = None
+    phone: str = ""
+    mobile: str = ""
+    is_business: bool = False
+    vat_number: str = ""
+    coc_number: str = ""
+    """Chamber of commerce number (KvK in the Netherlands)."""
+    iban: str = ""
+    billing_address: Address = Address()
+    delivery_address: Address | None = None
+
+
+LineKind = Literal["goods", "shipping", "payment_fee", "extra_cost", "discount", "rounding"]
+
+
+class Line(Canonical):
+    """One line of a document, in the document's own price basis (incl. or excl. VAT)."""
+
+    kind: LineKind = "goods"
+    description: str
+    sku: str = ""
+    quantity: Amount = Decimal(1)
+    unit_price: Amount
+    """Price per unit before the row discount."""
+    discount: Amount = Decimal(0)
+    """Discount per unit on this row."""
+    amount: Amount
+    """Line total after the row discount, as the source states it."""
+    vat_rate: Percentage | None = None
+    """VAT percentage; None means 'follow the main rate of the goods' (shipping and costs, Dutch practice)."""
+    product_group: str = ""
+    """Revenue group for ledger mapping (product category, article group)."""
+
+
+class Discount(Canonical):
+    """A document-level discount (coupon, cart discount, credit points), positive, in the price basis."""
+
+    description: str
+    code: str = ""
+    amount: Amount = Field(gt=0)
+
+
+VatTreatment = Literal["domestic", "intra_eu", "export", "reverse_charge", "oss"]
+DocumentType = Literal["invoice", "credit_note"]
+
+
+class DocumentRef(Canonical):
+    """A claim check for a file (PDF, UBL) kept in S3 instead of on the queue."""
+
+    bucket: str
+    key: str
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+
+
+class SalesDocument(Canonical):
+    """An order or invoice to book: sales (to a customer) or purchase (from a supplier)."""
+
+    doc_type: DocumentType = "invoice"
+    direction: Literal["sales", "purchase"] = "sales"
+    source_id: str
+    number: str
+    """The source's document number; targets derive their invoice number from it."""
+    issue_date: date
+    due_days: int | None = Field(default=None, ge=0)
+    currency: Currency
+    prices_include_vat: bool
+    vat_treatment: VatTreatment = "domestic"
+    party: Party
+    lines: tuple[Line, ...] = Field(min_length=1)
+    discounts: tuple[Discount, ...] = ()
+    total: Amount
+    """The total incl. VAT as the source states it: the booking must equal it to the cent."""
+    total_vat: Amount | None = None
+    """The VAT total as the source states it, when it does."""
+    description: str = ""
+    reference: str = ""
+    payment_method: str = ""
+    is_paid: bool = False
+    attachments: tuple[DocumentRef, ...] = ()
+
+
+PaymentState = Literal["open", "paid", "partially_paid", "overdue", "cancelled", "deleted"]
+
+
+class PaymentStatus(Canonical):
+    """Payment status of a booked document, carried back to the source."""
+
+    document_number: str
+    source_id: str | None = None
+    status: PaymentState
+    amount_open: Amount
+    currency: Currency
+    updated_at: AwareDatetime
+
+
+class EventBase(Canonical):
+    """The envelope. ``event_id`` is deterministic (source:entity:id:revision) so that a re-sent webhook,
+    an overlapping poll and a re-run of history all collapse onto the same key."""
+
+    event_id: str = Field(min_length=3, max_length=200)
+    tenant_id: str
+    connection_id: str
+    source: str
+    occurred_at: AwareDatetime
+    schema_version: Literal[1] = 1
+
+
+class DocumentEvent(EventBase):
+    kind: Literal["order.completed", "invoice.created", "credit_note.created"]
+    payload: SalesDocument
+
+
+class PaymentStatusEvent(EventBase):
+    kind: Literal["payment.status_changed"]
+    payload: PaymentStatus
+
+
+class PartyEvent(EventBase):
+    kind: Literal["party.updated"]
+    payload: Party
+
+
+HubEvent = Annotated[DocumentEvent | PaymentStatusEvent | PartyEvent, Field(discriminator="kind")]
+
+
+class HubEnvelope(Canonical):
+    """Wrapper used to (de)serialize a HubEvent from a queue message body."""
+
+    event: HubEvent
+
+
+class ExternalRef(Canonical):
+    """Where a record landed in another system."""
+
+    system: str
+    id: str
+    number: str | None = None
+    url: str | None = None
+
+
+ConnectionStatus = Literal["active", "paused", "disconnected", "error"]
+
+
+class Connection(Canonical):
+    """One koppeling of one business: a source, its targets, and their vendor-owned settings.
+
+    Settings are JSON objects whose schema belongs to the connector (it validates them into its own
+    pydantic model); secrets are kept apart, encrypted, and never part of this model."""
+
+    connection_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    tenant_id: str
+    name: str = ""
+    source: str
+    targets: tuple[str, ...] = Field(min_length=1)
+    status: ConnectionStatus = "active"
+    source_settings: dict[str, JsonValue] = Field(default_factory=dict)
+    target_settings: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    poll_interval_minutes: int = Field(default=5, ge=1, le=1440)
+    created_at: AwareDatetime
+    status_reason: str = ""

@@ -1,0 +1,174 @@
+"""The ports: what services need from the outside world, as Protocols.
+
+Services depend on these only; AWS adapters (koppel.adapters), vendor connectors (koppel.connectors) and
+the in-memory fakes of the tests implement them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
+from pydantic import Field
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from koppel.booking import Booking
+
+
+class WebhookNotice(Canonical):
+    """What a (thin) webhook says happened; the source re-reads the record before anything is enqueued."""
+
+    entity: str
+    record_id: str
+    topic: str = ""
+
+
+class PolledRecord(Canonical):
+    """One source record read by a poll: when it changed (for the watermark) and its events (maybe none)."""
+
+    record_id: str
+    changed_at: AwareDatetime
+    events: tuple[HubEvent, ...] = ()
+    skipped_reason: str = ""
+    is_settled: bool = True
+    """False while the record may still become bookable (an order not yet completed or paid): the poll
+    watermark never moves past an unsettled record, so a source without a 'modified since' filter
+    still sees the order again when it completes."""
+
+
+class Source(Protocol):
+    name: ClassVar[str]
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """Raise SignatureError unless the sender proved who it is."""
+
+    def parse_webhook(self, body: bytes) -> WebhookNotice:
+        """Raise InputError with a reason for a body that is not a webhook of this source."""
+
+    def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
+        """Re-read the record and normalize it; [] when it is not (yet) something to book."""
+
+    def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
+        """Records created or changed in [since, until), oldest first."""
+
+
+class Target(Protocol):
+    name: ClassVar[str]
+
+    def find_party(self, party: Party) -> ExternalRef | None: ...
+
+    def create_party(self, party: Party) -> ExternalRef: ...
+
+    def find_booking(self, booking: Booking) -> ExternalRef | None:
+        """Look the document up by its natural key (invoice number): the outbox's safety net."""
+
+    def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+class Publisher(Protocol):
+    def publish(self, target: str, events: Sequence[HubEvent]) -> None:
+        """Put events on the target's queue; raise if any was not accepted."""
+
+
+class PollJob(Canonical):
+    connection_id: str
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    is_backfill: bool = False
+
+
+class JobQueue(Protocol):
+    def enqueue(self, jobs: Sequence[PollJob]) -> None: ...
+
+
+class Activation(Canonical):
+    """A vendor's account-activation callback (SnelStart's koppelsleutel webhook), normalized."""
+
+    action: Literal["create", "regenerate", "delete"]
+    credential: str = ""
+    credential_name: str = "credential"
+    """Under which name the connector reads this credential from its secrets (e.g. "koppelsleutel")."""
+    reference: str
+
+
+class CachedToken(Canonical):
+    value: str
+    expires_at: AwareDatetime
+    version: int = 0
+
+
+class ConnectionStore(Protocol):
+    def get(self, connection_id: str) -> Connection:
+        """Raise NotFoundError for an unknown connection."""
+
+    def put(self, connection: Connection) -> None: ...
+
+    def all(self) -> list[Connection]: ...
+
+    def get_secrets(self, connection_id: str, system: str) -> dict[str, str]: ...
+
+    def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None: ...
+
+    def delete_secrets(self, connection_id: str, system: str) -> None: ...
+
+    def get_watermark(self, connection_id: str, stream: str) -> datetime | None: ...
+
+    def advance_watermark(self, connection_id: str, stream: str, to: datetime) -> bool:
+        """Move the watermark forward only (a conditional write); False when it already was past ``to``."""
+
+    def get_token(self, connection_id: str, system: str) -> CachedToken | None: ...
+
+    def put_token(self, connection_id: str, system: str, token: CachedToken) -> bool:
+        """Store a token if its version is the next one (single-flight refresh); False if another won."""
+
+
+LedgerState = Literal["PENDING", "POSTED", "PARKED"]
+
+
+class LedgerEntry(Canonical):
+    """One source record for one target of one connection: the outbox row and the link to the target."""
+
+    connection_id: str
+    target: str
+    event_id: str
+    state: LedgerState
+    request_id: str
+    lease_until: AwareDatetime
+    attempts: int = 1
+    document_number: str = ""
+    party_name: str = ""
+    total: str = ""
+    external_id: str = ""
+    external_number: str = ""
+    reason: str = ""
+    updated_at: AwareDatetime
+    history: tuple[str, ...] = Field(default=())
+
+
+class Claim(Canonical):
+    entry: LedgerEntry
+    is_ours: bool
+    """True when this worker may go on (a new row, or a stale PENDING row taken over)."""
+
+
+class Ledger(Protocol):
+    def claim(self, entry: LedgerEntry, now: datetime) -> Claim:
+        """Create the PENDING row, or take over a PENDING row whose lease ran out; else return the row as is."""
+
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry: ...
+
+    def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry: ...
+
+    def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        """Give up the lease after a retryable failure, keeping the row PENDING with the reason."""
+
+    def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None: ...
+
+    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]: ...
+
+    def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None: ...
+
+    def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None: ...

@@ -1,0 +1,118 @@
+"""What the deliver handler does with one SQS record, kept out of the handler so it stays three steps.
+
+Per record: parse the envelope → the connection's target (cached per container) → the deliver service under
+Powertools idempotency (a second, independent guard beside the ledger) → on a retryable failure, make the
+message visible again after the vendor's Retry-After or an exponential backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from koppel import bootstrap
+from koppel.errors import AuthError, RetryableError
+from koppel.model import HubEnvelope
+from koppel.observability import logger
+from koppel.services.deliver import DeliverDeps, deliver
+from koppel.settings import DeliverSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from koppel.model import HubEvent
+
+MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
+TARGET_CACHE_SECONDS = 300  # settings change on reconnect; a container picks them up within five minutes
+AUTH_BACKOFF = 900
+
+
+def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
+    """Exponential backoff from 10 s, doubled per receive, never sooner than the vendor's Retry-After."""
+    exponential = 10 * 2 ** max(0, receive_count - 1)
+    return int(min(MAX_VISIBILITY, max(exponential, retry_after or 0)))
+
+
+@dataclass
+class DeliverRuntime:
+    settings: DeliverSettings
+    idempotency: IdempotencyConfig
+    guarded_deliver: Callable[..., dict[str, Any]]
+    _deps: dict[str, tuple[float, DeliverDeps]] = field(default_factory=dict)
+    _queue_urls: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> DeliverRuntime:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        settings = DeliverSettings.load()
+        config = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.IDEMPOTENCY_TABLE, boto3_client=bootstrap.dynamodb_client(settings)
+        )
+        runtime = cls(settings=settings, idempotency=config, guarded_deliver=lambda **_: {})
+
+        @idempotent_function(  # type: ignore[untyped-decorator]
+            data_keyword_argument="event", config=config, persistence_store=persistence
+        )
+        def guarded(event: HubEvent) -> dict[str, Any]:
+            result = deliver(event, runtime.deps_for(event.connection_id))
+            logger.info(
+                "delivered", extra={"outcome": result.outcome, "reason": result.reason, "state": result.entry.state}
+            )
+            return {"outcome": result.outcome, "reason": result.reason}
+
+        runtime.guarded_deliver = guarded
+        return runtime
+
+    def start(self, context: LambdaContext) -> None:
+        self.idempotency.register_lambda_context(context)
+
+    def deps_for(self, connection_id: str) -> DeliverDeps:
+        cached = self._deps.get(connection_id)
+        if cached and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
+            return cached[1]
+        connection = bootstrap.connection_store(self.settings).get(connection_id)
+        deps = bootstrap.deliver_deps(self.settings, connection)
+        self._deps[connection_id] = (time.monotonic(), deps)
+        return deps
+
+    def handle(self, record: SQSRecord) -> None:
+        event = HubEnvelope.model_validate_json(record.body).event
+        logger.append_keys(event_id=event.event_id, connection_id=event.connection_id)
+        try:
+            self.guarded_deliver(event=event)
+        except RetryableError as error:
+            self._delay(record, backoff_seconds(_receive_count(record), error.retry_after))
+            logger.warning("will retry", extra={"reason": str(error)})
+            raise
+        except AuthError as error:
+            bootstrap.mark_connection_red(self.settings, event.connection_id, str(error))
+            self._delay(record, AUTH_BACKOFF)
+            logger.error("credentials refused: connection needs reconnecting", extra={"reason": str(error)})
+            raise
+
+    def _delay(self, record: SQSRecord, seconds: int) -> None:
+        arn = record.event_source_arn
+        url = self._queue_urls.get(arn)
+        sqs = bootstrap.sqs_client(self.settings)
+        if url is None:
+            _, _, _, _, account, name = arn.split(":", 5)
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            self._queue_urls[arn] = url
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds)
+
+
+def _receive_count(record: SQSRecord) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError):
+        return 1

@@ -1,0 +1,127 @@
+"""Deliver one event to one target, exactly once.
+
+The ledger row is an outbox: PENDING (with our request id and a lease) before anything is sent,
+POSTED (with the target's id) after. A row found PENDING after its lease ran out belongs to a worker
+that died between the POST and the ledger update; whoever takes it over looks the document up in the
+target by its natural key before posting, so a crash, a timeout after the vendor committed, a re-sent
+webhook or an overlapping poll never books twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from koppel.booking import Booking, plan_booking
+from koppel.errors import PermanentError, RetryableError
+from koppel.model import DocumentEvent, ExternalRef, Party
+from koppel.money import cents
+from koppel.ports import LedgerEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from koppel.model import HubEvent
+    from koppel.ports import Ledger, Target
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DeliverDeps:
+    target: Target
+    target_name: str
+    ledger: Ledger
+    lease: timedelta = timedelta(seconds=180)
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+
+Outcome = Literal["posted", "found_in_target", "already_posted", "parked", "parked_earlier"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    outcome: Outcome
+    entry: LedgerEntry
+    reason: str = ""
+
+
+def deliver(event: HubEvent, deps: DeliverDeps) -> DeliveryResult:
+    """Book one event in the target. Raises RetryableError/AuthError to have the message retried."""
+    if not isinstance(event, DocumentEvent):
+        raise PermanentError(f"{deps.target_name} does not take {event.kind} events")
+    now = deps.clock()
+    claim = deps.ledger.claim(_pending_row(event, deps, now), now)
+    entry = claim.entry
+    if not claim.is_ours:
+        return _not_ours(entry, now)
+    try:
+        return _book(event, entry, deps)
+    except PermanentError as error:
+        parked = deps.ledger.mark_parked(entry, str(error), deps.clock())
+        return DeliveryResult("parked", parked, str(error))
+    except Exception as error:
+        # Retryable, auth or unexpected: keep the row PENDING but let the next attempt in at once.
+        deps.ledger.release(entry, f"{type(error).__name__}: {error}", deps.clock())
+        raise
+
+
+def _pending_row(event: DocumentEvent, deps: DeliverDeps, now: datetime) -> LedgerEntry:
+    doc = event.payload
+    return LedgerEntry(
+        connection_id=event.connection_id,
+        target=deps.target_name,
+        event_id=event.event_id,
+        state="PENDING",
+        request_id=str(uuid.uuid4()),
+        lease_until=now + deps.lease,
+        document_number=doc.number,
+        party_name=doc.party.name,
+        total=f"{doc.currency} {cents(doc.total)}",
+        updated_at=now,
+    )
+
+
+def _not_ours(entry: LedgerEntry, now: datetime) -> DeliveryResult:
+    if entry.state == "POSTED":
+        return DeliveryResult("already_posted", entry)
+    if entry.state == "PARKED":
+        return DeliveryResult("parked_earlier", entry, entry.reason)
+    wait = max(1.0, (entry.lease_until - now).total_seconds())
+    raise RetryableError(f"event {entry.event_id} is being delivered by another worker", retry_after=wait)
+
+
+def _book(event: DocumentEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:
+    booking = plan_booking(event.payload)
+    existing = deps.target.find_booking(booking)
+    if existing is not None:
+        return DeliveryResult("found_in_target", deps.ledger.mark_posted(entry, existing, deps.clock()))
+    party = ensure_party(event.connection_id, booking, deps)
+    ref = deps.target.post_booking(booking, party, entry.request_id)
+    return DeliveryResult("posted", deps.ledger.mark_posted(entry, ref, deps.clock()))
+
+
+def party_key(party: Party) -> str | None:
+    if party.email:
+        return f"party:email:{party.email.strip().lower()}"
+    if party.source_id:
+        return f"party:source:{party.source_id}"
+    return None
+
+
+def ensure_party(connection_id: str, booking: Booking, deps: DeliverDeps) -> ExternalRef:
+    """The customer's id in the target: the remembered link, else a look-up by e-mail, else a new relation."""
+    party = booking.document.party
+    key = party_key(party)
+    if key is not None:
+        linked = deps.ledger.get_link(connection_id, deps.target_name, key)
+        if linked is not None:
+            return ExternalRef(system=deps.target_name, id=linked)
+    ref = deps.target.find_party(party) or deps.target.create_party(party)
+    if key is not None:
+        deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
+    return ref

@@ -1,0 +1,75 @@
+"""Settings of each function, from its environment: the only module that reads os.environ.
+
+infra/template.yaml sets these variables; the local stack sets the same ones from the stack it created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any, Self
+
+from koppel.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None) -> Self:
+        source = dict(os.environ) if environ is None else environ
+        try:
+            return cls.model_validate(source)
+        except ValidationError as error:
+            missing = ", ".join(str(e["loc"][0]) for e in error.errors())
+            raise InputError(
+                f"{cls.__name__} is incomplete or wrong ({missing}): set these environment variables "
+                "(infra/template.yaml shows each one)"
+            ) from error
+
+
+class StoreSettings(_EnvSettings):
+    CONNECTIONS_TABLE: str
+    LEDGER_TABLE: str
+    KMS_KEY_ID: str
+    PARTNER_SECRET_PREFIX: str = "koppel/partner/"
+    AWS_ENDPOINT_URL: str | None = None
+    """Set only on a laptop: every boto3 client, Powertools' included, then talks to moto."""
+
+
+class PublishSettings(StoreSettings):
+    TARGET_QUEUES: dict[str, str] = Field(default_factory=dict)
+    """Target name → queue URL; the connection names which targets get its events."""
+
+    @field_validator("TARGET_QUEUES", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class IngestSettings(PublishSettings):
+    pass
+
+
+class PollSettings(PublishSettings):
+    POLL_QUEUE_URL: str
+    POLL_OVERLAP_MINUTES: int = 10
+    """How far back each poll reaches before the watermark, to catch records written late."""
+
+
+class DeliverSettings(StoreSettings):
+    CONNECTOR: str
+    IDEMPOTENCY_TABLE: str
+    LEASE_SECONDS: int = 180
+    """How long a PENDING ledger row is left to its worker before another may resolve it (≥ function timeout)."""
+
+
+class ConnectSettings(StoreSettings):
+    pass
+
+
+@cache
+def lambda_function_name() -> str:
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")

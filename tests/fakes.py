@@ -1,0 +1,164 @@
+"""Fakes of the vendor-facing ports (in-memory), in the cosmicpython style: real behaviour, no mocks.
+
+The storage ports have real in-memory implementations in koppel.adapters.memory; these are the
+source and target sides."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from koppel.errors import PermanentError, RetryableError
+from koppel.model import (
+    Address,
+    Connection,
+    DocumentEvent,
+    ExternalRef,
+    Line,
+    Party,
+    SalesDocument,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from koppel.booking import Booking
+    from koppel.model import HubEvent
+    from koppel.ports import PolledRecord, WebhookNotice
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def a_connection(**changes: object) -> Connection:
+    base = Connection(
+        connection_id="demo-shop",
+        tenant_id="bakkerij-jansen",
+        source="fakeshop",
+        targets=("fakebooks",),
+        created_at=T0,
+    )
+    return base.model_copy(update=changes)
+
+
+def a_document(number: str = "1001", *, email: str = "j.jansen@example.nl", **changes: object) -> SalesDocument:
+    base = SalesDocument(
+        source_id=number,
+        number=number,
+        issue_date=T0.date(),
+        currency="EUR",
+        prices_include_vat=True,
+        party=Party(name="Jan Jansen", email=email, billing_address=Address(street="Voorbeeldstraat 3")),
+        lines=(
+            Line(description="Koffiebonen 1 kg", quantity=Decimal(2), unit_price=Decimal("24.95"), amount=Decimal("49.90"), vat_rate=Decimal(9)),
+            Line(kind="shipping", description="Verzendkosten", unit_price=Decimal("5.95"), amount=Decimal("5.95")),
+        ),
+        total=Decimal("55.85"),
+    )
+    return base.model_copy(update=changes)
+
+
+def an_event(number: str = "1001", connection: Connection | None = None, **doc_changes: object) -> DocumentEvent:
+    connection = connection or a_connection()
+    return DocumentEvent(
+        event_id=f"fakeshop:order:{number}:completed",
+        tenant_id=connection.tenant_id,
+        connection_id=connection.connection_id,
+        source="fakeshop",
+        occurred_at=T0,
+        kind="order.completed",
+        payload=a_document(number, **doc_changes),
+    )
+
+
+@dataclass
+class FakeBooks:
+    """A target that keeps an administration in memory and can be told to fail."""
+
+    name: ClassVar[str] = "fakebooks"
+    relations: dict[str, Party] = field(default_factory=dict)
+    bookings: dict[str, Booking] = field(default_factory=dict)
+    posted_numbers: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    fail_next_post: Exception | None = None
+    commit_then_fail: bool = False
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def find_party(self, party: Party) -> ExternalRef | None:
+        self.calls.append("find_party")
+        for rid, known in self.relations.items():
+            if known.email and party.email and known.email.lower() == party.email.lower():
+                return ExternalRef(system=self.name, id=rid)
+        return None
+
+    def create_party(self, party: Party) -> ExternalRef:
+        self.calls.append("create_party")
+        rid = f"rel-{next(self._ids)}"
+        self.relations[rid] = party
+        return ExternalRef(system=self.name, id=rid)
+
+    def find_booking(self, booking: Booking) -> ExternalRef | None:
+        self.calls.append("find_booking")
+        for bid, known in self.bookings.items():
+            if known.document.number == booking.document.number:
+                return ExternalRef(system=self.name, id=bid, number=known.document.number)
+        return None
+
+    def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef:
+        self.calls.append("post_booking")
+        if self.fail_next_post is not None and not self.commit_then_fail:
+            error, self.fail_next_post = self.fail_next_post, None
+            raise error
+        bid = f"vb-{next(self._ids)}"
+        self.bookings[bid] = booking
+        self.posted_numbers.append(booking.document.number)
+        if self.fail_next_post is not None:
+            error, self.fail_next_post = self.fail_next_post, None
+            raise error
+        return ExternalRef(system=self.name, id=bid, number=booking.document.number)
+
+
+def a_timeout_after_commit() -> RetryableError:
+    return RetryableError("fakebooks did not answer in time")
+
+
+def a_validation_error() -> PermanentError:
+    return PermanentError("fakebooks rejected the booking: grootboek 8000 bestaat niet", status=400)
+
+
+@dataclass
+class FakeShop:
+    """A source whose records are set by the test."""
+
+    name: ClassVar[str] = "fakeshop"
+    records: list[PolledRecord] = field(default_factory=list)
+    webhook_events: dict[str, list[HubEvent]] = field(default_factory=dict)
+    polled_windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+    secret: str = "s3cret"
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        from koppel.errors import SignatureError
+
+        if headers.get("x-signature") != self.secret:
+            raise SignatureError("x-signature does not match the webhook secret")
+
+    def parse_webhook(self, body: bytes) -> WebhookNotice:
+        import json
+
+        from koppel.errors import InputError
+        from koppel.ports import WebhookNotice
+
+        try:
+            data = json.loads(body)
+            return WebhookNotice(entity="order", record_id=str(data["id"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"webhook body is not an order notice: {error}") from error
+
+    def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
+        return list(self.webhook_events.get(notice.record_id, []))
+
+    def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
+        self.polled_windows.append((since, until))
+        yield from (r for r in self.records if since <= r.changed_at < until)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from koppel.adapters.memory import MemoryConnectionStore, MemoryJobQueue, MemoryPublisher
+from koppel.errors import InputError, RetryableError
+from koppel.ports import PolledRecord
+from koppel.services.poll import SOURCE_STREAM, PollDeps, backfill_job, poll_connection, schedule_polls
+from tests.fakes import T0, FakeShop, a_connection, an_event
+
+NOW = T0 + timedelta(hours=1)
+
+
+def record(number: str, minutes: int, *, settled: bool = True, bookable: bool = True) -> PolledRecord:
+    return PolledRecord(
+        record_id=number,
+        changed_at=T0 + timedelta(minutes=minutes),
+        events=(an_event(number),) if bookable else (),
+        is_settled=settled,
+        skipped_reason="" if bookable else "not paid yet",
+    )
+
+
+@pytest.fixture
+def shop() -> FakeShop:
+    return FakeShop()
+
+
+@pytest.fixture
+def store() -> MemoryConnectionStore:
+    return MemoryConnectionStore([a_connection()])
+
+
+def deps_for(store: MemoryConnectionStore, shop: FakeShop, publisher: object | None = None) -> PollDeps:
+    return PollDeps(
+        connections=store,
+        publisher=publisher or MemoryPublisher(),  # type: ignore[arg-type]
+        source_for=lambda _: shop,
+        overlap=timedelta(minutes=10),
+        clock=lambda: NOW,
+    )
+
+
+def test_first_poll_starts_at_the_connection_not_at_the_beginning_of_history(store, shop) -> None:
+    # Given a connection made at T0 and a shop with orders from before and after
+    shop.records = [record("old", -60 * 24), record("1001", 5)]
+    publisher = MemoryPublisher()
+    # When it is polled for the first time
+    result = poll_connection(_regular(), deps_for(store, shop, publisher))
+    # Then only orders since the connection (minus the overlap) are read: history needs an explicit backfill
+    assert shop.polled_windows[0][0] == T0 - timedelta(minutes=10)
+    assert [e.payload.number for e in publisher.sent["fakebooks"]] == ["1001"]
+    assert result.watermark == NOW
+
+
+def test_watermark_stops_at_the_first_order_that_may_still_complete(store, shop) -> None:
+    # Given an order still waiting for payment between two booked ones
+    shop.records = [record("1001", 5), record("1002", 10, settled=False, bookable=False), record("1003", 20)]
+    # When the shop is polled
+    result = poll_connection(_regular(), deps_for(store, shop))
+    # Then the watermark stops at the unpaid order, so the next poll reads it again
+    assert result.watermark == T0 + timedelta(minutes=10)
+    assert result.skipped == ("1002: not paid yet",)
+
+
+def test_a_failed_publish_leaves_the_watermark_so_the_same_window_is_read_again(store, shop) -> None:
+    # Given the queue refuses messages
+    class RefusingPublisher:
+        def publish(self, target, events):  # type: ignore[no-untyped-def]
+            raise RetryableError("queue refused 1 message")
+
+    shop.records = [record("1001", 5)]
+    # When the poll runs, it fails
+    with pytest.raises(RetryableError):
+        poll_connection(_regular(), deps_for(store, shop, RefusingPublisher()))
+    # Then the watermark did not move
+    assert store.get_watermark("demo-shop", SOURCE_STREAM) is None
+
+
+def test_backfill_reads_its_dated_window_and_leaves_the_watermark(store, shop) -> None:
+    # Given a shop with orders from last month
+    shop.records = [record("900", -60 * 24 * 20)]
+    publisher = MemoryPublisher()
+    since = T0 - timedelta(days=30)
+    # When history is backfilled explicitly
+    result = poll_connection(backfill_job("demo-shop", since, T0), deps_for(store, shop, publisher))
+    # Then exactly that window is read, and the live watermark is untouched
+    assert shop.polled_windows == [(since, T0)]
+    assert result.enqueued == 1
+    assert store.get_watermark("demo-shop", SOURCE_STREAM) is None
+
+
+def test_backfill_window_must_make_sense() -> None:
+    with pytest.raises(InputError, match="window is empty"):
+        backfill_job("demo-shop", NOW, T0)
+
+
+def test_scheduler_enqueues_each_due_connection_once(store) -> None:
+    # Given an active and a paused connection
+    store.put(a_connection(connection_id="paused-shop", status="paused"))
+    queue = MemoryJobQueue()
+    # When the schedule fires twice within the poll interval
+    schedule_polls(store, queue, NOW)
+    schedule_polls(store, queue, NOW + timedelta(minutes=1))
+    # Then only the active one got a job, once
+    assert [j.connection_id for j in queue.jobs] == ["demo-shop"]
+    # And when the interval has passed it gets the next one
+    schedule_polls(store, queue, NOW + timedelta(minutes=5))
+    assert len(queue.jobs) == 2
+
+
+def _regular():  # type: ignore[no-untyped-def]
+    from koppel.ports import PollJob
+
+    return PollJob(connection_id="demo-shop")
