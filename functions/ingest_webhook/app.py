@@ -32,7 +32,8 @@ def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
 def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
     event = app.current_event
     body = (event.decoded_body or "").encode()
-    url = f"https://{event.request_context.domain_name}{event.raw_path}"
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    url = f"{scheme}://{event.request_context.domain_name}{event.raw_path}"
     if not _deps:
         _deps.append(bootstrap.ingest_deps(IngestSettings.load()))
     result = ingest_webhook(source, connection_id, dict(event.headers), body, url, _deps[0])

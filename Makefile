@@ -1,0 +1,65 @@
+# Koppel — every command a developer or CI needs. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13: use it when this machine has it (pyenv or PATH), else the default python3.
+PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+PYTHON ?= $(if $(PY313),$(PY313),python3)
+VENV := .venv
+TOOLS := .venv-tools
+BIN := $(VENV)/bin
+SAM := $(TOOLS)/bin/sam
+SAM_VERSION := 1.170.0
+# sam build needs the runtime's interpreter on PATH; no AWS account or credentials are needed for validate/build.
+SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: help install tools lint fmt validate build unit test demo clean deploy
+
+help:
+	@echo "make demo      run CCV Shop -> SnelStart end to end on the embedded local stack (moto + sandboxes)"
+	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
+	@echo "make deploy ENV=dev   build and deploy to AWS with SAM (needs AWS credentials)"
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e ".[dev]"
+	@touch $@
+
+$(SAM):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip --disable-pip-version-check -q install "aws-sam-cli==$(SAM_VERSION)"
+
+install: $(BIN)/.installed
+tools: $(SAM)
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/koppel/koppel functions
+
+validate: $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint --config-env default
+
+build: $(SAM)
+	$(SAM_ENV) $(SAM) build --config-env default
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: lint validate build
+	$(BIN)/pytest -q
+
+demo: install
+	$(BIN)/python -m devkit.demo
+
+deploy: build
+	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),dev)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
