@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
 from koppel import bootstrap, connectors
 from koppel.errors import InputError
 from koppel.observability import logger
@@ -29,8 +30,15 @@ def start(target: str) -> Response[dict[str, Any]]:
     success_url = params.get("success_url", "")
     if not connection_id:
         raise InputError("add ?connection_id=<id> (see `koppel connections list`)")
-    reference = start_activation(connection_id, target, bootstrap.connect_deps(ConnectSettings.load()))
-    url = connectors.load(target).activation_url(success_url=success_url, reference_key=reference)
+    settings = ConnectSettings.load()
+    deps = bootstrap.connect_deps(settings)
+    reference = start_activation(connection_id, target, deps)
+    url = connectors.load(target).activation_url(
+        success_url=success_url,
+        reference_key=reference,
+        partner=bootstrap.partner_secret_reader(settings, target)(),
+        settings=deps.connections.get(connection_id).target_settings.get(target, {}),
+    )
     return Response(status_code=302, headers={"Location": url}, body=None)
 
 

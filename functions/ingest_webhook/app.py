@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
 from koppel import bootstrap
 from koppel.errors import AuthError, InputError, RetryableError
 from koppel.observability import logger
@@ -18,6 +19,7 @@ from koppel.settings import IngestSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from koppel.services.ingest import IngestDeps
 
 app = APIGatewayHttpResolver()

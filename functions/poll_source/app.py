@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
 from koppel import bootstrap
 from koppel.observability import logger
 from koppel.ports import PollJob
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from koppel.services.poll import PollDeps
 
 processor = BatchProcessor(event_type=EventType.SQS)

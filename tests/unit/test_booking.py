@@ -15,7 +15,13 @@ D = Decimal
 
 
 def goods(description: str, amount: str, rate: int, quantity: int = 1) -> Line:
-    return Line(description=description, quantity=D(quantity), unit_price=D(amount) / quantity, amount=D(amount), vat_rate=D(rate))
+    return Line(
+        description=description,
+        quantity=D(quantity),
+        unit_price=D(amount) / quantity,
+        amount=D(amount),
+        vat_rate=D(rate),
+    )
 
 
 def test_prices_incl_vat_book_net_lines_and_vat_per_rate() -> None:
@@ -124,7 +130,10 @@ def test_credit_note_mirrors_the_invoice() -> None:
     credit = plan_booking(
         a_document(
             doc_type="credit_note",
-            lines=tuple(line.model_copy(update={"amount": -line.amount, "unit_price": -line.unit_price}) for line in a_document().lines),
+            lines=tuple(
+                line.model_copy(update={"amount": -line.amount, "unit_price": -line.unit_price})
+                for line in a_document().lines
+            ),
             total=D("-55.85"),
         )
     )

@@ -24,7 +24,9 @@ def test_activation_stores_the_credential_encrypted_apart_and_syncs_settings(sto
     reference = start_activation("demo-shop", "fakebooks", deps)
     # When the vendor calls back with a credential for it
     connection = receive_activation(
-        "fakebooks", Activation(action="create", credential="KEY-1", credential_name="koppelsleutel", reference=reference), deps
+        "fakebooks",
+        Activation(action="create", credential="KEY-1", credential_name="koppelsleutel", reference=reference),
+        deps,
     )
     # Then the credential is stored as a secret (not in the connection) and the chart of accounts was synced
     assert store.get_secrets("demo-shop", "fakebooks") == {"koppelsleutel": "KEY-1"}
@@ -36,7 +38,9 @@ def test_activation_stores_the_credential_encrypted_apart_and_syncs_settings(sto
 def test_a_forged_reference_is_refused(store, deps) -> None:
     start_activation("demo-shop", "fakebooks", deps)
     with pytest.raises(SignatureError, match="does not match"):
-        receive_activation("fakebooks", Activation(action="create", credential="EVIL", reference="demo-shop.guess"), deps)
+        receive_activation(
+            "fakebooks", Activation(action="create", credential="EVIL", reference="demo-shop.guess"), deps
+        )
     assert store.get_secrets("demo-shop", "fakebooks") == {}
 
 

@@ -16,10 +16,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from koppel.errors import UnbalancedDocumentError
 from koppel.model import Amount, Canonical, LineKind, Percentage, SalesDocument
 from koppel.money import ZERO, allocate, cents, vat_from_gross, vat_from_net
-from pydantic import Field
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import requests
+
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Source, Target

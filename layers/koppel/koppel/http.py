@@ -14,9 +14,10 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
-from koppel.errors import AuthError, PermanentError, RetryableError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from koppel.errors import AuthError, PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -6,14 +6,15 @@ the in-memory fakes of the tests implement them.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
 from pydantic import Field
+
+from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
+    from datetime import datetime
 
     from koppel.booking import Booking
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from koppel.model import HubEvent
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout

@@ -10,8 +10,9 @@ import os
 from functools import cache
 from typing import Any, Self
 
-from koppel.errors import InputError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from koppel.errors import InputError
 
 
 class _EnvSettings(BaseModel):

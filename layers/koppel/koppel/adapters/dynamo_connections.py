@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
 from koppel.errors import NotFoundError
 from koppel.model import Connection
 from koppel.ports import CachedToken

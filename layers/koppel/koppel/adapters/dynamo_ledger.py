@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
 from koppel.ports import Claim, LedgerEntry, LedgerState
 
 if TYPE_CHECKING:
-    from koppel.model import ExternalRef
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from koppel.model import ExternalRef
 
 STATE_INDEX = "by_state"
 _FIELDS = (

@@ -10,9 +10,10 @@ from koppel.model import HubEnvelope
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from mypy_boto3_sqs.client import SQSClient
+
     from koppel.model import HubEvent
     from koppel.ports import PollJob
-    from mypy_boto3_sqs.client import SQSClient
 
 BATCH = 10  # SendMessageBatch takes at most ten entries
 

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     import requests
+    from pydantic import JsonValue
+
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Source, Target
-    from pydantic import JsonValue
 
 
 def _utcnow() -> datetime:
@@ -67,7 +68,7 @@ def load(name: str) -> ModuleType:
 def available() -> list[str]:
     import pkgutil
 
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if _NAME.match(m.name) and not m.ispkg)
 
 
 def build_source(name: str, ctx: ConnectorContext) -> Source:

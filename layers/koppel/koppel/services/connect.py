@@ -2,7 +2,7 @@
 
 SnelStart-style activation: Koppel sends the user to the vendor with a reference key; the vendor calls back
 with a credential for that reference. The reference is `<connection id>.<nonce>`, and the nonce is kept with
-the connection, so a forged or replayed callback for another connection is refused.
+the connection (encrypted, like a credential), so a forged or replayed callback for another connection is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from koppel.model import Connection
     from koppel.ports import Activation, ConnectionStore
 
-NONCE_SETTING = "activation_nonce"
+ACTIVATION = "{target}.activation"
 
 
 @dataclass
@@ -36,15 +36,14 @@ def start_activation(connection_id: str, target: str, deps: ConnectDeps) -> str:
     if target not in connection.targets:
         raise InputError(f"connection {connection_id!r} has no target {target!r}; its targets: {connection.targets}")
     nonce = secrets.token_urlsafe(18)
-    settings = {**connection.target_settings.get(target, {}), NONCE_SETTING: nonce}
-    deps.connections.put(_with_target_settings(connection, target, settings))
+    deps.connections.put_secrets(connection_id, ACTIVATION.format(target=target), {"nonce": nonce})
     return f"{connection_id}.{nonce}"
 
 
 def receive_activation(target: str, activation: Activation, deps: ConnectDeps) -> Connection:
     connection_id, _, nonce = activation.reference.partition(".")
     connection = deps.connections.get(connection_id)
-    expected = str(connection.target_settings.get(target, {}).get(NONCE_SETTING, ""))
+    expected = deps.connections.get_secrets(connection_id, ACTIVATION.format(target=target)).get("nonce", "")
     if not expected or not hmac.compare_digest(expected, nonce):
         raise SignatureError(f"activation reference for {connection_id!r} does not match the one Koppel issued")
     if activation.action == "delete":

@@ -1,0 +1,279 @@
+"""The embedded local stack: moto in server mode is the AWS, the real handlers run with real event shapes.
+
+- resources come from infra/template.yaml (devkit.stack creates them inside moto);
+- an HTTP endpoint on loopback plays API Gateway (HTTP API, payload 2.0) in front of ingest_webhook/connect;
+- a dispatcher plays the SQS event source mappings: ReceiveMessage → Lambda SQS event → handler →
+  DeleteMessage for every record not reported in batchItemFailures (what Lambda does);
+- ``tick()`` plays the EventBridge schedule.
+Handlers run in this process with the environment their function has in the template.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from devkit import stack as stack_module
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+HTTP_ROUTES = {
+    "/hooks/": ("IngestWebhookFunction", "functions.ingest_webhook.app", "POST /hooks/{source}/{connection_id}"),
+    "/connect/": ("ConnectFunction", "functions.connect.app", "ANY /connect/{target}/{action}"),
+}
+CONSUMERS = {"PollSourceFunction": "functions.poll_source.app"}
+
+
+@dataclass
+class LambdaContext:
+    """What Lambda passes as `context`, enough for Powertools (logger, idempotency, batch)."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_ms: int = 30_000
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.timeout_ms - int((time.monotonic() - self._started) * 1000))
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No access log: the demo prints its own story."""
+
+
+def http_api_event(request: Request, route_key: str) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event for a request, as Lambda receives it."""
+    now = datetime.now(UTC)
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode(),
+        "headers": {k.lower(): v for k, v in request.headers.items()} | {"x-forwarded-proto": "http"},
+        "queryStringParameters": dict(request.args) or None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": request.host,
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.user_agent.string,
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "body": request.get_data(as_text=True),
+        "isBase64Encoded": False,
+    }
+
+
+def sqs_event(messages: Iterable[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """A Lambda SQS event for messages from ReceiveMessage (AttributeNames=All)."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-west-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def scheduled_event(now: datetime) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/koppel-dev-SchedulePolls"],
+        "detail": {},
+    }
+
+
+@dataclass
+class Invocations:
+    count: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+class LocalStack:
+    """Start with ``start()``; everything runs on 127.0.0.1 and stops with ``stop()``."""
+
+    def __init__(self) -> None:
+        self.outputs: stack_module.StackOutputs | None = None
+        self.endpoint_url = ""
+        self.http_url = ""
+        self.invocations = Invocations()
+        self._moto: Any = None
+        self._http: Any = None
+        self._lock = threading.Lock()
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": "eu-west-1",
+                "AWS_REGION": "eu-west-1",
+                "POWERTOOLS_SERVICE_NAME": "koppel",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                "POWERTOOLS_METRICS_NAMESPACE": "Koppel",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
+        self._moto, self.endpoint_url = stack_module.start_moto()
+        self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
+        self.outputs = stack_module.create_stack(self.endpoint_url)
+        self._set_env(self.outputs.environment())
+        self._http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
+        self.http_url = f"http://127.0.0.1:{self._http.server_port}"
+        threading.Thread(target=self._http.serve_forever, name="local-api-gateway", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name="eu-west-1")
+
+    # -- invoking handlers --------------------------------------------------------------------------------
+    def invoke(self, logical_id: str, module: str, event: dict[str, Any]) -> Any:
+        """Run one handler the way Lambda would: its own environment, a fresh context."""
+        import importlib
+
+        assert self.outputs is not None
+        env = stack_module.function_environment(logical_id) | self.outputs.environment()
+        with self._lock:  # one environment at a time: handlers read their settings from os.environ
+            self._set_env(env)
+            handler: Callable[[dict[str, Any], LambdaContext], Any] = importlib.import_module(module).lambda_handler
+            self.invocations.count[logical_id] = self.invocations.count.get(logical_id, 0) + 1
+            return handler(event, LambdaContext(function_name=f"koppel-dev-{logical_id}"))
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        for prefix, (logical_id, module, route_key) in HTTP_ROUTES.items():
+            if request.path.startswith(prefix):
+                answer = self.invoke(logical_id, module, http_api_event(request, route_key))
+                response = Response(
+                    answer.get("body", ""), status=answer.get("statusCode", 200), headers=answer.get("headers", {})
+                )
+                return response(environ, start_response)  # type: ignore[no-any-return]
+        return Response(json.dumps({"message": "Not Found"}), status=404)(environ, start_response)  # type: ignore[no-any-return]
+
+    # -- the event source mappings ------------------------------------------------------------------------
+    def consumers(self) -> list[tuple[str, str, str]]:
+        """(logical id, handler module, queue URL) for every SQS consumer in the template."""
+        assert self.outputs is not None
+        found = [("PollSourceFunction", CONSUMERS["PollSourceFunction"], self.outputs.poll_queue_url)]
+        for target, url in sorted(self.outputs.target_queues.items()):
+            found.append((f"Deliver{target.capitalize()}Function", "functions.deliver.app", url))
+        return found
+
+    def drain_once(self, logical_id: str, module: str, queue_url: str, batch_size: int = 10) -> int:
+        sqs = self.client("sqs")
+        answer = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], WaitTimeSeconds=0
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        result = self.invoke(logical_id, module, sqs_event(messages, arn)) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        self.invocations.failures[logical_id] = self.invocations.failures.get(logical_id, 0) + len(failed)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(messages)
+
+    def run_until_idle(self, timeout: float = 60.0) -> None:
+        """Drain every queue until none has a visible message (retries waiting out a backoff are left)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            handled = sum(self.drain_once(*consumer) for consumer in self.consumers())
+            if handled == 0:
+                return
+        raise TimeoutError(f"queues still busy after {timeout} s")
+
+    def tick(self, now: datetime | None = None) -> Any:
+        """The EventBridge schedule fires once."""
+        return self.invoke(
+            "SchedulePollsFunction", "functions.schedule_polls.app", scheduled_event(now or datetime.now(UTC))
+        )
+
+    def queue_depths(self) -> dict[str, int]:
+        sqs = self.client("sqs")
+        assert self.outputs is not None
+        urls = {"poll": self.outputs.poll_queue_url, **self.outputs.target_queues}
+        urls |= {f"{name} DLQ": url for name, url in self.outputs.dlq_urls.items()}
+        depths = {}
+        for name, url in urls.items():
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            depths[name] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                attrs["ApproximateNumberOfMessagesNotVisible"]
+            )
+        return depths

@@ -1,0 +1,197 @@
+"""The `koppel` command line (typer + rich): connections, backfill, preview.
+
+Commands that touch the stores read the same environment variables as the functions (CONNECTIONS_TABLE,
+LEDGER_TABLE, KMS_KEY_ID, TARGET_QUEUES, …; the stack outputs, see README). `koppel preview` needs nothing.
+Every failure ends with exit code 2 and a sentence on stderr that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from koppel import wire
+from koppel.errors import InputError, KoppelError
+from koppel.model import Connection
+
+if TYPE_CHECKING:
+    from koppel.ports import ConnectionStore
+
+app = typer.Typer(help="Koppel: real-time, exactly-once bookkeeping integrations.", no_args_is_help=True)
+connections_app = typer.Typer(help="Create and inspect connections (koppelingen).", no_args_is_help=True)
+app.add_typer(connections_app, name="connections")
+out = Console()
+err = Console(stderr=True)
+
+
+def _store() -> ConnectionStore:
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    return bootstrap.connection_store(StoreSettings.load())
+
+
+def _pairs(values: list[str], what: str) -> dict[str, dict[str, str]]:
+    """`system.name=value` options into {system: {name: value}}."""
+    result: dict[str, dict[str, str]] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        system, dot, name = key.partition(".")
+        if not sep or not dot or not system or not name:
+            raise InputError(f"{what} {item!r} must look like system.name=value, e.g. ccvshop.base_url=https://…")
+        result.setdefault(system, {})[name] = value
+    return result
+
+
+@connections_app.command("add")
+def connections_add(
+    connection_id: Annotated[str, typer.Argument(help="Short id, lower-case letters, digits and dashes")],
+    source: Annotated[str, typer.Option(help="Source connector, e.g. ccvshop")],
+    target: Annotated[list[str], typer.Option(help="Target connector(s), e.g. snelstart")],
+    tenant: Annotated[str, typer.Option(help="The business this connection belongs to")],
+    name: Annotated[str, typer.Option(help="A name people recognise")] = "",
+    setting: Annotated[list[str] | None, typer.Option(help="system.name=value (repeatable)")] = None,
+    secret: Annotated[list[str] | None, typer.Option(help="system.name=value, stored encrypted (repeatable)")] = None,
+    secrets_file: Annotated[Path | None, typer.Option(help='JSON {"system": {"name": "value"}}')] = None,
+) -> None:
+    """Create a connection; credentials are stored encrypted with the Koppel KMS key, apart from the settings."""
+    from koppel import connectors
+
+    for system in (source, *target):
+        connectors.load(system)
+    settings = _pairs(setting or [], "--setting")
+    secrets = _pairs(secret or [], "--secret")
+    if secrets_file is not None:
+        for system, values in json.loads(secrets_file.read_text()).items():
+            secrets.setdefault(system, {}).update(values)
+    unknown = set(settings) | set(secrets) - {source, *target}
+    if unknown - {source, *target}:
+        raise InputError(f"settings or secrets for {sorted(unknown)} name no system of this connection")
+    connection = Connection(
+        connection_id=connection_id,
+        tenant_id=tenant,
+        name=name or connection_id,
+        source=source,
+        targets=tuple(target),
+        source_settings=dict(settings.get(source, {})),
+        target_settings={t: dict(settings.get(t, {})) for t in target},
+        created_at=datetime.now(UTC),
+    )
+    store = _store()
+    store.put(connection)
+    for system, values in secrets.items():
+        store.put_secrets(connection_id, system, values)
+    out.print(f"[green]connection {connection_id} created[/]: {source} → {', '.join(target)}")
+
+
+@connections_app.command("list")
+def connections_list() -> None:
+    """Every connection with its status."""
+    table = Table("id", "tenant", "source", "targets", "status", "reason")
+    for c in _store().all():
+        colour = "green" if c.status == "active" else "red"
+        table.add_row(
+            c.connection_id, c.tenant_id, c.source, ", ".join(c.targets), f"[{colour}]{c.status}[/]", c.status_reason
+        )
+    out.print(table)
+
+
+@connections_app.command("show")
+def connections_show(connection_id: str) -> None:
+    """One connection: settings, which secrets are stored (never their values), watermarks."""
+    store = _store()
+    c = store.get(connection_id)
+    data: dict[str, Any] = json.loads(c.model_dump_json())
+    data["secrets_stored"] = {s: sorted(store.get_secrets(connection_id, s)) for s in (c.source, *c.targets)}
+    data["watermarks"] = {
+        stream: (mark.isoformat() if (mark := store.get_watermark(connection_id, stream)) else None)
+        for stream in ("source", "scheduled")
+    }
+    out.print_json(json.dumps(data))
+
+
+def _day(value: str, option: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2026-01-01") from None
+
+
+@app.command()
+def backfill(
+    connection_id: str,
+    since: Annotated[str, typer.Option(help="First day to read, YYYY-MM-DD")],
+    until: Annotated[str | None, typer.Option(help="Day after the last to read (default: now)")] = None,
+) -> None:
+    """Read history from the source for a dated window and enqueue it; already booked records are not booked again."""
+    from koppel import bootstrap
+    from koppel.services.poll import backfill_job, poll_connection
+    from koppel.settings import PollSettings
+
+    start = _day(since, "--since")
+    end = _day(until, "--until") if until else datetime.now(UTC)
+    backfill_job(connection_id, start, end)  # validates the window before anything is read
+    deps = bootstrap.poll_deps(PollSettings.load())
+    deps.connections.get(connection_id)
+    days = max(1, (end - start).days + (1 if (end - start) % timedelta(days=1) else 0))
+    enqueued = records = 0
+    with Progress(console=err) as progress:
+        task = progress.add_task(f"backfill {connection_id}", total=days)
+        cursor = start
+        while cursor < end:
+            step_end = min(end, cursor + timedelta(days=1))
+            result = poll_connection(backfill_job(connection_id, cursor, step_end), deps)
+            records += result.records
+            enqueued += result.enqueued
+            cursor = step_end
+            progress.advance(task)
+    out.print(f"read {records} record(s), enqueued {enqueued} event(s) for booking")
+
+
+@app.command()
+def preview(
+    record: Annotated[Path, typer.Argument(help="One source record as JSON (see README)", exists=True, dir_okay=False)],
+    source: Annotated[str, typer.Option(help="Source connector, e.g. ccvshop")],
+    target: Annotated[str, typer.Option(help="Target connector, e.g. snelstart")],
+) -> None:
+    """Print, as JSON, exactly the requests deliver would send for this record to an empty account."""
+    from koppel.preview import preview as run_preview
+
+    try:
+        data = json.loads(record.read_text(), parse_float=Decimal)
+    except ValueError as error:
+        raise InputError(f"{record} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise InputError(f"{record} must hold one JSON object (one record)")
+    requests = run_preview(source, target, data)
+    sys.stdout.write(wire.dumps({"requests": requests}, indent=2) + "\n")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except KoppelError as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as error:
+        # Usage errors (typer's own click exceptions) carry their message and exit code; anything else is a bug.
+        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""`koppel preview`: the exact requests deliver would send, without sending anything.
+
+The real source normalizer and the real deliver service run against the real target connector; only the HTTP
+transport is swapped for one that answers like a brand-new, empty account (no relations, no bookings; every
+created record gets a placeholder id). What the connector sends through it is what deliver would send to an
+empty administration with the default mapping. Credential exchanges are left out of the listing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, unquote_plus
+
+import requests
+from requests.adapters import BaseAdapter
+
+from koppel import connectors
+from koppel.adapters.memory import MemoryLedger
+from koppel.connectors import ConnectorContext
+from koppel.errors import InputError, PermanentError
+from koppel.model import Connection
+from koppel.services.deliver import DeliverDeps, deliver
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from requests import PreparedRequest
+
+
+class _Anything(Mapping[str, str]):
+    """Stands in for credentials in a preview: every name the connector asks for has a placeholder value."""
+
+    def __getitem__(self, key: str) -> str:
+        return f"preview-{key}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+@dataclass
+class EmptyAccountAdapter(BaseAdapter):
+    """A requests transport that plays an empty account: lists are empty, creates get placeholder ids."""
+
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        content_type = str(request.headers.get("Content-Type", ""))
+        is_credential_exchange = "x-www-form-urlencoded" in content_type
+        body: Any = None
+        if request.body and not is_credential_exchange:
+            raw = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
+            body = json.loads(raw, parse_float=Decimal)
+        if is_credential_exchange:
+            answer: Any = {"access_token": "preview", "token_type": "bearer", "expires_in": 3600}
+            status = 200
+        else:
+            path, _, query = request.path_url.partition("?")
+            readable = unquote(path) + (f"?{unquote_plus(query)}" if query else "")
+            self.recorded.append({"method": request.method, "path": readable, "body": body})
+            answer, status = self._answer(request.method or "GET", body)
+        return self._response(request, status, answer)
+
+    def _answer(self, method: str, body: Any) -> tuple[Any, int]:
+        if method == "GET":
+            return [], 200
+        if isinstance(body, dict):
+            return {**body, "id": f"00000000-0000-0000-0001-{next(self._ids):012d}"}, 201
+        return body, 200
+
+    @staticmethod
+    def _response(request: PreparedRequest, status: int, answer: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps(answer, default=str).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.request = request
+        response.url = request.url or ""
+        response.reason = "OK"
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: no sockets are ever opened."""
+
+
+def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The requests deliver would send to ``target`` for one ``source`` record; PermanentError if unbookable."""
+    source_module = connectors.load(source)
+    if not hasattr(source_module, "preview_events"):
+        raise InputError(f"connector {source!r} cannot be previewed as a source")
+    connection = Connection(
+        connection_id="preview", tenant_id="preview", source=source, targets=(target,), created_at=datetime.now(UTC)
+    )
+    events = source_module.preview_events(record, connection)
+    if not events:
+        raise PermanentError(f"this {source} record is not something to book (yet): nothing would be sent")
+    adapter = EmptyAccountAdapter()
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    ctx = ConnectorContext(
+        connection=connection, settings={}, secrets=_Anything(), session=session, partner_secret=_Anything
+    )
+    deps = DeliverDeps(target=connectors.build_target(target, ctx), target_name=target, ledger=MemoryLedger())
+    for event in events:
+        result = deliver(event, deps)
+        if result.outcome == "parked":
+            raise PermanentError(result.reason)
+    return adapter.recorded
