@@ -52,7 +52,13 @@ def a_document(number: str = "1001", *, email: str = "j.jansen@example.nl", **ch
         prices_include_vat=True,
         party=Party(name="Jan Jansen", email=email, billing_address=Address(street="Voorbeeldstraat 3")),
         lines=(
-            Line(description="Koffiebonen 1 kg", quantity=Decimal(2), unit_price=Decimal("24.95"), amount=Decimal("49.90"), vat_rate=Decimal(9)),
+            Line(
+                description="Koffiebonen 1 kg",
+                quantity=Decimal(2),
+                unit_price=Decimal("24.95"),
+                amount=Decimal("49.90"),
+                vat_rate=Decimal(9),
+            ),
             Line(kind="shipping", description="Verzendkosten", unit_price=Decimal("5.95"), amount=Decimal("5.95")),
         ),
         total=Decimal("55.85"),

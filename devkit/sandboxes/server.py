@@ -15,10 +15,10 @@ Control over HTTP: ``POST /_sandbox/faults`` (JSON of the fields above), ``POST 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -83,8 +83,14 @@ class FaultPlan:
                     self.seed = value
                 elif key == "applies_to":
                     self.applies_to = tuple(value)
-                elif key in {"error_rate", "throttle_rate", "retry_after", "latency", "commit_then_hang_rate",
-                             "hang_seconds"}:
+                elif key in {
+                    "error_rate",
+                    "throttle_rate",
+                    "retry_after",
+                    "latency",
+                    "commit_then_hang_rate",
+                    "hang_seconds",
+                }:
                     setattr(self, key, value)
                 else:
                     raise ValueError(f"unknown fault setting {key!r}")
@@ -130,7 +136,9 @@ class Sandbox(ABC):
     def fault_response(self, kind: FaultKind) -> Response:
         """The vendor's own shape of an outage or a throttle; subclasses override to match the vendor."""
         if kind == "throttle":
-            return json_response({"message": "Rate limit is exceeded."}, 429, {"Retry-After": str(self.faults.retry_after)})
+            return json_response(
+                {"message": "Rate limit is exceeded."}, 429, {"Retry-After": str(self.faults.retry_after)}
+            )
         return json_response({"message": "Service unavailable"}, 503)
 
     # -- WSGI ---------------------------------------------------------------------------------------------
@@ -172,7 +180,9 @@ class Sandbox(ABC):
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
         self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
         self.base_url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: self._server.serve_forever(poll_interval=0.05), name=f"{self.name}-sandbox", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
