@@ -517,6 +517,28 @@ def test_find_booking_hit_means_the_booking_is_not_posted_again(api):
     assert post.call_count == 0
 
 
+def test_a_duplicate_invoice_refusal_links_the_existing_booking(api):
+    # Given SnelStart refuses the number as known (BOE-0021), e.g. booked by hand after our look-up
+    _token(api)
+    api.post(
+        f"{API}/verkoopboekingen",
+        status=400,
+        json=[{"errorCode": "BOE-0021", "message": "Het factuurnummer bestaat al", "details": None}],
+    )
+    api.get(
+        f"{API}/verkoopfacturen",
+        json=[{"id": "44444444-0000-0000-0000-000000000001", "factuurnummer": "10023",
+               "verkoopBoeking": {"id": "53e9e4b7-b614-4ee5-8fc3-45127533db2b", "uri": "/verkoopboekingen/53e9"}}],
+    )  # fmt: skip
+    target = build_target(_ctx(session_for()))
+
+    # When the booking is posted
+    ref = target.post_booking(plan_booking(order_21_with_shipping()), ExternalRef(system="snelstart", id=KLANT), "r1")
+
+    # Then the existing booking is linked instead of the record being parked
+    assert ref.id == "53e9e4b7-b614-4ee5-8fc3-45127533db2b"
+
+
 def test_post_booking_sends_the_golden_body_and_returns_the_new_id(api):
     # Given no factuur with this number yet
     _token(api)

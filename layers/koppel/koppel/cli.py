@@ -62,6 +62,9 @@ def connections_add(
     setting: Annotated[list[str] | None, typer.Option(help="system.name=value (repeatable)")] = None,
     secret: Annotated[list[str] | None, typer.Option(help="system.name=value, stored encrypted (repeatable)")] = None,
     secrets_file: Annotated[Path | None, typer.Option(help='JSON {"system": {"name": "value"}}')] = None,
+    webhook_base: Annotated[
+        str | None, typer.Option(help="HttpApiUrl of the stack: subscribe the source's webhooks to it now")
+    ] = None,
 ) -> None:
     """Create a connection; credentials are stored encrypted with the Koppel KMS key, apart from the settings."""
     from koppel import connectors
@@ -91,6 +94,26 @@ def connections_add(
     for system, values in secrets.items():
         store.put_secrets(connection_id, system, values)
     out.print(f"[green]connection {connection_id} created[/]: {source} → {', '.join(target)}")
+    if webhook_base:
+        address = f"{webhook_base.rstrip('/')}/hooks/{source}/{connection_id}"
+        _subscribe_webhooks(store, connection, address)
+        out.print(f"webhooks of {source} now go to {address}")
+
+
+def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address: str) -> None:
+    from koppel import bootstrap, connectors
+    from koppel.settings import StoreSettings
+
+    module = connectors.load(connection.source)
+    if not hasattr(module, "register_webhooks"):
+        raise InputError(f"{connection.source} offers no webhooks: Koppel polls it instead")
+    settings = StoreSettings.load()
+    ctx = bootstrap.connector_context(
+        connection, connection.source, store, bootstrap.partner_secret_reader(settings, connection.source)
+    )
+    added = module.register_webhooks(connectors.build_source(connection.source, ctx), address)
+    current = store.get_secrets(connection.connection_id, connection.source)
+    store.put_secrets(connection.connection_id, connection.source, {**current, **added})
 
 
 @connections_app.command("list")

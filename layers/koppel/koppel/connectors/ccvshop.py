@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 API_PREFIX = "/api/rest/v1/"
+ORDER_EVENTS = ("orders.status_changed", "orders.is_paid")
+"""Order events Koppel subscribes to (named after the recorded webhook bodies; CCV does not document the list)."""
 ACCEPT = "application/vnd.verto.webshop+json"
 VENDOR = "CCV Shop"
 RATE_LIMIT_WAIT = 60.0
@@ -229,33 +231,60 @@ class CcvshopSource:
 
     def _get(self, uri: str) -> Any:
         """A signed GET of ``/api/rest/v1/<uri>``; the answer's own x-hash is checked when it has one."""
+        return self._request("GET", uri)
+
+    def register_webhooks(self, address: str, events: tuple[str, ...] = ORDER_EVENTS) -> list[str]:
+        """Subscribe ``address`` to the order events (once each: an existing subscription is reused) and return
+        the webhook keys, which sign what CCV Shop sends there."""
+        existing = {
+            (str(hook.get("event")), str(hook.get("address"))): str(hook.get("key", ""))
+            for hook in self._collection("webhooks")
+        }
+        keys = []
+        for event in events:
+            key = existing.get((event, address))
+            if not key:
+                created = self._request("POST", "webhooks", {"event": event, "address": address, "is_active": True})
+                key = str(created.get("key", "")) if isinstance(created, Mapping) else ""
+            if not key:
+                raise PermanentError(f"CCV Shop registered the {event} webhook without a key")
+            keys.append(key)
+        return keys
+
+    def _request(self, method: str, uri: str, payload: Mapping[str, Any] | None = None) -> Any:
         url = self.settings.base_url + API_PREFIX + uri
-        path = requests.Request("GET", url).prepare().path_url  # exactly what goes on the wire
+        body = json.dumps(payload, separators=(",", ":")) if payload is not None else ""
+        path = requests.Request(method, url).prepare().path_url  # exactly what goes on the wire
         x_date = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         headers = {
             "x-public": self._public,
             "x-date": x_date,
-            "x-hash": self._sign(f"{self._public}|GET|{path}||{x_date}".encode()),
+            "x-hash": self._sign(f"{self._public}|{method}|{path}|{body}|{x_date}".encode()),
             "Accept": ACCEPT,
         }
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            response = send(self._session, "GET", url, vendor=VENDOR, describe_error=describe_error, headers=headers)
+            response = send(
+                self._session, method, url, vendor=VENDOR, describe_error=describe_error, headers=headers,
+                data=body.encode() if body else None,
+            )  # fmt: skip
         except RetryableError as error:
             if error.status == 429 and error.retry_after is None:
                 raise RetryableError(str(error), retry_after=RATE_LIMIT_WAIT, status=429) from error
             raise
-        self._check_answer(path, response)
-        return json_body(response)
+        self._check_answer(method, path, response)
+        return json_body(response) if response.content else None
 
-    def _check_answer(self, path: str, response: requests.Response) -> None:
+    def _check_answer(self, method: str, path: str, response: requests.Response) -> None:
         given = response.headers.get("x-hash")
         if given is None:
             return
-        message = f"{self._public}|GET|{path}|".encode() + response.content
+        message = f"{self._public}|{method}|{path}|".encode() + response.content
         message += f"|{response.headers.get('x-date', '')}".encode()
         if not hmac.compare_digest(given.strip().lower().encode(), self._sign(message).encode()):
             raise AuthError(
-                f"response signature invalid for GET {path}: CCV Shop's x-hash does not match the answer, so the "
+                f"response signature invalid for {method} {path}: CCV Shop's x-hash does not match the answer, so the "
                 "secret_key is wrong or the answer was altered on the way. Check the API keys and reconnect."
             )
 
@@ -366,3 +395,8 @@ def _api_path(link: str) -> str:
     if not path.startswith(API_PREFIX):
         raise PermanentError(f"CCV Shop's next link {link!r} is not under {API_PREFIX}")
     return path.removeprefix(API_PREFIX) + (f"?{parts.query}" if parts.query else "")
+
+
+def register_webhooks(source: CcvshopSource, address: str) -> dict[str, str]:
+    """Called when a connection is added with a webhook address: the keys become the ``webhook_key`` secret."""
+    return {"webhook_key": ",".join(source.register_webhooks(address))}

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 SYSTEM = "snelstart"
+DUPLICATE_INVOICE = "BOE-0021"
 _REFRESH_MARGIN = timedelta(seconds=60)
 _PAGE = 500
 _MAX_PAGES = 200
@@ -253,7 +254,17 @@ class SnelstartTarget:
         """POST the verkoopboeking. SnelStart has no idempotency key, so ``request_id`` is not sent: the outbox
         calls find_booking before any second attempt."""
         body = to_verkoopboeking(booking, party.id, self.settings)
-        data = self.call("POST", "/verkoopboekingen", body=body)
+        try:
+            data = self.call("POST", "/verkoopboekingen", body=body)
+        except PermanentError as error:
+            # The live API is reported to refuse a known invoice number (BOE-0021 "Het factuurnummer bestaat al"):
+            # then it is booked already, by us before a lost answer or by hand, and the existing one is linked.
+            if DUPLICATE_INVOICE not in error.vendor_message and DUPLICATE_INVOICE not in str(error):
+                raise
+            existing = self.find_booking(booking)
+            if existing is None:
+                raise
+            return existing
         created = _parse(_SnelstartRef, data, "POST /verkoopboekingen")
         return ExternalRef(system=SYSTEM, id=created.id, number=body["factuurnummer"])
 
