@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -26,12 +27,6 @@ from devkit import stack as stack_module
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-
-HTTP_ROUTES = {
-    "/hooks/": ("IngestWebhookFunction", "functions.ingest_webhook.app", "POST /hooks/{source}/{connection_id}"),
-    "/connect/": ("ConnectFunction", "functions.connect.app", "ANY /connect/{target}/{action}"),
-}
-CONSUMERS = {"PollSourceFunction": "functions.poll_source.app"}
 
 
 @dataclass
@@ -196,48 +191,70 @@ class LocalStack:
         return boto3.client(service, endpoint_url=self.endpoint_url, region_name="eu-west-1")
 
     # -- invoking handlers --------------------------------------------------------------------------------
-    def invoke(self, logical_id: str, module: str, event: dict[str, Any]) -> Any:
-        """Run one handler the way Lambda would: its own environment, a fresh context."""
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run one handler the way Lambda would: the environment the template gives it, a fresh context."""
         import importlib
 
-        assert self.outputs is not None
-        env = stack_module.function_environment(logical_id) | self.outputs.environment()
+        function = self._outputs().functions[logical_id]
         with self._lock:  # one environment at a time: handlers read their settings from os.environ
-            self._set_env(env)
-            handler: Callable[[dict[str, Any], LambdaContext], Any] = importlib.import_module(module).lambda_handler
+            self._set_env(function.environment)
+            module = importlib.import_module(function.module)
+            handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
             self.invocations.count[logical_id] = self.invocations.count.get(logical_id, 0) + 1
-            return handler(event, LambdaContext(function_name=f"koppel-dev-{logical_id}"))
+            context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
+            return handler(event, context)
+
+    def _outputs(self) -> stack_module.StackOutputs:
+        if self.outputs is None:
+            raise RuntimeError("the local stack is not started")
+        return self.outputs
+
+    def _route(self, method: str, path: str) -> tuple[str, str] | None:
+        """The function and route key of the template's HTTP API route that matches, like API Gateway."""
+        for logical_id, function in self._outputs().functions.items():
+            for route in function.http_routes:
+                route_method, _, pattern = route.partition(" ")
+                regex = "^" + re.sub(r"\{[^/]+\}", "[^/]+", pattern) + "/?$"
+                if route_method in (method, "ANY") and re.match(regex, path):
+                    return logical_id, route
+        return None
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        for prefix, (logical_id, module, route_key) in HTTP_ROUTES.items():
-            if request.path.startswith(prefix):
-                answer = self.invoke(logical_id, module, http_api_event(request, route_key))
-                response = Response(
-                    answer.get("body", ""), status=answer.get("statusCode", 200), headers=answer.get("headers", {})
-                )
-                return response(environ, start_response)  # type: ignore[no-any-return]
-        return Response(json.dumps({"message": "Not Found"}), status=404)(environ, start_response)  # type: ignore[no-any-return]
+        found = self._route(request.method, request.path)
+        if found is None:
+            response = Response(json.dumps({"message": "Not Found"}), status=404, mimetype="application/json")
+        else:
+            answer = self.invoke(found[0], http_api_event(request, found[1]))
+            response = Response(
+                answer.get("body") or "", status=answer.get("statusCode", 200), headers=answer.get("headers", {})
+            )
+        return response(environ, start_response)  # type: ignore[no-any-return]
 
     # -- the event source mappings ------------------------------------------------------------------------
-    def consumers(self) -> list[tuple[str, str, str]]:
-        """(logical id, handler module, queue URL) for every SQS consumer in the template."""
-        assert self.outputs is not None
-        found = [("PollSourceFunction", CONSUMERS["PollSourceFunction"], self.outputs.poll_queue_url)]
-        for target, url in sorted(self.outputs.target_queues.items()):
-            found.append((f"Deliver{target.capitalize()}Function", "functions.deliver.app", url))
-        return found
+    def consumers(self) -> list[tuple[str, stack_module.SqsSource]]:
+        """(function, its SQS event source) for every SQS consumer in the template."""
+        return [
+            (logical_id, source)
+            for logical_id, function in sorted(self._outputs().functions.items())
+            for source in function.sqs_sources
+        ]
 
-    def drain_once(self, logical_id: str, module: str, queue_url: str, batch_size: int = 10) -> int:
+    def drain_once(self, logical_id: str, source: stack_module.SqsSource) -> int:
+        """One poll of the event source mapping: at most BatchSize messages, one invocation."""
         sqs = self.client("sqs")
+        queue_url = source.queue_url
         answer = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], WaitTimeSeconds=0
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, source.batch_size),
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
         )
         messages = answer.get("Messages", [])
         if not messages:
             return 0
         arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        result = self.invoke(logical_id, module, sqs_event(messages, arn)) or {}
+        result = self.invoke(logical_id, sqs_event(messages, arn)) or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         self.invocations.failures[logical_id] = self.invocations.failures.get(logical_id, 0) + len(failed)
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -257,17 +274,16 @@ class LocalStack:
                 return
         raise TimeoutError(f"queues still busy after {timeout} s")
 
-    def tick(self, now: datetime | None = None) -> Any:
-        """The EventBridge schedule fires once."""
-        return self.invoke(
-            "SchedulePollsFunction", "functions.schedule_polls.app", scheduled_event(now or datetime.now(UTC))
-        )
+    def tick(self, now: datetime | None = None) -> list[Any]:
+        """The EventBridge schedule fires once for every scheduled function."""
+        scheduled = [lid for lid, f in self._outputs().functions.items() if f.schedules]
+        return [self.invoke(lid, scheduled_event(now or datetime.now(UTC))) for lid in scheduled]
 
     def queue_depths(self) -> dict[str, int]:
         sqs = self.client("sqs")
-        assert self.outputs is not None
-        urls = {"poll": self.outputs.poll_queue_url, **self.outputs.target_queues}
-        urls |= {f"{name} DLQ": url for name, url in self.outputs.dlq_urls.items()}
+        outputs = self._outputs()
+        urls = {"poll": outputs.poll_queue_url, **outputs.target_queues}
+        urls |= {f"{name} DLQ": url for name, url in outputs.dlq_urls.items()}
         depths = {}
         for name, url in urls.items():
             attrs = sqs.get_queue_attributes(
