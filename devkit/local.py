@@ -125,6 +125,18 @@ class Invocations:
     failures: dict[str, int] = field(default_factory=dict)
 
 
+def _forget_clients() -> None:
+    """Clients cached in this process point at an earlier moto: drop them (tests start several stacks)."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    from koppel import bootstrap
+
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+    bootstrap.forget_clients()
+
+
 class LocalStack:
     """Start with ``start()``; everything runs on 127.0.0.1 and stops with ``stop()``."""
 
@@ -135,8 +147,9 @@ class LocalStack:
         self.invocations = Invocations()
         self._moto: Any = None
         self._http: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
+        self._warm: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -153,6 +166,7 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
+        _forget_clients()
         self._moto, self.endpoint_url = stack_module.start_moto()
         self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
         self.outputs = stack_module.create_stack(self.endpoint_url)
@@ -199,6 +213,10 @@ class LocalStack:
         with self._lock:  # one environment at a time: handlers read their settings from os.environ
             self._set_env(function.environment)
             module = importlib.import_module(function.module)
+            if function.module not in self._warm:
+                # A cold start per function and stack: module-level state (cached deps) starts fresh, as on Lambda.
+                module = importlib.reload(module)
+                self._warm.add(function.module)
             handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
             self.invocations.count[logical_id] = self.invocations.count.get(logical_id, 0) + 1
             context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
@@ -278,6 +296,16 @@ class LocalStack:
         """The EventBridge schedule fires once for every scheduled function."""
         scheduled = [lid for lid, f in self._outputs().functions.items() if f.schedules]
         return [self.invoke(lid, scheduled_event(now or datetime.now(UTC))) for lid in scheduled]
+
+    def reset(self) -> None:
+        """Start the next test on an empty stack: moto forgets everything and the template is created anew."""
+        import requests
+
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+        self.outputs = stack_module.create_stack(self.endpoint_url)
+        self._set_env(self.outputs.environment())
+        self._warm.clear()
+        _forget_clients()
 
     def queue_depths(self) -> dict[str, int]:
         sqs = self.client("sqs")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import requests
 import yaml
 
 if TYPE_CHECKING:
@@ -243,7 +244,11 @@ def start_moto(port: int = 0) -> tuple[ThreadedMotoServer, str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    return server, f"http://{host}:{bound_port}"
+    endpoint_url = f"http://{host}:{bound_port}"
+    # moto's backends live in the process, not in the server: a second server in the same process would see the
+    # first one's resources. Every start begins empty.
+    requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+    return server, endpoint_url
 
 
 def _dropped_resources(template: dict[str, Any]) -> dict[str, str]:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A partial response even when every record failed: each failed message keeps its own backoff.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _runtime: list[DeliverRuntime] = []  # built on the first invocation, not at import: moto-safe, fast cold start
 
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     from koppel.services.poll import PollDeps
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A partial response even when every record failed: each failed message keeps its own backoff.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _deps: list[PollDeps] = []
 
 

@@ -175,3 +175,9 @@ def mark_connection_red(settings: StoreSettings, connection_id: str, reason: str
     store = connection_store(settings)
     connection = store.get(connection_id)
     store.put(connection.model_copy(update={"status": "error", "status_reason": f"{reason} — reconnect"}))
+
+
+def forget_clients() -> None:
+    """Drop cached clients and sessions (a test harness that restarts its AWS stand-in calls this)."""
+    _client.cache_clear()
+    _session.cache_clear()

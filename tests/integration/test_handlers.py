@@ -1,0 +1,166 @@
+"""The Lambda handlers in-process on moto (server mode) with the real event shapes from events/, against the
+vendor sandboxes. What an operator would see: HTTP answers, queue contents, ledger rows, batch item failures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from devkit.local import sqs_event
+from devkit.sandboxes.snelstart_chart import land_id
+from koppel import bootstrap
+from koppel.model import Connection, HubEnvelope
+from koppel.settings import StoreSettings
+from tests.integration.conftest import SUBSCRIPTION_KEY
+
+if TYPE_CHECKING:
+    from devkit.local import LocalStack
+    from devkit.sandboxes.snelstart import SnelstartSandbox
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+WEBHOOK_KEY = "demo-ccv-webhook-key"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def demo_shop(clean_stack: LocalStack, snelstart: SnelstartSandbox) -> str:
+    """The connection the recorded events name: demo-shop, CCV Shop → SnelStart, SnelStart activated."""
+    store = bootstrap.connection_store(StoreSettings.load())
+    key = snelstart.add_administratie("Demo B.V.")
+    store.put(
+        Connection(
+            connection_id="demo-shop",
+            tenant_id="tenant-demo",
+            source="ccvshop",
+            targets=("snelstart",),
+            source_settings={"base_url": "https://bonapp1.ccvshop.nl"},
+            target_settings={
+                "snelstart": {
+                    "api_base": f"{snelstart.base_url}/v2",
+                    "auth_url": f"{snelstart.base_url}/b2b/token",
+                    "ledger_ids": {str(n): snelstart.grootboek_id(key, n) for n in (8000, 8010, 8020, 8050, 8060)},
+                    "country_ids": {"NL": land_id("NL")},
+                }
+            },
+            created_at=datetime.now(UTC) - timedelta(days=1),
+        )
+    )
+    store.put_secrets("demo-shop", "ccvshop", {"public_key": "p", "secret_key": "s", "webhook_key": WEBHOOK_KEY})
+    store.put_secrets("demo-shop", "snelstart", {"koppelsleutel": key})
+    partner = f"{clean_stack._outputs().partner_secret_prefix}snelstart"
+    clean_stack.client("secretsmanager").put_secret_value(
+        SecretId=partner, SecretString=json.dumps({"subscription_key": SUBSCRIPTION_KEY, "app_short_name": "koppel"})
+    )
+    return key
+
+
+def queued(stack: LocalStack, url: str) -> list[dict[str, Any]]:
+    answer = stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    return answer.get("Messages", [])
+
+
+def test_a_webhook_with_a_wrong_signature_is_refused_and_nothing_is_enqueued(clean_stack, demo_shop) -> None:
+    # Given the recorded status-changed webhook with an x-hash made with another key
+    event = load_event("ingest_webhook__bad_signature.json")
+    # When API Gateway hands it to ingest_webhook
+    answer = clean_stack.invoke("IngestWebhookFunction", event)
+    # Then it is answered 401 with a reason, and no queue got anything
+    assert answer["statusCode"] == 401
+    assert "x-hash" in json.loads(answer["body"])["error"]
+    assert queued(clean_stack, clean_stack._outputs().target_queues["snelstart"]) == []
+
+
+def test_a_malformed_webhook_body_is_a_400_that_says_what_is_wrong(clean_stack, demo_shop) -> None:
+    event = load_event("ingest_webhook__ccvshop_status_changed.json")
+    event["body"] = "{not json"
+    event["headers"]["x-hash"] = hmac.new(WEBHOOK_KEY.encode(), b"{not json", hashlib.sha512).hexdigest()
+    answer = clean_stack.invoke("IngestWebhookFunction", event)
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"])["error"]
+
+
+def test_a_webhook_for_an_unknown_connection_is_a_404(clean_stack, demo_shop) -> None:
+    event = load_event("ingest_webhook__ccvshop_status_changed.json")
+    event["rawPath"] = "/hooks/ccvshop/no-such-shop"
+    answer = clean_stack.invoke("IngestWebhookFunction", event)
+    assert answer["statusCode"] == 404
+    assert "koppel connections list" in json.loads(answer["body"])["error"]
+
+
+def test_deliver_books_the_recorded_order_once_and_the_ledger_links_it(clean_stack, demo_shop, snelstart) -> None:
+    # Given the deliver event of the recorded CCV order 339323562 (total 590, VAT 102.40), put on the real queue
+    queue = clean_stack._outputs().target_queues["snelstart"]
+    body = load_event("deliver__order_completed.json")["Records"][0]["body"]
+    sqs = clean_stack.client("sqs")
+    sqs.send_message(QueueUrl=queue, MessageBody=body)
+    sqs.send_message(QueueUrl=queue, MessageBody=body)  # and a duplicate of it
+    # When the SnelStart consumer runs
+    clean_stack.run_until_idle()
+    # Then SnelStart holds one balanced booking of 590.00 and the ledger row is POSTED with its id
+    (booking,) = snelstart.bookings(demo_shop)
+    assert Decimal(str(booking["factuurbedrag"])) == Decimal("590.00")
+    assert [row["btwSoort"] for row in booking["btw"]] == ["VerkopenHoog"]
+    event = HubEnvelope.model_validate_json(body).event
+    row = bootstrap.ledger(StoreSettings.load()).get("demo-shop", "snelstart", event.event_id)
+    assert row is not None
+    assert (row.state, row.external_id) == ("POSTED", booking["id"])
+
+
+def test_a_vendor_outage_is_retried_and_never_reported_as_booked(clean_stack, demo_shop, snelstart) -> None:
+    # Given SnelStart answers 503 to every request for now
+    queue = clean_stack._outputs().target_queues["snelstart"]
+    body = load_event("deliver__order_completed.json")["Records"][0]["body"]
+    clean_stack.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
+    snelstart.faults.queue("error", 50)
+    try:
+        messages = queued(clean_stack, queue)
+        arn = clean_stack.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        # When the consumer gets the message
+        result = clean_stack.invoke("DeliverSnelstartFunction", sqs_event(messages, arn["Attributes"]["QueueArn"]))
+    finally:
+        snelstart.faults.forced.clear()
+    # Then the record is reported as a batch item failure (SQS keeps it), and the ledger row stays PENDING
+    assert result["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    event = HubEnvelope.model_validate_json(body).event
+    row = bootstrap.ledger(StoreSettings.load()).get("demo-shop", "snelstart", event.event_id)
+    assert row is not None
+    assert row.state == "PENDING"
+    assert "503" in row.reason
+    assert snelstart.bookings(demo_shop) == []
+
+
+def test_a_booking_snelstart_refuses_is_parked_with_its_message_not_retried(clean_stack, demo_shop, snelstart) -> None:
+    # Given the connection maps shipping to a ledger the administratie does not have
+    store = bootstrap.connection_store(StoreSettings.load())
+    connection = store.get("demo-shop")
+    settings = dict(connection.target_settings["snelstart"])
+    settings["shipping"] = 8999
+    store.put(connection.model_copy(update={"target_settings": {"snelstart": settings}}))
+    queue = clean_stack._outputs().target_queues["snelstart"]
+    body = load_event("deliver__order_completed.json")["Records"][0]["body"]
+    clean_stack.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
+    # When the consumer runs
+    clean_stack.run_until_idle()
+    # Then the record is parked with SnelStart's own words, and the queue and DLQ are empty (nothing to retry)
+    (parked,) = bootstrap.ledger(StoreSettings.load()).entries("demo-shop", "PARKED")
+    assert "grootboek" in parked.reason.lower()
+    assert set(clean_stack.queue_depths().values()) == {0}
+
+
+def test_the_schedule_enqueues_one_poll_job_per_due_connection(clean_stack, demo_shop) -> None:
+    # When the EventBridge schedule fires (the recorded scheduled event)
+    clean_stack.invoke("SchedulePollsFunction", load_event("schedule_polls__tick.json"))
+    clean_stack.invoke("SchedulePollsFunction", load_event("schedule_polls__tick.json"))
+    # Then PollQueue holds one job for demo-shop, although the schedule fired twice
+    jobs = [json.loads(m["Body"]) for m in queued(clean_stack, clean_stack._outputs().poll_queue_url)]
+    assert [job["connection_id"] for job in jobs] == ["demo-shop"]
