@@ -94,7 +94,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     if not value:
         return None
     if value.strip().isdigit():
-        return float(value.strip())
+        return float(value.strip())  # ok: not money (seconds)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
@@ -162,8 +162,7 @@ class TokenBucket:
 
     def __init__(self, rate_per_second: float, burst: int) -> None:
         self._rate = rate_per_second
-        self._capacity = float(burst)
-        self._tokens = float(burst)
+        self._capacity = self._tokens = float(burst)  # ok: not money (a token count)
         self._updated = time.monotonic()
         self._lock = threading.Lock()
 

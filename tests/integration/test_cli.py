@@ -1,0 +1,126 @@
+"""The `koppel` command line as a user runs it: a real process, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from devkit.local import LocalStack
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "ccvshop"
+
+
+def koppel(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": f"{REPO / 'layers' / 'koppel'}{os.pathsep}{REPO}"}
+    return subprocess.run(
+        [sys.executable, "-m", "koppel.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+
+
+def preview_file(tmp_path: Path, **changes: Any) -> Path:
+    """The genuine recorded order, with the orderrows collection in place of its href (the preview format)."""
+    order = json.loads((FIXTURES / "order.get.json").read_text(), parse_float=Decimal)
+    rows = json.loads((FIXTURES / "order_339323562.json").read_text(), parse_float=Decimal)["input"]["orderrows"]
+    order.update(orderrows=rows, **changes)
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order, default=str))
+    return path
+
+
+def test_preview_prints_exactly_the_requests_for_an_empty_administratie(tmp_path: Path) -> None:
+    # Given the recorded order, completed (status 7) and paid
+    order = preview_file(tmp_path, status=7)
+    # When it is previewed for SnelStart
+    done = koppel("preview", "--source", "ccvshop", "--target", "snelstart", str(order))
+    # Then stdout holds the look-ups, the new Klant and the balanced verkoopboeking, in the order deliver sends them
+    assert done.returncode == 0, done.stderr
+    requests = json.loads(done.stdout, parse_float=Decimal)["requests"]
+    assert [(r["method"], r["path"].split("?")[0]) for r in requests] == [
+        ("GET", "/v2/verkoopfacturen"),
+        ("GET", "/v2/relaties"),
+        ("POST", "/v2/relaties"),
+        ("POST", "/v2/verkoopboekingen"),
+    ]
+    assert requests[1]["path"] == "/v2/relaties?$filter=Email eq 'j.jansen@example.nl'"
+    booking = requests[3]["body"]
+    assert booking["factuurbedrag"] == Decimal("590.00")
+    assert booking["klant"]["id"] == "00000000-0000-0000-0001-000000000001"  # the id the POST /relaties was given
+    lines = sum(r["bedrag"] for r in booking["boekingsregels"])
+    assert lines + sum(v["btwBedrag"] for v in booking["btw"]) == booking["factuurbedrag"]
+    assert booking["btw"] == [{"btwSoort": "VerkopenHoog", "btwBedrag": Decimal("102.40")}]
+
+
+def test_preview_of_an_order_not_yet_completed_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
+    # Given the recorded order as it is: checkout finished (is_completed) but status 1, New
+    done = koppel("preview", "--source", "ccvshop", "--target", "snelstart", str(preview_file(tmp_path)))
+    # Then nothing is printed on stdout and stderr says why
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert "not something to book" in done.stderr
+
+
+def test_preview_of_an_order_that_does_not_add_up_names_the_difference(tmp_path: Path) -> None:
+    unbalanced = preview_file(tmp_path, status=7, total_price=600)
+    done = koppel("preview", "--source", "ccvshop", "--target", "snelstart", str(unbalanced))
+    assert done.returncode == 2
+    assert "difference +10.00" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["preview", "--source", "nosuchshop", "--target", "snelstart", "ORDER"], "unknown connector 'nosuchshop'"),
+        (["preview", "--source", "ccvshop", "--target", "snelstart", "BROKEN"], "is not valid JSON"),
+        (["preview", "--source", "ccvshop", "--target", "snelstart", "missing.json"], "does not exist"),
+        (["preview", "--source", "ccvshop", "ORDER"], "--target"),
+    ],
+)
+def test_wrong_arguments_get_a_clear_error(tmp_path: Path, args: list[str], says: str) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    args = [
+        {"ORDER": str(preview_file(tmp_path, status=7)), "BROKEN": str(tmp_path / "broken.json")}.get(a, a)
+        for a in args
+    ]
+    done = koppel(*args)
+    assert done.returncode != 0
+    assert says in done.stderr
+
+
+def test_connections_add_list_and_show_keep_secrets_secret(clean_stack: LocalStack) -> None:
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    # When a connection is added with settings and a secret
+    added = koppel(
+        "connections", "add", "bakker", "--tenant", "Bakkerij Jansen", "--source", "ccvshop", "--target", "snelstart",
+        "--setting", "ccvshop.base_url=https://bakker.ccvshop.nl", "--secret", "ccvshop.secret_key=TOPSECRET",
+        "--secret", "ccvshop.public_key=pub", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    # Then it is listed as active, and show names the stored secrets without their values
+    listed = koppel("connections", "list", env=env)
+    assert "bakker" in listed.stdout
+    assert "active" in listed.stdout
+    shown = koppel("connections", "show", "bakker", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "TOPSECRET" not in shown.stdout
+    assert json.loads(shown.stdout)["secrets_stored"]["ccvshop"] == ["public_key", "secret_key"]
+
+
+def test_backfill_refuses_a_date_it_cannot_read(clean_stack: LocalStack) -> None:
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    done = koppel("backfill", "bakker", "--since", "last tuesday", env=env)
+    assert done.returncode == 2
+    assert "use YYYY-MM-DD" in done.stderr
