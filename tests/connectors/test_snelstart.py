@@ -26,10 +26,11 @@ from koppel.connectors.snelstart import (
     sync_ledgers,
     to_verkoopboeking,
 )
-from koppel.connectors.snelstart_mapping import SnelstartSettings, encode_json
+from koppel.connectors.snelstart_mapping import SnelstartSettings
 from koppel.errors import AuthError, InputError, MappingError, PermanentError, RetryableError
 from koppel.http import session_for
 from koppel.model import Address, Connection, Discount, ExternalRef, Line, Party, SalesDocument
+from koppel.wire import dumps as encode_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "snelstart"
 REPO = Path(__file__).resolve().parents[2]

@@ -18,6 +18,8 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 
 
 def _encode(value: Any, indent: int | None, level: int) -> list[str]:
+    if isinstance(value, float):
+        raise TypeError("a float reached a request body: amounts must be Decimal")
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
@@ -30,7 +32,7 @@ def _encode(value: Any, indent: int | None, level: int) -> list[str]:
         return _wrap("[", "]", [_encode(v, indent, level + 1) for v in value], indent, level)
     if isinstance(value, (datetime, date)):
         return [json.dumps(value.isoformat())]
-    return [json.dumps(value)]
+    return [json.dumps(value, ensure_ascii=False)]
 
 
 def _wrap(open_: str, close: str, parts: list[list[str]], indent: int | None, level: int) -> list[str]:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from koppel import wire
 from koppel.connectors.snelstart_mapping import (
     VENDOR,
     SnelstartSettings,
     describe_error,
-    encode_json,
     invoice_number,
     parse_activation,
     to_verkoopboeking,
@@ -304,7 +304,7 @@ class SnelstartTarget:
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-            data = encode_json(body).encode()
+            data = wire.dumps(body).encode()
         response = send(
             self._ctx.session,
             method,

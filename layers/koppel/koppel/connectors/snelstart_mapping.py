@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koppel.errors import InputError, MappingError, PermanentError
-from koppel.money import ZERO, cents
+from koppel.money import ZERO
 from koppel.ports import Activation
 
 if TYPE_CHECKING:
@@ -180,19 +180,6 @@ def to_verkoopboeking(booking: Booking, klant_id: str, settings: SnelstartSettin
     }
     _check_balance(body, doc.number)
     return body
-
-
-def encode_json(value: object) -> str:
-    """JSON text with every Decimal written as a number literal with two decimals: amounts never become floats."""
-    if isinstance(value, Decimal):
-        return f"{cents(value):f}"
-    if isinstance(value, float):
-        raise TypeError("a float reached a SnelStart body: amounts must be Decimal")
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(encode_json(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _check_document(doc: SalesDocument) -> None:
