@@ -124,3 +124,22 @@ def test_backfill_refuses_a_date_it_cannot_read(clean_stack: LocalStack) -> None
     done = koppel("backfill", "bakker", "--since", "last tuesday", env=env)
     assert done.returncode == 2
     assert "use YYYY-MM-DD" in done.stderr
+
+
+def test_backfill_without_a_connection_id_asks_which_one_when_there_are_several(clean_stack: LocalStack) -> None:
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    # Given no connection yet
+    none_yet = koppel("backfill", "--since", "2026-11-01", env=env)
+    assert none_yet.returncode == 2
+    assert "koppel connections add" in none_yet.stderr
+    # And given two connections
+    for name in ("bakker", "slager"):
+        koppel(
+            "connections", "add", name, "--tenant", name, "--source", "ccvshop", "--target", "snelstart",
+            "--setting", f"ccvshop.base_url=https://{name}.ccvshop.nl", env=env,
+        )  # fmt: skip
+    # When the backfill names none
+    done = koppel("backfill", "--since", "2026-11-01", env=env)
+    # Then it asks which, listing them
+    assert done.returncode == 2
+    assert "bakker, slager" in done.stderr

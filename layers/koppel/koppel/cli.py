@@ -142,6 +142,14 @@ def connections_show(connection_id: str) -> None:
     out.print_json(json.dumps(data))
 
 
+def _only_connection(store: ConnectionStore) -> str:
+    ids = [c.connection_id for c in store.all()]
+    if len(ids) != 1:
+        listed = ", ".join(ids) or "none yet (koppel connections add)"
+        raise InputError(f"name the connection to backfill: koppel backfill ID --since … (connections: {listed})")
+    return ids[0]
+
+
 def _day(value: str, option: str) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
@@ -151,8 +159,10 @@ def _day(value: str, option: str) -> datetime:
 
 @app.command()
 def backfill(
-    connection_id: str,
     since: Annotated[str, typer.Option(help="First day to read, YYYY-MM-DD")],
+    connection_id: Annotated[
+        str | None, typer.Argument(help="Which connection (may be left out when there is only one)")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Day after the last to read (default: now)")] = None,
 ) -> None:
     """Read history from the source for a dated window and enqueue it; already booked records are not booked again."""
@@ -162,8 +172,9 @@ def backfill(
 
     start = _day(since, "--since")
     end = _day(until, "--until") if until else datetime.now(UTC)
-    backfill_job(connection_id, start, end)  # validates the window before anything is read
+    backfill_job(connection_id or "-", start, end)  # validates the window before anything is read
     deps = bootstrap.poll_deps(PollSettings.load())
+    connection_id = connection_id or _only_connection(deps.connections)
     deps.connections.get(connection_id)
     days = max(1, (end - start).days + (1 if (end - start) % timedelta(days=1) else 0))
     enqueued = records = 0
