@@ -57,6 +57,7 @@ class Demo:
         self.snelstart = SnelstartSandbox(subscription_key=SUBSCRIPTION_KEY)
         self.deliveries: list[Delivery] = []
         self.shop: Any = None
+        self.forged_answer: tuple[int, str] = (0, "")
 
     def __enter__(self) -> Demo:
         self.ccv.start()
@@ -77,6 +78,7 @@ class Demo:
         self.stack.run_until_idle()
         self.say(f"every webhook again ({len(self.deliveries)}): CCV Shop retries, networks duplicate")
         self.deliver_webhooks(self.deliveries)
+        self.forged_webhook()
         self.say("re-run of history: koppel backfill of the whole day")
         self.cli("backfill", CONNECTION, "--since", (datetime.now(UTC) - timedelta(days=1)).date().isoformat())
         self.stack.run_until_idle()
@@ -128,6 +130,14 @@ class Demo:
                 raise RuntimeError(f"ingest failed: {answer.status_code} {answer.text}")
         self.ccv.deliver_webhooks(post=lambda _: None)  # the outbox is emptied: these were delivered above
         self.stack.run_until_idle()
+
+    def forged_webhook(self) -> None:
+        """A webhook whose x-hash was not made with the shop's key is refused, and says why."""
+        genuine = self.deliveries[0]
+        headers = {**genuine.headers, "x-hash": "0" * 128}
+        answer = requests.post(genuine.address, data=genuine.body, headers=headers, timeout=30)
+        self.forged_answer = (answer.status_code, answer.json().get("error", ""))
+        self.say(f"a forged webhook is refused: {answer.status_code} {self.forged_answer[1]}")
 
     def cli(self, *args: str) -> None:
         from koppel.cli import app

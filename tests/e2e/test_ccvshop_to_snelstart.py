@@ -102,3 +102,10 @@ def test_the_business_customer_is_created_with_vat_and_coc_numbers(played) -> No
 def test_nothing_is_left_on_the_queues_or_in_a_dead_letter_queue(played) -> None:
     demo, _ = played
     assert set(demo.stack.queue_depths().values()) == {0}
+
+
+def test_a_forged_webhook_is_refused_with_a_reason(played) -> None:
+    demo, _ = played
+    status, reason = demo.forged_answer
+    assert status == 401
+    assert "x-hash" in reason
