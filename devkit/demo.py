@@ -58,6 +58,7 @@ class Demo:
         self.deliveries: list[Delivery] = []
         self.shop: Any = None
         self.forged_answer: tuple[int, str] = (0, "")
+        self.poll_enqueued = 0
 
     def __enter__(self) -> Demo:
         self.ccv.start()
@@ -75,6 +76,9 @@ class Demo:
         self.deliver_webhooks(self.deliveries)
         self.say("scheduled poll: the safety net reads the last ten minutes again")
         self.stack.tick()
+        self.stack.drain("PollSourceFunction")
+        self.poll_enqueued = self.stack.queue_depths()["snelstart"]
+        self.say(f"the poll found {self.poll_enqueued} order(s) that webhooks had already brought")
         self.stack.run_until_idle()
         self.say(f"every webhook again ({len(self.deliveries)}): CCV Shop retries, networks duplicate")
         self.deliver_webhooks(self.deliveries)

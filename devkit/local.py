@@ -283,6 +283,14 @@ class LocalStack:
             )
         return len(messages)
 
+    def drain(self, logical_id: str) -> int:
+        """Run one consumer until its queue has no visible message; returns how many messages it handled."""
+        handled = 0
+        for source in self._outputs().functions[logical_id].sqs_sources:
+            while batch := self.drain_once(logical_id, source):
+                handled += batch
+        return handled
+
     def run_until_idle(self, timeout: float = 60.0) -> None:
         """Drain every queue until none has a visible message (retries waiting out a backoff are left)."""
         deadline = time.monotonic() + timeout

@@ -458,6 +458,13 @@ def test_create_party_posts_a_klant_with_its_address_and_country(api):
             "plaats": "Berlin",
             "land": {"id": "22222222-0000-0000-0000-0000000000de"},
         },
+        "correspondentieAdres": {
+            "contactpersoon": "Erika Mustermann",
+            "straat": "Hauptstraße 5",
+            "postcode": "10115",
+            "plaats": "Berlin",
+            "land": {"id": "22222222-0000-0000-0000-0000000000de"},
+        },
         "email": "einkauf@acme.de",
         "btwNummer": "DE123456789",
         "kvkNummer": "HRB 12345 B",

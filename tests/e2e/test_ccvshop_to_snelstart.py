@@ -41,7 +41,7 @@ def test_every_completed_and_paid_order_is_booked_or_parked_once(played) -> None
 
 
 def test_resent_webhooks_overlapping_polls_and_a_backfill_book_nothing_twice(played) -> None:
-    _, outcome = played
+    demo, outcome = played
     # Then although every order arrived by two webhooks, again by two more, by the poll and by the backfill,
     # SnelStart holds one booking per order and the ledger one POSTED row per booking
     from koppel import bootstrap
@@ -49,6 +49,7 @@ def test_resent_webhooks_overlapping_polls_and_a_backfill_book_nothing_twice(pla
 
     posted = bootstrap.ledger(StoreSettings.load()).entries(CONNECTION, "POSTED")
     assert outcome.webhooks_sent >= 2 * len(completed(outcome))
+    assert demo.poll_enqueued >= 1  # the scheduled poll really overlapped the webhooks
     assert len(posted) == len(outcome.bookings)
     assert {row.external_id for row in posted} == {b["id"] for b in outcome.bookings}
 

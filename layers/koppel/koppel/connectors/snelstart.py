@@ -342,6 +342,8 @@ class SnelstartTarget:
             "relatiesoort": ["Klant"],
             "naam": party.name[:50],
             "vestigingsAdres": {k: v for k, v in vestiging.items() if v},
+            # Invoices go to the billing address, which webshops know as the customer's only address.
+            "correspondentieAdres": {k: v for k, v in vestiging.items() if v},
             "email": party.email,
             "telefoon": party.phone,
             "mobieleTelefoon": party.mobile,
