@@ -140,7 +140,9 @@ def _forget_clients() -> None:
 class LocalStack:
     """Start with ``start()``; everything runs on 127.0.0.1 and stops with ``stop()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, env_overrides: dict[str, str] | None = None) -> None:
+        """``env_overrides`` change function settings for this run (e.g. short leases and backoff for chaos)."""
+        self.env_overrides = dict(env_overrides or {})
         self.outputs: stack_module.StackOutputs | None = None
         self.endpoint_url = ""
         self.http_url = ""
@@ -170,7 +172,7 @@ class LocalStack:
         self._moto, self.endpoint_url = stack_module.start_moto()
         self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
         self.outputs = stack_module.create_stack(self.endpoint_url)
-        self._set_env(self.outputs.environment())
+        self._set_env(self.outputs.environment() | self.env_overrides)
         self._http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
         self.http_url = f"http://127.0.0.1:{self._http.server_port}"
         threading.Thread(target=self._http.serve_forever, name="local-api-gateway", daemon=True).start()
@@ -211,7 +213,7 @@ class LocalStack:
 
         function = self._outputs().functions[logical_id]
         with self._lock:  # one environment at a time: handlers read their settings from os.environ
-            self._set_env(function.environment)
+            self._set_env(function.environment | self.env_overrides)
             module = importlib.import_module(function.module)
             if function.module not in self._warm:
                 # A cold start per function and stack: module-level state (cached deps) starts fresh, as on Lambda.
@@ -311,7 +313,7 @@ class LocalStack:
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         self.outputs = stack_module.create_stack(self.endpoint_url)
-        self._set_env(self.outputs.environment())
+        self._set_env(self.outputs.environment() | self.env_overrides)
         self._warm.clear()
         _forget_clients()
 

@@ -164,3 +164,18 @@ def test_the_schedule_enqueues_one_poll_job_per_due_connection(clean_stack, demo
     # Then PollQueue holds one job for demo-shop, although the schedule fired twice
     jobs = [json.loads(m["Body"]) for m in queued(clean_stack, clean_stack._outputs().poll_queue_url)]
     assert [job["connection_id"] for job in jobs] == ["demo-shop"]
+
+
+def test_a_message_that_is_no_koppel_event_goes_to_the_dead_letter_queue_at_once(clean_stack, demo_shop) -> None:
+    # Given something on the SnelStart queue that is not a Koppel event
+    outputs = clean_stack._outputs()
+    clean_stack.client("sqs").send_message(QueueUrl=outputs.target_queues["snelstart"], MessageBody='{"oops": 1}')
+    # When the consumer runs once
+    clean_stack.run_until_idle()
+    # Then it waits in the DLQ with the reason, after one attempt rather than a hundred
+    dead = clean_stack.client("sqs").receive_message(
+        QueueUrl=outputs.dlq_urls["snelstart"], MessageAttributeNames=["All"]
+    )["Messages"]
+    assert [m["Body"] for m in dead] == ['{"oops": 1}']
+    assert "event" in dead[0]["MessageAttributes"]["reason"]["StringValue"]
+    assert clean_stack.queue_depths()["snelstart"] == 0

@@ -94,20 +94,22 @@ def test_every_queue_redrives_to_its_dlq_as_the_template_says(stack: StackOutput
 
         # Then redrive, visibility and retention are the template's
         declared = TEMPLATE["Resources"][logical_id]["Properties"]
-        assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+        receives = declared["RedrivePolicy"]["maxReceiveCount"]
+        assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": receives}
         assert f":koppel-dev-{dead_letter_queue(TEMPLATE, logical_id)}-" in dlq_arn
         assert int(attributes["VisibilityTimeout"]) == declared["VisibilityTimeout"]
         assert int(attributes["MessageRetentionPeriod"]) == declared["MessageRetentionPeriod"]
 
 
-def test_a_message_received_five_times_without_success_lands_in_the_dlq(stack: StackOutputs) -> None:
-    # Given an event on the SnelStart queue
+def test_a_message_received_max_receive_count_times_without_success_lands_in_the_dlq(stack: StackOutputs) -> None:
+    # Given an event on the poll queue
     sqs = _aws(stack, "sqs")
-    queue, dlq = stack.target_queues["snelstart"], stack.dlq_urls["snelstart"]
+    queue, dlq = stack.poll_queue_url, stack.dlq_urls["poll"]
+    receives = TEMPLATE["Resources"]["PollQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
     sqs.send_message(QueueUrl=queue, MessageBody='{"event": "poison"}')
 
-    # When five deliveries fail (received, never deleted, visible again at once)
-    for attempt in range(1, 6):
+    # When every delivery fails (received, never deleted, visible again at once)
+    for attempt in range(1, receives + 1):
         (message,) = sqs.receive_message(
             QueueUrl=queue, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
         )["Messages"]

@@ -71,29 +71,35 @@ def connector_context(
     system: str,
     store: ConnectionStore,
     partner_secret: Callable[[], Mapping[str, str]],
-    session: requests.Session | None = None,
+    session: requests.Session,
 ) -> ConnectorContext:
     settings = connection.source_settings if system == connection.source else connection.target_settings.get(system, {})
     return ConnectorContext(
         connection=connection,
         settings=settings,
         secrets=store.get_secrets(connection.connection_id, system),
-        session=session or _session(),
+        session=session,
         store=store,
         partner_secret=partner_secret,
     )
 
 
 @cache
-def _session() -> requests.Session:
-    return session_for()
+def _session(connect_timeout: float, read_timeout: float) -> requests.Session:
+    return session_for(timeout=(connect_timeout, read_timeout))
+
+
+def http_session(settings: StoreSettings) -> requests.Session:
+    """One pooled session per container and timeout setting."""
+    return _session(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
 
 
 def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable[[Connection], Source]:
     def source_for(connection: Connection) -> Source:
         ctx = connector_context(
-            connection, connection.source, store, partner_secret_reader(settings, connection.source)
-        )
+            connection, connection.source, store, partner_secret_reader(settings, connection.source),
+            http_session(settings),
+        )  # fmt: skip
         return connectors.build_source(connection.source, ctx)
 
     return source_for
@@ -134,7 +140,7 @@ def ledger(settings: StoreSettings) -> Any:
 
 def target_for(settings: StoreSettings, connection: Connection, name: str) -> Target:
     store = connection_store(settings)
-    ctx = connector_context(connection, name, store, partner_secret_reader(settings, name))
+    ctx = connector_context(connection, name, store, partner_secret_reader(settings, name), http_session(settings))
     return connectors.build_target(name, ctx)
 
 

@@ -109,7 +109,11 @@ def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address:
         raise InputError(f"{connection.source} offers no webhooks: Koppel polls it instead")
     settings = StoreSettings.load()
     ctx = bootstrap.connector_context(
-        connection, connection.source, store, bootstrap.partner_secret_reader(settings, connection.source)
+        connection,
+        connection.source,
+        store,
+        bootstrap.partner_secret_reader(settings, connection.source),
+        bootstrap.http_session(settings),
     )
     added = module.register_webhooks(connectors.build_source(connection.source, ctx), address)
     current = store.get_secrets(connection.connection_id, connection.source)

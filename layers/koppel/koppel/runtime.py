@@ -7,9 +7,12 @@ message visible again after the vendor's Retry-After or an exponential backoff.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from koppel import bootstrap
 from koppel.errors import AuthError, RetryableError
@@ -32,10 +35,10 @@ TARGET_CACHE_SECONDS = 300  # settings change on reconnect; a container picks th
 AUTH_BACKOFF = 900
 
 
-def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
-    """Exponential backoff from 10 s, doubled per receive, never sooner than the vendor's Retry-After."""
-    exponential = 10 * 2 ** max(0, receive_count - 1)
-    return int(min(MAX_VISIBILITY, max(exponential, retry_after or 0)))
+def backoff_seconds(receive_count: int, retry_after: float | None, *, base: int = 10, cap: int = 3600) -> int:
+    """Exponential backoff (base × 2^(n − 1), at most ``cap``), never sooner than the vendor's Retry-After."""
+    exponential = min(cap, base * 2 ** min(30, max(0, receive_count - 1)))
+    return int(min(MAX_VISIBILITY, max(exponential, math.ceil(retry_after or 0))))
 
 
 @dataclass
@@ -87,12 +90,22 @@ class DeliverRuntime:
         return deps
 
     def handle(self, record: SQSRecord) -> None:
-        event = HubEnvelope.model_validate_json(record.body).event
+        try:
+            event = HubEnvelope.model_validate_json(record.body).event
+        except ValidationError as error:
+            self._dead_letter(record, error)
+            return
         logger.append_keys(event_id=event.event_id, connection_id=event.connection_id)
         try:
             self.guarded_deliver(event=event)
         except RetryableError as error:
-            self._delay(record, backoff_seconds(_receive_count(record), error.retry_after))
+            wait = backoff_seconds(
+                _receive_count(record),
+                error.retry_after,
+                base=self.settings.RETRY_BASE_SECONDS,
+                cap=self.settings.RETRY_MAX_SECONDS,
+            )
+            self._delay(record, wait)
             logger.warning("will retry", extra={"reason": str(error)})
             raise
         except AuthError as error:
@@ -100,6 +113,17 @@ class DeliverRuntime:
             self._delay(record, AUTH_BACKOFF)
             logger.error("credentials refused: connection needs reconnecting", extra={"reason": str(error)})
             raise
+
+    def _dead_letter(self, record: SQSRecord, error: ValidationError) -> None:
+        """A message that is no Koppel event will never succeed: straight to the DLQ, visible, not retried."""
+        logger.error("not a Koppel event: moved to the dead-letter queue", extra={"reason": str(error)[:500]})
+        if not self.settings.DEAD_LETTER_QUEUE_URL:
+            raise error
+        bootstrap.sqs_client(self.settings).send_message(
+            QueueUrl=self.settings.DEAD_LETTER_QUEUE_URL,
+            MessageBody=record.body,
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": str(error)[:1000]}},
+        )
 
     def _delay(self, record: SQSRecord, seconds: int) -> None:
         arn = record.event_source_arn

@@ -38,6 +38,9 @@ class StoreSettings(_EnvSettings):
     PARTNER_SECRET_PREFIX: str = "koppel/partner/"
     AWS_ENDPOINT_URL: str | None = None
     """Set only on a laptop: every boto3 client, Powertools' included, then talks to moto."""
+    HTTP_CONNECT_TIMEOUT: float = 3.05
+    HTTP_READ_TIMEOUT: float = 20.0
+    """Seconds a vendor may take to answer before the attempt counts as a timeout (and is retried safely)."""
 
 
 class PublishSettings(StoreSettings):
@@ -65,6 +68,12 @@ class DeliverSettings(StoreSettings):
     IDEMPOTENCY_TABLE: str
     LEASE_SECONDS: int = 180
     """How long a PENDING ledger row is left to its worker before another may resolve it (≥ function timeout)."""
+    RETRY_BASE_SECONDS: int = 10
+    RETRY_MAX_SECONDS: int = 3600
+    """Backoff between attempts: base × 2^(attempt − 1), at most this, never sooner than the vendor's Retry-After.
+    With the queue's maxReceiveCount this spans SQS's retention (72 h and more) before a message is dead."""
+    DEAD_LETTER_QUEUE_URL: str = ""
+    """Where a message that can never be read (not a Koppel event) goes at once, instead of after every retry."""
 
 
 class ConnectSettings(StoreSettings):
