@@ -14,11 +14,13 @@ SAM_VERSION := 1.170.0
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: help install tools lint fmt validate build unit test demo clean deploy
+.PHONY: help install tools lint fmt validate build unit test demo chaos bench clean deploy
 
 help:
 	@echo "make demo      run CCV Shop -> SnelStart end to end on the embedded local stack (moto + sandboxes)"
 	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
+	@echo "make chaos [N=2000 SEED=7]   N orders through seeded faults; prints duplicates, lost, parked, retries"
+	@echo "make bench     cold start, CPU per order, throughput, rate-limited drain, latency, cost (docs/performance.md)"
 	@echo "make deploy ENV=dev   build and deploy to AWS with SAM (needs AWS credentials)"
 
 $(BIN)/.installed: pyproject.toml
@@ -57,6 +59,12 @@ test: lint validate build
 
 demo: install
 	$(BIN)/python -m devkit.demo
+
+chaos: install
+	$(BIN)/python -m devkit.chaos --orders $(or $(N),2000) --seed $(or $(SEED),7)
+
+bench: install
+	$(BIN)/python -m devkit.bench
 
 deploy: build
 	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),dev)
