@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from urllib3.util.retry import Retry
 from koppel.errors import AuthError, PermanentError, RetryableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 DEFAULT_TIMEOUT = (3.05, 20.0)
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -153,27 +154,43 @@ def _default_detail(response: requests.Response) -> str:
     return text[:500] if text else response.reason or "no message"
 
 
-class TokenBucket:
-    """A small in-process limiter for a vendor's per-second cap.
+class RateLimiter:
+    """A vendor's published limits (N per second, M per minute, …) kept on our side, so a backlog drains at the
+    allowed rate instead of in 429 storms.
 
-    Concurrency across Lambdas is capped by the queue's MaximumConcurrency; this only smooths the bursts of
-    one worker. Written by hand because it is a dozen lines and no well-kept library does just this.
+    Sliding windows: exact for "at most N requests in any W seconds", which a token bucket is not (it allows its
+    burst on top of the rate). Thread-safe. Hand-written because it is twenty lines and the libraries that do it
+    (ratelimit, limits) would add a dependency for less. Across Lambdas, the queue's MaximumConcurrency divides it.
     """
 
-    def __init__(self, rate_per_second: float, burst: int) -> None:
-        self._rate = rate_per_second
-        self._capacity = self._tokens = float(burst)  # ok: not money (a token count)
-        self._updated = time.monotonic()
+    def __init__(
+        self,
+        limits: Sequence[tuple[int, float]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._limits = [(count, window) for count, window in limits if count > 0]
+        self._stamps: list[deque[float]] = [deque() for _ in self._limits]
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait until one more request fits every window; returns the seconds waited."""
+        waited = 0.0
         while True:
             with self._lock:
-                now = time.monotonic()
-                self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self._rate
-            time.sleep(wait)
+                now = self._clock()
+                wait = 0.0
+                for (count, window), stamps in zip(self._limits, self._stamps, strict=True):
+                    while stamps and now - stamps[0] >= window:
+                        stamps.popleft()
+                    if len(stamps) >= count:
+                        wait = max(wait, stamps[0] + window - now)
+                if wait <= 0:
+                    for stamps in self._stamps:
+                        stamps.append(now)
+                    return waited
+            self._sleep(wait)
+            waited += wait

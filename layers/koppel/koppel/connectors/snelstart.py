@@ -32,7 +32,7 @@ from koppel.connectors.snelstart_mapping import (
 )
 from koppel.connectors.snelstart_mapping import activation_url as mapping_activation_url
 from koppel.errors import AuthError, InputError, MappingError, PermanentError
-from koppel.http import json_body, send
+from koppel.http import RateLimiter, json_body, send
 from koppel.model import ExternalRef
 from koppel.ports import CachedToken
 
@@ -220,6 +220,7 @@ class SnelstartTarget:
         self._ctx = ctx
         self._tokens = _Tokens(ctx, settings)
         self._subscription_key: str | None = None
+        self._limiter = RateLimiter([(settings.rate_limit_per_second, 1.0), (settings.rate_limit_per_minute, 60.0)])
 
     def find_party(self, party: Party) -> ExternalRef | None:
         """A relatie with the party's e-mail (case-insensitive), preferring an active Klant; None without e-mail."""
@@ -305,6 +306,7 @@ class SnelstartTarget:
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
             data = wire.dumps(body).encode()
+        self._limiter.acquire()
         response = send(
             self._ctx.session,
             method,

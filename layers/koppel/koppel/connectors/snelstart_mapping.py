@@ -72,6 +72,9 @@ class SnelstartSettings(BaseModel):
     """Product group → revenue ledger for goods of that group (domestic documents)."""
     extra_vat_rates: dict[str, Literal["Hoog", "Laag"]] = Field(default_factory=dict)
     """Rates besides 21/9/0 % and the btwSoort they are booked as, e.g. {"6": "Laag"} for orders before 2019."""
+    rate_limit_per_second: int = Field(default=0, ge=0)
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    """Client-side limits (0 = none): SnelStart publishes none; set them when the partner contract names some."""
     activation_base: str = "https://web.snelstart.nl"
     """Where users activate the koppeling (SnelStart web); a sandbox URL on a laptop."""
     country_ids: dict[str, Annotated[str, Field(pattern=_GUID)]] = Field(default_factory=dict)
