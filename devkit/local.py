@@ -172,7 +172,7 @@ class LocalStack:
         self._moto, self.endpoint_url = stack_module.start_moto()
         self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
         self.outputs = stack_module.create_stack(self.endpoint_url)
-        self._set_env(self.outputs.environment() | self.env_overrides)
+        self._set_env(self.operator_environment())
         self._http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
         self.http_url = f"http://127.0.0.1:{self._http.server_port}"
         threading.Thread(target=self._http.serve_forever, name="local-api-gateway", daemon=True).start()
@@ -223,6 +223,12 @@ class LocalStack:
             self.invocations.count[logical_id] = self.invocations.count.get(logical_id, 0) + 1
             context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
             return handler(event, context)
+
+    def operator_environment(self) -> dict[str, str]:
+        """What the `koppel` CLI gets, like an operator who exported the stack outputs."""
+        outputs = self._outputs()
+        dead = {target: url for target, url in outputs.dlq_urls.items() if target in outputs.target_queues}
+        return outputs.environment() | {"DEAD_LETTER_QUEUES": json.dumps(dead)} | self.env_overrides
 
     def _outputs(self) -> stack_module.StackOutputs:
         if self.outputs is None:
@@ -313,7 +319,7 @@ class LocalStack:
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         self.outputs = stack_module.create_stack(self.endpoint_url)
-        self._set_env(self.outputs.environment() | self.env_overrides)
+        self._set_env(self.operator_environment())
         self._warm.clear()
         _forget_clients()
 

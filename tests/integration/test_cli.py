@@ -143,3 +143,57 @@ def test_backfill_without_a_connection_id_asks_which_one_when_there_are_several(
     # Then it asks which, listing them
     assert done.returncode == 2
     assert "bakker, slager" in done.stderr
+
+
+def test_status_shows_what_needs_a_person_and_replay_books_it_after_the_fix(
+    clean_stack: LocalStack, demo_shop: str, snelstart
+) -> None:
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    env = clean_stack.operator_environment() | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    store = bootstrap.connection_store(StoreSettings.load())
+    connection = store.get("demo-shop")
+    good = dict(connection.target_settings["snelstart"])
+    # Given a booking SnelStart refused because the mapping names a ledger it does not have
+    store.put(connection.model_copy(update={"target_settings": {"snelstart": good | {"shipping": 8999}}}))
+    body = json.loads((REPO / "events" / "deliver__order_completed.json").read_text())["Records"][0]["body"]
+    clean_stack.client("sqs").send_message(QueueUrl=clean_stack._outputs().target_queues["snelstart"], MessageBody=body)
+    clean_stack.run_until_idle()
+    # When the operator looks
+    before = koppel("status", env=env)
+    (state,) = json.loads(koppel("status", "--json", env=env).stdout)
+    # Then the connection is red, with SnelStart's reason and the action to take
+    assert "RED demo-shop" in before.stdout
+    assert "koppel replay demo-shop" in " ".join(before.stdout.split())
+    assert (state["colour"], state["parked"]) == ("red", 1)
+    assert "8999" in state["last_error"] or "grootboek" in state["last_error"].lower()
+    # And when the mapping is fixed and the record replayed (twice, to be sure)
+    store.put(connection)
+    replayed = koppel("replay", "demo-shop", env=env)
+    again = koppel("replay", "demo-shop", env=env)
+    clean_stack.run_until_idle()
+    # Then it is booked once and the connection is green
+    assert "replayed 1 parked" in replayed.stdout
+    assert "replayed 0 parked" in again.stdout
+    assert len(snelstart.bookings(demo_shop)) == 1
+    (after,) = json.loads(koppel("status", "--json", env=env).stdout)
+    assert (after["colour"], after["booked"], after["parked"]) == ("green", 1, 0)
+
+
+def test_dead_lettered_events_are_moved_back_and_booked(clean_stack: LocalStack, demo_shop: str, snelstart) -> None:
+    env = clean_stack.operator_environment() | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    outputs = clean_stack._outputs()
+    body = json.loads((REPO / "events" / "deliver__order_completed.json").read_text())["Records"][0]["body"]
+    # Given an event that gave up after days of retries, and something unreadable, in the DLQ
+    clean_stack.client("sqs").send_message(QueueUrl=outputs.dlq_urls["snelstart"], MessageBody=body)
+    clean_stack.client("sqs").send_message(QueueUrl=outputs.dlq_urls["snelstart"], MessageBody="not an event")
+    (state,) = json.loads(koppel("status", "--json", env=env).stdout)
+    assert (state["colour"], state["dead"]) == ("red", 1)
+    # When the operator replays the dead letters
+    done = koppel("replay", "demo-shop", "--dead", "--no-parked", env=env)
+    clean_stack.run_until_idle()
+    # Then the event is booked, and the unreadable message stays in the DLQ for a person to read
+    assert "replayed 0 parked and 1 dead-lettered" in done.stdout
+    assert len(snelstart.bookings(demo_shop)) == 1
+    assert clean_stack.queue_depths()["snelstart DLQ"] == 1

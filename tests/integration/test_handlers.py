@@ -6,23 +6,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from devkit.local import sqs_event
-from devkit.sandboxes.snelstart_chart import land_id
 from koppel import bootstrap
-from koppel.model import Connection, HubEnvelope
+from koppel.model import HubEnvelope
 from koppel.settings import StoreSettings
-from tests.integration.conftest import SUBSCRIPTION_KEY
 
 if TYPE_CHECKING:
     from devkit.local import LocalStack
-    from devkit.sandboxes.snelstart import SnelstartSandbox
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 WEBHOOK_KEY = "demo-ccv-webhook-key"
@@ -30,38 +24,6 @@ WEBHOOK_KEY = "demo-ccv-webhook-key"
 
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
-
-
-@pytest.fixture
-def demo_shop(clean_stack: LocalStack, snelstart: SnelstartSandbox) -> str:
-    """The connection the recorded events name: demo-shop, CCV Shop → SnelStart, SnelStart activated."""
-    store = bootstrap.connection_store(StoreSettings.load())
-    key = snelstart.add_administratie("Demo B.V.")
-    store.put(
-        Connection(
-            connection_id="demo-shop",
-            tenant_id="tenant-demo",
-            source="ccvshop",
-            targets=("snelstart",),
-            source_settings={"base_url": "https://bonapp1.ccvshop.nl"},
-            target_settings={
-                "snelstart": {
-                    "api_base": f"{snelstart.base_url}/v2",
-                    "auth_url": f"{snelstart.base_url}/b2b/token",
-                    "ledger_ids": {str(n): snelstart.grootboek_id(key, n) for n in (8000, 8010, 8020, 8050, 8060)},
-                    "country_ids": {"NL": land_id("NL")},
-                }
-            },
-            created_at=datetime.now(UTC) - timedelta(days=1),
-        )
-    )
-    store.put_secrets("demo-shop", "ccvshop", {"public_key": "p", "secret_key": "s", "webhook_key": WEBHOOK_KEY})
-    store.put_secrets("demo-shop", "snelstart", {"koppelsleutel": key})
-    partner = f"{clean_stack._outputs().partner_secret_prefix}snelstart"
-    clean_stack.client("secretsmanager").put_secret_value(
-        SecretId=partner, SecretString=json.dumps({"subscription_key": SUBSCRIPTION_KEY, "app_short_name": "koppel"})
-    )
-    return key
 
 
 def queued(stack: LocalStack, url: str) -> list[dict[str, Any]]:

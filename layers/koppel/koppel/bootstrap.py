@@ -17,6 +17,7 @@ from koppel.services.connect import ConnectDeps
 from koppel.services.deliver import DeliverDeps
 from koppel.services.ingest import IngestDeps
 from koppel.services.poll import PollDeps
+from koppel.services.replay import ReplayDeps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         ConnectSettings,
         DeliverSettings,
         IngestSettings,
+        OperatorSettings,
         PollSettings,
         PublishSettings,
         StoreSettings,
@@ -170,6 +172,18 @@ def connect_deps(settings: ConnectSettings) -> ConnectDeps:
 
 def sqs_client(settings: StoreSettings) -> Any:
     return _client("sqs", settings.AWS_ENDPOINT_URL)
+
+
+def dead_letters(settings: OperatorSettings) -> Any:
+    from koppel.adapters.sqs import SqsDeadLetters
+
+    return SqsDeadLetters(
+        settings.DEAD_LETTER_QUEUES, settings.TARGET_QUEUES, _client("sqs", settings.AWS_ENDPOINT_URL)
+    )
+
+
+def replay_deps(settings: OperatorSettings) -> ReplayDeps:
+    return ReplayDeps(ledger=ledger(settings), publisher=_publisher(settings), dead_letters=dead_letters(settings))
 
 
 def dynamodb_client(settings: StoreSettings) -> Any:

@@ -196,6 +196,76 @@ def backfill(
 
 
 @app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per connection, for scripts")] = False,
+) -> None:
+    """Every connection green or red: last success, last error, counts booked / pending / parked / dead."""
+    from koppel import bootstrap
+    from koppel.services.status import health
+    from koppel.settings import OperatorSettings
+
+    settings = OperatorSettings.load()
+    ledger = bootstrap.ledger(settings)
+    dead_letters = bootstrap.dead_letters(settings)
+    letters = [letter for target in settings.DEAD_LETTER_QUEUES for letter in dead_letters.list(target)]
+    states = [health(c, ledger, letters) for c in bootstrap.connection_store(settings).all()]
+    if as_json:
+        sys.stdout.write(json.dumps([json.loads(h.model_dump_json()) for h in states], indent=2) + "\n")
+        return
+    for h in states:
+        when = h.last_success.isoformat(timespec="seconds") if h.last_success else "never"
+        out.print(
+            f"[bold {h.colour}]● {h.colour.upper()}[/] [bold]{h.connection_id}[/] ({h.name}, {h.connection_status})"
+        )
+        out.print(
+            f"  booked {h.booked} · pending {h.pending} · parked {h.parked} · dead {h.dead} · last success {when}"
+        )
+        if h.last_error:
+            at = h.last_error_at.isoformat(timespec="seconds") if h.last_error_at else ""
+            out.print(f"  last error {at}: {h.last_error}", highlight=False)
+        if h.action:
+            out.print(f"  [bold]action:[/] {h.action}", highlight=False)
+
+
+@app.command()
+def replay(
+    connection_id: str,
+    event_id: Annotated[list[str] | None, typer.Option("--id", help="Only this event id (repeatable)")] = None,
+    since: Annotated[str | None, typer.Option(help="Only records parked or dead-lettered since (ISO time)")] = None,
+    parked: Annotated[bool, typer.Option("--parked/--no-parked", help="Replay parked records")] = True,
+    dead: Annotated[bool, typer.Option("--dead/--no-dead", help="Replay dead-lettered messages")] = True,
+) -> None:
+    """Send parked or dead-lettered records through again once the cause is fixed; none is booked twice."""
+    from koppel import bootstrap
+    from koppel.services.replay import Selection
+    from koppel.services.replay import replay as run_replay
+    from koppel.settings import OperatorSettings
+
+    moment = _moment(since, "--since") if since else None
+    settings = OperatorSettings.load()
+    connection = bootstrap.connection_store(settings).get(connection_id)
+    result = run_replay(
+        connection_id,
+        connection.targets,
+        Selection(event_ids=tuple(event_id or ()), since=moment),
+        bootstrap.replay_deps(settings),
+        parked=parked,
+        dead=dead,
+    )
+    out.print(f"replayed {len(result.parked)} parked and {len(result.dead)} dead-lettered record(s)")
+    for replayed in (*result.parked, *result.dead):
+        out.print(f"  {replayed}")
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a time: use ISO 8601, e.g. {option} 2026-11-23T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
 def preview(
     record: Annotated[Path, typer.Argument(help="One source record as JSON (see README)", exists=True, dir_okay=False)],
     source: Annotated[str, typer.Option(help="Source connector, e.g. ccvshop")],

@@ -192,9 +192,11 @@ HubEvent = Annotated[DocumentEvent | PaymentStatusEvent | PartyEvent, Field(disc
 
 
 class HubEnvelope(Canonical):
-    """Wrapper used to (de)serialize a HubEvent from a queue message body."""
+    """A queue message: the event, and how many times a person replayed it (part of the idempotency key, so a
+    replay after a fix is delivered again while a duplicate of the same attempt is not)."""
 
     event: HubEvent
+    replay: int = Field(default=0, ge=0)
 
 
 class ExternalRef(Canonical):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from pydantic import Field
-
 from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
 
 if TYPE_CHECKING:
@@ -70,8 +68,26 @@ class Target(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, target: str, events: Sequence[HubEvent]) -> None:
+    def publish(self, target: str, events: Sequence[HubEvent], *, replay: int = 0) -> None:
         """Put events on the target's queue; raise if any was not accepted."""
+
+
+class DeadLetter(Canonical):
+    """A message that a target's queue gave up on, as an operator sees it."""
+
+    message_id: str
+    body: str
+    sent_at: AwareDatetime
+    reason: str = ""
+    envelope_json: str = ""
+    """The HubEnvelope when the body is one; empty for a message that is no Koppel event."""
+
+
+class DeadLetters(Protocol):
+    def list(self, target: str) -> list[DeadLetter]: ...
+
+    def requeue(self, target: str, letters: Sequence[DeadLetter]) -> int:
+        """Move these messages back onto the target's queue; returns how many moved."""
 
 
 class PollJob(Canonical):
@@ -146,7 +162,9 @@ class LedgerEntry(Canonical):
     external_number: str = ""
     reason: str = ""
     updated_at: AwareDatetime
-    history: tuple[str, ...] = Field(default=())
+    replays: int = 0
+    event_json: str = ""
+    """The event as it was delivered (a HubEnvelope), so a parked record can be replayed after a fix."""
 
 
 class Claim(Canonical):
@@ -165,6 +183,9 @@ class Ledger(Protocol):
 
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         """Give up the lease after a retryable failure, keeping the row PENDING with the reason."""
+
+    def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
+        """A PARKED row back to PENDING (lease run out, replays + 1) for a replay; None if it is not PARKED."""
 
     def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None: ...
 

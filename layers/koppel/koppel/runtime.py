@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from koppel.model import HubEvent
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
 TARGET_CACHE_SECONDS = 300  # settings change on reconnect; a container picks them up within five minutes
@@ -58,17 +57,19 @@ class DeliverRuntime:
         )
 
         settings = DeliverSettings.load()
-        config = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=24 * 3600)
+        config = IdempotencyConfig(event_key_jmespath="[event.event_id, replay]", expires_after_seconds=24 * 3600)
         persistence = DynamoDBPersistenceLayer(
             table_name=settings.IDEMPOTENCY_TABLE, boto3_client=bootstrap.dynamodb_client(settings)
         )
         runtime = cls(settings=settings, idempotency=config, guarded_deliver=lambda **_: {})
 
         @idempotent_function(  # type: ignore[untyped-decorator]
-            data_keyword_argument="event", config=config, persistence_store=persistence
+            data_keyword_argument="envelope", config=config, persistence_store=persistence
         )
-        def guarded(event: HubEvent) -> dict[str, Any]:
-            result = deliver(event, runtime.deps_for(event.connection_id))
+        def guarded(envelope: HubEnvelope) -> dict[str, Any]:
+            event = envelope.event
+            # A replay follows a fix: read the connection's settings afresh rather than from the container's cache.
+            result = deliver(event, runtime.deps_for(event.connection_id, fresh=envelope.replay > 0))
             logger.info(
                 "delivered", extra={"outcome": result.outcome, "reason": result.reason, "state": result.entry.state}
             )
@@ -80,9 +81,9 @@ class DeliverRuntime:
     def start(self, context: LambdaContext) -> None:
         self.idempotency.register_lambda_context(context)
 
-    def deps_for(self, connection_id: str) -> DeliverDeps:
+    def deps_for(self, connection_id: str, *, fresh: bool = False) -> DeliverDeps:
         cached = self._deps.get(connection_id)
-        if cached and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
+        if cached and not fresh and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
             return cached[1]
         connection = bootstrap.connection_store(self.settings).get(connection_id)
         deps = bootstrap.deliver_deps(self.settings, connection)
@@ -91,13 +92,14 @@ class DeliverRuntime:
 
     def handle(self, record: SQSRecord) -> None:
         try:
-            event = HubEnvelope.model_validate_json(record.body).event
+            envelope = HubEnvelope.model_validate_json(record.body)
         except ValidationError as error:
             self._dead_letter(record, error)
             return
+        event = envelope.event
         logger.append_keys(event_id=event.event_id, connection_id=event.connection_id)
         try:
-            self.guarded_deliver(event=event)
+            self.guarded_deliver(envelope=envelope)
         except RetryableError as error:
             wait = backoff_seconds(
                 _receive_count(record),

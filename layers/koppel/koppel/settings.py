@@ -80,6 +80,18 @@ class ConnectSettings(StoreSettings):
     pass
 
 
+class OperatorSettings(PollSettings):
+    """What the `koppel` CLI needs beyond the functions' settings: where the dead letters wait."""
+
+    DEAD_LETTER_QUEUES: dict[str, str] = Field(default_factory=dict)
+    """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""
+
+    @field_validator("DEAD_LETTER_QUEUES", mode="before")
+    @classmethod
+    def _json_map(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
 @cache
 def lambda_function_name() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 STATE_INDEX = "by_state"
 _FIELDS = (
     "connection_id", "target", "event_id", "state", "request_id", "document_number", "party_name", "total",
-    "external_id", "external_number", "reason",
+    "external_id", "external_number", "reason", "event_json",
 )  # fmt: skip
 
 
@@ -51,6 +51,7 @@ class DynamoLedger:
             "lease_until": {"S": _iso(entry.lease_until)},
             "updated_at": {"S": _iso(entry.updated_at)},
             "attempts": {"N": str(entry.attempts)},
+            "replays": {"N": str(entry.replays)},
         }
         for name in _FIELDS:
             item[name] = {"S": str(getattr(entry, name))}
@@ -62,6 +63,7 @@ class DynamoLedger:
         data["lease_until"] = item["lease_until"]["S"]
         data["updated_at"] = item["updated_at"]["S"]
         data["attempts"] = int(item["attempts"]["N"])
+        data["replays"] = int(item.get("replays", {"N": "0"})["N"])
         return LedgerEntry.model_validate(data)
 
     def claim(self, entry: LedgerEntry, now: datetime) -> Claim:
@@ -126,6 +128,27 @@ class DynamoLedger:
 
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._transition(entry, now, lease_until=now, reason=reason[:2000])
+
+    def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
+        current = self.get(entry.connection_id, entry.target, entry.event_id)
+        if current is None or current.state != "PARKED":
+            return None
+        reopened = current.model_copy(
+            update={"state": "PENDING", "lease_until": now, "replays": current.replays + 1, "updated_at": now}
+        )
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._item(reopened),
+                ConditionExpression="#state = :parked AND request_id = :owner",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":parked": {"S": "PARKED"}, ":owner": {"S": current.request_id}},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        return reopened
 
     def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None:
         answer = self._db.get_item(

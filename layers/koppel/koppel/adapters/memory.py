@@ -119,6 +119,17 @@ class MemoryLedger:
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._update(entry, now, lease_until=now, reason=reason)
 
+    def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
+        with self._lock:
+            current = self.rows.get(self._key(entry))
+            if current is None or current.state != "PARKED":
+                return None
+            reopened = current.model_copy(
+                update={"state": "PENDING", "lease_until": now, "replays": current.replays + 1, "updated_at": now}
+            )
+            self.rows[self._key(entry)] = reopened
+            return reopened
+
     def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None:
         return self.rows.get((connection_id, target, event_id))
 
@@ -139,9 +150,11 @@ class MemoryLedger:
 class MemoryPublisher:
     def __init__(self) -> None:
         self.sent: dict[str, list[HubEvent]] = {}
+        self.replays: dict[str, list[int]] = {}
 
-    def publish(self, target: str, events: Sequence[HubEvent]) -> None:
+    def publish(self, target: str, events: Sequence[HubEvent], *, replay: int = 0) -> None:
         self.sent.setdefault(target, []).extend(events)
+        self.replays.setdefault(target, []).extend(replay for _ in events)
 
 
 class MemoryJobQueue:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from koppel.errors import InputError, RetryableError
 from koppel.model import HubEnvelope
+from koppel.ports import DeadLetter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -36,14 +40,15 @@ class SqsPublisher:
         self._queues = dict(queue_urls)
         self._sqs = sqs
 
-    def publish(self, target: str, events: Sequence[HubEvent]) -> None:
+    def publish(self, target: str, events: Sequence[HubEvent], *, replay: int = 0) -> None:
         try:
             url = self._queues[target]
         except KeyError:
             raise InputError(
                 f"no queue for target {target!r}; deployed targets: {', '.join(sorted(self._queues)) or 'none'}"
             ) from None
-        _send_all(self._sqs, url, [(e.event_id, HubEnvelope(event=e).model_dump_json()) for e in events])
+        bodies = [(e.event_id, HubEnvelope(event=e, replay=replay).model_dump_json()) for e in events]
+        _send_all(self._sqs, url, bodies)
 
 
 class SqsJobQueue:
@@ -53,3 +58,63 @@ class SqsJobQueue:
 
     def enqueue(self, jobs: Sequence[PollJob]) -> None:
         _send_all(self._sqs, self._url, [(j.connection_id, j.model_dump_json()) for j in jobs])
+
+
+class SqsDeadLetters:
+    """A target's dead-letter queue, read without losing anything: what is not moved becomes visible again."""
+
+    PEEK_SECONDS = 30
+
+    def __init__(self, dlq_urls: Mapping[str, str], queue_urls: Mapping[str, str], sqs: SQSClient) -> None:
+        self._dlqs = dict(dlq_urls)
+        self._queues = dict(queue_urls)
+        self._sqs = sqs
+        self._handles: dict[str, str] = {}
+
+    def list(self, target: str) -> list[DeadLetter]:
+        url = self._dlqs.get(target)
+        if url is None:
+            return []
+        letters: list[DeadLetter] = []
+        seen: set[str] = set()
+        while True:
+            answer = self._sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=self.PEEK_SECONDS,
+                AttributeNames=["SentTimestamp"],
+                MessageAttributeNames=["All"],
+            )
+            batch = [m for m in answer.get("Messages", []) if m["MessageId"] not in seen]
+            if not batch:
+                break
+            for message in batch:
+                seen.add(message["MessageId"])
+                self._handles[message["MessageId"]] = message["ReceiptHandle"]
+                letters.append(_letter(message))
+        for message_id in seen:  # peeked, not taken: visible again for the next reader
+            self._sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=self._handles[message_id], VisibilityTimeout=0
+            )
+        return letters
+
+    def requeue(self, target: str, letters: Sequence[DeadLetter]) -> int:
+        if not letters:
+            return 0
+        _send_all(self._sqs, self._queues[target], [(letter.message_id, letter.body) for letter in letters])
+        for letter in letters:
+            self._sqs.delete_message(QueueUrl=self._dlqs[target], ReceiptHandle=self._handles[letter.message_id])
+        return len(letters)
+
+
+def _letter(message: Mapping[str, Any]) -> DeadLetter:
+    body = str(message["Body"])
+    try:
+        envelope_json = HubEnvelope.model_validate_json(body).model_dump_json()
+    except ValidationError:
+        envelope_json = ""
+    sent = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, tz=UTC)
+    reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "")
+    return DeadLetter(
+        message_id=str(message["MessageId"]), body=body, sent_at=sent, reason=reason, envelope_json=envelope_json
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from koppel.booking import Booking, plan_booking
 from koppel.errors import PermanentError, RetryableError
-from koppel.model import DocumentEvent, ExternalRef, Party
+from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party
 from koppel.money import cents
 from koppel.ports import LedgerEntry
 
@@ -83,6 +83,7 @@ def _pending_row(event: DocumentEvent, deps: DeliverDeps, now: datetime) -> Ledg
         party_name=doc.party.name,
         total=f"{doc.currency} {cents(doc.total)}",
         updated_at=now,
+        event_json=HubEnvelope(event=event).model_dump_json(),
     )
 
 

@@ -1,0 +1,72 @@
+"""`koppel status`: is each connection healthy, and if not, what needs a person."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from koppel.model import Canonical, HubEnvelope
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from koppel.model import Connection
+    from koppel.ports import DeadLetter, Ledger
+
+
+class ConnectionHealth(Canonical):
+    connection_id: str
+    name: str
+    colour: Literal["green", "red"]
+    connection_status: str
+    booked: int
+    pending: int
+    parked: int
+    dead: int
+    last_success: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    action: str
+    """What a person should do, when anything."""
+
+
+def health(connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLetter]) -> ConnectionHealth:
+    rows = ledger.entries(connection.connection_id)
+    counts = Counter(row.state for row in rows)
+    posted = [row.updated_at for row in rows if row.state == "POSTED"]
+    troubled = sorted((row for row in rows if row.reason and row.state != "POSTED"), key=lambda r: r.updated_at)
+    dead = [d for d in dead_letters if _belongs_to(d, connection.connection_id)]
+    action = _action(connection, counts["PARKED"], len(dead))
+    return ConnectionHealth(
+        connection_id=connection.connection_id,
+        name=connection.name or connection.connection_id,
+        colour="green" if not action else "red",
+        connection_status=connection.status,
+        booked=counts["POSTED"],
+        pending=counts["PENDING"],
+        parked=counts["PARKED"],
+        dead=len(dead),
+        last_success=max(posted, default=None),
+        last_error=troubled[-1].reason if troubled else (dead[-1].reason if dead else ""),
+        last_error_at=troubled[-1].updated_at if troubled else (dead[-1].sent_at if dead else None),
+        action=action,
+    )
+
+
+def _belongs_to(letter: DeadLetter, connection_id: str) -> bool:
+    if not letter.envelope_json:
+        return False
+    return HubEnvelope.model_validate_json(letter.envelope_json).event.connection_id == connection_id
+
+
+def _action(connection: Connection, parked: int, dead: int) -> str:
+    if connection.status in ("error", "disconnected"):
+        return connection.status_reason or "reconnect the account"
+    if parked:
+        return f"{parked} record(s) parked: fix the cause (see reasons), then koppel replay {connection.connection_id}"
+    if dead:
+        return (
+            f"{dead} message(s) dead-lettered: koppel replay {connection.connection_id} --dead once the cause is fixed"
+        )
+    return ""
