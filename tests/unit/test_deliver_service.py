@@ -154,3 +154,28 @@ def test_an_existing_relation_in_the_target_is_found_by_email(deps: DeliverDeps,
     deliver(an_event("1001"), deps)
     # Then the existing relation is used
     assert len(books.relations) == 1
+
+
+def test_two_orders_of_one_new_customer_at_once_make_one_relation(deps: DeliverDeps, books: FakeBooks) -> None:
+    # Given another worker is creating this new customer's relation right now
+    key = "party:email:j.jansen@example.nl"
+    assert deps.ledger.reserve_link("demo-shop", "fakebooks", key, T0 + timedelta(seconds=60), T0)
+    # When this worker delivers the customer's second order
+    # Then it waits for the other's link rather than creating a second relation
+    with pytest.raises(RetryableError, match="being created by another worker"):
+        deliver(an_event("1002"), deps)
+    assert books.relations == {}
+
+
+def test_a_creator_that_died_does_not_block_the_customer_forever(
+    deps: DeliverDeps, books: FakeBooks, clock: Clock
+) -> None:
+    # Given a worker reserved the customer and died before it created the relation
+    key = "party:email:j.jansen@example.nl"
+    deps.ledger.reserve_link("demo-shop", "fakebooks", key, T0 + timedelta(seconds=60), T0)
+    # When the reservation has run out
+    clock.now = T0 + timedelta(seconds=61)
+    result = deliver(an_event("1002"), deps)
+    # Then the order is booked with one new relation
+    assert result.outcome == "posted"
+    assert len(books.relations) == 1

@@ -194,3 +194,7 @@ class Ledger(Protocol):
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None: ...
 
     def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None: ...
+
+    def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
+        """Claim the right to create the record behind a natural key (a new customer) until ``until``; False when
+        another worker holds it or the link exists. Two orders of one new customer then make one relation."""

@@ -175,6 +175,25 @@ class DynamoLedger:
             rows.extend(self._entry(item) for item in page.get("Items", []))
         return sorted(rows, key=lambda r: (r.target, r.event_id))
 
+    def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"{connection_id}#{target}"},
+                    "sk": {"S": f"link#{natural_key}"},
+                    "external_id": {"S": ""},
+                    "reserved_until": {"S": _iso(until)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR (external_id = :none AND reserved_until <= :now)",
+                ExpressionAttributeValues={":none": {"S": ""}, ":now": {"S": _iso(now)}},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
         answer = self._db.get_item(
             TableName=self._table,
@@ -182,7 +201,7 @@ class DynamoLedger:
             ConsistentRead=True,
         )
         item = answer.get("Item")
-        return item["external_id"]["S"] if item else None
+        return (item["external_id"]["S"] or None) if item else None  # "" is a reservation, not a link
 
     def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None:
         self._db.put_item(

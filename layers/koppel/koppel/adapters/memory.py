@@ -75,6 +75,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str, str], LedgerEntry] = {}
         self.links: dict[tuple[str, str, str], str] = {}
+        self.reservations: dict[tuple[str, str, str], datetime] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -145,6 +146,14 @@ class MemoryLedger:
 
     def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None:
         self.links[(connection_id, target, natural_key)] = external_id
+
+    def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
+        key = (connection_id, target, natural_key)
+        with self._lock:
+            if key in self.links or self.reservations.get(key, now) > now:
+                return False
+            self.reservations[key] = until
+            return True
 
 
 class MemoryPublisher:

@@ -122,7 +122,13 @@ def ensure_party(connection_id: str, booking: Booking, deps: DeliverDeps) -> Ext
         linked = deps.ledger.get_link(connection_id, deps.target_name, key)
         if linked is not None:
             return ExternalRef(system=deps.target_name, id=linked)
-    ref = deps.target.find_party(party) or deps.target.create_party(party)
+    found = deps.target.find_party(party)
+    if found is None and key is not None:
+        now = deps.clock()
+        if not deps.ledger.reserve_link(connection_id, deps.target_name, key, now + deps.lease, now):
+            # Another order of this new customer is creating the relation right now: wait for its link.
+            raise RetryableError(f"customer {party.name!r} is being created by another worker", retry_after=2)
+    ref = found or deps.target.create_party(party)
     if key is not None:
         deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
     return ref

@@ -1,0 +1,114 @@
+"""The DynamoDB adapters on moto: every place two workers could race is a conditional write that one loses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from koppel import bootstrap
+from koppel.model import Connection, ExternalRef
+from koppel.ports import CachedToken, LedgerEntry
+from koppel.settings import StoreSettings
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(clean_stack):  # type: ignore[no-untyped-def]
+    return bootstrap.ledger(StoreSettings.load())
+
+
+@pytest.fixture
+def store(clean_stack):  # type: ignore[no-untyped-def]
+    return bootstrap.connection_store(StoreSettings.load())
+
+
+def row(request_id: str, now: datetime = T0, lease: int = 60) -> LedgerEntry:
+    """The PENDING row a worker writes at ``now``: its lease runs ``lease`` seconds from then."""
+    return LedgerEntry(
+        connection_id="shop",
+        target="snelstart",
+        event_id="ccvshop:order:1:completed",
+        state="PENDING",
+        request_id=request_id,
+        lease_until=now + timedelta(seconds=lease),
+        updated_at=now,
+        event_json='{"event": "kept for replay"}',
+    )
+
+
+def test_of_two_workers_claiming_one_record_only_one_wins(ledger) -> None:
+    first = ledger.claim(row("worker-a"), T0)
+    second = ledger.claim(row("worker-b"), T0)
+    assert (first.is_ours, second.is_ours) == (True, False)
+    assert second.entry.request_id == "worker-a"
+
+
+def test_a_stale_pending_row_is_taken_over_once_and_the_old_owner_cannot_overwrite_it(ledger) -> None:
+    owner = ledger.claim(row("worker-a"), T0).entry
+    later = T0 + timedelta(seconds=61)
+    taken = ledger.claim(row("worker-b", later), later)
+    again = ledger.claim(row("worker-c", later), later)
+    assert (taken.is_ours, again.is_ours) == (True, False)
+    assert taken.entry.attempts == 2
+    # When the first worker wakes up and reports its outcome, the new owner's row stands
+    ledger.mark_posted(owner, ExternalRef(system="snelstart", id="late"), later)
+    current = ledger.get("shop", "snelstart", "ccvshop:order:1:completed")
+    assert (current.state, current.request_id) == ("PENDING", "worker-b")
+    # And the new owner's outcome is written, with the event kept for replay
+    posted = ledger.mark_posted(taken.entry, ExternalRef(system="snelstart", id="vb-1", number="1"), later)
+    assert (posted.state, posted.external_id) == ("POSTED", "vb-1")
+    assert ledger.get("shop", "snelstart", "ccvshop:order:1:completed").event_json == '{"event": "kept for replay"}'
+
+
+def test_a_parked_row_is_reopened_for_replay_exactly_once(ledger) -> None:
+    entry = ledger.claim(row("worker-a"), T0).entry
+    parked = ledger.mark_parked(entry, "grootboek 8999 bestaat niet", T0)
+    first = ledger.reopen(parked, T0)
+    second = ledger.reopen(parked, T0)
+    assert first is not None
+    assert (first.state, first.replays) == ("PENDING", 1)
+    assert second is None
+    assert [e.event_id for e in ledger.entries("shop", "PENDING")] == ["ccvshop:order:1:completed"]
+
+
+def test_one_worker_at_a_time_may_create_a_new_customer(ledger) -> None:
+    key = "party:email:j.jansen@example.nl"
+    assert ledger.reserve_link("shop", "snelstart", key, T0 + timedelta(seconds=60), T0)
+    assert not ledger.reserve_link("shop", "snelstart", key, T0 + timedelta(seconds=60), T0)
+    assert ledger.get_link("shop", "snelstart", key) is None  # a reservation is not a link
+    assert ledger.reserve_link("shop", "snelstart", key, T0 + timedelta(seconds=200), T0 + timedelta(seconds=61))
+    ledger.put_link("shop", "snelstart", key, "rel-1")
+    assert ledger.get_link("shop", "snelstart", key) == "rel-1"
+    assert not ledger.reserve_link("shop", "snelstart", key, T0 + timedelta(days=1), T0 + timedelta(days=1))
+
+
+def test_watermarks_only_move_forward(store) -> None:
+    assert store.advance_watermark("shop", "source", T0)
+    assert not store.advance_watermark("shop", "source", T0 - timedelta(minutes=1))
+    assert not store.advance_watermark("shop", "source", T0)
+    assert store.advance_watermark("shop", "source", T0 + timedelta(microseconds=1))
+    assert store.get_watermark("shop", "source") == T0 + timedelta(microseconds=1)
+
+
+def test_a_token_refresh_is_single_flight(store) -> None:
+    token = CachedToken(value="t1", expires_at=T0, version=1)
+    assert store.put_token("shop", "snelstart", token)
+    racing = [CachedToken(value=v, expires_at=T0, version=2) for v in ("t2-a", "t2-b")]
+    assert [store.put_token("shop", "snelstart", t) for t in racing] == [True, False]
+    assert store.get_token("shop", "snelstart").value == "t2-a"
+
+
+def test_credentials_are_stored_encrypted_and_bound_to_their_connection(clean_stack, store) -> None:
+    store.put(Connection(connection_id="shop", tenant_id="t", source="ccvshop", targets=("snelstart",), created_at=T0))
+    store.put_secrets("shop", "snelstart", {"koppelsleutel": "VERY-SECRET-KEY"})
+    raw = clean_stack.client("dynamodb").scan(TableName=clean_stack._outputs().connections_table)["Items"]
+    assert "VERY-SECRET-KEY" not in repr(raw)
+    assert store.get_secrets("shop", "snelstart") == {"koppelsleutel": "VERY-SECRET-KEY"}
+    # A ciphertext copied onto another connection does not decrypt (KMS encryption context)
+    item = next(i for i in raw if i["sk"]["S"] == "secret#snelstart")
+    item["pk"] = {"S": "other"}
+    clean_stack.client("dynamodb").put_item(TableName=clean_stack._outputs().connections_table, Item=item)
+    with pytest.raises(Exception, match="InvalidCiphertext"):
+        store.get_secrets("other", "snelstart")
