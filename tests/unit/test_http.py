@@ -37,3 +37,35 @@ def test_no_limits_means_no_waiting() -> None:
     limiter = RateLimiter([(0, 1.0), (0, 60.0)], clock=time.clock, sleep=time.sleep)
     assert sum(limiter.acquire() for _ in range(100)) == 0
     assert time.now == 0
+
+
+def _answer(status: int, text: str = "", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    response._content = text.encode()
+    response.headers.update(headers or {})
+    response.request = requests.Request("POST", "https://vendor.example/v2/things").prepare()
+    return response
+
+
+def test_a_throttle_disguised_as_403_is_retried_not_a_reconnect() -> None:
+    from koppel.errors import AuthError, RetryableError
+    from koppel.http import error_for
+
+    # Given a vendor that answers a throttle with 403 and says so in the body, and a real 403
+    throttled = error_for(_answer(403, "<Fault>ThrottleExceeded; errorCode=003001</Fault>"), vendor="Vendor")
+    refused = error_for(_answer(403, '{"message": "invalid token"}'), vendor="Vendor")
+    # Then the first is retried and only the second asks for a reconnect
+    assert isinstance(throttled, RetryableError)
+    assert isinstance(refused, AuthError)
+
+
+def test_the_wait_comes_from_retry_after_or_a_rate_limit_reset_header() -> None:
+    from koppel.http import retry_after_seconds
+
+    assert retry_after_seconds(_answer(429, headers={"Retry-After": "7"})) == 7
+    assert retry_after_seconds(_answer(429, headers={"X-RateLimit-Reset": "3"})) == 3
+    assert retry_after_seconds(_answer(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0
+    assert retry_after_seconds(_answer(429)) is None

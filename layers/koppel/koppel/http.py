@@ -89,17 +89,32 @@ def session_for(
     return session
 
 
+RATE_LIMIT_RESET_HEADERS = ("RateLimit-Reset", "X-RateLimit-Reset", "X-Rate-Limit-Reset")
+THROTTLE_WORDS = ("throttl", "rate limit", "ratelimit", "too many requests")
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
-    """Retry-After as seconds, from either of its forms (delta-seconds or an HTTP date)."""
+    """How long the vendor asks us to wait: Retry-After (seconds or an HTTP date), else a rate-limit reset header
+    (seconds to wait, or an epoch time when it is that large)."""
     value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())  # ok: not money (seconds)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    if value:
+        if value.strip().isdigit():
+            return float(value.strip())  # ok: not money (seconds)
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            pass
+    for name in RATE_LIMIT_RESET_HEADERS:
+        reset = response.headers.get(name, "").strip()
+        if reset.isdigit():
+            seconds = float(reset)  # ok: not money (seconds or epoch)
+            return max(0.0, seconds - time.time()) if seconds > 1_000_000_000 else seconds
+    return None
+
+
+def _is_disguised_throttle(response: requests.Response) -> bool:
+    """Some vendors answer a throttle with 403 (QuickBooks has been seen to, in XML): read the words, not the code."""
+    return response.status_code == 403 and any(word in response.text[:2000].lower() for word in THROTTLE_WORDS)
 
 
 def json_body(response: requests.Response) -> Any:
@@ -140,7 +155,7 @@ def error_for(
     status = response.status_code
     detail = (describe_error or _default_detail)(response)
     where = f"{response.request.method} {response.request.path_url}"
-    if status in RETRYABLE_STATUS:
+    if status in RETRYABLE_STATUS or _is_disguised_throttle(response):
         return RetryableError(
             f"{vendor} answered {status} to {where}: {detail}", retry_after=retry_after_seconds(response), status=status
         )
