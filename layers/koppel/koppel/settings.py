@@ -8,11 +8,19 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from koppel.errors import InputError
+
+
+def _json_text(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+JsonMap = Annotated[dict[str, str], BeforeValidator(_json_text)]
+"""An environment variable holding a JSON object, e.g. TARGET_QUEUES='{"snelstart": "https://…"}'."""
 
 
 class _EnvSettings(BaseModel):
@@ -44,13 +52,8 @@ class StoreSettings(_EnvSettings):
 
 
 class PublishSettings(StoreSettings):
-    TARGET_QUEUES: dict[str, str] = Field(default_factory=dict)
+    TARGET_QUEUES: JsonMap = Field(default_factory=dict)
     """Target name → queue URL; the connection names which targets get its events."""
-
-    @field_validator("TARGET_QUEUES", mode="before")
-    @classmethod
-    def _json(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
 
 
 class IngestSettings(PublishSettings):
@@ -83,13 +86,8 @@ class ConnectSettings(StoreSettings):
 class OperatorSettings(PollSettings):
     """What the `koppel` CLI needs beyond the functions' settings: where the dead letters wait."""
 
-    DEAD_LETTER_QUEUES: dict[str, str] = Field(default_factory=dict)
+    DEAD_LETTER_QUEUES: JsonMap = Field(default_factory=dict)
     """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""
-
-    @field_validator("DEAD_LETTER_QUEUES", mode="before")
-    @classmethod
-    def _json_map(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
 
 
 @cache
