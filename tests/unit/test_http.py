@@ -69,3 +69,22 @@ def test_the_wait_comes_from_retry_after_or_a_rate_limit_reset_header() -> None:
     assert retry_after_seconds(_answer(429, headers={"X-RateLimit-Reset": "3"})) == 3
     assert retry_after_seconds(_answer(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0
     assert retry_after_seconds(_answer(429)) is None
+
+
+def test_two_workers_together_keep_within_the_vendors_limits() -> None:
+    from koppel.http import shared_limits
+
+    # Given a vendor limit of 10 a second and 500 a minute, and two deliver workers at once
+    time = FakeTime()
+    workers = [
+        RateLimiter(shared_limits([(10, 1.0), (500, 60.0)], 2), clock=time.clock, sleep=time.sleep) for _ in "ab"
+    ]
+    # When both send as fast as their limiter lets them (interleaved on one clock)
+    stamps = []
+    for i in range(600):
+        workers[i % 2].acquire()
+        stamps.append(time.now)
+    # Then together they never exceed the vendor's limits
+    for i, start in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t - start < 1.0) <= 10
+        assert sum(1 for t in stamps[i:] if t - start < 60.0) <= 500

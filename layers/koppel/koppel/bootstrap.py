@@ -6,6 +6,8 @@ imports fast and moto is in place before any client exists.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -114,8 +116,30 @@ def _publisher(settings: PublishSettings) -> Any:
 
 
 def ingest_deps(settings: IngestSettings) -> IngestDeps:
-    store = connection_store(settings)
-    return IngestDeps(connections=store, publisher=_publisher(settings), source_for=_source_factory(settings, store))
+    """Webhooks come in bursts: the connection and its source (credentials decrypted) are kept for a minute per
+    container, so a burst costs no DynamoDB or KMS read per webhook; a changed connection is seen within a minute."""
+    from koppel.adapters.dynamo_connections import CachedConnectionStore
+
+    store = CachedConnectionStore.wrapping(connection_store(settings), ttl_seconds=60)
+    return IngestDeps(
+        connections=store,
+        publisher=_publisher(settings),
+        source_for=_cached_sources(_source_factory(settings, store), ttl_seconds=60),
+    )
+
+
+def _cached_sources(build: Callable[[Connection], Source], ttl_seconds: float) -> Callable[[Connection], Source]:
+    built: dict[str, tuple[float, Connection, Source]] = {}
+
+    def source_for(connection: Connection) -> Source:
+        hit = built.get(connection.connection_id)
+        if hit and hit[1] == connection and time.monotonic() - hit[0] < ttl_seconds:
+            return hit[2]
+        source = build(connection)
+        built[connection.connection_id] = (time.monotonic(), connection, source)
+        return source
+
+    return source_for
 
 
 def poll_deps(settings: PollSettings) -> PollDeps:
@@ -140,16 +164,16 @@ def ledger(settings: StoreSettings) -> Any:
     return DynamoLedger(settings.LEDGER_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
-def target_for(settings: StoreSettings, connection: Connection, name: str) -> Target:
+def target_for(settings: StoreSettings, connection: Connection, name: str, workers: int = 1) -> Target:
     store = connection_store(settings)
     ctx = connector_context(connection, name, store, partner_secret_reader(settings, name), http_session(settings))
-    return connectors.build_target(name, ctx)
+    return connectors.build_target(name, dataclasses.replace(ctx, workers=workers))
 
 
 def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDeps:
     """Per connection: the target carries that connection's mapping and credentials."""
     return DeliverDeps(
-        target=target_for(settings, connection, settings.CONNECTOR),
+        target=target_for(settings, connection, settings.CONNECTOR, workers=settings.MAX_CONCURRENCY),
         target_name=settings.CONNECTOR,
         ledger=ledger(settings),
         lease=timedelta(seconds=settings.LEASE_SECONDS),

@@ -86,6 +86,9 @@ def session_for(
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = user_agent
+    # No proxy or .netrc look-ups from the environment on every request (a quarter of the client's CPU in a
+    # profile): vendor calls go straight out; set HTTPS_PROXY handling per session where a deployment needs it.
+    session.trust_env = False
     return session
 
 
@@ -169,6 +172,19 @@ def _default_detail(response: requests.Response) -> str:
     return text[:500] if text else response.reason or "no message"
 
 
+def shared_limits(limits: Sequence[tuple[int, float]], workers: int, margin: float = 0.05) -> list[tuple[int, float]]:
+    """One worker's share of a vendor's limits when ``workers`` run at once, with a small margin for the time a
+    request takes to arrive (the vendor counts arrivals, we count departures)."""
+    shared = []
+    for count, window in limits:
+        if count <= 0:
+            continue
+        per_worker = max(1, count // max(1, workers))
+        stretch = max(1.0, workers / count)
+        shared.append((per_worker, window * stretch * (1 + margin)))
+    return shared
+
+
 class RateLimiter:
     """A vendor's published limits (N per second, M per minute, …) kept on our side, so a backlog drains at the
     allowed rate instead of in 429 storms.
@@ -199,7 +215,7 @@ class RateLimiter:
                 now = self._clock()
                 wait = 0.0
                 for (count, window), stamps in zip(self._limits, self._stamps, strict=True):
-                    while stamps and now - stamps[0] >= window:
+                    while stamps and now - stamps[0] >= window - 1e-9:  # float sums of waits land a hair short
                         stamps.popleft()
                     if len(stamps) >= count:
                         wait = max(wait, stamps[0] + window - now)

@@ -75,6 +75,8 @@ class DeliverSettings(StoreSettings):
     RETRY_MAX_SECONDS: int = 3600
     """Backoff between attempts: base × 2^(attempt − 1), at most this, never sooner than the vendor's Retry-After.
     With the queue's maxReceiveCount this spans SQS's retention (72 h and more) before a message is dead."""
+    MAX_CONCURRENCY: int = Field(default=1, ge=1)
+    """How many of this function run at once (the event source's MaximumConcurrency): vendor limits are shared."""
     DEAD_LETTER_QUEUE_URL: str = ""
     """Where a message that can never be read (not a Koppel event) goes at once, instead of after every retry."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +168,30 @@ class DynamoConnectionStore:
 def _iso(moment: datetime) -> str:
     """UTC with a fixed width, so that string order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class CachedConnectionStore(DynamoConnectionStore):
+    """Connections read through a short per-container cache (secrets, tokens and watermarks are not cached)."""
+
+    def __init__(
+        self, table: str, kms_key_id: str, dynamodb: DynamoDBClient, kms: KMSClient, ttl_seconds: float
+    ) -> None:
+        super().__init__(table, kms_key_id, dynamodb, kms)
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, Connection]] = {}
+
+    @classmethod
+    def wrapping(cls, store: DynamoConnectionStore, ttl_seconds: float) -> CachedConnectionStore:
+        return cls(store._table, store._key_id, store._db, store._kms, ttl_seconds)
+
+    def get(self, connection_id: str) -> Connection:
+        hit = self._cache.get(connection_id)
+        if hit and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        connection = super().get(connection_id)
+        self._cache[connection_id] = (time.monotonic(), connection)
+        return connection
+
+    def put(self, connection: Connection) -> None:
+        super().put(connection)
+        self._cache.pop(connection.connection_id, None)

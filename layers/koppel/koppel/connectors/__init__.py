@@ -48,6 +48,8 @@ class ConnectorContext:
     partner_secret: Callable[[], Mapping[str, str]] = field(default=_no_partner_secret)
     """Koppel's own application credentials for this vendor (subscription keys, OAuth client)."""
     clock: Callable[[], datetime] = field(default=_utcnow)
+    workers: int = 1
+    """How many workers of this connector run at once (the queue's MaximumConcurrency): limits are shared out."""
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*$")

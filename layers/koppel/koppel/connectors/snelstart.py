@@ -32,7 +32,7 @@ from koppel.connectors.snelstart_mapping import (
 )
 from koppel.connectors.snelstart_mapping import activation_url as mapping_activation_url
 from koppel.errors import AuthError, InputError, MappingError, PermanentError
-from koppel.http import RateLimiter, json_body, send
+from koppel.http import RateLimiter, json_body, send, shared_limits
 from koppel.model import ExternalRef
 from koppel.ports import CachedToken
 
@@ -220,7 +220,8 @@ class SnelstartTarget:
         self._ctx = ctx
         self._tokens = _Tokens(ctx, settings)
         self._subscription_key: str | None = None
-        self._limiter = RateLimiter([(settings.rate_limit_per_second, 1.0), (settings.rate_limit_per_minute, 60.0)])
+        limits = [(settings.rate_limit_per_second, 1.0), (settings.rate_limit_per_minute, 60.0)]
+        self._limiter = RateLimiter(shared_limits(limits, ctx.workers))
 
     def find_party(self, party: Party) -> ExternalRef | None:
         """A relatie with the party's e-mail (case-insensitive), preferring an active Klant; None without e-mail."""
