@@ -10,6 +10,8 @@ Handlers run in this process with the environment their function has in the temp
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -119,10 +121,33 @@ def scheduled_event(now: datetime) -> dict[str, Any]:
     }
 
 
+class WorkerCrashed(BaseException):
+    """Raised inside a handler to play its worker dying mid-invocation (killed, out of memory, timed out).
+
+    A BaseException, so no ``except Exception`` in the handler (Powertools' batch and idempotency included)
+    cleans up after it. The dispatcher then deletes none of the batch's messages: they reappear after the
+    queue's visibility timeout, as they would after a real crash.
+    """
+
+
 @dataclass
 class Invocations:
     count: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    crashes: dict[str, int] = field(default_factory=dict)
+    """Invocations that ended in WorkerCrashed, per function."""
+    slowest: dict[str, float] = field(default_factory=dict)
+    """The longest invocation per function, in seconds: a local handler is never cut off at its timeout."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def note(self, table: str, logical_id: str, amount: float = 1) -> None:
+        """Count (or, for ``slowest``, keep the maximum); safe from any thread."""
+        with self._lock:
+            values: dict[str, Any] = getattr(self, table)
+            if table == "slowest":
+                values[logical_id] = max(values.get(logical_id, 0.0), amount)
+            else:
+                values[logical_id] = values.get(logical_id, 0) + int(amount)
 
 
 def _forget_clients() -> None:
@@ -152,6 +177,12 @@ class LocalStack:
         self._lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
         self._warm: set[str] = set()
+        self._containers: dict[tuple[str, int], Any] = {}
+        self._container_locks: dict[tuple[str, int], threading.Lock] = {}
+        self._containers_lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._arns: dict[str, str] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -202,15 +233,26 @@ class LocalStack:
             os.environ[name] = value
 
     def client(self, service: str) -> Any:
+        """One client per service and stack, shared by every thread (creating boto3 clients is not thread-safe)."""
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name="eu-west-1")
+        with self._clients_lock:
+            key = f"{service} {self.endpoint_url}"
+            if key not in self._clients:
+                self._clients[key] = boto3.client(service, endpoint_url=self.endpoint_url, region_name="eu-west-1")
+            return self._clients[key]
 
     # -- invoking handlers --------------------------------------------------------------------------------
-    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Run one handler the way Lambda would: the environment the template gives it, a fresh context."""
-        import importlib
+    def invoke(self, logical_id: str, event: dict[str, Any], *, container: int = 0) -> Any:
+        """Run one handler the way Lambda would: the environment the template gives it, a fresh context.
 
+        ``container`` 0 is the default: every such invocation runs alone, under one lock. Any other number is a
+        container of its own (a separate copy of the handler module, started cold on first use) that runs at
+        the same time as the other containers, as when Lambda scales a function out; each container still
+        handles one invocation at a time.
+        """
+        if container:
+            return self._invoke_in_container(logical_id, event, container)
         function = self._outputs().functions[logical_id]
         with self._lock:  # one environment at a time: handlers read their settings from os.environ
             self._set_env(function.environment | self.env_overrides)
@@ -220,9 +262,50 @@ class LocalStack:
                 module = importlib.reload(module)
                 self._warm.add(function.module)
             handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
-            self.invocations.count[logical_id] = self.invocations.count.get(logical_id, 0) + 1
+            self.invocations.note("count", logical_id)
             context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
-            return handler(event, context)
+            try:
+                return handler(event, context)
+            finally:
+                self.invocations.note("slowest", logical_id, time.monotonic() - context._started)
+
+    def _invoke_in_container(self, logical_id: str, event: dict[str, Any], container: int) -> Any:
+        function = self._outputs().functions[logical_id]
+        key = (logical_id, container)
+        with self._containers_lock:
+            own_lock = self._container_locks.setdefault(key, threading.Lock())
+        with own_lock:
+            with self._containers_lock:
+                # Containers overlap other invocations, so the process environment is shared while they run:
+                # safe only because every function's variables agree wherever their names meet.
+                self._check_environments_agree()
+                self._set_env(function.environment | self.env_overrides)
+                module = self._containers.get(key)
+                if module is None:
+                    spec = importlib.util.find_spec(function.module)
+                    if spec is None or spec.loader is None:
+                        raise ModuleNotFoundError(function.module)
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    self._containers[key] = module
+                self.invocations.note("count", logical_id)
+            handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
+            context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
+            try:
+                return handler(event, context)
+            finally:
+                self.invocations.note("slowest", logical_id, time.monotonic() - context._started)
+
+    def _check_environments_agree(self) -> None:
+        seen: dict[str, tuple[str, str]] = {}
+        for logical_id, function in self._outputs().functions.items():
+            for name, value in (function.environment | self.env_overrides).items():
+                first = seen.setdefault(name, (logical_id, value))
+                if first[1] != value:
+                    raise RuntimeError(
+                        f"{name} is {first[1]!r} for {first[0]} but {value!r} for {logical_id}: "
+                        "containers cannot run side by side in one process"
+                    )
 
     def operator_environment(self) -> dict[str, str]:
         """What the `koppel` CLI gets, like an operator who exported the stack outputs."""
@@ -266,8 +349,12 @@ class LocalStack:
             for source in function.sqs_sources
         ]
 
-    def drain_once(self, logical_id: str, source: stack_module.SqsSource) -> int:
-        """One poll of the event source mapping: at most BatchSize messages, one invocation."""
+    def drain_once(self, logical_id: str, source: stack_module.SqsSource, *, container: int = 0) -> int:
+        """One poll of the event source mapping: at most BatchSize messages, one invocation (in ``container``).
+
+        An invocation that ends in WorkerCrashed deletes nothing: its messages come back after the visibility
+        timeout, and the crash is counted in ``invocations.crashes``.
+        """
         sqs = self.client("sqs")
         queue_url = source.queue_url
         answer = sqs.receive_message(
@@ -279,10 +366,22 @@ class LocalStack:
         messages = answer.get("Messages", [])
         if not messages:
             return 0
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        result = self.invoke(logical_id, sqs_event(messages, arn)) or {}
+        arn = self._arns.get(queue_url)
+        if arn is None:
+            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self._arns[queue_url] = arn
+        event = sqs_event(messages, arn)
+        try:
+            if container:
+                outcome = self.invoke(logical_id, event, container=container)
+            else:  # as before: a subclass may override invoke() without the keyword
+                outcome = self.invoke(logical_id, event)
+        except WorkerCrashed:
+            self.invocations.note("crashes", logical_id)
+            return len(messages)
+        result = outcome or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        self.invocations.failures[logical_id] = self.invocations.failures.get(logical_id, 0) + len(failed)
+        self.invocations.note("failures", logical_id, len(failed))
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             sqs.delete_message_batch(
@@ -321,6 +420,8 @@ class LocalStack:
         self.outputs = stack_module.create_stack(self.endpoint_url)
         self._set_env(self.operator_environment())
         self._warm.clear()
+        self._containers.clear()
+        self._arns.clear()
         _forget_clients()
 
     def queue_depths(self) -> dict[str, int]:
