@@ -59,6 +59,7 @@ class Demo:
         self.shop: Any = None
         self.forged_answer: tuple[int, str] = (0, "")
         self.poll_enqueued = 0
+        self.poll_reads = 0
 
     def __enter__(self) -> Demo:
         self.ccv.start()
@@ -75,10 +76,15 @@ class Demo:
         orders = self.place_orders()
         self.deliver_webhooks(self.deliveries)
         self.say("scheduled poll: the safety net reads the last ten minutes again")
+        reads_before = self.ccv.requests_seen
         self.stack.tick()
         self.stack.drain("PollSourceFunction")
+        self.poll_reads = self.ccv.requests_seen - reads_before
         self.poll_enqueued = self.stack.queue_depths()["snelstart"]
-        self.say(f"the poll found {self.poll_enqueued} order(s) that webhooks had already brought")
+        self.say(
+            f"the poll read the shop again ({self.poll_reads} request(s)) and queued {self.poll_enqueued}: "
+            "the ledger already holds what the webhooks booked"
+        )
         self.stack.run_until_idle()
         self.say(f"every webhook again ({len(self.deliveries)}): CCV Shop retries, networks duplicate")
         self.deliver_webhooks(self.deliveries)

@@ -675,18 +675,24 @@ def test_poll_pages_oldest_first_and_reports_open_orders_as_unsettled() -> None:
 
     # When the window [2022-10-01, 2022-11-20 12:00) is polled
     since = datetime(2022, 10, 1, tzinfo=UTC)
-    records = list(make_source({"page_size": 2}).poll(since, NOW))
+    source = make_source({"page_size": 2})
+    records = list(source.poll(since, NOW))
 
     # Then the orders in the window come oldest first, each with what happened to it
     assert [r.record_id for r in records] == ["101", "339323562", "103", "104"]
-    assert [len(r.events) for r in records] == [0, 1, 0, 0]
+    assert [r.event_ids for r in records] == [(), ("ccvshop:order:339323562:completed",), (), ()]
     assert [r.is_settled for r in records] == [True, True, True, False]
     assert "no longer waited for" in records[0].skipped_reason
     assert records[2].skipped_reason == "cancelled (status 8)"
     assert "books on status 7 (Completed)" in records[3].skipped_reason
-    assert records[1].events[0].event_id == "ccvshop:order:339323562:completed"
     assert records[1].changed_at == datetime(2022, 11, 7, 21, 51, tzinfo=UTC)
-    # And CCV was asked for that window by create date, in pages of two
+    # And the bookable order's rows are read only when the poll asks for its events (it is not booked yet)
+    assert not any("/orderrows" in str(r.request.url) for r in responses.calls)
+    (event,) = source.hydrate(records[1].notice)
+    assert event.event_id == "ccvshop:order:339323562:completed"
+    assert urlsplit(str(responses.calls[-1].request.url)).path.endswith("/orders/339323562/orderrows")
+    # And CCV was asked for that window by create date, in pages of two, and the listed order was not re-read
+    assert not any(urlsplit(str(r.request.url)).path.endswith("/orders/339323562") for r in responses.calls)
     query = parse_qs(urlsplit(str(responses.calls[0].request.url)).query)
     assert query == {
         "min_create_date": ["2022-10-01T00:00:00Z"],

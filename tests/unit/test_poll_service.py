@@ -115,3 +115,39 @@ def _regular():  # type: ignore[no-untyped-def]
     from koppel.ports import PollJob
 
     return PollJob(connection_id="demo-shop")
+
+
+def test_a_poll_over_booked_orders_reads_nothing_more_from_the_source(store, shop) -> None:
+    from koppel.adapters.memory import MemoryLedger
+    from koppel.ports import LedgerEntry, WebhookNotice
+
+    # Given two bookable orders listed by the poll, the first already booked, the second not
+    ledger = MemoryLedger()
+    ledger.claim(
+        LedgerEntry(connection_id="demo-shop", target="fakebooks", event_id="fakeshop:order:1001:completed",
+                    state="POSTED", request_id="r", lease_until=T0, updated_at=T0),
+        T0,
+    )  # fmt: skip
+    shop.webhook_events = {"1001": [an_event("1001")], "1002": [an_event("1002")]}
+    hydrated: list[str] = []
+    real_hydrate = shop.hydrate
+
+    def counting_hydrate(notice):  # type: ignore[no-untyped-def]
+        hydrated.append(notice.record_id)
+        return real_hydrate(notice)
+
+    shop.hydrate = counting_hydrate  # type: ignore[method-assign]
+    shop.records = [
+        PolledRecord(record_id=n, changed_at=T0 + timedelta(minutes=i), event_ids=(f"fakeshop:order:{n}:completed",),
+                     notice=WebhookNotice(entity="order", record_id=n))
+        for i, n in enumerate(("1001", "1002"), start=1)
+    ]  # fmt: skip
+    publisher = MemoryPublisher()
+    deps = deps_for(store, shop, publisher)
+    deps.ledger = ledger
+    # When the shop is polled
+    result = poll_connection(_regular(), deps)
+    # Then only the unbooked order was read again and enqueued
+    assert hydrated == ["1002"]
+    assert [e.payload.number for e in publisher.sent["fakebooks"]] == ["1002"]
+    assert result.enqueued == 1

@@ -149,6 +149,7 @@ def poll_deps(settings: PollSettings) -> PollDeps:
         publisher=_publisher(settings),
         source_for=_source_factory(settings, store),
         overlap=timedelta(minutes=settings.POLL_OVERLAP_MINUTES),
+        ledger=ledger(settings),
     )
 
 

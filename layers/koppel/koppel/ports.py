@@ -31,6 +31,10 @@ class PolledRecord(Canonical):
     record_id: str
     changed_at: AwareDatetime
     events: tuple[HubEvent, ...] = ()
+    event_ids: tuple[str, ...] = ()
+    notice: WebhookNotice | None = None
+    """A bookable record whose events are not read yet: the poll reads them with ``hydrate(notice)`` only when the
+    ledger does not already hold ``event_ids`` (a poll that overlaps booked records then costs no vendor reads)."""
     skipped_reason: str = ""
     is_settled: bool = True
     """False while the record may still become bookable (an order not yet completed or paid): the poll

@@ -29,6 +29,7 @@ from koppel.connectors.ccvshop_mapping import (
     CANCELLED,
     created_at,
     normalize_order,
+    order_event_id,
     read_preview_file,
     skip_reason,
 )
@@ -127,6 +128,8 @@ class CcvshopSource:
         self._webhook_keys = webhook_keys
         self._session = session
         self._clock = clock
+        self._listed: dict[str, Mapping[str, Any]] = {}
+        """Orders a poll just listed in full: hydrating one of them reads only its rows."""
 
     # --- webhooks -------------------------------------------------------------------------------------
 
@@ -164,7 +167,8 @@ class CcvshopSource:
         if notice.entity != "order":
             raise InputError(f"the CCV Shop connector only reads orders, not {notice.entity!r}")
         order_id = _numeric_id(notice.record_id)
-        order = self._get(f"orders/{order_id}")
+        listed = self._listed.pop(order_id, None) if notice.topic == "poll" else None
+        order = listed if listed is not None else self._get(f"orders/{order_id}")
         if not isinstance(order, Mapping):
             raise PermanentError(f"CCV Shop answered GET orders/{order_id} with something that is not an order")
         if skip_reason(order, self.settings.book_on_status):
@@ -198,12 +202,14 @@ class CcvshopSource:
         order_id = _numeric_id(str(order.get("id")))
         reason = skip_reason(order, self.settings.book_on_status)
         if not reason:
-            try:
-                event = normalize_order(order, self._rows(order_id), self._connection)
-            except PermanentError as error:
-                # Blocking every later order on one unreadable one helps nobody: it is reported instead.
-                return PolledRecord(record_id=order_id, changed_at=created, skipped_reason=str(error))
-            return PolledRecord(record_id=order_id, changed_at=created, events=(event,))
+            # Its rows are read only if the poll asks (hydrate): most polled orders are booked already.
+            self._listed[order_id] = order
+            return PolledRecord(
+                record_id=order_id,
+                changed_at=created,
+                event_ids=(order_event_id(order_id),),
+                notice=WebhookNotice(entity="order", record_id=order_id, topic="poll"),
+            )
         if order.get("status") == CANCELLED:
             return PolledRecord(record_id=order_id, changed_at=created, skipped_reason=reason)
         is_stale = self._clock() - created > timedelta(days=self.settings.max_open_days)

@@ -93,6 +93,11 @@ def read_preview_file(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[
     return data, items
 
 
+def order_event_id(order_id: str | int) -> str:
+    """The deterministic id of an order's booking event: webhooks, polls and backfills all arrive at it."""
+    return f"{SOURCE}:order:{order_id}:completed"
+
+
 def normalize_order(
     order: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], connection: Connection
 ) -> DocumentEvent:
@@ -131,7 +136,7 @@ def normalize_order(
         )
         return DocumentEvent(
             kind="order.completed",
-            event_id=f"{SOURCE}:order:{order_id}:completed",
+            event_id=order_event_id(order_id),
             tenant_id=connection.tenant_id,
             connection_id=connection.connection_id,
             source=SOURCE,

@@ -13,8 +13,8 @@ from koppel.services.ingest import publish
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from koppel.model import Connection
-    from koppel.ports import ConnectionStore, JobQueue, Publisher, Source
+    from koppel.model import Connection, HubEvent
+    from koppel.ports import ConnectionStore, JobQueue, Ledger, PolledRecord, Publisher, Source
 
 SOURCE_STREAM = "source"
 SCHEDULE_STREAM = "scheduled"
@@ -31,6 +31,8 @@ class PollDeps:
     source_for: Callable[[Connection], Source]
     overlap: timedelta = timedelta(minutes=10)
     clock: Callable[[], datetime] = field(default=_utcnow)
+    ledger: Ledger | None = None
+    """When given, records the ledger already holds for every target are not read from the source again."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,9 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
     skipped: list[str] = []
     for record in source.poll(since, until):
         records += 1
-        publish(connection, record.events, deps.publisher)
-        enqueued += len(record.events)
+        events = _events_of(record, connection, source, deps)
+        publish(connection, events, deps.publisher)
+        enqueued += len(events)
         if record.skipped_reason:
             skipped.append(f"{record.record_id}: {record.skipped_reason}")
         if not record.is_settled:
@@ -112,3 +115,23 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
         if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
             new_watermark = target
     return PollResult(connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped))
+
+
+def _events_of(record: PolledRecord, connection: Connection, source: Source, deps: PollDeps) -> list[HubEvent]:
+    """The record's events; a lazily polled record is read from the source only when not booked already."""
+    if record.events or record.notice is None:
+        return list(record.events)
+    if deps.ledger is not None and _all_settled(record.event_ids, connection, deps.ledger):
+        return []
+    return source.hydrate(record.notice)
+
+
+def _all_settled(event_ids: tuple[str, ...], connection: Connection, ledger: Ledger) -> bool:
+    if not event_ids:
+        return False
+    for target in connection.targets:
+        for event_id in event_ids:
+            row = ledger.get(connection.connection_id, target, event_id)
+            if row is None or row.state == "PENDING":
+                return False
+    return True
