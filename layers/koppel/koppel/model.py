@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 
-def _refuse_float(value: Any) -> Any:
+def _decimal_not_binary(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError("money must be Decimal or a decimal string, never a float")
     return value
@@ -27,10 +27,10 @@ def _finite(value: Decimal) -> Decimal:
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(_refuse_float), AfterValidator(_finite)]
+Amount = Annotated[Decimal, BeforeValidator(_decimal_not_binary), AfterValidator(_finite)]
 """A money amount or quantity: exact decimal, any precision; rounding to cents happens in koppel.money."""
 
-Percentage = Annotated[Decimal, BeforeValidator(_refuse_float), Field(ge=0, le=100)]
+Percentage = Annotated[Decimal, BeforeValidator(_decimal_not_binary), Field(ge=0, le=100)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
