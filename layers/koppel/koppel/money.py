@@ -51,8 +51,3 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for i in by_remainder[:left_cents]:
         parts[i] += CENT
     return [sign * p for p in parts]
-
-
-def format_eur(value: Decimal, currency: str = "EUR") -> str:
-    symbol = "€ " if currency == "EUR" else f"{currency} "
-    return f"{symbol}{cents(value):,.2f}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -90,8 +89,3 @@ class OperatorSettings(PollSettings):
 
     DEAD_LETTER_QUEUES: JsonMap = Field(default_factory=dict)
     """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""
-
-
-@cache
-def lambda_function_name() -> str:
-    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")

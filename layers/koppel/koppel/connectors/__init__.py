@@ -10,7 +10,7 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from koppel.errors import InputError
 
@@ -85,7 +85,3 @@ def build_target(name: str, ctx: ConnectorContext) -> Target:
     if not hasattr(module, "build_target"):
         raise InputError(f"connector {name!r} cannot be a target")
     return cast("Target", module.build_target(ctx))
-
-
-def settings_of(ctx: ConnectorContext) -> dict[str, Any]:
-    return dict(ctx.settings)
