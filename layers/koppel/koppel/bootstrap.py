@@ -1,7 +1,8 @@
 """The composition root: settings in, ready-to-use dependencies out. Handlers call these; tests pass fakes.
 
 boto3 is imported and its clients are built here, on first use and not at import, so that a handler module
-imports fast and moto is in place before any client exists.
+imports fast and moto is in place before any client exists. For the same reason the connectors and requests are
+imported only where a vendor is called: the scheduler, which calls no vendor, never loads them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from koppel import connectors
-from koppel.connectors import ConnectorContext
-from koppel.http import session_for
 from koppel.services.connect import ConnectDeps
 from koppel.services.deliver import DeliverDeps
 from koppel.services.ingest import IngestDeps
@@ -27,6 +25,7 @@ if TYPE_CHECKING:
     import requests
 
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
+    from koppel.connectors import ConnectorContext
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Source, Target
     from koppel.settings import (
@@ -77,6 +76,8 @@ def connector_context(
     partner_secret: Callable[[], Mapping[str, str]],
     session: requests.Session,
 ) -> ConnectorContext:
+    from koppel.connectors import ConnectorContext
+
     settings = connection.source_settings if system == connection.source else connection.target_settings.get(system, {})
     return ConnectorContext(
         connection=connection,
@@ -90,6 +91,8 @@ def connector_context(
 
 @cache
 def _session(connect_timeout: float, read_timeout: float) -> requests.Session:
+    from koppel.http import session_for
+
     return session_for(timeout=(connect_timeout, read_timeout))
 
 
@@ -104,6 +107,8 @@ def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable
             connection, connection.source, store, partner_secret_reader(settings, connection.source),
             http_session(settings),
         )  # fmt: skip
+        from koppel import connectors
+
         return connectors.build_source(connection.source, ctx)
 
     return source_for
@@ -168,6 +173,8 @@ def ledger(settings: StoreSettings) -> Any:
 def target_for(settings: StoreSettings, connection: Connection, name: str, workers: int = 1) -> Target:
     store = connection_store(settings)
     ctx = connector_context(connection, name, store, partner_secret_reader(settings, name), http_session(settings))
+    from koppel import connectors
+
     return connectors.build_target(name, dataclasses.replace(ctx, workers=workers))
 
 
@@ -185,6 +192,8 @@ def connect_deps(settings: ConnectSettings) -> ConnectDeps:
     store = connection_store(settings)
 
     def after_connect(connection: Connection, target: str) -> dict[str, Any]:
+        from koppel import connectors
+
         module = connectors.load(target)
         hook = getattr(module, "after_connect", None)
         if hook is None:
