@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 
 from koppel.booking import plan_booking
 from koppel.errors import UnbalancedDocumentError
-from koppel.model import Discount, Line
+from koppel.model import Discount, Line, Party, Payment, SalesDocument
 from tests.fakes import a_document
 
 D = Decimal
@@ -177,3 +179,31 @@ def test_every_plan_reconciles_to_the_cent(
         assert sum(line.net for line in at_rate) == vat_total.base
         assert sum(line.vat for line in at_rate) == vat_total.vat
     assert all(line.net == line.net.quantize(D("0.01")) for line in booking.lines)
+
+
+def test_payments_made_at_the_till_may_settle_the_document_but_never_exceed_it() -> None:
+    # Given a till sale of 10.00 paid 6.00 cash and 4.00 by PIN, when it is planned, then it books as it is;
+    # given the same sale with 12.00 cash (the change counted as a payment), then it is refused with the amounts.
+    day = date(2026, 11, 23)
+    paid = [
+        Payment(method="cash", amount=Decimal("6.00"), paid_on=day),
+        Payment(method="card", amount=Decimal("4.00"), paid_on=day),
+    ]
+    sale = _till_sale(payments=paid)
+    assert plan_booking(sale).total == Decimal("10.00")
+    with pytest.raises(UnbalancedDocumentError, match=r"payments add up to 12.00 against a total of 10.00"):
+        plan_booking(_till_sale(payments=[Payment(method="cash", amount=Decimal("12.00"), paid_on=day)]))
+
+
+def _till_sale(payments: list[Any]) -> SalesDocument:
+    return SalesDocument(
+        source_id="pos-1",
+        number="Shop/0001",
+        issue_date=date(2026, 11, 23),
+        currency="EUR",
+        prices_include_vat=True,
+        party=Party(name="Walk-in"),
+        lines=(Line(description="Boek", unit_price=Decimal("10.00"), amount=Decimal("10.00"), vat_rate=Decimal(9)),),
+        total=Decimal("10.00"),
+        payments=tuple(payments),
+    )

@@ -79,6 +79,7 @@ def plan_booking(doc: SalesDocument, *, net_discounts_into_lines: bool = False) 
     """Turn a source document into a balanced Booking, or raise UnbalancedDocumentError."""
     drafts = _resolve_rates(doc.lines)
     _check_stated_total(doc, drafts)
+    _check_payments(doc)
     drafts = _apply_discounts(doc, drafts, net_discounts_into_lines)
     by_rate: dict[Decimal, list[_Draft]] = defaultdict(list)
     for draft in drafts:
@@ -144,6 +145,18 @@ def _check_stated_total(doc: SalesDocument, drafts: list[_Draft]) -> None:
             f"document {doc.number} does not add up: its total is {cents(doc.total)} but its lines, shipping, "
             f"costs and discounts add up to {expected} (difference {difference:+})",
             difference=difference,
+        )
+
+
+def _check_payments(doc: SalesDocument) -> None:
+    """Payments made on the spot are booked with the document: together they may settle it, never more."""
+    paid = cents(sum((p.amount for p in doc.payments), ZERO))
+    total = cents(doc.total)
+    if any(p.amount * total < 0 for p in doc.payments) or abs(paid) > abs(total):
+        raise UnbalancedDocumentError(
+            f"document {doc.number}: its payments add up to {paid} against a total of {total}; a till's change "
+            "is not a payment: correct the payments in the source",
+            difference=paid - total,
         )
 
 

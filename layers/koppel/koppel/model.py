@@ -60,6 +60,8 @@ class Party(Canonical):
     """A customer (debtor) or supplier (creditor) as the source knows it."""
 
     source_id: str | None = None
+    code: str = ""
+    """The customer number the business uses (Odoo's reference, a debtor code): looked up in the target first."""
     name: str
     """What appears on the invoice: the company name for a business, else the person's full name."""
     contact_name: str = ""
@@ -120,6 +122,20 @@ class DocumentRef(Canonical):
     size: int
 
 
+PaymentMethod = Literal["cash", "card", "bank", "voucher", "other"]
+
+
+class Payment(Canonical):
+    """Money received for a document at the moment of sale (a till's cash or PIN), to be booked with it so the
+    invoice does not stay open. Negative for money handed back on a refund."""
+
+    method: PaymentMethod
+    amount: Amount
+    paid_on: date
+    description: str = ""
+    """How the source names the method ("Cash", "PIN"), for the booking's text."""
+
+
 class SalesDocument(Canonical):
     """An order or invoice to book: sales (to a customer) or purchase (from a supplier)."""
 
@@ -144,6 +160,8 @@ class SalesDocument(Canonical):
     reference: str = ""
     payment_method: str = ""
     is_paid: bool = False
+    payments: tuple[Payment, ...] = ()
+    """Payments made on the spot; their sum never exceeds the total (a till's change is not a payment)."""
     attachments: tuple[DocumentRef, ...] = ()
 
 

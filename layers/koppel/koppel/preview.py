@@ -8,9 +8,8 @@ empty administration with the default mapping. Credential exchanges are left out
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,38 +48,54 @@ class _Anything(Mapping[str, str]):
         return True
 
 
+PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
+"""A target module's ``preview_answer(method, path, body, new_id)``: its empty account's answer to a call, or None
+for the default (an empty list, or the created body with a placeholder id)."""
+
+
 @dataclass
 class EmptyAccountAdapter(BaseAdapter):
     """A requests transport that plays an empty account: lists are empty, creates get placeholder ids."""
 
     recorded: list[dict[str, Any]] = field(default_factory=list)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    credential_paths: tuple[str, ...] = ()
+    """Paths of JSON credential exchanges (a session opened with an API token): answered, not listed."""
+    answer: PreviewAnswer | None = None
+    _next_id: int = 1
 
     def __post_init__(self) -> None:
         super().__init__()
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         content_type = str(request.headers.get("Content-Type", ""))
-        is_credential_exchange = "x-www-form-urlencoded" in content_type
+        path, _, query = request.path_url.partition("?")
+        is_credential_exchange = "x-www-form-urlencoded" in content_type or path in self.credential_paths
         body: Any = None
-        if request.body and not is_credential_exchange:
+        if request.body and "x-www-form-urlencoded" not in content_type:
             raw = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
             body = json.loads(raw, parse_float=Decimal)
         if is_credential_exchange:
             answer: Any = {"access_token": "preview", "token_type": "bearer", "expires_in": 3600}
             status = 200
         else:
-            path, _, query = request.path_url.partition("?")
             readable = unquote(path) + (f"?{unquote_plus(query)}" if query else "")
             self.recorded.append({"method": request.method, "path": readable, "body": body})
-            answer, status = self._answer(request.method or "GET", body)
+            answer, status = self._answer(request.method or "GET", path, body)
+        if self.answer and is_credential_exchange:
+            answer, status = self.answer(request.method or "POST", path, body, 0) or (answer, status)
         return self._response(request, status, answer)
 
-    def _answer(self, method: str, body: Any) -> tuple[Any, int]:
+    def _answer(self, method: str, path: str, body: Any) -> tuple[Any, int]:
+        answer, status = (self.answer and self.answer(method, path, body, self._next_id)) or self._default(method, body)
+        if status == 201:  # something was created: the next creation gets the next placeholder id
+            self._next_id += 1
+        return answer, status
+
+    def _default(self, method: str, body: Any) -> tuple[Any, int]:
         if method == "GET":
             return [], 200
         if isinstance(body, dict):
-            return {**body, "id": f"00000000-0000-0000-0001-{next(self._ids):012d}"}, 201
+            return {**body, "id": f"00000000-0000-0000-0001-{self._next_id:012d}"}, 201
         return body, 200
 
     @staticmethod
@@ -109,12 +124,17 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
     events = source_module.preview_events(record, connection)
     if not events:
         raise PermanentError(f"this {source} record is not something to book (yet): nothing would be sent")
-    adapter = EmptyAccountAdapter()
+    target_module = connectors.load(target)
+    adapter = EmptyAccountAdapter(
+        credential_paths=tuple(getattr(target_module, "PREVIEW_CREDENTIAL_PATHS", ())),
+        answer=getattr(target_module, "preview_answer", None),
+    )
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    settings: dict[str, Any] = getattr(target_module, "preview_settings", dict)()
     ctx = ConnectorContext(
-        connection=connection, settings={}, secrets=_Anything(), session=session, partner_secret=_Anything
+        connection=connection, settings=settings, secrets=_Anything(), session=session, partner_secret=_Anything
     )
     deps = DeliverDeps(target=connectors.build_target(target, ctx), target_name=target, ledger=MemoryLedger())
     for event in events:

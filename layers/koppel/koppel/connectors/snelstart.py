@@ -16,12 +16,13 @@ partner subscription key. Assumptions the public docs leave open, each handled b
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from koppel import wire
+from koppel.connectors.connector_kit import SharedTokens, parse_reply
+from koppel.connectors.connector_kit import load_settings as load_connector_settings
 from koppel.connectors.snelstart_mapping import (
     VENDOR,
     SnelstartSettings,
@@ -34,7 +35,6 @@ from koppel.connectors.snelstart_mapping import activation_url as mapping_activa
 from koppel.errors import AuthError, InputError, MappingError, PermanentError
 from koppel.http import RateLimiter, json_body, send, shared_limits
 from koppel.model import ExternalRef
-from koppel.ports import CachedToken
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,7 +60,6 @@ __all__ = [
 
 SYSTEM = "snelstart"
 DUPLICATE_INVOICE = "BOE-0021"
-_REFRESH_MARGIN = timedelta(seconds=60)
 _PAGE = 500
 _MAX_PAGES = 200
 
@@ -106,12 +105,7 @@ W = TypeVar("W", bound=BaseModel)
 
 
 def _parse(model: type[W], data: Any, what: str) -> W:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise PermanentError(
-            f"{VENDOR} answered {what} with an unexpected shape: {error.errors()[0]['msg']}"
-        ) from error
+    return parse_reply(model, data, what, VENDOR)
 
 
 def _parse_list(model: type[W], data: Any, what: str) -> list[W]:
@@ -144,47 +138,16 @@ class _ErrorNote:
         return describe_error(response)
 
 
-class _Tokens:
-    """Bearer tokens from the koppelsleutel: cached in the connection store (or in memory in a preview),
-    renewed 60 s before they expire, and on demand after a 401."""
+class _Koppelsleutel:
+    """Swaps the administratie's koppelsleutel for a bearer token (OAuth ``grant_type=clientkey``)."""
 
     def __init__(self, ctx: ConnectorContext, settings: SnelstartSettings) -> None:
         self._ctx = ctx
         self._settings = settings
-        self._token: CachedToken | None = None
 
-    def bearer(self) -> str:
-        token = self._token or self._stored()
-        if token is None or self._is_expiring(token):
-            token = self._renew(token)
-        self._token = token
-        return token.value
-
-    def renew(self) -> None:
-        self._token = self._renew(self._token or self._stored())
-
-    def _stored(self) -> CachedToken | None:
-        store = self._ctx.store
-        return store.get_token(self._ctx.connection.connection_id, SYSTEM) if store else None
-
-    def _is_expiring(self, token: CachedToken) -> bool:
-        return self._ctx.clock() >= token.expires_at - _REFRESH_MARGIN
-
-    def _renew(self, previous: CachedToken | None) -> CachedToken:
-        wire = self._fetch()
-        version = previous.version + 1 if previous else 1
-        token = CachedToken(
-            value=wire.access_token,
-            expires_at=self._ctx.clock() + timedelta(seconds=wire.expires_in),
-            version=version,
-        )
-        store = self._ctx.store
-        if store and not store.put_token(self._ctx.connection.connection_id, SYSTEM, token):
-            # Another worker stored a token first: use theirs while it is fresh (ours stays valid too).
-            theirs = self._stored()
-            if theirs and not self._is_expiring(theirs):
-                return theirs
-        return token
+    def exchange(self) -> tuple[str, int]:
+        token = self._fetch()
+        return token.access_token, token.expires_in
 
     def _fetch(self) -> _SnelstartToken:
         key = self._ctx.secrets.get("koppelsleutel", "")
@@ -218,7 +181,7 @@ class SnelstartTarget:
     def __init__(self, ctx: ConnectorContext, settings: SnelstartSettings) -> None:
         self.settings = settings
         self._ctx = ctx
-        self._tokens = _Tokens(ctx, settings)
+        self._tokens = SharedTokens(ctx, SYSTEM, _Koppelsleutel(ctx, settings).exchange)
         self._subscription_key: str | None = None
         limits = [(settings.rate_limit_per_second, 1.0), (settings.rate_limit_per_minute, 60.0)]
         self._limiter = RateLimiter(shared_limits(limits, ctx.workers))
@@ -299,7 +262,7 @@ class SnelstartTarget:
 
     def _send(self, method: str, url: str, params: dict[str, Any] | None, body: object, note: _ErrorNote) -> Any:
         headers = {
-            "Authorization": f"Bearer {self._tokens.bearer()}",
+            "Authorization": f"Bearer {self._tokens.current()}",
             "Ocp-Apim-Subscription-Key": self._partner_key(),
             "Accept": "application/json",
         }
@@ -409,11 +372,7 @@ def activation_url(
 
 
 def load_settings(settings: Any) -> SnelstartSettings:
-    try:
-        return SnelstartSettings.model_validate(dict(settings))
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise InputError(f"the {VENDOR} settings of this connection are wrong: {problems}") from error
+    return load_connector_settings(SnelstartSettings, settings, VENDOR)
 
 
 def build_target(ctx: ConnectorContext) -> SnelstartTarget:

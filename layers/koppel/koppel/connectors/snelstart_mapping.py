@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from koppel.connectors.connector_kit import DescriptionTemplate, describe
 from koppel.errors import InputError, MappingError, PermanentError
 from koppel.money import ZERO
 from koppel.ports import Activation
@@ -40,7 +41,6 @@ MAX_INVOICE_NUMBER = 25
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _STANDARD_RATES: dict[Decimal, BtwSoort] = {Decimal(21): "Hoog", Decimal(9): "Laag", Decimal(0): "Geen"}
 _BTW_REGEL = {"Hoog": "VerkopenHoog", "Laag": "VerkopenLaag"}
-_TEMPLATE_FIELDS = {"number": "1001", "reference": "REF", "name": "Jan Jansen", "date": "2024-05-01"}
 
 
 class SnelstartSettings(BaseModel):
@@ -82,20 +82,9 @@ class SnelstartSettings(BaseModel):
     ledger_ids: dict[str, Annotated[str, Field(pattern=_GUID)]] = Field(default_factory=dict)
     """Ledger number → grootboek id, as synced from the administratie at connect time (sync_ledgers)."""
     payment_term_days: int = Field(default=14, ge=0, le=999)
-    description_template: str = Field(default="Webshop order {number}", min_length=1)
+    description_template: DescriptionTemplate = "Webshop order {number}"
     """Booking description; may use {number}, {reference}, {name} and {date}."""
     invoice_number_prefix: str = Field(default="", max_length=MAX_INVOICE_NUMBER - 1)
-
-    @field_validator("description_template")
-    @classmethod
-    def _known_fields(cls, value: str) -> str:
-        try:
-            value.format_map(_TEMPLATE_FIELDS)
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(
-                f"{value!r} cannot be filled in: use only {{number}}, {{reference}}, {{name}}, {{date}}"
-            ) from error
-        return value
 
     @field_validator("extra_vat_rates")
     @classmethod
@@ -198,13 +187,7 @@ def _check_document(doc: SalesDocument) -> None:
 
 
 def _description(doc: SalesDocument, settings: SnelstartSettings) -> str:
-    fields = {
-        "number": doc.number,
-        "reference": doc.reference,
-        "name": doc.party.name,
-        "date": doc.issue_date.isoformat(),
-    }
-    return settings.description_template.format_map(fields)
+    return describe(settings.description_template, doc)
 
 
 def _percent(rate: Decimal) -> str:

@@ -1,0 +1,399 @@
+"""Pure translations from Bizzcloud's records (Odoo models, as ``search_read`` returns them) into Koppel's model.
+
+Bizzcloud runs on Odoo (VENDORS.md §2): invoices and credit invoices are ``account.move`` (``move_type``
+out_invoice / out_refund) with ``account.move.line`` invoice lines and ``account.tax`` taxes; till sales are
+``pos.order`` with ``pos.order.line`` and ``pos.payment``; customers are ``res.partner``.
+
+Amounts: Odoo computes each line's ``price_subtotal`` (excl. VAT) and ``price_total`` (incl.) and the move's
+``amount_tax`` with its tax rounding per line; those stated figures are what the books must show, so they are
+taken as they are (never recomputed from price × quantity) and the VAT total is passed on as stated. A document
+whose taxes are all price-included (a till sale) is booked on its gross amounts, any other on its net amounts.
+Odoo gives a credit invoice positive amounts; the canonical credit note carries them negative.
+Odoo serialises amounts as JSON numbers: the connector parses them as Decimal, and a float that reaches this
+module anyway is turned into the decimal it prints as (its shortest repr), which is what Odoo wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from koppel.errors import InputError, MappingError
+from koppel.model import Address, DocumentEvent, Line, Party, PartyEvent, Payment, SalesDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from koppel.model import Connection, PaymentMethod, VatTreatment
+
+VENDOR = "Bizzcloud"
+SOURCE = "bizzcloud"
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+_ZERO = Decimal(0)
+
+
+def decimal(value: Any) -> Decimal:
+    """An Odoo number as an exact Decimal; ``false`` (Odoo's empty) is zero."""
+    if value is False or value is None:
+        return _ZERO
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # ok: the decimal Odoo printed, not the binary value
+    return Decimal(str(value))
+
+
+def text(value: Any) -> str:
+    """An Odoo char field: ``false`` when empty."""
+    return "" if value in (False, None) else str(value).strip()
+
+
+def many2one_id(value: Any) -> int | None:
+    """``[id, "display name"]`` or ``false``; a bare id or a read record are accepted too."""
+    if isinstance(value, list | tuple) and value:
+        return int(value[0])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, dict) and "id" in value:
+        return int(value["id"])
+    return None
+
+
+def many2one_name(value: Any) -> str:
+    if isinstance(value, list | tuple) and len(value) > 1:
+        return str(value[1])
+    if isinstance(value, dict):
+        return text(value.get("name") or value.get("display_name"))
+    return ""
+
+
+def odoo_datetime(value: Any) -> datetime:
+    """Odoo's "YYYY-MM-DD HH:MM:SS", always UTC."""
+    try:
+        return datetime.strptime(str(value)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError(f"{VENDOR} gave {value!r} where a date and time was expected") from None
+
+
+def odoo_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InputError(f"{VENDOR} gave {value!r} where a date was expected") from None
+
+
+# -- customers ------------------------------------------------------------------------------------------------------
+def party(partner: Mapping[str, Any] | None, walk_in_name: str = "Kassaverkoop") -> Party:
+    """A ``res.partner`` as a Party; a till sale without a customer books on one walk-in relation."""
+    if not partner:
+        return Party(code="KASSA", name=walk_in_name, is_business=False)
+    country = text(partner.get("country_code")) or _country_from(partner.get("country_id"))
+    email = text(partner.get("email"))
+    return Party(
+        source_id=str(partner["id"]),
+        code=text(partner.get("ref")),
+        name=text(partner.get("name")) or f"Bizzcloud customer {partner['id']}",
+        email=email or None,
+        phone=text(partner.get("phone")),
+        mobile=text(partner.get("mobile")),
+        is_business=bool(partner.get("is_company")) or bool(text(partner.get("vat"))),
+        vat_number=text(partner.get("vat")),
+        billing_address=Address(
+            street=text(partner.get("street")),
+            postcode=text(partner.get("zip")),
+            city=text(partner.get("city")),
+            country_code=country.upper() or None,
+        ),
+    )
+
+
+def _country_from(value: Any) -> str:
+    if isinstance(value, dict):
+        return text(value.get("code"))
+    return ""
+
+
+def party_event(partner: Mapping[str, Any], connection: Connection) -> PartyEvent:
+    """A customer created or changed: one event per change (its write date is part of the id)."""
+    changed = odoo_datetime(partner["write_date"])
+    return PartyEvent(
+        event_id=f"{SOURCE}:res.partner:{partner['id']}:{changed:%Y%m%dT%H%M%S}",
+        tenant_id=connection.tenant_id,
+        connection_id=connection.connection_id,
+        source=SOURCE,
+        occurred_at=changed,
+        kind="party.updated",
+        payload=party(partner),
+    )
+
+
+# -- invoices and credit invoices -------------------------------------------------------------------------------
+def invoice_skip_reason(move: Mapping[str, Any]) -> str:
+    """Why an ``account.move`` is not booked (yet); "" when it is."""
+    if move.get("move_type") not in ("out_invoice", "out_refund"):
+        return f"move type {move.get('move_type')!r} is not a sales invoice"
+    if move.get("state") != "posted":
+        return f"state {move.get('state')!r}: only posted invoices are booked"
+    return ""
+
+
+def invoice_event(
+    move: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    partner: Mapping[str, Any] | None,
+    connection: Connection,
+    *,
+    payments: Sequence[Payment] = (),
+    groups: Mapping[int, str] | None = None,
+) -> DocumentEvent:
+    """A posted ``account.move`` with its invoice lines (``tax_ids`` as read ``account.tax`` records)."""
+    is_refund = move.get("move_type") == "out_refund"
+    sign = Decimal(-1) if is_refund else Decimal(1)
+    number = text(move.get("name"))
+    if not number or number == "/":
+        raise MappingError(f"{VENDOR} invoice {move.get('id')} has no number yet: post it in Bizzcloud first")
+    invoice_date = odoo_date(move.get("invoice_date") or move.get("date"))
+    due = move.get("invoice_date_due")
+    product_lines = [line for line in lines if line.get("display_type") in (None, False, "product")]
+    if not product_lines:
+        raise MappingError(f"{VENDOR} invoice {number} has no invoice lines to book")
+    gross = all(_tax(line).get("price_include") for line in product_lines if line.get("tax_ids"))
+    doc = SalesDocument(
+        doc_type="credit_note" if is_refund else "invoice",
+        source_id=str(move["id"]),
+        number=number,
+        issue_date=invoice_date,
+        due_days=max(0, (odoo_date(due) - invoice_date).days) if due else None,
+        currency=_currency(move),
+        prices_include_vat=gross,
+        vat_treatment=_treatment(product_lines, partner),
+        party=party(partner),
+        lines=tuple(_line(line, sign, gross, groups or {}) for line in product_lines),
+        total=sign * decimal(move.get("amount_total")),
+        total_vat=sign * decimal(move.get("amount_tax")),
+        reference=text(move.get("ref")) or text(move.get("payment_reference")),
+        is_paid=move.get("payment_state") in ("paid", "in_payment"),
+        payments=tuple(payments),
+    )
+    return DocumentEvent(
+        event_id=f"{SOURCE}:account.move:{move['id']}:posted",
+        tenant_id=connection.tenant_id,
+        connection_id=connection.connection_id,
+        source=SOURCE,
+        occurred_at=odoo_datetime(move["write_date"]) if move.get("write_date") else _midnight(invoice_date),
+        kind="credit_note.created" if is_refund else "invoice.created",
+        payload=doc,
+    )
+
+
+def _line(line: Mapping[str, Any], sign: Decimal, gross: bool, groups: Mapping[int, str]) -> Line:
+    tax = _tax(line)
+    quantity = decimal(line.get("quantity")) or Decimal(1)
+    unit = decimal(line.get("price_unit"))
+    percent = decimal(line.get("discount"))
+    product = many2one_id(line.get("product_id"))
+    return Line(
+        description=text(line.get("name")) or many2one_name(line.get("product_id")) or "Artikel",
+        sku=text(line.get("default_code")),
+        quantity=sign * quantity,
+        unit_price=unit,
+        discount=unit * percent / 100,
+        amount=sign * decimal(line.get("price_total") if gross else line.get("price_subtotal")),
+        vat_rate=_rate(tax, line),
+        product_group=groups.get(product, "") if product is not None else "",
+    )
+
+
+def _tax(line: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The line's one tax (a read ``account.tax`` record); {} for a line without tax."""
+    taxes = [t for t in (line.get("tax_ids") or []) if isinstance(t, dict)]
+    if len(taxes) > 1:
+        names = ", ".join(text(t.get("name")) or str(t.get("amount")) for t in taxes)
+        raise MappingError(
+            f"invoice line {text(line.get('name'))!r} carries several taxes ({names}): Koppel books one VAT rate "
+            "per line; give the product one sales tax in Bizzcloud"
+        )
+    if (line.get("tax_ids") or []) and not taxes:
+        raise InputError("invoice lines must carry their taxes as account.tax records (amount, price_include)")
+    return taxes[0] if taxes else {}
+
+
+def _rate(tax: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
+    if not tax:
+        return _ZERO
+    if tax.get("amount_type", "percent") != "percent":
+        raise MappingError(
+            f"invoice line {text(line.get('name'))!r} has a {tax.get('amount_type')} tax; Koppel books percentage "
+            "VAT only: use a percentage sales tax in Bizzcloud"
+        )
+    return decimal(tax.get("amount"))
+
+
+def _treatment(lines: Sequence[Mapping[str, Any]], partner: Mapping[str, Any] | None) -> VatTreatment:
+    """0 % to a business elsewhere in the EU with a VAT number is an ICP supply; 0 % outside the EU an export.
+    The tax's own name decides first when it says so (Odoo's Dutch taxes are named "0% EU", "0% Export", ...)."""
+    taxes = [_tax(line) for line in lines]
+    if any(_rate(t, {}) != 0 for t in taxes if t):
+        return "domestic"
+    names = " ".join(f"{text(t.get('name'))} {text(t.get('description'))}".lower() for t in taxes)
+    return _treatment_named(names) or _treatment_by_country(partner)
+
+
+def _treatment_named(names: str) -> VatTreatment | None:
+    """Odoo's Dutch taxes say what they are for: "Export sales within EU", "BTW export buiten EU", "0% EU"."""
+    if "verlegd" in names or "reverse" in names:
+        return "reverse_charge"
+    if any(word in names for word in ("outside eu", "buiten eu", "buiten de eu", "non-eu")):
+        return "export"
+    if any(word in f" {names}" for word in (" eu", "within eu", "binnen eu", "intra", "icp")):
+        return "intra_eu"
+    if "export" in names:
+        return "export"
+    return None
+
+
+def _treatment_by_country(partner: Mapping[str, Any] | None) -> VatTreatment:
+    country = party(partner).billing_address.country_code if partner else None
+    if not country or country == "NL":
+        return "domestic"
+    if country not in EU_COUNTRIES:
+        return "export"
+    return "intra_eu" if partner and text(partner.get("vat")) else "domestic"
+
+
+def _currency(record: Mapping[str, Any]) -> str:
+    name = many2one_name(record.get("currency_id")) or "EUR"
+    return name.upper()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# -- till sales -------------------------------------------------------------------------------------------------------
+def pos_skip_reason(order: Mapping[str, Any]) -> str:
+    if order.get("state") not in ("paid", "done", "invoiced"):
+        return f"till order state {order.get('state')!r}: only paid orders are booked"
+    if order.get("state") == "invoiced" or many2one_id(order.get("account_move")):
+        return "invoiced: booked through its invoice"
+    return ""
+
+
+def payment_method(name: str, is_cash: bool) -> PaymentMethod:
+    if is_cash or name.strip().lower() in ("cash", "contant", "kas"):
+        return "cash"
+    lowered = name.lower()
+    if any(word in lowered for word in ("pin", "card", "kaart", "bank", "debit", "credit")):
+        return "card"
+    if any(word in lowered for word in ("bon", "voucher", "gift", "cadeau")):
+        return "voucher"
+    return "other"
+
+
+def pos_payments(payments: Sequence[Mapping[str, Any]], methods: Mapping[int, Mapping[str, Any]]) -> list[Payment]:
+    """``pos.payment`` records per method, with the change handed back (negative cash) netted out."""
+    by_method: dict[tuple[PaymentMethod, str], tuple[Decimal, date]] = {}
+    for paid in payments:
+        method_id = many2one_id(paid.get("payment_method_id"))
+        method = methods.get(method_id or -1, {})
+        name = text(method.get("name")) or many2one_name(paid.get("payment_method_id")) or "Payment"
+        kind = payment_method(name, bool(method.get("is_cash_count")))
+        day = odoo_datetime(paid["payment_date"]).date() if paid.get("payment_date") else date.today()
+        amount, first = by_method.get((kind, name), (_ZERO, day))
+        by_method[(kind, name)] = (amount + decimal(paid.get("amount")), min(first, day))
+    return [
+        Payment(method=kind, amount=amount, paid_on=day, description=name)
+        for (kind, name), (amount, day) in by_method.items()
+        if amount != 0
+    ]
+
+
+def pos_event(
+    order: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    partner: Mapping[str, Any] | None,
+    payments: Sequence[Payment],
+    connection: Connection,
+    *,
+    groups: Mapping[int, str] | None = None,
+    walk_in: str = "Kassaverkoop",
+) -> DocumentEvent:
+    """A paid till order (``pos.order``) with its lines (``tax_ids`` read) as a document paid on the spot."""
+    number = text(order.get("name")) or text(order.get("pos_reference"))
+    if not lines:
+        raise MappingError(f"{VENDOR} till order {number} has no lines to book")
+    sold_at = odoo_datetime(order["date_order"])
+    total = decimal(order.get("amount_total"))
+    sign = Decimal(-1) if total < 0 else Decimal(1)
+    booked_lines = tuple(
+        Line(
+            description=text(line.get("full_product_name")) or many2one_name(line.get("product_id")) or "Artikel",
+            quantity=decimal(line.get("qty")) or Decimal(1),
+            unit_price=decimal(line.get("price_unit")),
+            discount=decimal(line.get("price_unit")) * decimal(line.get("discount")) / 100,
+            amount=decimal(line.get("price_subtotal_incl")),
+            vat_rate=_rate(_tax(line), line),
+            product_group=groups.get(many2one_id(line.get("product_id")) or -1, "") if groups else "",
+        )
+        for line in lines
+    )
+    doc = SalesDocument(
+        doc_type="credit_note" if sign < 0 else "invoice",
+        source_id=str(order["id"]),
+        number=number,
+        issue_date=sold_at.date(),
+        due_days=0,
+        currency=_currency(order),
+        prices_include_vat=True,
+        vat_treatment="domestic",
+        party=party(partner, walk_in),
+        lines=booked_lines,
+        total=total,
+        total_vat=decimal(order.get("amount_tax")),
+        description=f"Kassa {number}",
+        reference=text(order.get("pos_reference")),
+        is_paid=True,
+        payments=tuple(payments),
+    )
+    return DocumentEvent(
+        event_id=f"{SOURCE}:pos.order:{order['id']}:paid",
+        tenant_id=connection.tenant_id,
+        connection_id=connection.connection_id,
+        source=SOURCE,
+        occurred_at=sold_at,
+        kind="credit_note.created" if sign < 0 else "order.completed",
+        payload=doc,
+    )

@@ -1,0 +1,132 @@
+"""How Koppel talks to Bizzcloud: Odoo's external API, over JSON-RPC (default) or XML-RPC (VENDORS.md §2).
+
+Both speak ``execute_kw(db, uid, api_key, model, method, args, kwargs)`` after ``authenticate``; the transport is
+a setting, so if Bizzcloud turns out to expose only one of them (or something else), only this module changes.
+JSON-RPC answers are parsed with every number as Decimal. XML-RPC has ``<double>``: Odoo writes the shortest
+repr of its float, so each double is read back as the Decimal of that same text, never as a binary float.
+Errors: Odoo's ``AccessDenied`` (a revoked API key) is an AuthError, its validation and user errors are permanent
+with Odoo's own message, and the HTTP layer (nginx in front of Odoo) gives 429/5xx as retryable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import xmlrpc.client
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from koppel.errors import AuthError, PermanentError, RetryableError
+from koppel.http import json_body, send
+
+if TYPE_CHECKING:
+    import requests
+
+VENDOR = "Bizzcloud"
+_AUTH_ERRORS = ("AccessDenied", "SessionExpired")
+_RETRY_ERRORS = ("SerializationFailure", "concurrent update", "could not serialize")
+
+
+class Transport(Protocol):
+    def call(self, service: str, method: str, args: list[Any]) -> Any:
+        """One RPC: ``service`` is "common" or "object"."""
+
+
+class JsonRpc:
+    def __init__(self, session: requests.Session, base_url: str) -> None:
+        self._session = session
+        self._url = base_url.rstrip("/") + "/jsonrpc"
+        self._ids = itertools.count(1)
+
+    def call(self, service: str, method: str, args: list[Any]) -> Any:
+        params = {"service": service, "method": method, "args": args}
+        request = {"jsonrpc": "2.0", "method": "call", "params": params, "id": next(self._ids)}
+        response = send(
+            self._session,
+            "POST",
+            self._url,
+            vendor=VENDOR,
+            data=json.dumps(request, default=_json_default).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        answer = json_body(response)
+        if isinstance(answer, dict) and answer.get("error"):
+            raise rpc_error(answer["error"], f"{service}.{method}")
+        return answer.get("result") if isinstance(answer, dict) else None
+
+
+class XmlRpc:
+    def __init__(self, session: requests.Session, base_url: str) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+
+    def call(self, service: str, method: str, args: list[Any]) -> Any:
+        payload = xmlrpc.client.dumps(tuple(_xml_safe(args)), method, allow_none=True).encode()
+        response = send(
+            self._session,
+            "POST",
+            f"{self._base}/xmlrpc/2/{service}",
+            vendor=VENDOR,
+            data=payload,
+            headers={"Content-Type": "text/xml"},
+        )
+        try:
+            result, _ = _loads_decimal(response.content)
+        except xmlrpc.client.Fault as fault:
+            raise rpc_error({"message": fault.faultString, "data": {"name": str(fault.faultCode)}}, method) from fault
+        return result[0] if result else None
+
+
+def rpc_error(error: Any, what: str) -> Exception:
+    """Odoo's error envelope ``{"code", "message", "data": {"name", "message"}}`` as a Koppel error."""
+    data = error.get("data") if isinstance(error, dict) else None
+    name = str(data.get("name", "")) if isinstance(data, dict) else ""
+    detail = str(data.get("message", "")) if isinstance(data, dict) else ""
+    detail = detail or (str(error.get("message", "")) if isinstance(error, dict) else str(error))
+    text = f"{VENDOR} refused {what}: {detail.strip().splitlines()[0] if detail.strip() else name}"
+    if any(marker in name or marker in detail for marker in _AUTH_ERRORS):
+        return AuthError(f"{text}. The API key was revoked or the user changed: reconnect {VENDOR}")
+    if any(marker in detail for marker in _RETRY_ERRORS):
+        return RetryableError(text)
+    return PermanentError(text, vendor_message=detail)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # ok: only ever an amount Odoo stores as a float anyway (a payment to register)
+    raise TypeError(f"cannot send {type(value).__name__} to {VENDOR}")
+
+
+def _xml_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # ok: XML-RPC has no decimal type; Odoo stores the amount as a float
+    if isinstance(value, list | tuple):
+        return [_xml_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _xml_safe(v) for k, v in value.items()}
+    return value
+
+
+class _DecimalUnmarshaller(xmlrpc.client.Unmarshaller):
+    """``<double>`` as the Decimal of its text (hand-written: xmlrpc.client has no parse_float hook)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_builtin_types=True)
+        double: Any = _DecimalUnmarshaller.end_decimal
+        self.dispatch = {**xmlrpc.client.Unmarshaller.dispatch, "double": double}
+
+    def end_decimal(self, data: str) -> None:
+        self.append(Decimal(data.strip()))
+        self._value = False
+
+
+def _loads_decimal(data: bytes) -> tuple[tuple[Any, ...], str | None]:
+    unmarshaller = _DecimalUnmarshaller()
+    parser = xmlrpc.client.ExpatParser(unmarshaller)
+    parser.feed(data)
+    parser.close()
+    return unmarshaller.close(), unmarshaller.getmethodname()
+
+
+def transport_for(kind: str, session: requests.Session, base_url: str) -> Transport:
+    return XmlRpc(session, base_url) if kind == "xmlrpc" else JsonRpc(session, base_url)
