@@ -278,7 +278,7 @@ class LocalStack:
             with self._containers_lock:
                 # Containers overlap other invocations, so the process environment is shared while they run:
                 # safe only because every function's variables agree wherever their names meet.
-                self._check_environments_agree()
+                self._check_environments_agree(logical_id)
                 self._set_env(function.environment | self.env_overrides)
                 module = self._containers.get(key)
                 if module is None:
@@ -296,9 +296,15 @@ class LocalStack:
             finally:
                 self.invocations.note("slowest", logical_id, time.monotonic() - context._started)
 
-    def _check_environments_agree(self) -> None:
+    def _check_environments_agree(self, starting: str) -> None:
+        """Functions that run in containers side by side share the process environment: they must agree on every
+        variable they both have. (Two targets' deliver functions differ in CONNECTOR, so only one target's
+        consumer runs in containers at a time; the other runs as container 0.)"""
         seen: dict[str, tuple[str, str]] = {}
+        running = {key[0] for key in self._containers} | {starting}
         for logical_id, function in self._outputs().functions.items():
+            if logical_id not in running:
+                continue
             for name, value in (function.environment | self.env_overrides).items():
                 first = seen.setdefault(name, (logical_id, value))
                 if first[1] != value:

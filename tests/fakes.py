@@ -105,6 +105,10 @@ class FakeBooks:
         self.relations[rid] = party
         return ExternalRef(system=self.name, id=rid)
 
+    def update_party(self, ref: ExternalRef, party: Party) -> None:
+        self.calls.append("update_party")
+        self.relations[ref.id] = party
+
     def find_booking(self, booking: Booking) -> ExternalRef | None:
         self.calls.append("find_booking")
         for bid, known in self.bookings.items():

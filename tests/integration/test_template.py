@@ -113,7 +113,7 @@ def test_every_consumed_queue_has_a_dlq_after_five_tries_and_outlasts_its_consum
 def test_every_target_follows_the_three_block_convention_and_is_routed() -> None:
     # Given the targets found by convention ({Vendor}Queue, {Vendor}Dlq, Deliver{Vendor}Function)
     targets = target_bindings(TEMPLATE)
-    assert set(targets) == {"snelstart"}
+    assert set(targets) == {"snelstart", "eboekhouden"}
 
     # When the TARGET_QUEUES variable the publishers read is taken apart
     routing = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["TARGET_QUEUES"]["Fn::Sub"]

@@ -6,6 +6,7 @@ import pytest
 
 from koppel.adapters.memory import MemoryLedger
 from koppel.errors import RetryableError
+from koppel.model import Party, PartyEvent
 from koppel.services.deliver import DeliverDeps, deliver
 from tests.fakes import T0, FakeBooks, a_timeout_after_commit, a_validation_error, an_event
 
@@ -177,5 +178,43 @@ def test_a_creator_that_died_does_not_block_the_customer_forever(
     clock.now = T0 + timedelta(seconds=61)
     result = deliver(an_event("1002"), deps)
     # Then the order is booked with one new relation
+    assert result.outcome == "posted"
+    assert len(books.relations) == 1
+
+
+def a_customer_change(name: str, event_id: str) -> PartyEvent:
+    return PartyEvent(
+        event_id=event_id,
+        tenant_id="tenant-1",
+        connection_id="shop-1",
+        source="fakeshop",
+        occurred_at=T0,
+        kind="party.updated",
+        payload=Party(source_id="7", code="D1001", name=name, email="info@jansen.nl"),
+    )
+
+
+def test_a_new_customer_is_created_once_and_a_later_change_updates_it(deps: DeliverDeps, books: FakeBooks) -> None:
+    # Given a customer created in the source, then renamed there
+    first = a_customer_change("Bakkerij Jansen", "fakeshop:partner:7:1")
+    renamed = a_customer_change("Bakkerij Jansen & Zn", "fakeshop:partner:7:2")
+
+    # When both changes are delivered, the first one twice (a re-polled window)
+    outcomes = [deliver(first, deps).outcome, deliver(first, deps).outcome, deliver(renamed, deps).outcome]
+
+    # Then one relation exists, created once and updated after, and it carries the new name
+    assert outcomes == ["party_created", "party_updated", "party_updated"]
+    assert books.calls.count("create_party") == 1
+    assert [party.name for party in books.relations.values()] == ["Bakkerij Jansen & Zn"]
+
+
+def test_an_invoice_after_the_customer_sync_books_on_the_same_relation(deps: DeliverDeps, books: FakeBooks) -> None:
+    # Given a customer synced before its first invoice, with the same customer code
+    deliver(a_customer_change("Bakkerij Jansen", "fakeshop:partner:7:1"), deps)
+
+    # When an invoice of that customer is delivered
+    result = deliver(an_event("1001", party=Party(code="D1001", name="Bakkerij Jansen", email="info@jansen.nl")), deps)
+
+    # Then it is booked on the relation that exists, and no second relation is created
     assert result.outcome == "posted"
     assert len(books.relations) == 1

@@ -92,7 +92,7 @@ def connections_add(
     store = _store()
     store.put(connection)
     for system, values in secrets.items():
-        store.put_secrets(connection_id, system, values)
+        connection = _connect(connection, system, values)
     out.print(f"[green]connection {connection_id} created[/]: {source} → {', '.join(target)}")
     if webhook_base:
         address = f"{webhook_base.rstrip('/')}/hooks/{source}/{connection_id}"
@@ -118,6 +118,49 @@ def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address:
     added = module.register_webhooks(connectors.build_source(connection.source, ctx), address)
     current = store.get_secrets(connection.connection_id, connection.source)
     store.put_secrets(connection.connection_id, connection.source, {**current, **added})
+
+
+@connections_app.command("connect")
+def connections_connect(
+    connection_id: Annotated[str, typer.Argument(help="The connection")],
+    system: Annotated[str, typer.Argument(help="The source or target whose credentials these are")],
+    secret: Annotated[list[str], typer.Option(help="name=value, stored encrypted (repeatable)")],
+) -> None:
+    """(Re)connect one system with new credentials: the connection is active again and resumes from its
+    watermark; what was booked before is in the ledger and is not booked again."""
+    values: dict[str, str] = {}
+    for item in secret:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--secret {item!r} must look like name=value, e.g. api_token=…")
+        values[name] = value
+    connection = _connect(_store().get(connection_id), system, values)
+    out.print(f"[green]{system} connected[/] for {connection_id}: status {connection.status}")
+
+
+@connections_app.command("disconnect")
+def connections_disconnect(connection_id: Annotated[str, typer.Argument(help="The connection")]) -> None:
+    """Stop all traffic of a connection and delete every credential and token it stored. Records not booked yet
+    wait in the queue (up to 4 days) and are booked after `koppel connections connect`."""
+    _disconnect(_store().get(connection_id))
+    out.print(f"[yellow]{connection_id} disconnected[/]: no polls, no deliveries, no stored credentials")
+
+
+def _connect(connection: Connection, system: str, values: dict[str, str]) -> Connection:
+    from koppel import bootstrap
+    from koppel.services.connect import connect_credentials
+    from koppel.settings import ConnectSettings
+
+    return connect_credentials(connection, system, values, bootstrap.connect_deps(ConnectSettings.load()))
+
+
+def _disconnect(connection: Connection) -> Connection:
+    from koppel import bootstrap
+    from koppel.services.connect import disconnect_all
+    from koppel.settings import ConnectSettings
+
+    deps = bootstrap.connect_deps(ConnectSettings.load())
+    return disconnect_all(connection, deps, reason="disconnected by the user (koppel connections connect resumes it)")
 
 
 @connections_app.command("list")

@@ -133,7 +133,8 @@ class ConnectionStore(Protocol):
 
     def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None: ...
 
-    def delete_secrets(self, connection_id: str, system: str) -> None: ...
+    def delete_secrets(self, connection_id: str, system: str) -> None:
+        """Forget a system's credentials and the access token they gave."""
 
     def get_watermark(self, connection_id: str, stream: str) -> datetime | None: ...
 

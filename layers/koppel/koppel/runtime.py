@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
-TARGET_CACHE_SECONDS = 300  # settings change on reconnect; a container picks them up within five minutes
+TARGET_CACHE_SECONDS = 60  # a disconnect, a reconnect or new settings reach every container within a minute
+DISCONNECTED_WAIT_SECONDS = 3600
 AUTH_BACKOFF = 900
 
 
@@ -70,9 +71,7 @@ class DeliverRuntime:
             event = envelope.event
             # A replay follows a fix: read the connection's settings afresh rather than from the container's cache.
             result = deliver(event, runtime.deps_for(event.connection_id, fresh=envelope.replay > 0))
-            logger.info(
-                "delivered", extra={"outcome": result.outcome, "reason": result.reason, "state": result.entry.state}
-            )
+            logger.info("delivered", extra={"outcome": result.outcome, "reason": result.reason, "state": result.state})
             return {"outcome": result.outcome, "reason": result.reason}
 
         runtime.guarded_deliver = guarded
@@ -86,6 +85,14 @@ class DeliverRuntime:
         if cached and not fresh and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
             return cached[1]
         connection = bootstrap.connection_store(self.settings).get(connection_id)
+        if connection.status in ("disconnected", "paused"):
+            # Nothing is sent for a connection the user stopped; its records wait (up to the queue's retention)
+            # and are booked once it is reconnected, through the ledger as ever, so never twice.
+            self._deps.pop(connection_id, None)
+            raise RetryableError(
+                f"connection {connection_id} is {connection.status}: reconnect it to resume; its records wait",
+                retry_after=DISCONNECTED_WAIT_SECONDS,
+            )
         deps = bootstrap.deliver_deps(self.settings, connection)
         self._deps[connection_id] = (time.monotonic(), deps)
         return deps

@@ -47,6 +47,7 @@ class MemoryConnectionStore:
 
     def delete_secrets(self, connection_id: str, system: str) -> None:
         self.secrets.pop((connection_id, system), None)
+        self.tokens.pop((connection_id, system), None)
 
     def get_watermark(self, connection_id: str, stream: str) -> datetime | None:
         return self.watermarks.get((connection_id, stream))

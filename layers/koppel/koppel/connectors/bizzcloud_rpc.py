@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 VENDOR = "Bizzcloud"
 _AUTH_ERRORS = ("AccessDenied", "SessionExpired")
 _RETRY_ERRORS = ("SerializationFailure", "concurrent update", "could not serialize")
+_FAULT_NAMES = {
+    1: "builtins.Exception",
+    2: "odoo.exceptions.UserError",
+    3: "odoo.exceptions.AccessDenied",
+    4: "odoo.exceptions.AccessError",
+}
+"""Odoo's XML-RPC fault codes (odoo/service/wsgi_server.py): the exception class is not sent, only its code."""
 
 
 class Transport(Protocol):
@@ -73,7 +80,8 @@ class XmlRpc:
         try:
             result, _ = _loads_decimal(response.content)
         except xmlrpc.client.Fault as fault:
-            raise rpc_error({"message": fault.faultString, "data": {"name": str(fault.faultCode)}}, method) from fault
+            name = _FAULT_NAMES.get(fault.faultCode, "")
+            raise rpc_error({"message": fault.faultString, "data": {"name": name}}, method) from fault
         return result[0] if result else None
 
 
@@ -83,12 +91,23 @@ def rpc_error(error: Any, what: str) -> Exception:
     name = str(data.get("name", "")) if isinstance(data, dict) else ""
     detail = str(data.get("message", "")) if isinstance(data, dict) else ""
     detail = detail or (str(error.get("message", "")) if isinstance(error, dict) else str(error))
-    text = f"{VENDOR} refused {what}: {detail.strip().splitlines()[0] if detail.strip() else name}"
+    text = f"{VENDOR} refused {what}: {_last_words(detail) or name}"
     if any(marker in name or marker in detail for marker in _AUTH_ERRORS):
         return AuthError(f"{text}. The API key was revoked or the user changed: reconnect {VENDOR}")
     if any(marker in detail for marker in _RETRY_ERRORS):
         return RetryableError(text)
     return PermanentError(text, vendor_message=detail)
+
+
+def _last_words(detail: str) -> str:
+    """Odoo's message: the last line of a traceback (XML-RPC sends the whole of it), else the first line."""
+    lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("Traceback"):
+        last = lines[-1]
+        return last.split(": ", 1)[1] if ": " in last and last.split(": ", 1)[0].replace(".", "").isalnum() else last
+    return lines[0]
 
 
 def _json_default(value: Any) -> Any:

@@ -60,9 +60,11 @@ class EboekhoudenSettings(BaseModel):
     revenue_zero: str = "8020"
     revenue_intra_eu: str = "8030"
     revenue_export: str = "8040"
-    shipping: str = "8050"
-    payment_fee: str = "8060"
-    extra_cost: str = "8070"
+    shipping: str | None = None
+    payment_fee: str | None = None
+    extra_cost: str | None = None
+    """Ledgers for shipping, payment fees and extra costs; None books them on the revenue ledger of their rate
+    (e-Boekhouden's standard chart has no ledger of their own for them)."""
     discount: str = "8090"
     discounts_on_own_ledger: bool = True
     rounding: str | None = None
@@ -133,9 +135,9 @@ def ledger_code(line: BookedLine, doc: SalesDocument, settings: EboekhoudenSetti
     )
     by_kind = {
         "goods": settings.product_group_ledgers.get(line.product_group, revenue),
-        "shipping": settings.shipping,
-        "payment_fee": settings.payment_fee,
-        "extra_cost": settings.extra_cost,
+        "shipping": settings.shipping or revenue,
+        "payment_fee": settings.payment_fee or revenue,
+        "extra_cost": settings.extra_cost or revenue,
         "discount": settings.discount if settings.discounts_on_own_ledger else revenue,
         "rounding": settings.rounding or revenue,
     }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from koppel.errors import InputError, SignatureError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from koppel.model import Connection
     from koppel.ports import Activation, ConnectionStore
@@ -50,14 +50,27 @@ def receive_activation(target: str, activation: Activation, deps: ConnectDeps) -
         return disconnect(connection, target, deps, reason=f"{target} access was revoked at the vendor")
     if not activation.credential:
         raise InputError(f"{target} activation carried no credential")
-    deps.connections.put_secrets(connection_id, target, {activation.credential_name: activation.credential})
+    return connect_credentials(connection, target, {activation.credential_name: activation.credential}, deps)
+
+
+def connect_credentials(
+    connection: Connection, system: str, credentials: Mapping[str, str], deps: ConnectDeps
+) -> Connection:
+    """Store a system's credentials and make the connection active again; for a target, its after-connect step
+    (reading the chart of accounts) runs at once, so wrong credentials are refused now and not at the first
+    booking. Polling resumes from the watermark, which a disconnect left where it was."""
+    if system not in (connection.source, *connection.targets):
+        raise InputError(f"connection {connection.connection_id!r} has no system {system!r}")
+    deps.connections.delete_secrets(connection.connection_id, system)  # and the token the old ones gave
+    deps.connections.put_secrets(connection.connection_id, system, dict(credentials))
     connection = connection.model_copy(update={"status": "active", "status_reason": ""})
     deps.connections.put(connection)
-    synced = deps.after_connect(connection, target)
-    if synced:
-        settings = {**connection.target_settings.get(target, {}), **synced}
-        connection = _with_target_settings(connection, target, settings)
-        deps.connections.put(connection)
+    if system in connection.targets:
+        synced = deps.after_connect(connection, system)
+        if synced:
+            settings = {**connection.target_settings.get(system, {}), **synced}
+            connection = _with_target_settings(connection, system, settings)
+            deps.connections.put(connection)
     return connection
 
 
@@ -67,6 +80,13 @@ def disconnect(connection: Connection, system: str, deps: ConnectDeps, *, reason
     updated = connection.model_copy(update={"status": "disconnected", "status_reason": reason})
     deps.connections.put(updated)
     return updated
+
+
+def disconnect_all(connection: Connection, deps: ConnectDeps, *, reason: str) -> Connection:
+    """The user disconnects: no polls, no deliveries, and no credential or token of any system is kept."""
+    for system in (connection.source, *connection.targets):
+        connection = disconnect(connection, system, deps, reason=reason)
+    return connection
 
 
 def _with_target_settings(connection: Connection, target: str, settings: dict[str, Any]) -> Connection:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from koppel.booking import Booking, plan_booking
+from koppel.booking import plan_booking
 from koppel.errors import PermanentError, RetryableError
-from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party
+from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent
 from koppel.money import cents
 from koppel.ports import LedgerEntry
 
@@ -40,18 +40,28 @@ class DeliverDeps:
     clock: Callable[[], datetime] = field(default=_utcnow)
 
 
-Outcome = Literal["posted", "found_in_target", "already_posted", "parked", "parked_earlier"]
+Outcome = Literal[
+    "posted", "found_in_target", "already_posted", "parked", "parked_earlier", "party_created", "party_updated"
+]
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     outcome: Outcome
-    entry: LedgerEntry
+    entry: LedgerEntry | None
+    """The outbox row of a document; None for a customer update, which has none."""
     reason: str = ""
+    ref: ExternalRef | None = None
+
+    @property
+    def state(self) -> str:
+        return self.entry.state if self.entry else "SYNCED"
 
 
 def deliver(event: HubEvent, deps: DeliverDeps) -> DeliveryResult:
     """Book one event in the target. Raises RetryableError/AuthError to have the message retried."""
+    if isinstance(event, PartyEvent):
+        return sync_party(event, deps)
     if not isinstance(event, DocumentEvent):
         raise PermanentError(f"{deps.target_name} does not take {event.kind} events")
     now = deps.clock()
@@ -101,12 +111,14 @@ def _book(event: DocumentEvent, entry: LedgerEntry, deps: DeliverDeps) -> Delive
     existing = deps.target.find_booking(booking)
     if existing is not None:
         return DeliveryResult("found_in_target", deps.ledger.mark_posted(entry, existing, deps.clock()))
-    party = ensure_party(event.connection_id, booking, deps)
+    party, _ = ensure_party(event.connection_id, booking.document.party, deps)
     ref = deps.target.post_booking(booking, party, entry.request_id)
     return DeliveryResult("posted", deps.ledger.mark_posted(entry, ref, deps.clock()))
 
 
 def party_key(party: Party) -> str | None:
+    if party.code:
+        return f"party:code:{party.code.strip().lower()}"
     if party.email:
         return f"party:email:{party.email.strip().lower()}"
     if party.source_id:
@@ -114,14 +126,28 @@ def party_key(party: Party) -> str | None:
     return None
 
 
-def ensure_party(connection_id: str, booking: Booking, deps: DeliverDeps) -> ExternalRef:
-    """The customer's id in the target: the remembered link, else a look-up by e-mail, else a new relation."""
-    party = booking.document.party
+def sync_party(event: PartyEvent, deps: DeliverDeps) -> DeliveryResult:
+    """A customer created or changed in the source: created in the target once, else brought up to date there.
+    No outbox row: creating goes through the same reserved link as an invoice's new customer, and an update
+    writes the same fields again when it is repeated."""
+    ref, created = ensure_party(event.connection_id, event.payload, deps)
+    if created:
+        return DeliveryResult("party_created", None, ref=ref)
+    update = getattr(deps.target, "update_party", None)
+    if update is None:
+        raise PermanentError(f"{deps.target_name} does not update customers: change {event.payload.name!r} there")
+    update(ref, event.payload)
+    return DeliveryResult("party_updated", None, ref=ref)
+
+
+def ensure_party(connection_id: str, party: Party, deps: DeliverDeps) -> tuple[ExternalRef, bool]:
+    """The customer's id in the target: the remembered link, else a look-up (code, e-mail), else a new relation.
+    Returns the reference and whether it was created now."""
     key = party_key(party)
     if key is not None:
         linked = deps.ledger.get_link(connection_id, deps.target_name, key)
         if linked is not None:
-            return ExternalRef(system=deps.target_name, id=linked)
+            return ExternalRef(system=deps.target_name, id=linked), False
     found = deps.target.find_party(party)
     if found is None and key is not None:
         now = deps.clock()
@@ -131,4 +157,4 @@ def ensure_party(connection_id: str, booking: Booking, deps: DeliverDeps) -> Ext
     ref = found or deps.target.create_party(party)
     if key is not None:
         deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
-    return ref
+    return ref, found is None
