@@ -36,8 +36,11 @@ def record_handler(record: SQSRecord) -> None:
             "records": result.records,
             "enqueued": result.enqueued,
             "watermark": result.watermark.isoformat() if result.watermark else None,
+            "payment_statuses": result.statuses,
         },
     )
+    if result.target_sync_error:
+        logger.warning("reading back from the accounting package failed", extra={"reason": result.target_sync_error})
 
 
 @logger.inject_lambda_context

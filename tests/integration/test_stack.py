@@ -85,7 +85,7 @@ def test_every_queue_redrives_to_its_dlq_as_the_template_says(stack: StackOutput
     queues = {"poll": ("PollQueue", stack.poll_queue_url)} | {
         target: (queue, stack.target_queues[target]) for target, (_, queue) in target_bindings(TEMPLATE).items()
     }
-    assert set(queues) == set(stack.dlq_urls) == {"poll", "snelstart", "eboekhouden"}
+    assert set(queues) == set(stack.dlq_urls) == {"poll", "snelstart", "eboekhouden", "bizzcloud"}
 
     for key, (logical_id, url) in queues.items():
         # When moto describes the queue and its DLQ
@@ -150,6 +150,7 @@ def test_each_function_gets_an_environment_its_settings_accept(stack: StackOutpu
         "PollSourceFunction",
         "DeliverSnelstartFunction",
         "DeliverEboekhoudenFunction",
+        "DeliverBizzcloudFunction",
         "ConnectFunction",
     }
 
@@ -228,7 +229,7 @@ def test_a_new_target_needs_only_its_template_blocks(stack: StackOutputs, tmp_pa
     prod = create_stack(stack.endpoint_url, stage="prod", template_path=tmp_path / "infra" / "template.yaml")
 
     # Then Billy has its queue, DLQ and deliver function with CONNECTOR=billy, routed like SnelStart
-    assert set(prod.target_queues) == set(prod.dlq_urls) - {"poll"} == {"snelstart", "eboekhouden", "billy"}
+    assert set(prod.target_queues) == set(prod.dlq_urls) - {"poll"} == {"snelstart", "eboekhouden", "bizzcloud", "billy"}
     assert json.loads(prod.function_environment("DeliverBillyFunction")["TARGET_QUEUES"]) == prod.target_queues
     assert prod.function_environment("DeliverBillyFunction")["CONNECTOR"] == "billy"
     assert prod.functions["DeliverBillyFunction"].sqs_sources[0].queue_url == prod.target_queues["billy"]

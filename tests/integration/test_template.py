@@ -113,7 +113,7 @@ def test_every_consumed_queue_has_a_dlq_after_five_tries_and_outlasts_its_consum
 def test_every_target_follows_the_three_block_convention_and_is_routed() -> None:
     # Given the targets found by convention ({Vendor}Queue, {Vendor}Dlq, Deliver{Vendor}Function)
     targets = target_bindings(TEMPLATE)
-    assert set(targets) == {"snelstart", "eboekhouden"}
+    assert set(targets) == {"snelstart", "eboekhouden", "bizzcloud"}
 
     # When the TARGET_QUEUES variable the publishers read is taken apart
     routing = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["TARGET_QUEUES"]["Fn::Sub"]
@@ -182,8 +182,8 @@ def test_only_the_functions_that_call_a_vendor_as_partner_read_its_secret() -> N
         if isinstance(policy, dict) and "AWSSecretsManagerGetSecretValuePolicy" in policy
     }
 
-    # Then only delivery to SnelStart and the connect callback can
-    assert readers == {"DeliverSnelstartFunction", "ConnectFunction"}
+    # Then only delivery to SnelStart, the connect callback and the poll (which re-reads the targets' charts) can
+    assert readers == {"DeliverSnelstartFunction", "ConnectFunction", "PollSourceFunction"}
 
 
 def test_tables_are_encrypted_with_the_koppel_key_and_recoverable_and_the_ledger_never_expires() -> None:

@@ -18,6 +18,7 @@ from koppel.services.deliver import DeliverDeps
 from koppel.services.ingest import IngestDeps
 from koppel.services.poll import PollDeps
 from koppel.services.replay import ReplayDeps
+from koppel.services.target_sync import TargetSyncDeps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -149,13 +150,44 @@ def _cached_sources(build: Callable[[Connection], Source], ttl_seconds: float) -
 
 def poll_deps(settings: PollSettings) -> PollDeps:
     store = connection_store(settings)
+    publisher = _publisher(settings)
+    the_ledger = ledger(settings)
     return PollDeps(
         connections=store,
-        publisher=_publisher(settings),
+        publisher=publisher,
         source_for=_source_factory(settings, store),
         overlap=timedelta(minutes=settings.POLL_OVERLAP_MINUTES),
-        ledger=ledger(settings),
+        ledger=the_ledger,
+        targets=TargetSyncDeps(
+            connections=store,
+            ledger=the_ledger,
+            publisher=publisher,
+            target_for=lambda connection, name: target_for(settings, connection, name),
+            refresh_settings=_after_connect(settings),
+            writes_back=lambda system: system in settings.TARGET_QUEUES and _has(system, "build_target"),
+        ),
     )
+
+
+def _has(system: str, hook: str) -> bool:
+    from koppel import connectors
+
+    return hasattr(connectors.load(system), hook)
+
+
+def _after_connect(settings: StoreSettings) -> Callable[[Connection, str], dict[str, Any]]:
+    """A target's after-connect step (the chart of accounts, as settings); {} for a target without one."""
+
+    def after_connect(connection: Connection, target: str) -> dict[str, Any]:
+        from koppel import connectors
+
+        hook = getattr(connectors.load(target), "after_connect", None)
+        if hook is None:
+            return {}
+        result: dict[str, Any] = hook(target_for(settings, connection, target))
+        return result
+
+    return after_connect
 
 
 def job_queue(settings: PollSettings) -> Any:
@@ -189,19 +221,7 @@ def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDe
 
 
 def connect_deps(settings: ConnectSettings) -> ConnectDeps:
-    store = connection_store(settings)
-
-    def after_connect(connection: Connection, target: str) -> dict[str, Any]:
-        from koppel import connectors
-
-        module = connectors.load(target)
-        hook = getattr(module, "after_connect", None)
-        if hook is None:
-            return {}
-        result: dict[str, Any] = hook(target_for(settings, connection, target))
-        return result
-
-    return ConnectDeps(connections=store, after_connect=after_connect)
+    return ConnectDeps(connections=connection_store(settings), after_connect=_after_connect(settings))
 
 
 def sqs_client(settings: StoreSettings) -> Any:

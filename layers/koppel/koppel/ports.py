@@ -170,6 +170,8 @@ class LedgerEntry(Canonical):
     replays: int = 0
     event_json: str = ""
     """The event as it was delivered (a HubEnvelope), so a parked record can be replayed after a fix."""
+    payment: str = ""
+    """The payment status last carried back to the source ("open 12.10", "paid", "settled at the till")."""
 
 
 class Claim(Canonical):
@@ -185,6 +187,9 @@ class Ledger(Protocol):
     def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry: ...
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry: ...
+
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
+        """Remember the payment status carried back for a POSTED row."""
 
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         """Give up the lease after a retryable failure, keeping the row PENDING with the reason."""

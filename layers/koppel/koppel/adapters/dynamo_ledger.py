@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 STATE_INDEX = "by_state"
 _FIELDS = (
     "connection_id", "target", "event_id", "state", "request_id", "document_number", "party_name", "total",
-    "external_id", "external_number", "reason", "event_json",
+    "external_id", "external_number", "reason", "event_json", "payment",
 )  # fmt: skip
 
 
@@ -129,6 +129,9 @@ class DynamoLedger:
 
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._transition(entry, now, lease_until=now, reason=reason[:2000])
+
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
+        return self._transition(entry, now, payment=payment)
 
     def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
         current = self.get(entry.connection_id, entry.target, entry.event_id)

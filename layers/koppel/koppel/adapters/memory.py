@@ -121,6 +121,9 @@ class MemoryLedger:
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._update(entry, now, lease_until=now, reason=reason)
 
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
+        return self._update(entry, now, payment=payment)
+
     def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
         with self._lock:
             current = self.rows.get(self._key(entry))

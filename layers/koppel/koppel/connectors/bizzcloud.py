@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from koppel.connectors.bizzcloud_mapping import (
     SOURCE,
     VENDOR,
+    decimal,
     invoice_event,
     invoice_skip_reason,
     many2one_id,
@@ -30,7 +31,9 @@ from koppel.connectors.bizzcloud_mapping import (
 )
 from koppel.connectors.bizzcloud_rpc import Transport, transport_for
 from koppel.connectors.connector_kit import load_settings
-from koppel.errors import AuthError, InputError, KoppelError
+from koppel.errors import AuthError, InputError, KoppelError, PermanentError
+from koppel.model import ExternalRef
+from koppel.money import cents
 from koppel.ports import PolledRecord, WebhookNotice
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from koppel.connectors import ConnectorContext
-    from koppel.model import Connection, HubEvent
+    from koppel.model import Connection, HubEvent, PaymentStatus
 
 MOVE_FIELDS = [
     "name", "move_type", "state", "partner_id", "invoice_date", "invoice_date_due", "date", "ref",
@@ -77,6 +80,8 @@ class BizzcloudSettings(BaseModel):
     """Customers created or changed in Bizzcloud are created or updated in the target even before an invoice."""
     walk_in_name: str = "Kassaverkoop"
     """The relation a till sale without a customer is booked on."""
+    payment_journal: str = "BNK1"
+    """Code of the Bizzcloud journal that payments carried back from the accounting package are registered on."""
 
 
 class Odoo:
@@ -325,6 +330,51 @@ class _PageRefs:
         return self.partners.get(many2one_id(record.get("partner_id")) or -1)
 
 
+class BizzcloudWriteBack:
+    """Payment status from the accounting package, registered on the Bizzcloud invoice with Odoo's own
+    register-payment wizard (so Odoo reconciles it and sets the invoice's payment state itself)."""
+
+    name: ClassVar[str] = SOURCE
+
+    def __init__(self, settings: BizzcloudSettings, odoo: Odoo) -> None:
+        self.settings = settings
+        self.odoo = odoo
+
+    def apply_payment_status(self, status: PaymentStatus) -> ExternalRef:
+        """Bring the invoice's open amount down to the one the books show; a repeat finds nothing left to do."""
+        if not status.source_id or not status.source_id.isdigit():
+            raise PermanentError(f"payment status for {status.document_number} names no Bizzcloud invoice id")
+        move_id = int(status.source_id)
+        move = self.odoo.read("account.move", [move_id], ["name", "state", "amount_residual"]).get(move_id)
+        if move is None:
+            raise PermanentError(f"invoice {status.document_number} no longer exists in {VENDOR}: nothing to mark paid")
+        ref = ExternalRef(system=SOURCE, id=str(move_id), number=str(move.get("name") or status.document_number))
+        residual = decimal(move.get("amount_residual"))
+        payment = residual - cents(status.amount_open)
+        if payment == 0:
+            return ref
+        if payment < 0:
+            raise PermanentError(
+                f"the accounting package shows {cents(status.amount_open)} open on {ref.number} but {VENDOR} only "
+                f"{residual}: a payment was undone there; correct the payment in {VENDOR} by hand"
+            )
+        if move.get("state") != "posted":
+            raise PermanentError(f"invoice {ref.number} is {move.get('state')} in {VENDOR}: it cannot take a payment")
+        values: dict[str, Any] = {"amount": payment, "payment_date": status.updated_at.date().isoformat()}
+        values["communication"] = f"{ref.number} (betaling uit de boekhouding)"
+        journal = self._journal()
+        if journal is not None:
+            values["journal_id"] = journal
+        context = {"active_model": "account.move", "active_ids": [move_id]}
+        wizard = self.odoo.execute("account.payment.register", "create", [values], context=context)
+        self.odoo.execute("account.payment.register", "action_create_payments", [[wizard]])
+        return ref
+
+    def _journal(self) -> int | None:
+        rows = self.odoo.search_read("account.journal", [("code", "=", self.settings.payment_journal)], ["id"])
+        return int(rows[0]["id"]) if rows else None
+
+
 def _odoo_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -342,6 +392,17 @@ def _category(value: Any) -> str:
 
 
 def build_source(ctx: ConnectorContext) -> BizzcloudSource:
+    settings, odoo = _connect(ctx)
+    return BizzcloudSource(ctx, settings, odoo)
+
+
+def build_target(ctx: ConnectorContext) -> BizzcloudWriteBack:
+    """Bizzcloud as the target of payment status carried back (its write-back queue)."""
+    settings, odoo = _connect(ctx)
+    return BizzcloudWriteBack(settings, odoo)
+
+
+def _connect(ctx: ConnectorContext) -> tuple[BizzcloudSettings, Odoo]:
     settings = load_settings(BizzcloudSettings, ctx.settings, VENDOR)
     login = ctx.secrets.get("login", "").strip()
     api_key = ctx.secrets.get("api_key", "").strip()
@@ -351,7 +412,7 @@ def build_source(ctx: ConnectorContext) -> BizzcloudSource:
             "connect Bizzcloud with the user's login and an API key"
         )
     odoo = Odoo(transport_for(settings.transport, ctx.session, settings.url), settings.database, login, api_key)
-    return BizzcloudSource(ctx, settings, odoo)
+    return settings, odoo
 
 
 def preview_events(record: Mapping[str, Any], connection: Connection) -> list[HubEvent]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from koppel.booking import plan_booking
 from koppel.errors import PermanentError, RetryableError
-from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent
+from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent, PaymentStatusEvent
 from koppel.money import cents
 from koppel.ports import LedgerEntry
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
     from koppel.model import HubEvent
     from koppel.ports import Ledger, Target
+
+
+E = TypeVar("E", DocumentEvent, PaymentStatusEvent)
 
 
 def _utcnow() -> datetime:
@@ -62,15 +65,22 @@ def deliver(event: HubEvent, deps: DeliverDeps) -> DeliveryResult:
     """Book one event in the target. Raises RetryableError/AuthError to have the message retried."""
     if isinstance(event, PartyEvent):
         return sync_party(event, deps)
-    if not isinstance(event, DocumentEvent):
-        raise PermanentError(f"{deps.target_name} does not take {event.kind} events")
+    if isinstance(event, PaymentStatusEvent):
+        return _through_outbox(event, _status_row(event, deps), deps, _write_back)
+    return _through_outbox(event, _pending_row(event, deps), deps, _book)
+
+
+def _through_outbox(
+    event: E, row: LedgerEntry, deps: DeliverDeps, act: Callable[[E, LedgerEntry, DeliverDeps], DeliveryResult]
+) -> DeliveryResult:
+    """Claim the event's ledger row, act once, and record the outcome: posted, parked, or released for a retry."""
     now = deps.clock()
-    claim = deps.ledger.claim(_pending_row(event, deps, now), now)
+    claim = deps.ledger.claim(row, now)
     entry = claim.entry
     if not claim.is_ours:
         return _not_ours(entry, now)
     try:
-        return _book(event, entry, deps)
+        return act(event, entry, deps)
     except PermanentError as error:
         parked = deps.ledger.mark_parked(entry, str(error), deps.clock())
         return DeliveryResult("parked", parked, str(error))
@@ -80,8 +90,19 @@ def deliver(event: HubEvent, deps: DeliverDeps) -> DeliveryResult:
         raise
 
 
-def _pending_row(event: DocumentEvent, deps: DeliverDeps, now: datetime) -> LedgerEntry:
+def _pending_row(event: DocumentEvent, deps: DeliverDeps) -> LedgerEntry:
     doc = event.payload
+    return _row(event, deps, doc.number, doc.party.name, f"{doc.currency} {cents(doc.total)}")
+
+
+def _status_row(event: PaymentStatusEvent, deps: DeliverDeps) -> LedgerEntry:
+    status = event.payload
+    total = f"{status.status} {status.currency} {cents(status.amount_open)} open"
+    return _row(event, deps, status.document_number, "", total)
+
+
+def _row(event: HubEvent, deps: DeliverDeps, number: str, party_name: str, total: str) -> LedgerEntry:
+    now = deps.clock()
     return LedgerEntry(
         connection_id=event.connection_id,
         target=deps.target_name,
@@ -89,12 +110,21 @@ def _pending_row(event: DocumentEvent, deps: DeliverDeps, now: datetime) -> Ledg
         state="PENDING",
         request_id=str(uuid.uuid4()),
         lease_until=now + deps.lease,
-        document_number=doc.number,
-        party_name=doc.party.name,
-        total=f"{doc.currency} {cents(doc.total)}",
+        document_number=number,
+        party_name=party_name,
+        total=total,
         updated_at=now,
         event_json=HubEnvelope(event=event).model_dump_json(),
     )
+
+
+def _write_back(event: PaymentStatusEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:
+    """A payment status from the accounting package, carried to the source's document."""
+    apply = getattr(deps.target, "apply_payment_status", None)
+    if apply is None:
+        raise PermanentError(f"{deps.target_name} does not take payment status back")
+    ref: ExternalRef = apply(event.payload)
+    return DeliveryResult("posted", deps.ledger.mark_posted(entry, ref, deps.clock()), ref=ref)
 
 
 def _not_ours(entry: LedgerEntry, now: datetime) -> DeliveryResult:

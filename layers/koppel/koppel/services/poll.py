@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from koppel.errors import InputError
+from koppel.errors import InputError, KoppelError
 from koppel.ports import PollJob
 from koppel.services.ingest import publish
+from koppel.services.target_sync import TargetSyncDeps, sync_targets
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +34,8 @@ class PollDeps:
     clock: Callable[[], datetime] = field(default=_utcnow)
     ledger: Ledger | None = None
     """When given, records the ledger already holds for every target are not read from the source again."""
+    targets: TargetSyncDeps | None = None
+    """When given, every regular poll also carries payment status back and refreshes the targets' charts."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class PollResult:
     enqueued: int
     watermark: datetime | None
     skipped: tuple[str, ...] = ()
+    statuses: int = 0
+    """Payment status changes carried back to the source."""
+    target_sync_error: str = ""
+    """Why reading back from a target failed this time (the source poll itself went through; the next run retries)."""
 
 
 def due_jobs(connections: ConnectionStore, now: datetime) -> list[PollJob]:
@@ -114,7 +121,17 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
         target = max(safe_point, since + deps.overlap)
         if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
             new_watermark = target
-    return PollResult(connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped))
+    statuses, sync_error = (0, "") if job.is_backfill or deps.targets is None else _sync(connection, deps.targets)
+    return PollResult(
+        connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error
+    )
+
+
+def _sync(connection: Connection, deps: TargetSyncDeps) -> tuple[int, str]:
+    try:
+        return len(sync_targets(connection, deps).statuses), ""
+    except KoppelError as error:
+        return 0, f"{type(error).__name__}: {error}"
 
 
 def _events_of(record: PolledRecord, connection: Connection, source: Source, deps: PollDeps) -> list[HubEvent]:

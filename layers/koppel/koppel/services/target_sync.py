@@ -1,0 +1,138 @@
+"""What comes back from the accounting package on every scheduled run: payment status, and the chart of accounts.
+
+Payment status: for each booked invoice not known to be paid, the target's open amount is read (e-Boekhouden's
+outstanding items); a change is published as a payment.status_changed event on the source's write-back queue,
+whose deliver function marks the invoice paid (or partly) in the source, exactly once through the ledger.
+The chart: the target's after-connect step runs again, so a ledger added or renamed in the accounting package is
+in the connection's mapping on the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from koppel.model import DocumentEvent, HubEnvelope, PaymentStatus, PaymentStatusEvent
+from koppel.money import ZERO, cents
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from koppel.model import Connection
+    from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher
+
+PAID = "paid"
+SETTLED_AT_BOOKING = "settled when booked"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TargetSyncDeps:
+    connections: ConnectionStore
+    ledger: Ledger
+    publisher: Publisher
+    target_for: Callable[[Connection, str], Any]
+    """The connection's target connector (with its credentials) by name."""
+    refresh_settings: Callable[[Connection, str], dict[str, Any]]
+    """The target's after-connect step (its chart of accounts as settings); {} when it has none."""
+    writes_back: Callable[[str], bool]
+    """Whether a system takes payment status back (has a write-back queue and connector)."""
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    statuses: tuple[PaymentStatusEvent, ...] = ()
+    settings_changed: tuple[str, ...] = ()
+
+
+def sync_targets(connection: Connection, deps: TargetSyncDeps) -> SyncResult:
+    statuses: list[PaymentStatusEvent] = []
+    changed: list[str] = []
+    for target in connection.targets:
+        if _refresh(connection, target, deps):
+            changed.append(target)
+            connection = deps.connections.get(connection.connection_id)
+        statuses += _payment_statuses(connection, target, deps)
+    return SyncResult(tuple(statuses), tuple(changed))
+
+
+def _refresh(connection: Connection, target: str, deps: TargetSyncDeps) -> bool:
+    synced = deps.refresh_settings(connection, target)
+    current = connection.target_settings.get(target, {})
+    if not synced or all(current.get(key) == value for key, value in synced.items()):
+        return False
+    settings = {**current, **synced}
+    updated = connection.model_copy(update={"target_settings": {**connection.target_settings, target: settings}})
+    deps.connections.put(updated)
+    return True
+
+
+def _payment_statuses(connection: Connection, target: str, deps: TargetSyncDeps) -> list[PaymentStatusEvent]:
+    if not deps.writes_back(connection.source):
+        return []
+    reader = deps.target_for(connection, target)
+    if not hasattr(reader, "payment_status"):
+        return []
+    now = deps.clock()
+    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
+    for entry in deps.ledger.entries(connection.connection_id, "POSTED"):
+        if entry.target != target or entry.payment.startswith((PAID, SETTLED_AT_BOOKING)) or not entry.external_number:
+            continue
+        event = HubEnvelope.model_validate_json(entry.event_json).event if entry.event_json else None
+        if not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
+            continue
+        if _settled_at_booking(event):
+            deps.ledger.note_payment(entry, SETTLED_AT_BOOKING, now)
+            continue
+        open_rows[entry.external_number] = (entry, event)
+    events = []
+    for number, known in reader.payment_status(list(open_rows)):
+        entry, event = open_rows[number]
+        doc = event.payload
+        # Gone from the open items: paid in full.
+        status = known or PaymentStatus(
+            document_number=number, status="paid", amount_open=ZERO, currency=doc.currency, updated_at=now
+        )
+        label = f"{status.status} {cents(status.amount_open)}"
+        if label == entry.payment or (not entry.payment and status.status == "open"):
+            continue  # nothing new since it was booked or last carried back
+        if entry.payment and not _carried_back(connection, entry, target, doc.source_id, deps):
+            continue  # one change at a time per invoice: the next run sends this one
+        update = PaymentStatusEvent(
+            event_id=_status_event_id(target, doc.source_id, label),
+            tenant_id=connection.tenant_id,
+            connection_id=connection.connection_id,
+            source=target,
+            occurred_at=now,
+            kind="payment.status_changed",
+            payload=status.model_copy(update={"document_number": doc.number, "source_id": doc.source_id}),
+        )
+        deps.publisher.publish(connection.source, [update])
+        deps.ledger.note_payment(entry, label, now)
+        events.append(update)
+    return events
+
+
+def _status_event_id(target: str, source_id: str, label: str) -> str:
+    return f"{target}:payment:{source_id}:{label.replace(' ', ':')}"
+
+
+def _carried_back(
+    connection: Connection, entry: LedgerEntry, target: str, source_id: str, deps: TargetSyncDeps
+) -> bool:
+    """Whether the source took the last change sent for this invoice: two changes of one invoice in flight at once
+    could each register the same payment, so a newer one waits until the older one is written back."""
+    previous = deps.ledger.get(
+        connection.connection_id, connection.source, _status_event_id(target, source_id, entry.payment)
+    )
+    return previous is not None and previous.state != "PENDING"
+
+
+def _settled_at_booking(event: DocumentEvent) -> bool:
+    doc = event.payload
+    return bool(doc.payments) and cents(sum((p.amount for p in doc.payments), ZERO)) == cents(doc.total)
