@@ -1,4 +1,5 @@
-"""`make demo`: CCV Shop → SnelStart end to end on the embedded local stack, then what was booked.
+"""`make demo`: CCV Shop → SnelStart end to end on the embedded local stack, then what was booked; then the second
+koppeling, Bizzcloud → e-Boekhouden.nl (devkit/demo_bizzcloud.py), on the same stack.
 
 The story a shop owner would live through, with every part real except the vendors (loopback sandboxes)
 and AWS (moto): connect the shop and SnelStart, a day of orders, their webhooks, the scheduled poll, every
@@ -18,6 +19,7 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
+from devkit.demo_bizzcloud import BizzcloudDemo, booked_invoice_numbers, mutations_table
 from devkit.local import LocalStack
 from devkit.sandboxes.ccvshop import CcvShopSandbox
 from devkit.sandboxes.snelstart import SnelstartSandbox
@@ -225,8 +227,26 @@ def main() -> int:
             f"customers in SnelStart {len(outcome.relations)}, duplicate bookings {len(outcome.duplicates)}"
         )
         ok = not outcome.duplicates and len(outcome.bookings) + len(outcome.parked) == len(completed)
+        console.rule("[bold]Koppel demo, part two: Bizzcloud → e-Boekhouden.nl on the same stack")
+        ok = run_bizzcloud(stack, console) and ok
     console.rule("[green]demo finished" if ok else "[red]demo found a problem")
     return 0 if ok else 1
+
+
+def run_bizzcloud(stack: LocalStack, console: Console) -> bool:
+    with BizzcloudDemo(stack, say=lambda text: console.print(f"[cyan]•[/] {text}")) as demo:
+        console.print(f"[cyan]•[/] sandboxes: Bizzcloud {demo.odoo.base_url}, e-Boekhouden {demo.eboekhouden.base_url}")
+        outcome = demo.run()
+        console.print(mutations_table(outcome))
+        booked = booked_invoice_numbers(outcome)
+        console.print(
+            f"invoices and till sales in Bizzcloud {len(outcome.expected_invoices)}, booked {len(booked)}, "
+            f"parked {len(outcome.parked)}, relations in e-Boekhouden {len(outcome.relations)}, "
+            f"duplicate bookings {len(outcome.duplicates)}; ledger 8200 synced: {'8200' in outcome.ledger_codes}"
+        )
+        for entry in outcome.parked:
+            console.print(f"[red]parked[/] {entry.document_number}: {entry.reason}")
+        return not outcome.duplicates and booked == outcome.expected_invoices and not outcome.parked
 
 
 if __name__ == "__main__":

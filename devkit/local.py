@@ -162,6 +162,16 @@ def _forget_clients() -> None:
     bootstrap.forget_clients()
 
 
+def _fresh_module(name: str) -> Any:
+    """A new copy of a handler module, not the one in sys.modules: a cold container."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class LocalStack:
     """Start with ``start()``; everything runs on 127.0.0.1 and stops with ``stop()``."""
 
@@ -176,7 +186,9 @@ class LocalStack:
         self._http: Any = None
         self._lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
-        self._warm: set[str] = set()
+        self._warm: dict[str, Any] = {}
+        """Container 0 of each function: its own copy of the handler module, as each Lambda function has its own
+        containers (two deliver functions share one handler module but not its module-level state)."""
         self._containers: dict[tuple[str, int], Any] = {}
         self._container_locks: dict[tuple[str, int], threading.Lock] = {}
         self._containers_lock = threading.Lock()
@@ -256,11 +268,10 @@ class LocalStack:
         function = self._outputs().functions[logical_id]
         with self._lock:  # one environment at a time: handlers read their settings from os.environ
             self._set_env(function.environment | self.env_overrides)
-            module = importlib.import_module(function.module)
-            if function.module not in self._warm:
+            module = self._warm.get(logical_id)
+            if module is None:
                 # A cold start per function and stack: module-level state (cached deps) starts fresh, as on Lambda.
-                module = importlib.reload(module)
-                self._warm.add(function.module)
+                module = self._warm[logical_id] = _fresh_module(function.module)
             handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
             self.invocations.note("count", logical_id)
             context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)
@@ -282,12 +293,7 @@ class LocalStack:
                 self._set_env(function.environment | self.env_overrides)
                 module = self._containers.get(key)
                 if module is None:
-                    spec = importlib.util.find_spec(function.module)
-                    if spec is None or spec.loader is None:
-                        raise ModuleNotFoundError(function.module)
-                    module = importlib.util.module_from_spec(spec)
-                    spec.loader.exec_module(module)
-                    self._containers[key] = module
+                    module = self._containers[key] = _fresh_module(function.module)
                 self.invocations.note("count", logical_id)
             handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, function.handler)
             context = LambdaContext(function_name=f"koppel-dev-{logical_id}", timeout_ms=function.timeout * 1000)

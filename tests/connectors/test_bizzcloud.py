@@ -235,12 +235,13 @@ def test_records_changed_outside_the_window_are_not_read(odoo: BizzcloudSandbox,
     before = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
     clock.advance(hours=1)
     inside = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
-    clock.advance(hours=1)
-    at_until = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
+    clock.advance(hours=1, seconds=1)
+    after = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
     since = T0 + timedelta(minutes=30)
+    # The window ends at until's second (Odoo keeps write_date to the second): the one after it is not read
     records = _poll(_source(odoo, sync_customers=False), since=since, hours=1.5)
     assert [r.record_id for r in records] == [f"account.move:{inside}"]
-    assert before < inside < at_until
+    assert before < inside < after
 
 
 def test_pages_of_two_yield_all_five_invoices_oldest_change_first(odoo: BizzcloudSandbox, clock: Clock) -> None:

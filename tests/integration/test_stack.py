@@ -229,7 +229,9 @@ def test_a_new_target_needs_only_its_template_blocks(stack: StackOutputs, tmp_pa
     prod = create_stack(stack.endpoint_url, stage="prod", template_path=tmp_path / "infra" / "template.yaml")
 
     # Then Billy has its queue, DLQ and deliver function with CONNECTOR=billy, routed like SnelStart
-    assert set(prod.target_queues) == set(prod.dlq_urls) - {"poll"} == {"snelstart", "eboekhouden", "bizzcloud", "billy"}
+    assert (
+        set(prod.target_queues) == set(prod.dlq_urls) - {"poll"} == {"snelstart", "eboekhouden", "bizzcloud", "billy"}
+    )
     assert json.loads(prod.function_environment("DeliverBillyFunction")["TARGET_QUEUES"]) == prod.target_queues
     assert prod.function_environment("DeliverBillyFunction")["CONNECTOR"] == "billy"
     assert prod.functions["DeliverBillyFunction"].sqs_sources[0].queue_url == prod.target_queues["billy"]

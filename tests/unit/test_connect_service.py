@@ -50,3 +50,32 @@ def test_revocation_at_the_vendor_disconnects_and_forgets_the_credential(store, 
     connection = receive_activation("fakebooks", Activation(action="delete", reference=reference), deps)
     assert connection.status == "disconnected"
     assert store.get_secrets("demo-shop", "fakebooks") == {}
+
+
+def test_disconnecting_forgets_every_credential_and_token_and_reconnecting_reactivates(store, deps) -> None:
+    # Given a connection with credentials and a cached access token for its source and its target
+    from datetime import timedelta
+
+    from koppel.ports import CachedToken
+    from koppel.services.connect import connect_credentials, disconnect_all
+    from tests.fakes import T0
+
+    connection = store.get("demo-shop")
+    for system in (connection.source, *connection.targets):
+        store.put_secrets("demo-shop", system, {"api_key": f"{system}-key"})
+        store.put_token("demo-shop", system, CachedToken(value="t", expires_at=T0 + timedelta(hours=1), version=1))
+
+    # When the user disconnects it
+    disconnected = disconnect_all(connection, deps, reason="by the user")
+
+    # Then nothing of any system is kept and the connection says why it is stopped
+    assert disconnected.status == "disconnected"
+    for system in (connection.source, *connection.targets):
+        assert store.get_secrets("demo-shop", system) == {}
+        assert store.get_token("demo-shop", system) is None
+
+    # When the target is connected again with new credentials, then the connection is active and its chart synced
+    reconnected = connect_credentials(disconnected, "fakebooks", {"api_token": "NEW"}, deps)
+    assert reconnected.status == "active"
+    assert store.get_secrets("demo-shop", "fakebooks") == {"api_token": "NEW"}
+    assert reconnected.target_settings["fakebooks"]["ledger_ids"] == {"8000": "g-8000"}

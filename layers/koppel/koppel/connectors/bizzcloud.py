@@ -10,7 +10,7 @@ reads the lines, taxes, customers, products and till payments of a whole page in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -153,7 +153,11 @@ class BizzcloudSource:
 
     # -- polling -----------------------------------------------------------------------------------------------------
     def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
-        window = [("write_date", ">=", _odoo_time(since)), ("write_date", "<", _odoo_time(until))]
+        # Odoo compares write_date with its microseconds but writes it to the second: the window ends at the start
+        # of the next whole second, so the last second is read whole (a record changed later in that second is
+        # read again by the next poll's overlap, and the ledger makes that harmless).
+        end = until.replace(microsecond=0) + timedelta(seconds=1)
+        window = [("write_date", ">=", _odoo_time(since)), ("write_date", "<", _odoo_time(end))]
         records: list[PolledRecord] = []
         if self.settings.sync_customers:
             records += self._partners(window)

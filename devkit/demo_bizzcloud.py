@@ -1,0 +1,234 @@
+"""`make demo`, part two: Bizzcloud → e-Boekhouden.nl end to end on the embedded local stack.
+
+A Dutch shop with a till and an invoicing back office, in the order a bookkeeper would see it happen: connect
+both systems (the chart of accounts is read at once), a day of invoices, a credit invoice and till sales (cash with
+change, PIN, an invoiced till sale), the scheduled polls that book them, a customer paying in e-Boekhouden and the
+invoice turning paid in Bizzcloud, a customer renamed, a ledger added, and a disconnect and reconnect that book
+what happened in between exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
+from devkit.sandboxes.odoo import BizzcloudSandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from devkit.local import LocalStack
+    from koppel.ports import LedgerEntry
+
+CONNECTION = "fietsenmaker"
+LOGIN, ODOO_KEY = "koppel@fietsenmaker.nl", "bizzcloud-api-key"
+HIGH, LOW = "Sales/turnover high", "Sales/turnover low 9%"
+EU_GOODS, EXPORT = "Export sales within EU (products)", "Export sales outside EU"
+D = Decimal
+
+
+@dataclass
+class BizzcloudOutcome:
+    mutations: list[dict[str, Any]]
+    relations: list[dict[str, Any]]
+    duplicates: list[str]
+    parked: list[LedgerEntry]
+    expected_invoices: list[str]
+    odoo_invoices: list[dict[str, Any]]
+    ledger_codes: list[str]
+    steps: list[str] = field(default_factory=list)
+
+
+class BizzcloudDemo:
+    def __init__(self, stack: LocalStack, say: Callable[[str], None] = lambda _: None) -> None:
+        self.stack = stack
+        self.say = say
+        self.odoo = BizzcloudSandbox()
+        self.eboekhouden = EboekhoudenSandbox()
+        self.api_token = ""
+        self.clock = datetime.now(UTC)
+        self.expected: list[str] = []
+        self.jansen_invoice = 0
+        self.late_invoice = ""
+        self.booked_while_disconnected = 0
+
+    def __enter__(self) -> BizzcloudDemo:
+        self.odoo.start()
+        self.eboekhouden.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.odoo.stop()
+        self.eboekhouden.stop()
+
+    # -- the story ------------------------------------------------------------------------------------------------
+    def run(self) -> BizzcloudOutcome:
+        self.connect()
+        customers = self.customers()
+        self.day_of_sales(customers)
+        self.poll("the scheduled poll books the day")
+        self.poll("the next poll reads the overlap again: nothing is booked twice")
+        self.payments()
+        self.poll("the poll reads the open items back: Bizzcloud shows what was paid")
+        self.customer_renamed(customers["jansen"])
+        self.ledger_added()
+        self.poll("the poll updates the relation and reads the chart of accounts again")
+        self.disconnect_and_reconnect(customers["jansen"])
+        return self.outcome()
+
+    def connect(self) -> None:
+        self.odoo.add_user(LOGIN, ODOO_KEY)
+        self.api_token = self.eboekhouden.add_administration("Fietsenmaker De Spaak")
+        self.say("koppel connections add: Bizzcloud (till and invoices) → e-Boekhouden.nl; the chart is read at once")
+        self.cli(
+            "connections", "add", CONNECTION, "--tenant", "Fietsenmaker De Spaak", "--name", "De Spaak kassa",
+            "--source", "bizzcloud", "--target", "eboekhouden",
+            "--setting", f"bizzcloud.url={self.odoo.base_url}", "--setting", "bizzcloud.database=bizzcloud",
+            "--setting", f"eboekhouden.api_base={self.eboekhouden.base_url}",
+            "--secret", f"bizzcloud.login={LOGIN}", "--secret", f"bizzcloud.api_key={ODOO_KEY}",
+            "--secret", f"eboekhouden.api_token={self.api_token}",
+        )  # fmt: skip
+
+    def customers(self) -> dict[str, int]:
+        countries = {row["code"]: row["id"] for row in self.odoo.records("res.country")}
+        return {
+            "jansen": self.odoo.add_partner(
+                name="Bakkerij Jansen", email="info@bakkerijjansen.nl", ref="D1001", is_company=True,
+                street="Dorpsstraat 1", zip="3511 AB", city="Utrecht", country_id=countries["NL"], vat="NL123456789B01",
+            ),
+            "muller": self.odoo.add_partner(
+                name="Fahrrad Müller GmbH", email="einkauf@fahrrad-mueller.de", is_company=True,
+                street="Hauptstraße 5", zip="47051", city="Duisburg", country_id=countries["DE"], vat="DE811234567",
+            ),
+            "smith": self.odoo.add_partner(
+                name="Smith Cycles Inc.", email="orders@smithcycles.com", is_company=True,
+                street="1 Main Street", zip="10001", city="New York", country_id=countries["US"],
+            ),
+        }  # fmt: skip
+
+    def day_of_sales(self, customers: dict[str, int]) -> None:
+        today = self.clock.date().isoformat()
+        odoo = self.odoo
+        hours, books = _line(3, 2, "95.00", HIGH), _line(2, 3, "24.95", LOW, discount=10)
+        self.jansen_invoice = odoo.create_invoice(customers["jansen"], [hours, books], invoice_date=today)
+        odoo.create_invoice(customers["muller"], [_line(1, 40, "12.50", EU_GOODS)], invoice_date=today)
+        export = odoo.create_invoice(customers["smith"], [_line(1, 10, "14.00", EXPORT)], invoice_date=today)
+        odoo.create_invoice(customers["jansen"], [_line(3, 1, "95.00", HIGH)], invoice_date=today, post=False)
+        odoo.reverse(export)
+        shirt, novel = (
+            {"product_id": 1, "qty": 1, "price_unit": "19.99"},
+            {"product_id": 2, "qty": 1, "price_unit": "24.95"},
+        )
+        odoo.create_pos_order([{**shirt, "qty": 2}], [("Cash", "50.00")])
+        odoo.create_pos_order([novel, shirt], [("PIN", "51.39")])
+        odoo.create_pos_order([shirt], [("PIN", "24.19")], partner_id=customers["jansen"], invoice=True)
+        moves = [m for m in odoo.records("account.move") if m["state"] == "posted"]
+        orders = [o for o in odoo.records("pos.order") if o["state"] != "invoiced"]
+        self.expected = sorted([str(m["name"]) for m in moves] + [str(o["name"]) for o in orders])
+        self.say(
+            f"in Bizzcloud: {len(moves)} posted invoices and credit invoices, 1 draft, and "
+            f"{len(odoo.records('pos.order'))} till sales (cash with change, PIN, one invoiced)"
+        )
+
+    def poll(self, why: str) -> None:
+        self.clock += timedelta(minutes=6)
+        self.say(why)
+        self.stack.tick(self.clock)
+        self.stack.run_until_idle()
+
+    def payments(self) -> None:
+        number = next(m["name"] for m in self.odoo.records("account.move") if m["id"] == self.jansen_invoice)
+        total = next(
+            D(str(m["amount_total"])) for m in self.odoo.records("account.move") if m["id"] == self.jansen_invoice
+        )
+        self.eboekhouden.pay(self.api_token, number, total, self.clock.date().isoformat())
+        self.say(f"Bakkerij Jansen pays {number} ({total}): the bank payment is booked in e-Boekhouden")
+
+    def customer_renamed(self, partner: int) -> None:
+        self.odoo.books.write("res.partner", [partner], {"name": "Bakkerij Jansen & Zn"})
+        self.say("Bakkerij Jansen is renamed in Bizzcloud")
+
+    def ledger_added(self) -> None:
+        self.eboekhouden.add_ledger(self.api_token, "8200", "Omzet reparaties", "VW")
+        self.say("the bookkeeper adds ledger 8200 'Omzet reparaties' in e-Boekhouden")
+
+    def disconnect_and_reconnect(self, partner: int) -> None:
+        self.cli("connections", "disconnect", CONNECTION)
+        self.say("disconnected: no polls, no deliveries, no stored credentials; the shop keeps selling")
+        late = self.odoo.create_invoice(
+            partner, [_line(3, 1, "95.00", HIGH)], invoice_date=self.clock.date().isoformat()
+        )
+        self.late_invoice = str(next(m["name"] for m in self.odoo.records("account.move") if m["id"] == late))
+        self.expected.append(self.late_invoice)
+        before = len(self.eboekhouden.mutations(self.api_token))
+        self.poll("a poll while disconnected does nothing")
+        self.booked_while_disconnected = len(self.eboekhouden.mutations(self.api_token)) - before
+        odoo_login = ["--secret", f"login={LOGIN}", "--secret", f"api_key={ODOO_KEY}"]
+        self.cli("connections", "connect", CONNECTION, "bizzcloud", *odoo_login)
+        self.cli("connections", "connect", CONNECTION, "eboekhouden", "--secret", f"api_token={self.api_token}")
+        self.poll("reconnected: the poll resumes from its watermark and books what was missed, once")
+
+    def cli(self, *args: str) -> None:
+        from koppel.cli import app
+
+        app(list(args), standalone_mode=False)
+
+    # -- what happened --------------------------------------------------------------------------------------------
+    def outcome(self) -> BizzcloudOutcome:
+        from koppel import bootstrap
+        from koppel.settings import StoreSettings
+
+        settings = StoreSettings.load()
+        connection = bootstrap.connection_store(settings).get(CONNECTION)
+        ids = connection.target_settings.get("eboekhouden", {}).get("ledger_ids", {})
+        return BizzcloudOutcome(
+            mutations=self.eboekhouden.mutations(self.api_token),
+            relations=self.eboekhouden.relations(self.api_token),
+            duplicates=self.eboekhouden.duplicates(self.api_token),
+            parked=bootstrap.ledger(settings).entries(CONNECTION, "PARKED"),
+            expected_invoices=sorted(self.expected),
+            odoo_invoices=[m for m in self.odoo.records("account.move") if m["state"] == "posted"],
+            ledger_codes=sorted(ids) if isinstance(ids, dict) else [],
+        )
+
+
+def _line(product: int, quantity: int, price: str, tax: str, discount: int = 0) -> dict[str, Any]:
+    return {"product_id": product, "quantity": quantity, "price_unit": price, "tax_names": [tax], "discount": discount}
+
+
+MUTATION_TYPES = {2: "factuur", 3: "betaling"}
+
+
+def mutations_table(outcome: BizzcloudOutcome) -> Table:
+    names = {r["id"]: r["name"] for r in outcome.relations}
+    table = Table(title="Booked in e-Boekhouden.nl (mutaties)")
+    for column in ("soort", "factuur", "relatie", "excl. btw", "btw", "totaal", "in Bizzcloud"):
+        justify = "right" if column in {"excl. btw", "btw", "totaal"} else "left"
+        table.add_column(column, justify=justify, no_wrap=column != "relatie", overflow="ellipsis")
+    states = {str(m["name"]): str(m["payment_state"]) for m in outcome.odoo_invoices}
+    for m in sorted(outcome.mutations, key=lambda m: (_number(m), m["type"])):
+        table.add_row(
+            MUTATION_TYPES.get(m["type"], str(m["type"])),
+            _number(m),
+            names.get(m["relationId"], str(m["relationId"])),
+            f"{D(str(m['totalExclVat'])):.2f}",
+            f"{D(str(m['totalVat'])):.2f}",
+            f"{D(str(m['totalAmount'])):.2f}",
+            states.get(_number(m), "kassa") if m["type"] == 2 else "",
+        )
+    return table
+
+
+def _number(mutation: dict[str, Any]) -> str:
+    """A payment names its invoice on its rows; an invoice on the mutation itself."""
+    rows = mutation.get("rows") or [{}]
+    return str(mutation.get("invoiceNumber") or rows[0].get("invoiceNumber") or "")
+
+
+def booked_invoice_numbers(outcome: BizzcloudOutcome) -> list[str]:
+    return sorted(m["invoiceNumber"] for m in outcome.mutations if m["type"] == 2)
