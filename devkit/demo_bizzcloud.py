@@ -54,6 +54,7 @@ class BizzcloudDemo:
         self.clock = datetime.now(UTC)
         self.expected: list[str] = []
         self.jansen_invoice = 0
+        self.mistake = 0
         self.late_invoice = ""
         self.booked_while_disconnected = 0
 
@@ -72,7 +73,9 @@ class BizzcloudDemo:
         customers = self.customers()
         self.day_of_sales(customers)
         self.poll("the scheduled poll books the day")
+        self.show_parked()
         self.poll("the next poll reads the overlap again: nothing is booked twice")
+        self.correct_mistake()
         self.payments()
         self.poll("the poll reads the open items back: Bizzcloud shows what was paid")
         self.customer_renamed(customers["jansen"])
@@ -120,6 +123,8 @@ class BizzcloudDemo:
         export = odoo.create_invoice(customers["smith"], [_line(1, 10, "14.00", EXPORT)], invoice_date=today)
         odoo.create_invoice(customers["jansen"], [_line(3, 1, "95.00", HIGH)], invoice_date=today, post=False)
         odoo.reverse(export)
+        two_taxes = {**_line(3, 1, "95.00", HIGH), "tax_names": [HIGH, LOW]}  # a mistake: two VAT rates on one line
+        self.mistake = odoo.create_invoice(customers["jansen"], [two_taxes], invoice_date=today)
         shirt, novel = (
             {"product_id": 1, "qty": 1, "price_unit": "19.99"},
             {"product_id": 2, "qty": 1, "price_unit": "24.95"},
@@ -140,6 +145,22 @@ class BizzcloudDemo:
         self.say(why)
         self.stack.tick(self.clock)
         self.stack.run_until_idle()
+
+    def show_parked(self) -> None:
+        from koppel import bootstrap
+        from koppel.settings import StoreSettings
+
+        for entry in bootstrap.ledger(StoreSettings.load()).entries(CONNECTION, "PARKED"):
+            self.say(f"[red]parked[/] {entry.document_number}: {entry.reason}")
+
+    def correct_mistake(self) -> None:
+        """The bookkeeper resets the invoice to draft, keeps one tax on the line and posts it again."""
+        books = self.odoo.books
+        books.to_draft([self.mistake])
+        line = books.raw("account.move", self.mistake, "invoice_line_ids")[0]
+        books.write("account.move.line", [line], {"tax_ids": [(6, 0, [self.odoo.tax_id(HIGH)])]})
+        books.post([self.mistake])
+        self.say("the bookkeeper corrects that invoice in Bizzcloud (one VAT rate); the next poll books it")
 
     def payments(self) -> None:
         number = next(m["name"] for m in self.odoo.records("account.move") if m["id"] == self.jansen_invoice)

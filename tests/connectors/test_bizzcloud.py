@@ -356,3 +356,19 @@ def test_a_preview_file_with_line_ids_instead_of_lines_is_refused() -> None:
 
 def test_a_draft_in_a_preview_file_gives_nothing_to_book() -> None:
     assert preview_events(preview_move(state="draft"), connection()) == []
+
+
+def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_have(odoo: BizzcloudSandbox) -> None:
+    # Given a posted invoice with a line that carries two taxes (Koppel books one VAT rate per line)
+    partner = _jansen(odoo)
+    move = odoo.create_invoice(
+        partner, [{"product_id": 1, "quantity": 1, "price_unit": "10.00", "tax_names": [HIGH, LOW]}], "2026-11-20"
+    )
+
+    # When it is polled
+    [record] = [r for r in _poll(_source(odoo, sync_customers=False)) if r.record_id == f"account.move:{move}"]
+
+    # Then it carries no event but a problem that names the cause and what to do, under the event id it will have
+    assert record.events == ()
+    assert "several taxes" in record.problem and "one sales tax" in record.problem
+    assert record.event_ids == (f"bizzcloud:account.move:{move}:posted",)

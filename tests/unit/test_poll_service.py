@@ -151,3 +151,45 @@ def test_a_poll_over_booked_orders_reads_nothing_more_from_the_source(store, sho
     assert hydrated == ["1002"]
     assert [e.payload.number for e in publisher.sent["fakebooks"]] == ["1002"]
     assert result.enqueued == 1
+
+
+def test_a_record_that_cannot_be_read_is_parked_visibly_and_booked_once_corrected() -> None:
+    # Given a polled source whose invoice cannot be read into the model (two taxes on one line)
+    from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
+    from koppel.ports import PolledRecord
+    from koppel.services.poll import PollDeps, PollJob, poll_connection
+    from tests.fakes import T0, a_connection, an_event
+
+    connection = a_connection()
+    store, ledger, published = MemoryConnectionStore([connection]), MemoryLedger(), []
+    event = an_event("INV-7", connection)
+    broken = PolledRecord(
+        record_id="move:7", changed_at=T0, problem="line 'Fiets' carries several taxes", event_ids=(event.event_id,)
+    )
+
+    class Source:
+        record = broken
+
+        def poll(self, since, until):  # type: ignore[no-untyped-def]
+            yield self.record
+
+    class Publisher:
+        def publish(self, target, events, *, replay=0):  # type: ignore[no-untyped-def]
+            published.extend(events)
+
+    source = Source()
+    deps = PollDeps(
+        connections=store, publisher=Publisher(), source_for=lambda c: source, ledger=ledger, clock=lambda: T0
+    )
+
+    # When it is polled, then nothing is published and a parked row says what to correct, where
+    poll_connection(PollJob(connection_id=connection.connection_id), deps)
+    [row] = ledger.entries(connection.connection_id, "PARKED")
+    assert published == []
+    assert "several taxes" in row.reason and "correct it in" in row.reason
+
+    # When it was corrected in the source and is polled again, then its event is published and the row reopened
+    source.record = PolledRecord(record_id="move:7", changed_at=T0, events=(event,))
+    poll_connection(PollJob(connection_id=connection.connection_id), deps)
+    assert published == [event]
+    assert ledger.get(connection.connection_id, row.target, event.event_id).state == "PENDING"  # type: ignore[union-attr]

@@ -36,6 +36,10 @@ class PolledRecord(Canonical):
     """A bookable record whose events are not read yet: the poll reads them with ``hydrate(notice)`` only when the
     ledger does not already hold ``event_ids`` (a poll that overlaps booked records then costs no vendor reads)."""
     skipped_reason: str = ""
+    problem: str = ""
+    """Why this record, which should be booked, cannot be read into Koppel's model (two taxes on a line, a
+    document without a number): it is parked under ``event_ids`` so a person sees it, and booked by the first
+    poll after it is corrected in the source."""
     is_settled: bool = True
     """False while the record may still become bookable (an order not yet completed or paid): the poll
     watermark never moves past an unsettled record, so a source without a 'modified since' filter

@@ -173,7 +173,7 @@ class BizzcloudSource:
             countries = self._countries(page)
             for row in page:
                 partner = _with_country(row, countries)
-                found.append(self._record("res.partner", partner, partial(party_event, partner, self._conn)))
+                found.append(self._record("res.partner", partner, partial(party_event, partner, self._conn), ""))
         return found
 
     def _invoices(self, window: list[Any]) -> list[PolledRecord]:
@@ -192,7 +192,7 @@ class BizzcloudSource:
                 found.append(
                     self._skipped("account.move", move, reason)
                     if reason
-                    else self._record("account.move", move, partial(self._invoice_event, move, refs))
+                    else self._record("account.move", move, partial(self._invoice_event, move, refs), "posted")
                 )
         return found
 
@@ -222,7 +222,7 @@ class BizzcloudSource:
                 found.append(
                     self._skipped("pos.order", order, reason)
                     if reason
-                    else self._record("pos.order", order, partial(self._till_event, order, refs))
+                    else self._record("pos.order", order, partial(self._till_event, order, refs), "paid")
                 )
         return found
 
@@ -306,14 +306,18 @@ class BizzcloudSource:
     def _conn(self) -> Connection:
         return self._ctx.connection
 
-    def _record(self, model: str, row: dict[str, Any], event: Callable[[], HubEvent]) -> PolledRecord:
+    def _record(self, model: str, row: dict[str, Any], event: Callable[[], HubEvent], revision: str) -> PolledRecord:
+        """``revision`` names the event id's last part, so a record that cannot be read is parked under the id its
+        event will have once it is corrected; "" for records whose event id is not fixed (customer changes)."""
         record_id = f"{model}:{row['id']}"
         changed = odoo_datetime(row["write_date"])
         try:
             return PolledRecord(record_id=record_id, changed_at=changed, events=(event(),))
         except KoppelError as error:
-            # Shown with the poll's result and in the log; the record is read again when it changes in Bizzcloud.
-            return PolledRecord(record_id=record_id, changed_at=changed, skipped_reason=str(error))
+            if not revision:
+                return PolledRecord(record_id=record_id, changed_at=changed, skipped_reason=str(error))
+            event_id = f"{SOURCE}:{record_id}:{revision}"
+            return PolledRecord(record_id=record_id, changed_at=changed, problem=str(error), event_ids=(event_id,))
 
     def _skipped(self, model: str, row: dict[str, Any], reason: str) -> PolledRecord:
         return PolledRecord(

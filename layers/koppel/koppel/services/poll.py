@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError, KoppelError
-from koppel.ports import PollJob
+from koppel.ports import LedgerEntry, PollJob
 from koppel.services.ingest import publish
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
 
@@ -109,7 +110,11 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
     skipped: list[str] = []
     for record in source.poll(since, until):
         records += 1
-        events = _events_of(record, connection, source, deps)
+        if record.problem:
+            _park_problem(record, connection, deps)
+            skipped.append(f"{record.record_id}: {record.problem}")
+            continue
+        events = _unbooked(_events_of(record, connection, source, deps), connection, deps)
         publish(connection, events, deps.publisher)
         enqueued += len(events)
         if record.skipped_reason:
@@ -141,6 +146,51 @@ def _events_of(record: PolledRecord, connection: Connection, source: Source, dep
     if deps.ledger is not None and _all_settled(record.event_ids, connection, deps.ledger):
         return []
     return source.hydrate(record.notice)
+
+
+SOURCE_PROBLEM = "Cannot be read from the source:"
+
+
+def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) -> None:
+    """A record that should be booked but cannot be read: parked (visible in `koppel status`) under the event id it
+    will have, with what to correct in the source."""
+    if deps.ledger is None:
+        return
+    now = deps.clock()
+    fix = f"correct it in {connection.source}: the next poll books it"
+    reason = f"{SOURCE_PROBLEM} {record.problem}; {fix}"
+    for target in connection.targets:
+        for event_id in record.event_ids:
+            row = LedgerEntry(
+                connection_id=connection.connection_id,
+                target=target,
+                event_id=event_id,
+                state="PENDING",
+                request_id=str(uuid.uuid4()),
+                lease_until=now,
+                document_number=record.record_id,
+                updated_at=now,
+            )
+            claim = deps.ledger.claim(row, now)
+            if claim.is_ours:
+                deps.ledger.mark_parked(claim.entry, reason, now)
+
+
+def _unbooked(events: list[HubEvent], connection: Connection, deps: PollDeps) -> list[HubEvent]:
+    """Events the ledger does not hold as booked for every target. A record parked because it could not be read
+    is reopened here, now that it can be: the deliver service then books it like any other."""
+    if deps.ledger is None:
+        return events
+    wanted = []
+    for event in events:
+        rows = [deps.ledger.get(connection.connection_id, t, event.event_id) for t in connection.targets]
+        if all(row is not None and row.state == "POSTED" for row in rows):
+            continue
+        for row in rows:
+            if row is not None and row.state == "PARKED" and SOURCE_PROBLEM in row.reason:
+                deps.ledger.reopen(row, deps.clock())
+        wanted.append(event)
+    return wanted
 
 
 def _all_settled(event_ids: tuple[str, ...], connection: Connection, ledger: Ledger) -> bool:
