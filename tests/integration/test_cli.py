@@ -197,3 +197,62 @@ def test_dead_lettered_events_are_moved_back_and_booked(clean_stack: LocalStack,
     assert "replayed 0 parked and 1 dead-lettered" in done.stdout
     assert len(snelstart.bookings(demo_shop)) == 1
     assert clean_stack.queue_depths()["snelstart DLQ"] == 1
+
+
+BIZZCLOUD_INVOICE = Path(__file__).resolve().parents[1] / "fixtures" / "bizzcloud" / "preview_invoice.json"
+
+
+def _bizzcloud_file(tmp_path: Path, **changes: object) -> Path:
+    move = json.loads(BIZZCLOUD_INVOICE.read_text(), parse_float=Decimal)
+    move.update(changes)
+    path = tmp_path / "invoice.json"
+    path.write_text(json.dumps(move, default=str))
+    return path
+
+
+def test_preview_of_a_bizzcloud_invoice_prints_the_e_boekhouden_requests(tmp_path: Path) -> None:
+    # Given a posted Bizzcloud invoice (21 % and 9 % lines) as search_read returns it, records filled in
+    done = koppel("preview", "--source", "bizzcloud", "--target", "eboekhouden", str(BIZZCLOUD_INVOICE))
+    # Then stdout holds the look-ups, the new relation and one "invoice sent" mutation, no session call
+    assert done.returncode == 0, done.stderr
+    requests = json.loads(done.stdout, parse_float=Decimal)["requests"]
+    assert [(r["method"], r["path"].split("?")[0]) for r in requests] == [
+        ("GET", "/v1/mutation"),
+        ("GET", "/v1/relation"),
+        ("GET", "/v1/relation"),
+        ("POST", "/v1/relation"),
+        ("POST", "/v1/mutation"),
+    ]
+    mutation = requests[-1]["body"]
+    # And the mutation is the debtors ledger against revenue per VAT code, to Odoo's net amounts
+    assert (mutation["type"], mutation["ledgerId"], mutation["inExVat"]) == (2, 1300, "EX")
+    assert [(r["ledgerId"], r["vatCode"], r["amount"]) for r in mutation["rows"]] == [
+        (8000, "HOOG_VERK_21", Decimal("59.97")),
+        (8010, "LAAG_VERK_9", Decimal("22.46")),
+    ]
+    assert mutation["invoiceNumber"] == "INV/2026/00001"
+
+
+def test_preview_of_a_bizzcloud_credit_invoice_books_negative_amounts(tmp_path: Path) -> None:
+    credit = _bizzcloud_file(tmp_path, move_type="out_refund", name="RINV/2026/00001")
+    done = koppel("preview", "--source", "bizzcloud", "--target", "eboekhouden", str(credit))
+    assert done.returncode == 0, done.stderr
+    mutation = json.loads(done.stdout, parse_float=Decimal)["requests"][-1]["body"]
+    assert [r["amount"] for r in mutation["rows"]] == [Decimal("-59.97"), Decimal("-22.46")]
+    assert mutation["invoiceNumber"] == "RINV/2026/00001"
+
+
+def test_preview_of_a_bizzcloud_invoice_e_boekhouden_cannot_take_says_why_on_stderr(tmp_path: Path) -> None:
+    # Given an invoice of one line at 6 %, a rate e-Boekhouden does not book (59.97 + 3.60 = 63.57)
+    move = json.loads(BIZZCLOUD_INVOICE.read_text(), parse_float=Decimal)
+    line = move["invoice_line_ids"][0]
+    line["tax_ids"][0]["amount"] = 6
+    line["price_total"] = "63.57"
+    move.update(invoice_line_ids=[line], amount_untaxed="59.97", amount_tax="3.60", amount_total="63.57")
+    path = tmp_path / "six.json"
+    path.write_text(json.dumps(move, default=str))
+    done = koppel("preview", "--source", "bizzcloud", "--target", "eboekhouden", str(path))
+    # Then nothing is printed and stderr names the rate and what to do
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "VAT rate 6 %" in done.stderr and "correct the VAT rate" in done.stderr

@@ -170,7 +170,8 @@ class EboekhoudenTarget:
         body = invoice_mutation(booking, relation_id, self.settings)
         check_balance(body, booking)
         number = body["invoiceNumber"]
-        invoice = self._mutation(number, INVOICE_SENT)
+        # find_booking ran just before: the invoice can only be there already when its till payments were not.
+        invoice = self._mutation(number, INVOICE_SENT) if doc.payments else None
         invoice_id = invoice.id if invoice else self._post_mutation(body)
         already_paid = len(self._payments(number)) if doc.payments else 0
         for payment in doc.payments[already_paid:]:
