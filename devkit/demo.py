@@ -207,7 +207,11 @@ def booked_table(outcome: DemoOutcome, invoices: dict[str, dict[str, Any]]) -> T
 def main() -> int:
     console = Console()
     console.rule("[bold]Koppel demo: CCV Shop → SnelStart on the local stack")
-    with LocalStack() as stack, Demo(stack, say=lambda text: console.print(f"[cyan]•[/] {text}")) as demo:
+    # A container keeps a connection for a minute in production; the demo's minutes pass in seconds.
+    with (
+        LocalStack(env_overrides={"CONNECTION_CACHE_SECONDS": "0"}) as stack,
+        Demo(stack, say=lambda text: console.print(f"[cyan]•[/] {text}")) as demo,
+    ):
         console.print(f"[cyan]•[/] moto (AWS) at {stack.endpoint_url}; API Gateway at {stack.http_url}")
         console.print(f"[cyan]•[/] sandboxes: CCV Shop {demo.ccv.base_url}, SnelStart {demo.snelstart.base_url}")
         outcome = demo.run()

@@ -81,6 +81,8 @@ class BizzcloudDemo:
         self.customer_renamed(customers["jansen"])
         self.ledger_added()
         self.poll("the poll updates the relation and reads the chart of accounts again")
+        self.say("koppel connections map: revenue of product group 'Diensten' now goes to the new ledger 8200")
+        self.cli("connections", "map", CONNECTION, "Diensten=8200")
         self.disconnect_and_reconnect(customers["jansen"])
         return self.outcome()
 

@@ -23,7 +23,8 @@ Played = tuple[BizzcloudDemo, BizzcloudOutcome]
 
 @pytest.fixture(scope="module")
 def played() -> Iterator[Played]:
-    with LocalStack() as stack, BizzcloudDemo(stack) as demo:
+    # Containers keep a connection for a minute in production; the story's minutes pass in seconds here
+    with LocalStack(env_overrides={"CONNECTION_CACHE_SECONDS": "0"}) as stack, BizzcloudDemo(stack) as demo:
         yield demo, demo.run()
 
 
@@ -123,3 +124,16 @@ def test_disconnecting_forgets_the_credentials_and_reconnecting_resumes_without_
     assert store.get(CONNECTION).status == "active"
     assert booked_invoice_numbers(outcome).count(demo.late_invoice) == 1
     assert outcome.duplicates == []
+
+
+def test_revenue_of_a_mapped_product_group_goes_to_its_ledger(played: Played) -> None:
+    demo, outcome = played
+    # Given product group "Diensten" was mapped to ledger 8200 (added in e-Boekhouden, then synced) before the
+    # consultancy invoice made while disconnected was booked
+    late = _invoices(outcome)[demo.late_invoice]
+    # Then that invoice's revenue row is on ledger 8200, and the invoices booked before the mapping are not
+    assert {row["ledgerId"] for row in late["rows"]} == {demo.eboekhouden.ledger_id(demo.api_token, "8200")}
+    first = next(m for m in outcome.odoo_invoices if m["id"] == demo.jansen_invoice)
+    assert demo.eboekhouden.ledger_id(demo.api_token, "8200") not in {
+        r["ledgerId"] for r in _invoices(outcome)[first["name"]]["rows"]
+    }

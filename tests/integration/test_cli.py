@@ -256,3 +256,33 @@ def test_preview_of_a_bizzcloud_invoice_e_boekhouden_cannot_take_says_why_on_std
     assert done.returncode == 2
     assert done.stdout == ""
     assert "VAT rate 6 %" in done.stderr and "correct the VAT rate" in done.stderr
+
+
+def test_revenue_per_product_group_is_mapped_only_to_ledgers_the_target_has(clean_stack: LocalStack) -> None:
+    from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
+    from devkit.sandboxes.odoo import BizzcloudSandbox
+
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    with BizzcloudSandbox() as odoo, EboekhoudenSandbox() as books:
+        # Given a Bizzcloud → e-Boekhouden connection, connected (its chart read at once)
+        odoo.add_user("koppel@shop.nl", "odoo-key")
+        token = books.add_administration("Shop")
+        added = koppel(
+            "connections", "add", "spaak", "--tenant", "Spaak", "--source", "bizzcloud", "--target", "eboekhouden",
+            "--setting", f"bizzcloud.url={odoo.base_url}", "--setting", "bizzcloud.database=bizzcloud",
+            "--setting", f"eboekhouden.api_base={books.base_url}", "--secret", "bizzcloud.login=koppel@shop.nl",
+            "--secret", "bizzcloud.api_key=odoo-key", "--secret", f"eboekhouden.api_token={token}", env=env,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+
+        # When a product group is mapped to a ledger e-Boekhouden does not have, then it is refused and says so
+        wrong = koppel("connections", "map", "spaak", "Boeken=8999", env=env)
+        assert wrong.returncode == 2
+        assert "ledger 8999 is not in eboekhouden's chart of accounts" in wrong.stderr
+
+        # When it is mapped to one it has, then the mapping lists it beside Bizzcloud's other product groups
+        right = koppel("connections", "map", "spaak", "Boeken=8010", env=env)
+        assert right.returncode == 0, right.stderr
+        assert "Boeken" in right.stdout and "8010" in right.stdout and "Kleding" in right.stdout
+        shown = json.loads(koppel("connections", "show", "spaak", env=env).stdout)
+        assert shown["target_settings"]["eboekhouden"]["product_group_ledgers"] == {"Boeken": "8010"}

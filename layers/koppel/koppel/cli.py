@@ -40,16 +40,25 @@ def _store() -> ConnectionStore:
     return bootstrap.connection_store(StoreSettings.load())
 
 
-def _pairs(values: list[str], what: str) -> dict[str, dict[str, str]]:
-    """`system.name=value` options into {system: {name: value}}."""
-    result: dict[str, dict[str, str]] = {}
+def _pairs(values: list[str], what: str) -> dict[str, dict[str, Any]]:
+    """`system.name=value` options into {system: {name: value}}; a value written as a JSON object or list is one."""
+    result: dict[str, dict[str, Any]] = {}
     for item in values:
         key, sep, value = item.partition("=")
         system, dot, name = key.partition(".")
         if not sep or not dot or not system or not name:
             raise InputError(f"{what} {item!r} must look like system.name=value, e.g. ccvshop.base_url=https://…")
-        result.setdefault(system, {})[name] = value
+        result.setdefault(system, {})[name] = _value(value, item)
     return result
+
+
+def _value(text: str, item: str) -> Any:
+    if not text.startswith(("{", "[")):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise InputError(f"{item!r}: a value starting with {{ or [ must be JSON ({error})") from error
 
 
 @connections_app.command("add")
@@ -161,6 +170,67 @@ def _disconnect(connection: Connection) -> Connection:
 
     deps = bootstrap.connect_deps(ConnectSettings.load())
     return disconnect_all(connection, deps, reason="disconnected by the user (koppel connections connect resumes it)")
+
+
+@connections_app.command("map")
+def connections_map(
+    connection_id: Annotated[str, typer.Argument(help="The connection")],
+    pairs: Annotated[list[str] | None, typer.Argument(help='PRODUCT GROUP=LEDGER, e.g. "Boeken=8010"')] = None,
+    target: Annotated[str | None, typer.Option(help="Which target's ledgers (default: the only one)")] = None,
+) -> None:
+    """Revenue per product group: map the source's product groups to the target's ledgers, or show the mapping,
+    the source's groups and the ledgers read from the accounting package."""
+    store = _store()
+    connection = store.get(connection_id)
+    name = target or (connection.targets[0] if len(connection.targets) == 1 else "")
+    if name not in connection.targets:
+        raise InputError(f"name the target with --target; the connection's targets are {', '.join(connection.targets)}")
+    settings = dict(connection.target_settings.get(name, {}))
+    known = settings.get("ledger_ids") or {}
+    current = settings.get("product_group_ledgers")
+    mapping: dict[str, Any] = dict(current) if isinstance(current, dict) else {}
+    for pair in pairs or []:
+        group, sep, ledger = pair.rpartition("=")
+        if not sep or not group.strip() or not ledger.strip():
+            raise InputError(f"{pair!r} must look like GROUP=LEDGER, e.g. Boeken=8010")
+        if isinstance(known, dict) and known and ledger.strip() not in known:
+            raise InputError(f"ledger {ledger.strip()} is not in {name}'s chart of accounts: add it there first")
+        mapping[group.strip()] = ledger.strip()
+    if pairs:
+        settings["product_group_ledgers"] = mapping
+        targets = {**connection.target_settings, name: settings}
+        store.put(connection.model_copy(update={"target_settings": targets}))
+    table = Table("product group", "ledger", title=f"{connection_id}: revenue per product group in {name}")
+    for group in sorted(set(mapping) | set(_product_groups(connection, store))):
+        table.add_row(group, str(mapping.get(group, "by VAT rate (default)")))
+    out.print(table)
+    if isinstance(known, dict) and known:
+        out.print(f"ledgers in {name}: {', '.join(sorted(known))}")
+
+
+def _product_groups(connection: Connection, store: ConnectionStore) -> list[str]:
+    """The source's product groups, when it can list them (a source without the hook, or unreachable: none)."""
+    from koppel import bootstrap, connectors
+    from koppel.settings import StoreSettings
+
+    settings = StoreSettings.load()
+    ctx = bootstrap.connector_context(
+        connection,
+        connection.source,
+        store,
+        bootstrap.partner_secret_reader(settings, connection.source),
+        bootstrap.http_session(settings),
+    )
+    source = connectors.build_source(connection.source, ctx)
+    lister = getattr(source, "product_groups", None)
+    if lister is None:
+        return []
+    try:
+        groups: list[str] = lister()
+    except KoppelError as error:
+        err.print(f"[yellow]could not read the product groups of {connection.source}:[/] {error}")
+        return []
+    return groups
 
 
 @connections_app.command("list")

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
-TARGET_CACHE_SECONDS = 60  # a disconnect, a reconnect or new settings reach every container within a minute
 DISCONNECTED_WAIT_SECONDS = 3600
 AUTH_BACKOFF = 900
 
@@ -82,7 +81,7 @@ class DeliverRuntime:
 
     def deps_for(self, connection_id: str, *, fresh: bool = False) -> DeliverDeps:
         cached = self._deps.get(connection_id)
-        if cached and not fresh and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
+        if cached and not fresh and time.monotonic() - cached[0] < self.settings.CONNECTION_CACHE_SECONDS:
             return cached[1]
         connection = bootstrap.connection_store(self.settings).get(connection_id)
         if connection.status in ("disconnected", "paused"):

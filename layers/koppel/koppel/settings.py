@@ -78,6 +78,9 @@ class DeliverSettings(StoreSettings):
     """How many of this function run at once (the event source's MaximumConcurrency): vendor limits are shared."""
     DEAD_LETTER_QUEUE_URL: str = ""
     """Where a message that can never be read (not a Koppel event) goes at once, instead of after every retry."""
+    CONNECTION_CACHE_SECONDS: float = Field(default=60, ge=0)
+    """How long a container keeps a connection's target (settings, credentials): a disconnect, a reconnect or a
+    changed mapping reaches every container within this time. 0 reads the connection for every message."""
 
 
 class ConnectSettings(StoreSettings):

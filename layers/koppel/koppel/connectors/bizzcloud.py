@@ -234,6 +234,11 @@ class BizzcloudSource:
             order, lines, partner, payments, self._conn, groups=refs.groups, walk_in=self.settings.walk_in_name
         )
 
+    def product_groups(self) -> list[str]:
+        """Every product category: the revenue groups a ledger can be mapped to (`koppel connections map`)."""
+        rows = self.odoo.search_read("product.category", [], ["name"])
+        return sorted({str(row.get("name") or "").strip() for row in rows} - {""})
+
     # -- reading what a page refers to, one call per model ------------------------------------------------------------
     def _lines(
         self, model: str, parent_field: str, parents: Sequence[dict[str, Any]], ids_field: str, fields: list[str]
