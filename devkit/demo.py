@@ -19,7 +19,7 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from devkit.demo_bizzcloud import BizzcloudDemo, booked_invoice_numbers, mutations_table
+from devkit.demo_bizzcloud import FAST_CLOCK, BizzcloudDemo, booked_invoice_numbers, mutations_table
 from devkit.local import LocalStack
 from devkit.sandboxes.ccvshop import CcvShopSandbox
 from devkit.sandboxes.snelstart import SnelstartSandbox
@@ -209,7 +209,7 @@ def main() -> int:
     console.rule("[bold]Koppel demo: CCV Shop → SnelStart on the local stack")
     # A container keeps a connection for a minute in production; the demo's minutes pass in seconds.
     with (
-        LocalStack(env_overrides={"CONNECTION_CACHE_SECONDS": "0"}) as stack,
+        LocalStack(env_overrides=FAST_CLOCK) as stack,
         Demo(stack, say=lambda text: console.print(f"[cyan]•[/] {text}")) as demo,
     ):
         console.print(f"[cyan]•[/] moto (AWS) at {stack.endpoint_url}; API Gateway at {stack.http_url}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devkit.demo_bizzcloud import CONNECTION, BizzcloudDemo, BizzcloudOutcome, booked_invoice_numbers
+from devkit.demo_bizzcloud import CONNECTION, FAST_CLOCK, BizzcloudDemo, BizzcloudOutcome, booked_invoice_numbers
 from devkit.local import LocalStack
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ Played = tuple[BizzcloudDemo, BizzcloudOutcome]
 @pytest.fixture(scope="module")
 def played() -> Iterator[Played]:
     # Containers keep a connection for a minute in production; the story's minutes pass in seconds here
-    with LocalStack(env_overrides={"CONNECTION_CACHE_SECONDS": "0"}) as stack, BizzcloudDemo(stack) as demo:
+    with LocalStack(env_overrides=FAST_CLOCK) as stack, BizzcloudDemo(stack) as demo:
         yield demo, demo.run()
 
 

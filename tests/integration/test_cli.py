@@ -286,3 +286,5 @@ def test_revenue_per_product_group_is_mapped_only_to_ledgers_the_target_has(clea
         assert "Boeken" in right.stdout and "8010" in right.stdout and "Kleding" in right.stdout
         shown = json.loads(koppel("connections", "show", "spaak", env=env).stdout)
         assert shown["target_settings"]["eboekhouden"]["product_group_ledgers"] == {"Boeken": "8010"}
+        # And Bizzcloud, which sends no webhooks, is polled every minute unless told otherwise
+        assert shown["poll_interval_minutes"] == 1

@@ -165,6 +165,7 @@ def poll_deps(settings: PollSettings) -> PollDeps:
             target_for=lambda connection, name: target_for(settings, connection, name),
             refresh_settings=_after_connect(settings),
             writes_back=lambda system: system in settings.TARGET_QUEUES and _has(system, "build_target"),
+            every=timedelta(minutes=settings.TARGET_SYNC_MINUTES),
         ),
     )
 

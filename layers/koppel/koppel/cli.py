@@ -74,12 +74,17 @@ def connections_add(
     webhook_base: Annotated[
         str | None, typer.Option(help="HttpApiUrl of the stack: subscribe the source's webhooks to it now")
     ] = None,
+    poll_minutes: Annotated[
+        int | None, typer.Option(min=1, max=1440, help="Poll the source every N minutes (default: the source's)")
+    ] = None,
 ) -> None:
     """Create a connection; credentials are stored encrypted with the Koppel KMS key, apart from the settings."""
     from koppel import connectors
 
     for system in (source, *target):
         connectors.load(system)
+    # A source Koppel polls (no webhooks) is polled every minute by default, one with webhooks as a safety net.
+    interval = poll_minutes or getattr(connectors.load(source), "POLL_INTERVAL_MINUTES", 5)
     settings = _pairs(setting or [], "--setting")
     secrets = _pairs(secret or [], "--secret")
     if secrets_file is not None:
@@ -96,6 +101,7 @@ def connections_add(
         targets=tuple(target),
         source_settings=dict(settings.get(source, {})),
         target_settings={t: dict(settings.get(t, {})) for t in target},
+        poll_interval_minutes=interval,
         created_at=datetime.now(UTC),
     )
     store = _store()

@@ -63,6 +63,8 @@ class PollSettings(PublishSettings):
     POLL_QUEUE_URL: str
     POLL_OVERLAP_MINUTES: int = 10
     """How far back each poll reaches before the watermark, to catch records written late."""
+    TARGET_SYNC_MINUTES: float = Field(default=5, ge=0)
+    """How often per connection the poll also reads payment status and the chart back from the targets."""
 
 
 class DeliverSettings(StoreSettings):

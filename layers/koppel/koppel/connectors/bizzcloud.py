@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from koppel.connectors import ConnectorContext
     from koppel.model import Connection, HubEvent, PaymentStatus
 
+POLL_INTERVAL_MINUTES = 1
+"""Odoo sends no webhooks: the poll is how invoices and till sales reach the books, within a minute."""
+
 MOVE_FIELDS = [
     "name", "move_type", "state", "partner_id", "invoice_date", "invoice_date_due", "date", "ref",
     "payment_reference", "currency_id", "amount_untaxed", "amount_tax", "amount_total", "amount_residual",

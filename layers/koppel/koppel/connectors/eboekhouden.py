@@ -179,17 +179,17 @@ class EboekhoudenTarget:
         return ExternalRef(system=SYSTEM, id=str(invoice_id), number=number)
 
     def payment_status(self, invoice_numbers: list[str]) -> Iterator[tuple[str, PaymentStatus | None]]:
-        """Open amounts from the outstanding-items list; a booked invoice missing from it is paid (None here)."""
+        """Open amounts from the outstanding-items list, read whole once (paged), not per invoice; a booked invoice
+        missing from it is paid (None here)."""
+        if not invoice_numbers:
+            return
+        rows = self.fetch_all("/v1/mutation/invoice/outstanding", {"credDeb": "D"})
+        outstanding = {item.invoiceNumber: item for item in (_parse(_Outstanding, r, "GET outstanding") for r in rows)}
         for number in invoice_numbers:
-            page = self.call(
-                "GET", "/v1/mutation/invoice/outstanding", params={"credDeb": "D", "invoiceNumber": number}
-            )
-            items = [_parse(_Outstanding, i, "GET outstanding") for i in _items(page)]
-            found = [i for i in items if i.invoiceNumber == number]
-            if not found:
+            item = outstanding.get(number)
+            if item is None:
                 yield number, None
                 continue
-            item = found[0]
             state = "partially_paid" if item.outstandingAmount != item.totalAmount else "open"
             yield (
                 number,
@@ -235,10 +235,10 @@ class EboekhoudenTarget:
                 raise
             return existing.id
 
-    def fetch_all(self, path: str) -> list[Any]:
+    def fetch_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         rows: list[Any] = []
         for _ in range(_MAX_PAGES):
-            page = self.call("GET", path, params={"limit": _PAGE, "offset": len(rows)})
+            page = self.call("GET", path, params={**(params or {}), "limit": _PAGE, "offset": len(rows)})
             items = _items(page)
             rows.extend(items)
             total = page.get("count") if isinstance(page, dict) else None

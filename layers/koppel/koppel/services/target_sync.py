@@ -10,7 +10,7 @@ in the connection's mapping on the next run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from koppel.model import DocumentEvent, HubEnvelope, PaymentStatus, PaymentStatusEvent
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher
 
+SYNC_STREAM = "target_sync"
 PAID = "paid"
 SETTLED_AT_BOOKING = "settled when booked"
 
@@ -42,6 +43,8 @@ class TargetSyncDeps:
     writes_back: Callable[[str], bool]
     """Whether a system takes payment status back (has a write-back queue and connector)."""
     clock: Callable[[], datetime] = field(default=_utcnow)
+    every: timedelta = timedelta(minutes=5)
+    """How often per connection: sources are polled every minute, payments and charts change more slowly."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class SyncResult:
 
 
 def sync_targets(connection: Connection, deps: TargetSyncDeps) -> SyncResult:
+    """Once per ``every`` per connection (a conditional write on its own watermark decides, so overlapping polls
+    do it once): the targets' charts, then the payment status of what was booked."""
+    now = deps.clock()
+    last = deps.connections.get_watermark(connection.connection_id, SYNC_STREAM)
+    if last is not None and now - last < deps.every:
+        return SyncResult()
+    if not deps.connections.advance_watermark(connection.connection_id, SYNC_STREAM, now):
+        return SyncResult()
     statuses: list[PaymentStatusEvent] = []
     changed: list[str] = []
     for target in connection.targets:
