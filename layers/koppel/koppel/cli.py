@@ -363,9 +363,11 @@ def replay(
     moment = _moment(since, "--since") if since else None
     settings = OperatorSettings.load()
     connection = bootstrap.connection_store(settings).get(connection_id)
+    # Payment status carried back to the source has its own queue (write-back): its records replay too.
+    write_back = (connection.source,) if connection.source in settings.TARGET_QUEUES else ()
     result = run_replay(
         connection_id,
-        connection.targets,
+        (*connection.targets, *write_back),
         Selection(event_ids=tuple(event_id or ()), since=moment),
         bootstrap.replay_deps(settings),
         parked=parked,
