@@ -205,7 +205,7 @@ def booked_table(outcome: DemoOutcome, invoices: dict[str, dict[str, Any]]) -> T
 
 
 def main() -> int:
-    console = Console()
+    console = Console(width=max(Console().width, 110))  # the booking tables need the room, also in CI logs
     console.rule("[bold]Koppel demo: CCV Shop → SnelStart on the local stack")
     # A container keeps a connection for a minute in production; the demo's minutes pass in seconds.
     with (
@@ -250,6 +250,8 @@ def run_bizzcloud(stack: LocalStack, console: Console) -> bool:
         )
         for entry in outcome.parked:
             console.print(f"[red]parked[/] {entry.document_number}: {entry.reason}")
+        console.print("[cyan]•[/] what an operator sees (koppel status):")
+        demo.cli("status")
         return not outcome.duplicates and booked == outcome.expected_invoices and not outcome.parked
 
 
