@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from koppel.errors import InputError, PermanentError
 from koppel.ports import CachedToken
@@ -41,6 +41,12 @@ DescriptionTemplate = Annotated[str, Field(min_length=1), AfterValidator(_fillab
 def describe(template: str, doc: SalesDocument) -> str:
     fields = {"number": doc.number, "reference": doc.reference, "name": doc.party.name, "date": str(doc.issue_date)}
     return template.format_map(fields)
+
+
+class VendorReply(BaseModel):
+    """Base of a connector's wire models of a vendor's answers: fields Koppel does not use are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 def load_settings(model: type[M], raw: Any, vendor: str) -> M:

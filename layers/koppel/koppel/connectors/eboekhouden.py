@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from koppel import wire
-from koppel.connectors.connector_kit import SharedTokens, parse_reply
+from koppel.connectors.connector_kit import SharedTokens, VendorReply, parse_reply
 from koppel.connectors.connector_kit import load_settings as load_connector_settings
 from koppel.connectors.eboekhouden_mapping import (
     INVOICE_SENT,
@@ -54,44 +54,40 @@ _PAGE = 500
 _MAX_PAGES = 200
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Session(_Wire):
+class _Session(VendorReply):
     token: str = Field(min_length=1)
     expiresIn: int = 3600
 
 
-class _Created(_Wire):
+class _Created(VendorReply):
     id: int
 
 
-class _RelationItem(_Wire):
+class _RelationItem(VendorReply):
     id: int
     code: str | None = None
 
 
-class _Relation(_Wire):
+class _Relation(VendorReply):
     id: int
     code: str | None = None
     emailAddress: str | None = None
 
 
-class _MutationItem(_Wire):
+class _MutationItem(VendorReply):
     id: int
     type: int
     invoiceNumber: str | None = None
 
 
-class _Ledger(_Wire):
+class _Ledger(VendorReply):
     id: int
     code: str
     description: str = ""
     category: str = ""
 
 
-class _Outstanding(_Wire):
+class _Outstanding(VendorReply):
     invoiceNumber: str
     totalAmount: Any
     paidAmount: Any = None

@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from koppel import wire
-from koppel.connectors.connector_kit import SharedTokens, parse_reply
+from koppel.connectors.connector_kit import SharedTokens, VendorReply, parse_reply
 from koppel.connectors.connector_kit import load_settings as load_connector_settings
 from koppel.connectors.snelstart_mapping import (
     VENDOR,
@@ -64,20 +64,16 @@ _PAGE = 500
 _MAX_PAGES = 200
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _SnelstartToken(_Wire):
+class _SnelstartToken(VendorReply):
     access_token: str = Field(min_length=1)
     expires_in: int = 3599
 
 
-class _SnelstartRef(_Wire):
+class _SnelstartRef(VendorReply):
     id: str
 
 
-class _SnelstartRelatie(_Wire):
+class _SnelstartRelatie(VendorReply):
     id: str
     relatiecode: int | None = None
     email: str | None = None
@@ -85,18 +81,18 @@ class _SnelstartRelatie(_Wire):
     nonactief: bool | None = False
 
 
-class _SnelstartFactuur(_Wire):
+class _SnelstartFactuur(VendorReply):
     id: str | None = None
     factuurnummer: str
     verkoopBoeking: _SnelstartRef | None = None
 
 
-class _SnelstartLand(_Wire):
+class _SnelstartLand(VendorReply):
     id: str
     landcodeISO: str | None = None
 
 
-class _SnelstartGrootboek(_Wire):
+class _SnelstartGrootboek(VendorReply):
     id: str
     nummer: int | None = None
 
