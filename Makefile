@@ -61,7 +61,7 @@ demo: install
 	$(BIN)/python -m devkit.demo
 
 chaos: install
-	$(BIN)/python -m devkit.chaos --orders $(or $(N),2000) --seed $(or $(SEED),7)
+	$(if $(filter bizzcloud,$(KOPPELING)),$(BIN)/python -m devkit.chaos_bizzcloud --documents $(or $(N),300) --seed $(or $(SEED),7),$(BIN)/python -m devkit.chaos --orders $(or $(N),2000) --seed $(or $(SEED),7))
 
 bench: install
 	$(BIN)/python -m devkit.bench

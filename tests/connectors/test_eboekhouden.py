@@ -506,3 +506,19 @@ def test_preview_shows_the_relation_and_the_mutation_with_codes_for_ids_and_no_s
         (8000, "HOOG_VERK_21", D("59.97")),
         (8010, "LAAG_VERK_9", D("22.46")),
     ]
+
+
+def test_a_document_mixing_included_and_excluded_taxes_books_odoos_vat_to_the_cent() -> None:
+    # Given an invoice with a line at 21 % excl. (1549.17 → VAT 325.33) and a price-included 21 % line of 1.01
+    # (Odoo: net 0.83, VAT 0.18, where 0.83 × 21 % rounds to 0.17): neither basis alone gives Odoo's VAT 325.51
+    doc = _doc([_line("Fietsen", "1549.17", 21), _line("Bel", "0.83", 21)], "1875.51", total_vat=D("325.51"))
+    booking = plan_booking(doc)
+
+    # When it is translated
+    body = invoice_mutation(booking, 7, SETTINGS)
+
+    # Then e-Boekhouden's own per-row computation gives Odoo's total and VAT exactly, with the same net on 8000
+    assert predicted_totals(body["rows"], body["inExVat"]) == (D("1875.51"), D("325.51"))
+    net = sum(r["amount"] for r in body["rows"]) if body["inExVat"] == "EX" else None
+    assert net in (D("1550.00"), None)
+    assert {r["ledgerId"] for r in body["rows"]} == {80}

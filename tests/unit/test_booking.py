@@ -207,3 +207,23 @@ def _till_sale(payments: list[Any]) -> SalesDocument:
         total=Decimal("10.00"),
         payments=tuple(payments),
     )
+
+
+def test_a_till_receipt_rounded_per_line_keeps_its_own_vat_and_its_total() -> None:
+    # Given a receipt incl. VAT of 42.33 and 135.10 at 21 %, whose till rounded VAT per line (7.35 + 23.45 = 30.80)
+    # where the VAT of the rate's sum would round to 30.79
+    lines = (
+        Line(description="Shirts", unit_price=Decimal("42.33"), amount=Decimal("42.33"), vat_rate=Decimal(21)),
+        Line(description="Helm", unit_price=Decimal("135.10"), amount=Decimal("135.10"), vat_rate=Decimal(21)),
+    )
+    receipt = _till_sale(payments=[]).model_copy(
+        update={"lines": lines, "total": Decimal("177.43"), "total_vat": Decimal("30.80"), "vat_rounded_per_line": True}
+    )
+
+    # When it is planned
+    booking = plan_booking(receipt)
+
+    # Then the VAT is the receipt's own, and the total is unchanged: a cent moved from net to VAT
+    assert booking.vat_total == Decimal("30.80")
+    assert booking.total == Decimal("177.43")
+    assert booking.net_total == Decimal("146.63")

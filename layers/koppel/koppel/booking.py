@@ -245,11 +245,13 @@ def _give_rounding_to_largest(
 
 
 def _follow_stated_vat(doc: SalesDocument, totals: list[VatTotal], lines: list[BookedLine]) -> list[VatTotal]:
-    """Prices excl. VAT: a source that rounds VAT per line may state a VAT total a cent or so away from ours.
+    """A source that rounds VAT per line (Odoo, most tills) may state a VAT total a cent or so away from ours.
 
-    The bookkeeper's invoice says what the customer owes, so the booking follows the source's VAT total,
-    and the difference is booked on the rate with the largest base (visible, never hidden in a net line)."""
-    if doc.prices_include_vat or doc.total_vat is None:
+    The bookkeeper's invoice says what the VAT is, so the booking follows the source's VAT total, and the
+    difference is booked on the rate with the largest base (visible, never hidden). Prices excl. VAT: the total
+    moves with it, as the source's own total does. Prices incl. VAT: the total stays, and the net of that rate gives
+    the cent to the VAT."""
+    if doc.total_vat is None or (doc.prices_include_vat and not doc.vat_rounded_per_line):
         return totals
     difference = cents(doc.total_vat) - sum((t.vat for t in totals), ZERO)
     if difference == 0 or not totals:
@@ -260,10 +262,14 @@ def _follow_stated_vat(doc: SalesDocument, totals: list[VatTotal], lines: list[B
             "lines, more than per-line rounding explains",
             difference=difference,
         )
-    largest = max(range(len(totals)), key=lambda i: (abs(totals[i].base), totals[i].rate))
-    adjusted = totals[largest].model_copy(update={"vat": totals[largest].vat + difference})
-    for i, line in enumerate(lines):
-        if line.vat_rate == adjusted.rate:
-            lines[i] = line.model_copy(update={"vat": line.vat + difference})
-            break
+    taxed = [i for i in range(len(totals)) if totals[i].rate != 0] or list(range(len(totals)))
+    largest = max(taxed, key=lambda i: (abs(totals[i].base), totals[i].rate))
+    net_shift = -difference if doc.prices_include_vat else ZERO
+    adjusted = totals[largest].model_copy(
+        update={"vat": totals[largest].vat + difference, "base": totals[largest].base + net_shift}
+    )
+    rate_lines = [i for i, line in enumerate(lines) if line.vat_rate == adjusted.rate]
+    if rate_lines:
+        i = max(rate_lines, key=lambda j: abs(lines[j].net))
+        lines[i] = lines[i].model_copy(update={"vat": lines[i].vat + difference, "net": lines[i].net + net_shift})
     return [adjusted if i == largest else t for i, t in enumerate(totals)]

@@ -156,6 +156,9 @@ class SalesDocument(Canonical):
     """The total incl. VAT as the source states it: the booking must equal it to the cent."""
     total_vat: Amount | None = None
     """The VAT total as the source states it, when it does."""
+    vat_rounded_per_line: bool = False
+    """The source rounds VAT per line and states the sum (Odoo, most tills): its VAT total is booked as stated, also
+    for prices incl. VAT (a cent moves between net and VAT, the total stays)."""
     description: str = ""
     reference: str = ""
     payment_method: str = ""

@@ -160,7 +160,7 @@ def invoice_mutation(booking: Booking, relation_id: int, settings: EboekhoudenSe
     _check_document(doc)
     number = invoice_number(doc.number, settings)
     rows = [_row(line, doc, settings) for line in booking.lines]
-    basis = _basis(booking, rows)
+    basis, wire_rows = _exact_rows(booking, rows)
     body: dict[str, Any] = {
         "type": INVOICE_SENT,
         "date": doc.issue_date.isoformat(),
@@ -170,7 +170,7 @@ def invoice_mutation(booking: Booking, relation_id: int, settings: EboekhoudenSe
         "invoiceNumber": number,
         "termOfPayment": doc.due_days if doc.due_days is not None else settings.payment_term_days,
         "inExVat": basis,
-        "rows": [_wire_row(row, basis) for row in rows],
+        "rows": wire_rows,
     }
     if doc.reference:
         body["paymentReference"] = doc.reference[:50]
@@ -270,13 +270,60 @@ def _wire_row(row: dict[str, Any], basis: InExVat) -> dict[str, Any]:
     }
 
 
-def _basis(booking: Booking, rows: list[dict[str, Any]]) -> InExVat:
+def _exact_rows(booking: Booking, rows: list[dict[str, Any]]) -> tuple[InExVat, list[dict[str, Any]]]:
+    """Rows under which e-Boekhouden's own per-row VAT gives the booking's total and VAT to the cent: the document's
+    basis, else the other one; else (a document mixing price-included and excluded taxes, whose lines Odoo rounds
+    each its own way) the document's basis with a few cents of a row split off until each rate's VAT is exact."""
     own: InExVat = "IN" if booking.document.prices_include_vat else "EX"
     other: InExVat = "EX" if own == "IN" else "IN"
     for basis in (own, other):
-        if predicted_totals([_wire_row(r, basis) for r in rows], basis) == (booking.total, booking.vat_total):
-            return basis
-    return "IN"
+        wired = [_wire_row(r, basis) for r in rows]
+        if predicted_totals(wired, basis) == (booking.total, booking.vat_total):
+            return basis, wired
+    for basis in (own, other):
+        split = _split_for_vat(booking, [_wire_row(r, basis) for r in rows], basis)
+        if split is not None:
+            return basis, split
+    return "IN", [_wire_row(r, "IN") for r in rows]
+
+
+def _split_for_vat(booking: Booking, rows: list[dict[str, Any]], basis: InExVat) -> list[dict[str, Any]] | None:
+    """Per rate, move a few cents of the largest row into small rows of their own (same ledger and code) so that
+    the per-row rounding adds up to the booking's VAT of that rate; None when a few small rows cannot do it."""
+    rows = list(rows)
+    for code, rate in VAT_RATES.items():
+        want = sum((t.vat for t in booking.vat_totals if t.rate == rate), ZERO)
+        ours = [r for r in rows if r["vatCode"] == code]
+        missing = want - predicted_totals(ours, basis)[1]
+        if missing == 0:
+            continue
+        largest = max(ours, key=lambda r: abs(r["amount"]), default=None)
+        parts = _split(largest["amount"], rate, basis, missing) if largest else None
+        if largest is None or parts is None:
+            return None
+        at = rows.index(largest)
+        rows[at : at + 1] = [{**largest, "amount": part} for part in parts]
+    if predicted_totals(rows, basis) != (booking.total, booking.vat_total):
+        return None
+    return rows
+
+
+def _split(amount: Decimal, rate: Decimal, basis: InExVat, missing: Decimal) -> list[Decimal] | None:
+    """``amount`` as one large and a few equal small amounts whose rounded VAT adds up to ``missing`` more than
+    ``amount``'s own (hand-written: a search over at most 5 × 199 candidates, each a few multiplications)."""
+
+    def vat(value: Decimal) -> Decimal:
+        return cents(value * rate / (100 + rate)) if basis == "IN" else cents(value * rate / 100)
+
+    sign = Decimal(1) if amount >= 0 else Decimal(-1)
+    target = vat(amount) + missing
+    for count in range(1, 6):
+        for k in range(1, 200):
+            small = sign * Decimal(k) / 100
+            large = amount - count * small
+            if large * sign > 0 and vat(large) + count * vat(small) == target:
+                return [large, *([small] * count)]
+    return None
 
 
 def _check_document(doc: SalesDocument) -> None:
