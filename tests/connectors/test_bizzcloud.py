@@ -372,3 +372,61 @@ def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_
     assert record.events == ()
     assert "several taxes" in record.problem and "one sales tax" in record.problem
     assert record.event_ids == (f"bizzcloud:account.move:{move}:posted",)
+
+
+# -- payment status written back ----------------------------------------------------------------------------------
+def _write_back(odoo: BizzcloudSandbox) -> Any:
+    from koppel.connectors.bizzcloud import build_target
+
+    conn = connection(url=odoo.base_url, database="bizzcloud")
+    ctx = ConnectorContext(
+        connection=conn,
+        settings=conn.source_settings,
+        secrets={"login": "koppel@shop.nl", "api_key": "odoo-key"},
+        session=session_for(retries=0, timeout=(3, 10)),
+    )
+    return build_target(ctx)
+
+
+def _status(move: dict[str, Any], state: str, open_amount: str) -> Any:
+    from koppel.model import PaymentStatus
+
+    return PaymentStatus(
+        document_number=move["name"], source_id=str(move["id"]), status=state, amount_open=Decimal(open_amount),
+        currency="EUR", updated_at=T0,
+    )  # fmt: skip
+
+
+def _move(odoo: BizzcloudSandbox, move_id: int) -> dict[str, Any]:
+    return next(m for m in odoo.records("account.move") if m["id"] == move_id)
+
+
+def test_a_part_payment_then_the_rest_are_registered_on_the_invoice_once_each(odoo: BizzcloudSandbox) -> None:
+    # Given a posted invoice of 97.04 open in Bizzcloud
+    move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:2], invoice_date="2026-11-20")
+    move = _move(odoo, move_id)
+    total = Decimal(str(move["amount_total"]))
+    target = _write_back(odoo)
+
+    # When the accounting package shows 40.00 still open, then Bizzcloud registers the rest as paid: partial
+    target.apply_payment_status(_status(move, "partially_paid", "40.00"))
+    assert Decimal(str(_move(odoo, move_id)["amount_residual"])) == Decimal("40.00")
+    assert _move(odoo, move_id)["payment_state"] == "partial"
+
+    # When the same status arrives again, then nothing more is registered
+    target.apply_payment_status(_status(move, "partially_paid", "40.00"))
+    payments = odoo.records("account.payment")
+    assert [Decimal(str(p["amount"])) for p in payments] == [total - Decimal("40.00")]
+
+    # When it is paid in full there, then the invoice is paid in Bizzcloud
+    target.apply_payment_status(_status(move, "paid", "0"))
+    assert _move(odoo, move_id)["payment_state"] == "paid"
+
+
+def test_a_payment_undone_in_the_books_is_parked_for_a_person_not_reversed(odoo: BizzcloudSandbox) -> None:
+    move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:1], invoice_date="2026-11-20")
+    odoo.register_payment(move_id, _move(odoo, move_id)["amount_total"])
+    move = _move(odoo, move_id)
+    # When the accounting package shows the invoice open again, then Koppel refuses to guess and says what to do
+    with pytest.raises(PermanentError, match="a payment was undone there; correct the payment in Bizzcloud by hand"):
+        _write_back(odoo).apply_payment_status(_status(move, "open", str(move["amount_total"])))

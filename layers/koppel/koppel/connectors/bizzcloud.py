@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from koppel.connectors.bizzcloud_mapping import (
     SOURCE,
     VENDOR,
-    decimal,
     invoice_event,
     invoice_skip_reason,
     many2one_id,
@@ -29,19 +28,18 @@ from koppel.connectors.bizzcloud_mapping import (
     pos_payments,
     pos_skip_reason,
 )
-from koppel.connectors.bizzcloud_rpc import Transport, transport_for
+from koppel.connectors.bizzcloud_rpc import Odoo, transport_for
+from koppel.connectors.bizzcloud_writeback import BizzcloudWriteBack
 from koppel.connectors.connector_kit import load_settings
-from koppel.errors import AuthError, InputError, KoppelError, PermanentError
-from koppel.model import ExternalRef
-from koppel.money import cents
+from koppel.errors import AuthError, InputError, KoppelError
 from koppel.ports import PolledRecord, WebhookNotice
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from koppel.connectors import ConnectorContext
-    from koppel.model import Connection, HubEvent, PaymentStatus
+    from koppel.model import Connection, HubEvent
 
 POLL_INTERVAL_MINUTES = 1
 """Odoo sends no webhooks: the poll is how invoices and till sales reach the books, within a minute."""
@@ -85,53 +83,6 @@ class BizzcloudSettings(BaseModel):
     """The relation a till sale without a customer is booked on."""
     payment_journal: str = "BNK1"
     """Code of the Bizzcloud journal that payments carried back from the accounting package are registered on."""
-
-
-class Odoo:
-    """``execute_kw`` with the uid from ``authenticate`` (asked once per instance)."""
-
-    def __init__(self, transport: Transport, database: str, login: str, api_key: str) -> None:
-        self._transport = transport
-        self._db = database
-        self._login = login
-        self._key = api_key
-        self._uid: int | None = None
-
-    def uid(self) -> int:
-        if self._uid is None:
-            uid = self._transport.call("common", "authenticate", [self._db, self._login, self._key, {}])
-            if not isinstance(uid, int) or isinstance(uid, bool):
-                raise AuthError(
-                    f"{VENDOR} did not accept login {self._login!r} with the stored API key on database {self._db!r}: "
-                    f"create a new API key in Bizzcloud (Preferences > Account Security) and reconnect"
-                )
-            self._uid = uid
-        return self._uid
-
-    def execute(self, model: str, method: str, args: list[Any], **kwargs: Any) -> Any:
-        return self._transport.call(
-            "object", "execute_kw", [self._db, self.uid(), self._key, model, method, args, kwargs]
-        )
-
-    def search_read(self, model: str, domain: list[Any], fields: list[str], **kwargs: Any) -> list[dict[str, Any]]:
-        rows = self.execute(model, "search_read", [domain], fields=fields, **kwargs)
-        return list(rows or [])
-
-    def read(self, model: str, ids: Iterable[int], fields: list[str]) -> dict[int, dict[str, Any]]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        return {row["id"]: row for row in self.execute(model, "read", [wanted], fields=fields) or []}
-
-    def pages(self, model: str, domain: list[Any], fields: list[str], size: int) -> Iterator[list[dict[str, Any]]]:
-        offset = 0
-        while True:
-            page = self.search_read(model, domain, fields, offset=offset, limit=size, order="write_date asc, id asc")
-            if page:
-                yield page
-            if len(page) < size:
-                return
-            offset += size
 
 
 class BizzcloudSource:
@@ -346,51 +297,6 @@ class _PageRefs:
         return self.partners.get(many2one_id(record.get("partner_id")) or -1)
 
 
-class BizzcloudWriteBack:
-    """Payment status from the accounting package, registered on the Bizzcloud invoice with Odoo's own
-    register-payment wizard (so Odoo reconciles it and sets the invoice's payment state itself)."""
-
-    name: ClassVar[str] = SOURCE
-
-    def __init__(self, settings: BizzcloudSettings, odoo: Odoo) -> None:
-        self.settings = settings
-        self.odoo = odoo
-
-    def apply_payment_status(self, status: PaymentStatus) -> ExternalRef:
-        """Bring the invoice's open amount down to the one the books show; a repeat finds nothing left to do."""
-        if not status.source_id or not status.source_id.isdigit():
-            raise PermanentError(f"payment status for {status.document_number} names no Bizzcloud invoice id")
-        move_id = int(status.source_id)
-        move = self.odoo.read("account.move", [move_id], ["name", "state", "amount_residual"]).get(move_id)
-        if move is None:
-            raise PermanentError(f"invoice {status.document_number} no longer exists in {VENDOR}: nothing to mark paid")
-        ref = ExternalRef(system=SOURCE, id=str(move_id), number=str(move.get("name") or status.document_number))
-        residual = decimal(move.get("amount_residual"))
-        payment = residual - cents(status.amount_open)
-        if payment == 0:
-            return ref
-        if payment < 0:
-            raise PermanentError(
-                f"the accounting package shows {cents(status.amount_open)} open on {ref.number} but {VENDOR} only "
-                f"{residual}: a payment was undone there; correct the payment in {VENDOR} by hand"
-            )
-        if move.get("state") != "posted":
-            raise PermanentError(f"invoice {ref.number} is {move.get('state')} in {VENDOR}: it cannot take a payment")
-        values: dict[str, Any] = {"amount": payment, "payment_date": status.updated_at.date().isoformat()}
-        values["communication"] = f"{ref.number} (betaling uit de boekhouding)"
-        journal = self._journal()
-        if journal is not None:
-            values["journal_id"] = journal
-        context = {"active_model": "account.move", "active_ids": [move_id]}
-        wizard = self.odoo.execute("account.payment.register", "create", [values], context=context)
-        self.odoo.execute("account.payment.register", "action_create_payments", [[wizard]])
-        return ref
-
-    def _journal(self) -> int | None:
-        rows = self.odoo.search_read("account.journal", [("code", "=", self.settings.payment_journal)], ["id"])
-        return int(rows[0]["id"]) if rows else None
-
-
 def _odoo_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -415,7 +321,7 @@ def build_source(ctx: ConnectorContext) -> BizzcloudSource:
 def build_target(ctx: ConnectorContext) -> BizzcloudWriteBack:
     """Bizzcloud as the target of payment status carried back (its write-back queue)."""
     settings, odoo = _connect(ctx)
-    return BizzcloudWriteBack(settings, odoo)
+    return BizzcloudWriteBack(odoo, settings.payment_journal)
 
 
 def _connect(ctx: ConnectorContext) -> tuple[BizzcloudSettings, Odoo]:

@@ -20,6 +20,8 @@ from koppel.errors import AuthError, PermanentError, RetryableError
 from koppel.http import json_body, send
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     import requests
 
 VENDOR = "Bizzcloud"
@@ -145,6 +147,53 @@ def _loads_decimal(data: bytes) -> tuple[tuple[Any, ...], str | None]:
     parser.feed(data)
     parser.close()
     return unmarshaller.close(), unmarshaller.getmethodname()
+
+
+class Odoo:
+    """``execute_kw`` with the uid from ``authenticate`` (asked once per instance)."""
+
+    def __init__(self, transport: Transport, database: str, login: str, api_key: str) -> None:
+        self._transport = transport
+        self._db = database
+        self._login = login
+        self._key = api_key
+        self._uid: int | None = None
+
+    def uid(self) -> int:
+        if self._uid is None:
+            uid = self._transport.call("common", "authenticate", [self._db, self._login, self._key, {}])
+            if not isinstance(uid, int) or isinstance(uid, bool):
+                raise AuthError(
+                    f"{VENDOR} did not accept login {self._login!r} with the stored API key on database {self._db!r}: "
+                    f"create a new API key in Bizzcloud (Preferences > Account Security) and reconnect"
+                )
+            self._uid = uid
+        return self._uid
+
+    def execute(self, model: str, method: str, args: list[Any], **kwargs: Any) -> Any:
+        return self._transport.call(
+            "object", "execute_kw", [self._db, self.uid(), self._key, model, method, args, kwargs]
+        )
+
+    def search_read(self, model: str, domain: list[Any], fields: list[str], **kwargs: Any) -> list[dict[str, Any]]:
+        rows = self.execute(model, "search_read", [domain], fields=fields, **kwargs)
+        return list(rows or [])
+
+    def read(self, model: str, ids: Iterable[int], fields: list[str]) -> dict[int, dict[str, Any]]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        return {row["id"]: row for row in self.execute(model, "read", [wanted], fields=fields) or []}
+
+    def pages(self, model: str, domain: list[Any], fields: list[str], size: int) -> Iterator[list[dict[str, Any]]]:
+        offset = 0
+        while True:
+            page = self.search_read(model, domain, fields, offset=offset, limit=size, order="write_date asc, id asc")
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            offset += size
 
 
 def transport_for(kind: str, session: requests.Session, base_url: str) -> Transport:

@@ -1,0 +1,143 @@
+"""Payment status back from the accounting package, and the chart re-read: services/target_sync.py with fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
+from koppel.model import ExternalRef, PaymentStatus, PaymentStatusEvent
+from koppel.services.deliver import DeliverDeps, deliver
+from koppel.services.target_sync import TargetSyncDeps, sync_targets
+from tests.fakes import T0, FakeBooks, a_connection, an_event
+
+
+class OpenItems:
+    """A target whose books say how much of each invoice is open (absent: paid in full)."""
+
+    name = "fakebooks"
+    total = Decimal("121.00")
+
+    def __init__(self) -> None:
+        self.open: dict[str, Decimal] = {}
+        self.chart = {"ledger_ids": {"8000": "g-8000"}}
+
+    def payment_status(self, numbers: list[str]) -> Any:
+        for number in numbers:
+            amount = self.open.get(number)
+            if amount is None:
+                yield number, None
+                continue
+            state = "open" if amount == self.total else "partially_paid"
+            yield (
+                number,
+                PaymentStatus(document_number=number, status=state, amount_open=amount, currency="EUR", updated_at=T0),
+            )
+
+
+class Queue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, PaymentStatusEvent]] = []
+
+    def publish(self, target: str, events: Any, *, replay: int = 0) -> None:
+        self.sent += [(target, event) for event in events]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    connection = a_connection()
+    store, ledger, books, queue, clock = (
+        MemoryConnectionStore([connection]),
+        MemoryLedger(),
+        OpenItems(),
+        Queue(),
+        Clock(),
+    )
+    # Given one invoice booked in the accounting package, open there
+    deliver(
+        an_event("1001", connection),
+        DeliverDeps(target=FakeBooks(), target_name="fakebooks", ledger=ledger, clock=clock),
+    )
+    books.open["1001"] = Decimal("121.00")
+    deps = TargetSyncDeps(
+        connections=store, ledger=ledger, publisher=queue, target_for=lambda c, t: books,
+        refresh_settings=lambda c, t: books.chart, writes_back=lambda system: True, clock=clock,
+        every=timedelta(minutes=5),
+    )  # fmt: skip
+    return {
+        "connection": connection,
+        "store": store,
+        "ledger": ledger,
+        "books": books,
+        "queue": queue,
+        "deps": deps,
+        "clock": clock,
+    }
+
+
+def _run(world: dict[str, Any], minutes: int = 5) -> list[tuple[str, PaymentStatusEvent]]:
+    world["clock"].now += timedelta(minutes=minutes)
+    before = len(world["queue"].sent)
+    sync_targets(world["store"].get(world["connection"].connection_id), world["deps"])
+    return world["queue"].sent[before:]
+
+
+def test_nothing_is_sent_while_an_invoice_stays_as_open_as_it_was_booked(world: dict[str, Any]) -> None:
+    # Given the invoice is still wholly open in the accounting package, then the source is told nothing
+    world["books"].open["1001"] = Decimal("121.00")
+    assert _run(world) == []
+
+
+def test_a_part_payment_then_the_rest_go_back_to_the_source_one_change_at_a_time(world: dict[str, Any]) -> None:
+    # When the customer pays 100 of 121, then one status change goes to the source's write-back queue
+    world["books"].open["1001"] = Decimal("21.00")
+    [(system, first)] = _run(world)
+    assert system == world["connection"].source
+    assert (first.payload.status, first.payload.amount_open) == ("partially_paid", Decimal("21.00"))
+
+    # When the rest is paid before the source took the first change, then nothing more is sent yet
+    del world["books"].open["1001"]
+    assert _run(world) == []
+
+    # When the source took it (the write-back was delivered), then the payment in full follows, once
+    write_back = DeliverDeps(
+        target=Source(), target_name=world["connection"].source, ledger=world["ledger"], clock=world["clock"]
+    )
+    assert deliver(first, write_back).outcome == "posted"
+    [(_, paid)] = _run(world)
+    assert (paid.payload.status, paid.payload.amount_open) == ("paid", Decimal("0"))
+    assert _run(world) == []
+
+
+def test_it_runs_at_most_once_per_interval_and_re_reads_the_chart(world: dict[str, Any]) -> None:
+    world["books"].open["1001"] = Decimal("21.00")
+    assert len(_run(world)) == 1
+    world["books"].open["1001"] = Decimal("11.00")
+    assert _run(world, minutes=1) == []  # within the interval: not read at all
+    # And the chart read from the accounting package is in the connection's settings
+    settings = world["store"].get(world["connection"].connection_id).target_settings["fakebooks"]
+    assert settings["ledger_ids"] == {"8000": "g-8000"}
+
+
+class Source:
+    """The source's write-back: records what it was told."""
+
+    name = "fakeshop"
+
+    def __init__(self) -> None:
+        self.applied: list[PaymentStatus] = []
+
+    def apply_payment_status(self, status: PaymentStatus) -> ExternalRef:
+        self.applied.append(status)
+        return ExternalRef(system=self.name, id=status.source_id or "")
