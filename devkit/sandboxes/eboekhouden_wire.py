@@ -13,13 +13,14 @@ syntax two public clients send [I]. Text compares case-insensitively [I].
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
+
+from devkit.sandboxes import decimal_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -59,22 +60,16 @@ def not_found(kind: str, ident: object) -> ApiError:
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
 def loads(raw: bytes | str) -> Any:
-    return json.loads(raw, parse_float=Decimal)
+    return decimal_json.loads(raw)
 
 
 def dumps(value: Any) -> str:
     """JSON whose Decimals are numbers with exactly two decimals, written from their digits (never a float)."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot write {value} as JSON")
-        return f"{cents(value):f}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(dumps(item) for item in value) + "]"
-    if isinstance(value, date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value)
+    return decimal_json.dumps(value, lambda amount: f"{cents(amount):f}", _iso)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def answer(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

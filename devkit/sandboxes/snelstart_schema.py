@@ -11,7 +11,6 @@ Two places where the spec and the live .NET API differ are bridged on purpose:
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +22,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.validators import extend
+
+from devkit.sandboxes import decimal_json
 
 SPEC_NAME = "snelstart-b2b-api-v2.openapi.yaml"
 _REPO = Path(__file__).resolve().parents[2]
@@ -165,19 +166,13 @@ def format_datetime(moment: datetime) -> str:
 
 # -- JSON -------------------------------------------------------------------------------------------------------
 def loads(raw: bytes | str) -> Any:
-    return json.loads(raw, parse_float=Decimal)
+    return decimal_json.loads(raw)
 
 
 def dumps(value: Any) -> str:
     """JSON with Decimal written as a number in its own digits (81.46 stays 81.46; no float on the way)."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot write {value} as JSON")
-        return f"{value:f}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(dumps(item) for item in value) + "]"
-    if isinstance(value, datetime):
-        return json.dumps(format_datetime(value))
-    return json.dumps(value)
+    return decimal_json.dumps(value, lambda amount: f"{amount:f}", _snelstart_time)
+
+
+def _snelstart_time(value: Any) -> Any:
+    return format_datetime(value) if isinstance(value, datetime) else value
