@@ -10,17 +10,21 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from koppel.errors import InputError, PermanentError
+from koppel.errors import AuthError, InputError, PermanentError
 from koppel.ports import CachedToken
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import requests
 
     from koppel.connectors import ConnectorContext
     from koppel.model import SalesDocument
 
 REFRESH_MARGIN = timedelta(seconds=60)
 M = TypeVar("M", bound=BaseModel)
+N = TypeVar("N", bound="StatusNote")
+T = TypeVar("T")
 _TEMPLATE_EXAMPLE = {"number": "1001", "reference": "REF", "name": "Jan Jansen", "date": "2026-05-01"}
 
 
@@ -68,6 +72,19 @@ def parse_reply(model: type[M], data: Any, what: str, vendor: str) -> M:
         ) from error
 
 
+class StatusNote:
+    """Remembers the status of a vendor's refusal while koppel.http.send maps it: a 401 means the access token was
+    refused (renew it once), which only the connector that holds the token can act on."""
+
+    def __init__(self, describe: Callable[[requests.Response], str]) -> None:
+        self.status: int | None = None
+        self._describe = describe
+
+    def describe(self, response: requests.Response) -> str:
+        self.status = response.status_code
+        return self._describe(response)
+
+
 class SharedTokens:
     """``fetch()`` returns (token, seconds it lives); it is called only when no fresh token is cached.
 
@@ -87,6 +104,17 @@ class SharedTokens:
             token = self._renew(token)
         self._token = token
         return token.value
+
+    def call_renewing(self, attempt: Callable[[N], T], new_note: Callable[[], N]) -> T:
+        """One call with the current token; a 401 renews the token and tries once more (a second 401 stands)."""
+        note = new_note()
+        try:
+            return attempt(note)
+        except AuthError:
+            if note.status != 401:
+                raise
+        self.renew()
+        return attempt(new_note())
 
     def renew(self) -> None:
         """After the vendor refused the token it gave (a 401): a new one, whatever the clock says."""

@@ -14,12 +14,13 @@ Assumptions the public docs leave open, each handled both ways:
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
 from koppel import wire
-from koppel.connectors.connector_kit import SharedTokens, VendorReply, parse_reply
+from koppel.connectors.connector_kit import SharedTokens, StatusNote, VendorReply, parse_reply
 from koppel.connectors.connector_kit import load_settings as load_connector_settings
 from koppel.connectors.eboekhouden_mapping import (
     INVOICE_SENT,
@@ -39,8 +40,6 @@ from koppel.model import ExternalRef, PaymentStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import requests
 
     from koppel.booking import Booking
     from koppel.connectors import ConnectorContext
@@ -96,17 +95,6 @@ class _Outstanding(VendorReply):
 
 def _parse(model: type[W], data: Any, what: str) -> W:
     return parse_reply(model, data, what, VENDOR)
-
-
-class _StatusNote:
-    """Remembers the status of the last refusal: a 401 means "session ended, open another", once."""
-
-    def __init__(self) -> None:
-        self.status: int | None = None
-
-    def describe(self, response: requests.Response) -> str:
-        self.status = response.status_code
-        return describe_error(response)
 
 
 class EboekhoudenTarget:
@@ -244,16 +232,10 @@ class EboekhoudenTarget:
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
         """One API call with the session token; a 401 opens a new session and tries once more."""
-        note = _StatusNote()
-        try:
-            return self._send(method, path, params, body, note)
-        except AuthError:
-            if note.status != 401:
-                raise
-        self._sessions.renew()
-        return self._send(method, path, params, body, _StatusNote())
+        attempt = partial(self._send, method, path, params, body)
+        return self._sessions.call_renewing(attempt, lambda: StatusNote(describe_error))
 
-    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: object, note: _StatusNote) -> Any:
+    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: object, note: StatusNote) -> Any:
         headers = {"Authorization": self._sessions.current(), "Accept": "application/json"}
         data = None
         if body is not None:

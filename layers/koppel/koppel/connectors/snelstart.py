@@ -16,12 +16,13 @@ partner subscription key. Assumptions the public docs leave open, each handled b
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
 from koppel import wire
-from koppel.connectors.connector_kit import SharedTokens, VendorReply, parse_reply
+from koppel.connectors.connector_kit import SharedTokens, StatusNote, VendorReply, parse_reply
 from koppel.connectors.connector_kit import load_settings as load_connector_settings
 from koppel.connectors.snelstart_mapping import (
     VENDOR,
@@ -115,23 +116,21 @@ def _odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-class _ErrorNote:
-    """Remembers the last error answer: koppel.http.send maps it, but a 401 (refresh once) and an OAuth
-    ``invalid_grant`` (reconnect) need decisions only this connector can make."""
+class _ErrorNote(StatusNote):
+    """Also remembers the OAuth error code: ``invalid_grant`` (reconnect) is a decision only this connector makes."""
 
     def __init__(self) -> None:
-        self.status: int | None = None
+        super().__init__(describe_error)
         self.code = ""
 
     def describe(self, response: requests.Response) -> str:
-        self.status = response.status_code
         try:
             data = json.loads(response.text)
         except ValueError:
             data = None
         if isinstance(data, dict):
             self.code = str(data.get("error") or "")
-        return describe_error(response)
+        return super().describe(response)
 
 
 class _Koppelsleutel:
@@ -247,14 +246,7 @@ class SnelstartTarget:
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
         """One API call with bearer + subscription key; a 401 renews the token and tries once more."""
         url = self.settings.api_base.rstrip("/") + path
-        note = _ErrorNote()
-        try:
-            return self._send(method, url, params, body, note)
-        except AuthError:
-            if note.status != 401:
-                raise
-        self._tokens.renew()
-        return self._send(method, url, params, body, _ErrorNote())
+        return self._tokens.call_renewing(partial(self._send, method, url, params, body), _ErrorNote)
 
     def _send(self, method: str, url: str, params: dict[str, Any] | None, body: object, note: _ErrorNote) -> Any:
         headers = {
