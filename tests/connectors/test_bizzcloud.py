@@ -375,10 +375,10 @@ def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_
 
 
 # -- payment status written back ----------------------------------------------------------------------------------
-def _write_back(odoo: BizzcloudSandbox) -> Any:
+def _write_back(odoo: BizzcloudSandbox, transport: str = "jsonrpc") -> Any:
     from koppel.connectors.bizzcloud import build_target
 
-    conn = connection(url=odoo.base_url, database="bizzcloud")
+    conn = connection(url=odoo.base_url, database="bizzcloud", transport=transport)
     ctx = ConnectorContext(
         connection=conn,
         settings=conn.source_settings,
@@ -401,12 +401,15 @@ def _move(odoo: BizzcloudSandbox, move_id: int) -> dict[str, Any]:
     return next(m for m in odoo.records("account.move") if m["id"] == move_id)
 
 
-def test_a_part_payment_then_the_rest_are_registered_on_the_invoice_once_each(odoo: BizzcloudSandbox) -> None:
+@pytest.mark.parametrize("transport", ["jsonrpc", "xmlrpc"])
+def test_a_part_payment_then_the_rest_are_registered_on_the_invoice_once_each(
+    odoo: BizzcloudSandbox, transport: str
+) -> None:
     # Given a posted invoice of 97.04 open in Bizzcloud
     move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:2], invoice_date="2026-11-20")
     move = _move(odoo, move_id)
     total = Decimal(str(move["amount_total"]))
-    target = _write_back(odoo)
+    target = _write_back(odoo, transport)
 
     # When the accounting package shows 40.00 still open, then Bizzcloud registers the rest as paid: partial
     target.apply_payment_status(_status(move, "partially_paid", "40.00"))

@@ -11,16 +11,17 @@ with Odoo's own message, and the HTTP layer (nginx in front of Odoo) gives 429/5
 from __future__ import annotations
 
 import itertools
-import json
 import xmlrpc.client
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
+from xml.sax.saxutils import escape as xml_escape
 
+from koppel import wire
 from koppel.errors import AuthError, PermanentError, RetryableError
 from koppel.http import json_body, send
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     import requests
 
@@ -55,7 +56,7 @@ class JsonRpc:
             "POST",
             self._url,
             vendor=VENDOR,
-            data=json.dumps(request, default=_json_default).encode(),
+            data=wire.dumps(request).encode(),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         answer = json_body(response)
@@ -70,7 +71,7 @@ class XmlRpc:
         self._base = base_url.rstrip("/")
 
     def call(self, service: str, method: str, args: list[Any]) -> Any:
-        payload = xmlrpc.client.dumps(tuple(_xml_safe(args)), method, allow_none=True).encode()
+        payload = _dumps_decimal(tuple(args), method).encode()
         response = send(
             self._session,
             "POST",
@@ -112,20 +113,26 @@ def _last_words(detail: str) -> str:
     return lines[0]
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)  # ok: only ever an amount Odoo stores as a float anyway (a payment to register)
-    raise TypeError(f"cannot send {type(value).__name__} to {VENDOR}")
+class _DecimalMarshaller(xmlrpc.client.Marshaller):
+    """A Decimal as ``<double>`` in its own digits (hand-written: xmlrpc.client writes only floats as doubles).
+    Odoo reads the text into its float field; no binary float is made on our side."""
+
+    def __init__(self) -> None:
+        super().__init__("utf-8", allow_none=True)
+        dispatch: dict[Any, Any] = {**xmlrpc.client.Marshaller.dispatch, Decimal: _DecimalMarshaller.dump_decimal}
+        self.dispatch = dispatch
+
+    def dump_decimal(self, value: Decimal, write: Callable[[str], Any]) -> None:
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be sent to {VENDOR}")
+        write(f"<value><double>{value:f}</double></value>\n")
 
 
-def _xml_safe(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)  # ok: XML-RPC has no decimal type; Odoo stores the amount as a float
-    if isinstance(value, list | tuple):
-        return [_xml_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _xml_safe(v) for k, v in value.items()}
-    return value
+def _dumps_decimal(params: tuple[Any, ...], method: str) -> str:
+    """xmlrpc.client.dumps of a method call, with the Decimal-aware marshaller above."""
+    body = _DecimalMarshaller().dumps(params)
+    name = xml_escape(method)
+    return f"<?xml version='1.0'?>\n<methodCall>\n<methodName>{name}</methodName>\n{body}</methodCall>\n"
 
 
 class _DecimalUnmarshaller(xmlrpc.client.Unmarshaller):
