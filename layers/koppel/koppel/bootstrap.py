@@ -102,17 +102,17 @@ def http_session(settings: StoreSettings) -> requests.Session:
     return _session(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
 
 
+def source_for(settings: StoreSettings, store: ConnectionStore, connection: Connection) -> Source:
+    """The connection's source connector, with its credentials and Koppel's partner secret for that vendor."""
+    from koppel import connectors
+
+    partner = partner_secret_reader(settings, connection.source)
+    ctx = connector_context(connection, connection.source, store, partner, http_session(settings))
+    return connectors.build_source(connection.source, ctx)
+
+
 def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable[[Connection], Source]:
-    def source_for(connection: Connection) -> Source:
-        ctx = connector_context(
-            connection, connection.source, store, partner_secret_reader(settings, connection.source),
-            http_session(settings),
-        )  # fmt: skip
-        from koppel import connectors
-
-        return connectors.build_source(connection.source, ctx)
-
-    return source_for
+    return lambda connection: source_for(settings, store, connection)
 
 
 def _publisher(settings: PublishSettings) -> Any:

@@ -122,15 +122,7 @@ def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address:
     module = connectors.load(connection.source)
     if not hasattr(module, "register_webhooks"):
         raise InputError(f"{connection.source} offers no webhooks: Koppel polls it instead")
-    settings = StoreSettings.load()
-    ctx = bootstrap.connector_context(
-        connection,
-        connection.source,
-        store,
-        bootstrap.partner_secret_reader(settings, connection.source),
-        bootstrap.http_session(settings),
-    )
-    added = module.register_webhooks(connectors.build_source(connection.source, ctx), address)
+    added = module.register_webhooks(bootstrap.source_for(StoreSettings.load(), store, connection), address)
     current = store.get_secrets(connection.connection_id, connection.source)
     store.put_secrets(connection.connection_id, connection.source, {**current, **added})
 
@@ -216,18 +208,10 @@ def connections_map(
 
 def _product_groups(connection: Connection, store: ConnectionStore) -> list[str]:
     """The source's product groups, when it can list them (a source without the hook, or unreachable: none)."""
-    from koppel import bootstrap, connectors
+    from koppel import bootstrap
     from koppel.settings import StoreSettings
 
-    settings = StoreSettings.load()
-    ctx = bootstrap.connector_context(
-        connection,
-        connection.source,
-        store,
-        bootstrap.partner_secret_reader(settings, connection.source),
-        bootstrap.http_session(settings),
-    )
-    source = connectors.build_source(connection.source, ctx)
+    source = bootstrap.source_for(StoreSettings.load(), store, connection)
     lister = getattr(source, "product_groups", None)
     if lister is None:
         return []
