@@ -114,7 +114,7 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
             _park_problem(record, connection, deps)
             skipped.append(f"{record.record_id}: {record.problem}")
             continue
-        events = _unbooked(_events_of(record, connection, source, deps), connection, deps)
+        events = _events_of(record, connection, source, deps)
         publish(connection, events, deps.publisher)
         enqueued += len(events)
         if record.skipped_reason:
@@ -140,9 +140,10 @@ def _sync(connection: Connection, deps: TargetSyncDeps) -> tuple[int, str]:
 
 
 def _events_of(record: PolledRecord, connection: Connection, source: Source, deps: PollDeps) -> list[HubEvent]:
-    """The record's events; a lazily polled record is read from the source only when not booked already."""
+    """The record's events that are not booked yet: a lazily polled record is read from the source only when the
+    ledger does not hold it; an eagerly read one is checked against the ledger event by event."""
     if record.events or record.notice is None:
-        return list(record.events)
+        return _unbooked(list(record.events), connection, deps)
     if deps.ledger is not None and _all_settled(record.event_ids, connection, deps.ledger):
         return []
     return source.hydrate(record.notice)
