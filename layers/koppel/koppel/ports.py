@@ -6,6 +6,7 @@ the in-memory fakes of the tests implement them.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
@@ -176,6 +177,22 @@ class LedgerEntry(Canonical):
     """The event as it was delivered (a HubEnvelope), so a parked record can be replayed after a fix."""
     payment: str = ""
     """The payment status last carried back to the source ("open 12.10", "paid", "settled at the till")."""
+
+    @classmethod
+    def pending(
+        cls, connection_id: str, target: str, event_id: str, now: datetime, lease_until: datetime, **fields: str
+    ) -> LedgerEntry:
+        """A new PENDING row with a fresh request id: what a worker claims before it acts."""
+        return cls(
+            connection_id=connection_id,
+            target=target,
+            event_id=event_id,
+            state="PENDING",
+            request_id=str(uuid.uuid4()),
+            lease_until=lease_until,
+            updated_at=now,
+            **fields,
+        )
 
 
 class Claim(Canonical):

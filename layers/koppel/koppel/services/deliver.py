@@ -9,7 +9,6 @@ webhook or an overlapping poll never books twice.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -103,19 +102,11 @@ def _status_row(event: PaymentStatusEvent, deps: DeliverDeps) -> LedgerEntry:
 
 def _row(event: HubEvent, deps: DeliverDeps, number: str, party_name: str, total: str) -> LedgerEntry:
     now = deps.clock()
-    return LedgerEntry(
-        connection_id=event.connection_id,
-        target=deps.target_name,
-        event_id=event.event_id,
-        state="PENDING",
-        request_id=str(uuid.uuid4()),
-        lease_until=now + deps.lease,
-        document_number=number,
-        party_name=party_name,
-        total=total,
-        updated_at=now,
+    return LedgerEntry.pending(
+        event.connection_id, deps.target_name, event.event_id, now, now + deps.lease,
+        document_number=number, party_name=party_name, total=total,
         event_json=HubEnvelope(event=event).model_dump_json(),
-    )
+    )  # fmt: skip
 
 
 def _write_back(event: PaymentStatusEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -162,15 +161,8 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
     reason = f"{SOURCE_PROBLEM} {record.problem}; {fix}"
     for target in connection.targets:
         for event_id in record.event_ids:
-            row = LedgerEntry(
-                connection_id=connection.connection_id,
-                target=target,
-                event_id=event_id,
-                state="PENDING",
-                request_id=str(uuid.uuid4()),
-                lease_until=now,
-                document_number=record.record_id,
-                updated_at=now,
+            row = LedgerEntry.pending(
+                connection.connection_id, target, event_id, now, now, document_number=record.record_id
             )
             claim = deps.ledger.claim(row, now)
             if claim.is_ours:
