@@ -37,11 +37,12 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from devkit import chaos
 from devkit.chaos import Consumers
 from devkit.chaos_bizzcloud_documents import DocumentMaker
 from devkit.chaos_bizzcloud_report import BizzcloudChaosReport, FinalState, figures, report_table
 from devkit.chaos_faults import ChaosFaultPlan, KillSwitch, killing_deliver_workers
-from devkit.demo_bizzcloud import CONNECTION, BizzcloudDemo
+from devkit.demo_bizzcloud import CONNECTION, FAST_CLOCK, BizzcloudDemo
 from devkit.local import LocalStack
 from devkit.sandboxes import eboekhouden_mutations
 from devkit.sandboxes.eboekhouden import API_PREFIXES as EBOEKHOUDEN_API
@@ -64,18 +65,16 @@ SETTLE_POLLS = 8
 
 
 def chaos_env() -> dict[str, str]:
-    return {
-        "LEASE_SECONDS": "2",
-        "RETRY_BASE_SECONDS": "1",
-        "RETRY_MAX_SECONDS": "4",
-        "HTTP_READ_TIMEOUT": "1.5",
-        # Odoo stamps write_date with the real time and the poll reads up to the real now, so the overlap only has
-        # to cover a poll's own second; one minute (the least) keeps polls from re-reading the whole run.
-        "POLL_OVERLAP_MINUTES": "1",
-        # Payment status and the chart are read back every 5 real minutes in production; every poll here.
-        "TARGET_SYNC_MINUTES": "0",
-        "CONNECTION_CACHE_SECONDS": "0",
-    }
+    """The CCV harness's shortened leases, backoff and read timeout, with this koppeling's own poll timings."""
+    return (
+        chaos.chaos_env(batch_size=0)
+        | {
+            # Odoo stamps write_date with the real time and the poll reads up to the real now, so the overlap only has
+            # to cover a poll's own second; one minute (the least) keeps polls from re-reading the whole run.
+            "POLL_OVERLAP_MINUTES": "1",
+        }
+        | FAST_CLOCK
+    )
 
 
 @dataclass(frozen=True)
