@@ -72,7 +72,7 @@ def world() -> dict[str, Any]:
     books.open["1001"] = Decimal("121.00")
     deps = TargetSyncDeps(
         connections=store, ledger=ledger, publisher=queue, target_for=lambda c, t: books,
-        refresh_settings=lambda c, t: books.chart, writes_back=lambda system: True, clock=clock,
+        refresh_settings=lambda name, target: target.chart, writes_back=lambda system: True, clock=clock,
         every=timedelta(minutes=5),
     )  # fmt: skip
     return {

@@ -163,7 +163,7 @@ def poll_deps(settings: PollSettings) -> PollDeps:
             ledger=the_ledger,
             publisher=publisher,
             target_for=lambda connection, name: target_for(settings, connection, name),
-            refresh_settings=_after_connect(settings),
+            refresh_settings=_after_connect_on,
             writes_back=lambda system: system in settings.TARGET_QUEUES and _has(system, "build_target"),
             every=timedelta(minutes=settings.TARGET_SYNC_MINUTES),
         ),
@@ -176,17 +176,22 @@ def _has(system: str, hook: str) -> bool:
     return hasattr(connectors.load(system), hook)
 
 
-def _after_connect(settings: StoreSettings) -> Callable[[Connection, str], dict[str, Any]]:
-    """A target's after-connect step (the chart of accounts, as settings); {} for a target without one."""
+def _after_connect_on(name: str, target: Target) -> dict[str, Any]:
+    """A target's after-connect step run on its connector (the chart of accounts, as settings); {} for none."""
+    from koppel import connectors
 
-    def after_connect(connection: Connection, target: str) -> dict[str, Any]:
+    hook = getattr(connectors.load(name), "after_connect", None)
+    result: dict[str, Any] = hook(target) if hook is not None else {}
+    return result
+
+
+def _after_connect(settings: StoreSettings) -> Callable[[Connection, str], dict[str, Any]]:
+    def after_connect(connection: Connection, name: str) -> dict[str, Any]:
         from koppel import connectors
 
-        hook = getattr(connectors.load(target), "after_connect", None)
-        if hook is None:
-            return {}
-        result: dict[str, Any] = hook(target_for(settings, connection, target))
-        return result
+        if not hasattr(connectors.load(name), "after_connect"):
+            return {}  # no connector (and no credentials decrypted) for a target without the step
+        return _after_connect_on(name, target_for(settings, connection, name))
 
     return after_connect
 

@@ -38,8 +38,8 @@ class TargetSyncDeps:
     publisher: Publisher
     target_for: Callable[[Connection, str], Any]
     """The connection's target connector (with its credentials) by name."""
-    refresh_settings: Callable[[Connection, str], dict[str, Any]]
-    """The target's after-connect step (its chart of accounts as settings); {} when it has none."""
+    refresh_settings: Callable[[str, Any], dict[str, Any]]
+    """The after-connect step of the target (by name) run on its connector: its chart as settings; {} for none."""
     writes_back: Callable[[str], bool]
     """Whether a system takes payment status back (has a write-back queue and connector)."""
     clock: Callable[[], datetime] = field(default=_utcnow)
@@ -65,15 +65,16 @@ def sync_targets(connection: Connection, deps: TargetSyncDeps) -> SyncResult:
     statuses: list[PaymentStatusEvent] = []
     changed: list[str] = []
     for target in connection.targets:
-        if _refresh(connection, target, deps):
+        connector = deps.target_for(connection, target)  # once: its credentials are decrypted to build it
+        if _refresh(connection, target, connector, deps):
             changed.append(target)
             connection = deps.connections.get(connection.connection_id)
-        statuses += _payment_statuses(connection, target, deps)
+        statuses += _payment_statuses(connection, target, connector, deps)
     return SyncResult(tuple(statuses), tuple(changed))
 
 
-def _refresh(connection: Connection, target: str, deps: TargetSyncDeps) -> bool:
-    synced = deps.refresh_settings(connection, target)
+def _refresh(connection: Connection, target: str, connector: Any, deps: TargetSyncDeps) -> bool:
+    synced = deps.refresh_settings(target, connector)
     current = connection.target_settings.get(target, {})
     if not synced or all(current.get(key) == value for key, value in synced.items()):
         return False
@@ -83,11 +84,10 @@ def _refresh(connection: Connection, target: str, deps: TargetSyncDeps) -> bool:
     return True
 
 
-def _payment_statuses(connection: Connection, target: str, deps: TargetSyncDeps) -> list[PaymentStatusEvent]:
-    if not deps.writes_back(connection.source):
-        return []
-    reader = deps.target_for(connection, target)
-    if not hasattr(reader, "payment_status"):
+def _payment_statuses(
+    connection: Connection, target: str, reader: Any, deps: TargetSyncDeps
+) -> list[PaymentStatusEvent]:
+    if not deps.writes_back(connection.source) or not hasattr(reader, "payment_status"):
         return []
     now = deps.clock()
     open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
