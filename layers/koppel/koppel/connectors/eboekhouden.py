@@ -142,7 +142,8 @@ class EboekhoudenTarget:
         a booking whose payments are missing is finished by post_booking, which skips what exists."""
         number = invoice_number(booking.document.number, self.settings)
         invoice = self._mutation(number, INVOICE_SENT)
-        if invoice is None or len(self._payments(number)) < len(booking.document.payments):
+        payments = booking.document.payments
+        if invoice is None or (payments and len(self._payments(number)) < len(payments)):
             return None
         return ExternalRef(system=SYSTEM, id=str(invoice.id), number=number)
 
