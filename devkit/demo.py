@@ -115,12 +115,11 @@ class Demo:
         )  # fmt: skip
         self.say("SnelStart activation: the koppelsleutel arrives at the connect callback")
         self.snelstart.register_app(APP, f"{self.stack.http_url}/connect/snelstart/callback")
-        start = requests.get(
-            f"{self.stack.http_url}/connect/snelstart/start",
-            params={"connection_id": CONNECTION, "success_url": "https://koppel.example/connected"},
-            allow_redirects=False,
-            timeout=10,
+        start_link = self.cli_output(
+            "connections", "activate", CONNECTION, "snelstart", "--return-url", "https://koppel.example/connected"
         )
+        self.say("the owner's start link (works once, for 15 minutes) sends the user to SnelStart")
+        start = requests.get(start_link, allow_redirects=False, timeout=10)
         if start.status_code != 302:
             raise RuntimeError(f"activation did not start: {start.status_code} {start.text}")
         activated = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
@@ -155,6 +154,14 @@ class Demo:
         from koppel.cli import app
 
         app(list(args), standalone_mode=False)
+
+    def cli_output(self, *args: str) -> str:
+        """What a CLI command printed on stdout, e.g. the start link of `koppel connections activate`."""
+        from koppel.cli import out
+
+        with out.capture() as printed:
+            self.cli(*args)
+        return printed.get().strip()
 
     # -- what happened ------------------------------------------------------------------------------------
     def koppelsleutel(self) -> str:

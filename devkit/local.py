@@ -10,6 +10,7 @@ Handlers run in this process with the environment their function has in the temp
 
 from __future__ import annotations
 
+import base64
 import importlib
 import importlib.util
 import json
@@ -82,9 +83,15 @@ def http_api_event(request: Request, route_key: str) -> dict[str, Any]:
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
         },
-        "body": request.get_data(as_text=True),
-        "isBase64Encoded": False,
-    }
+    } | _body_fields(request.get_data())
+
+
+def _body_fields(data: bytes) -> dict[str, Any]:
+    """UTF-8 text as it is; any other bytes base64-encoded, as API Gateway passes a body that is not text."""
+    try:
+        return {"body": data.decode("utf-8"), "isBase64Encoded": False}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(data).decode(), "isBase64Encoded": True}
 
 
 def sqs_event(messages: Iterable[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -218,6 +225,7 @@ class LocalStack:
         self._set_env(self.operator_environment())
         self._http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
         self.http_url = f"http://127.0.0.1:{self._http.server_port}"
+        self._set_env({"HTTP_API_URL": self.http_url})  # where `koppel connections activate` points its links
         threading.Thread(target=self._http.serve_forever, name="local-api-gateway", daemon=True).start()
         return self
 
@@ -323,7 +331,8 @@ class LocalStack:
         """What the `koppel` CLI gets, like an operator who exported the stack outputs."""
         outputs = self._outputs()
         dead = {target: url for target, url in outputs.dlq_urls.items() if target in outputs.target_queues}
-        return outputs.environment() | {"DEAD_LETTER_QUEUES": json.dumps(dead)} | self.env_overrides
+        api = {"HTTP_API_URL": self.http_url} if self.http_url else {}
+        return outputs.environment() | {"DEAD_LETTER_QUEUES": json.dumps(dead)} | api | self.env_overrides
 
     def _outputs(self) -> stack_module.StackOutputs:
         if self.outputs is None:
@@ -342,7 +351,8 @@ class LocalStack:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        found = self._route(request.method, request.path)
+        # The method as sent: werkzeug upper-cases it, API Gateway matches it case-sensitively ("post" is no POST)
+        found = self._route(environ.get("REQUEST_METHOD", ""), request.path)
         if found is None:
             response = Response(json.dumps({"message": "Not Found"}), status=404, mimetype="application/json")
         else:

@@ -166,7 +166,18 @@ class FakeShop:
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f"webhook body is not an order notice: {error}") from error
 
+    hydrations: int = 0
+    """How often the shop was asked to re-read a record (each read costs the shop's API budget)."""
+    missing: set[str] = field(default_factory=set)
+    """Record ids the shop answers 404 for."""
+    busy: bool = False
+
     def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
+        self.hydrations += 1
+        if self.busy:
+            raise RetryableError("the shop answered 503")
+        if notice.record_id in self.missing:
+            raise PermanentError(f"the shop answered 404: order {notice.record_id} does not exist")
         return list(self.webhook_events.get(notice.record_id, []))
 
     def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:

@@ -1,5 +1,6 @@
-"""Account activation: GET /connect/{target}/start sends the user to the vendor, POST …/callback receives
-the vendor's credential (SnelStart's koppelsleutel webhook) and stores it encrypted."""
+"""Account activation: GET /connect/{target}/start opens an owner's start link and sends the user to the vendor;
+POST …/callback receives the vendor's credential (SnelStart's koppelsleutel webhook) and stores it encrypted once
+the vendor has shown it works. Every refusal is a 4xx with a reason; nothing about a connection is disclosed."""
 
 from __future__ import annotations
 
@@ -7,54 +8,77 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from koppel import bootstrap, connectors
-from koppel.errors import InputError
+from koppel import bootstrap
+from koppel.errors import InputError, PermanentError, RetryableError
+from koppel.inbound import MAX_CALLBACK_BYTES, check_size, raw_body
 from koppel.observability import logger
-from koppel.services.connect import receive_activation, start_activation
+from koppel.services.connect import begin_activation, receive_activation
 from koppel.settings import ConnectSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = APIGatewayHttpResolver()
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=NO_STORE | (headers or {})
+    )
 
 
 @app.get("/connect/<target>/start")
 def start(target: str) -> Response[dict[str, Any]]:
-    params = app.current_event.query_string_parameters or {}
-    connection_id = params.get("connection_id")
-    success_url = params.get("success_url", "")
-    if not connection_id:
-        raise InputError("add ?connection_id=<id> (see `koppel connections list`)")
-    settings = ConnectSettings.load()
-    deps = bootstrap.connect_deps(settings)
-    reference = start_activation(connection_id, target, deps)
-    url = connectors.load(target).activation_url(
-        success_url=success_url,
-        reference_key=reference,
-        partner=bootstrap.partner_secret_reader(settings, target)(),
-        settings=deps.connections.get(connection_id).target_settings.get(target, {}),
+    bootstrap.activation_connector(target)
+    event = app.current_event
+    token = (event.query_string_parameters or {}).get("token")
+    done = f"{event.headers.get('x-forwarded-proto', 'https')}://{event.request_context.domain_name}"
+    done += event.raw_path.removesuffix("/start") + "/done"
+    started = begin_activation(target, token, bootstrap.connect_deps(ConnectSettings.load()), done_url=done)
+    logger.info("activation started", extra={"connection_id": started.connection.connection_id, "target": target})
+    return Response(status_code=302, headers={"Location": started.vendor_url} | NO_STORE, body=None)
+
+
+@app.get("/connect/<target>/done")
+def done(target: str) -> Response[str]:
+    """Where the vendor sends the user back when the owner gave no return address of their own."""
+    bootstrap.activation_connector(target)
+    page = (
+        f"<!doctype html><title>Koppel</title><p>The {target} activation has reached Koppel. "
+        "You may close this page; <code>koppel status</code> shows the connection.</p>"
     )
-    return Response(status_code=302, headers={"Location": url}, body=None)
+    return Response(status_code=200, content_type=content_types.TEXT_HTML, body=page, headers=NO_STORE)
 
 
 @app.post("/connect/<target>/callback")
 def callback(target: str) -> Response[dict[str, Any]]:
-    body = (app.current_event.decoded_body or "").encode()
-    activation = connectors.load(target).parse_activation(body)
+    module = bootstrap.activation_connector(target)
+    body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
+    check_size(body, MAX_CALLBACK_BYTES, f"{target} activation callback")
+    activation = module.parse_activation(body)
     connection = receive_activation(target, activation, bootstrap.connect_deps(ConnectSettings.load()))
     logger.info("activation received", extra={"connection_id": connection.connection_id, "action": activation.action})
-    return _json(200, {"connection_id": connection.connection_id, "status": connection.status})
+    return _json(200, {"status": connection.status})
 
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]
 def bad_input(error: InputError) -> Response[dict[str, Any]]:
     logger.warning("connect refused", extra={"status": error.status, "reason": str(error)})
     return _json(error.status, {"error": str(error)})
+
+
+@app.exception_handler(PermanentError)  # type: ignore[untyped-decorator]
+def vendor_refused(error: PermanentError) -> Response[dict[str, Any]]:
+    logger.warning("vendor refused while connecting", extra={"reason": str(error)})
+    return _json(422, {"error": f"{error}; nothing was changed"})
+
+
+@app.exception_handler(RetryableError)  # type: ignore[untyped-decorator]
+def vendor_busy(error: RetryableError) -> Response[dict[str, Any]]:
+    logger.warning("vendor busy while connecting", extra={"reason": str(error)})
+    retry = str(int(error.retry_after or 30))
+    return _json(503, {"error": f"{error}; nothing was changed, send it again later"}, {"Retry-After": retry})
 
 
 @logger.inject_lambda_context

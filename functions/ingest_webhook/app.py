@@ -1,6 +1,6 @@
 """API Gateway HTTP API: POST /hooks/{source}/{connection_id}.
 
-parse (verify + normalize in the source connector) → service (koppel.services.ingest) → SQS.
+parse (size, verify, normalize in the source connector) → service (koppel.services.ingest) → SQS.
 Bad input is answered 4xx with a reason and never enqueued; a vendor hiccup while re-reading the record is
 answered 503, so the sender retries its webhook (and the poller catches it regardless).
 """
@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from koppel import bootstrap
 from koppel.errors import AuthError, InputError, RetryableError
+from koppel.inbound import MAX_BODY_BYTES, check_size, raw_body
 from koppel.observability import logger
 from koppel.services.ingest import ingest_webhook
 from koppel.settings import IngestSettings
@@ -26,14 +27,15 @@ app = APIGatewayHttpResolver()
 _deps: list[IngestDeps] = []
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 @app.post("/hooks/<source>/<connection_id>")
 def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
     event = app.current_event
-    body = (event.decoded_body or "").encode()
+    body = raw_body(event.body, event.is_base64_encoded)
+    check_size(body, MAX_BODY_BYTES, "webhook body")
     scheme = event.headers.get("x-forwarded-proto", "https")
     url = f"{scheme}://{event.request_context.domain_name}{event.raw_path}"
     if not _deps:
@@ -45,14 +47,16 @@ def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]
 def bad_input(error: InputError) -> Response[dict[str, Any]]:
-    logger.warning("webhook refused", extra={"status": error.status, "reason": str(error)})
+    cause = str(error.__cause__ or "")
+    logger.warning("webhook refused", extra={"status": error.status, "reason": str(error), "cause": cause})
     return _json(error.status, {"error": str(error)})
 
 
 @app.exception_handler(RetryableError)  # type: ignore[untyped-decorator]
 def try_again(error: RetryableError) -> Response[dict[str, Any]]:
     logger.warning("source busy while hydrating", extra={"reason": str(error)})
-    return _json(503, {"error": f"{error} — send the webhook again later"})
+    retry = str(int(error.retry_after or 30))
+    return _json(503, {"error": f"{error} — send the webhook again later"}, {"Retry-After": retry})
 
 
 @app.exception_handler(AuthError)  # type: ignore[untyped-decorator]

@@ -187,6 +187,7 @@ def test_the_dispatcher_learns_each_event_source_from_the_template(stack: StackO
     assert set(stack.functions["ConnectFunction"].http_routes) == {
         "GET /connect/{target}/start",
         "POST /connect/{target}/callback",
+        "GET /connect/{target}/done",
     }
     assert stack.functions["SchedulePollsFunction"].schedules == ("rate(1 minute)",)
     assert (deliver.module, deliver.handler, poll.timeout) == ("functions.deliver.app", "lambda_handler", 120)

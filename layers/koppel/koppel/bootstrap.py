@@ -131,6 +131,8 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         connections=store,
         publisher=_publisher(settings),
         source_for=_cached_sources(_source_factory(settings, store), ttl_seconds=60),
+        replays=replay_cache(settings),
+        replay_window=timedelta(seconds=settings.WEBHOOK_REPLAY_SECONDS),
     )
 
 
@@ -185,15 +187,51 @@ def _after_connect_on(name: str, target: Target) -> dict[str, Any]:
     return result
 
 
-def _after_connect(settings: StoreSettings) -> Callable[[Connection, str], dict[str, Any]]:
-    def after_connect(connection: Connection, name: str) -> dict[str, Any]:
+def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], dict[str, Any]]:
+    """A target built with the given credentials and no token cache (a cached token would prove nothing), its
+    after-connect step run: the vendor took the credentials if this returns."""
+
+    def attempt(connection: Connection, name: str, credentials: Mapping[str, str]) -> dict[str, Any]:
         from koppel import connectors
 
         if not hasattr(connectors.load(name), "after_connect"):
-            return {}  # no connector (and no credentials decrypted) for a target without the step
-        return _after_connect_on(name, target_for(settings, connection, name))
+            return {}  # a target without the step has nothing to try the credentials with
+        ctx = connectors.ConnectorContext(
+            connection=connection,
+            settings=connection.target_settings.get(name, {}),
+            secrets=credentials,
+            session=http_session(settings),
+            store=None,
+            partner_secret=partner_secret_reader(settings, name),
+        )
+        return _after_connect_on(name, connectors.build_target(name, ctx))
 
-    return after_connect
+    return attempt
+
+
+def _activation_url(settings: StoreSettings) -> Callable[[Connection, str, str, str], str]:
+    def url(connection: Connection, target: str, reference: str, return_url: str) -> str:
+        module = activation_connector(target)
+        link: str = module.activation_url(
+            success_url=return_url,
+            reference_key=reference,
+            partner=partner_secret_reader(settings, target)(),
+            settings=connection.target_settings.get(target, {}),
+        )
+        return link
+
+    return url
+
+
+def activation_connector(target: str) -> Any:
+    """The connector of a vendor that activates by calling back; NotFoundError for one that does not."""
+    from koppel import connectors
+    from koppel.errors import NotFoundError
+
+    module = connectors.load(target)
+    if not hasattr(module, "parse_activation"):
+        raise NotFoundError(f"{target} has no activation callback: connect it with `koppel connections connect`")
+    return module
 
 
 def job_queue(settings: PollSettings) -> Any:
@@ -227,7 +265,26 @@ def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDe
 
 
 def connect_deps(settings: ConnectSettings) -> ConnectDeps:
-    return ConnectDeps(connections=connection_store(settings), after_connect=_after_connect(settings))
+    return ConnectDeps(
+        connections=connection_store(settings),
+        grants=grant_store(settings),
+        try_credentials=_try_credentials(settings),
+        activation_url=_activation_url(settings),
+        start_link_ttl=timedelta(minutes=settings.START_LINK_MINUTES),
+        activation_ttl=timedelta(minutes=settings.ACTIVATION_MINUTES),
+    )
+
+
+def grant_store(settings: StoreSettings) -> Any:
+    from koppel.adapters.dynamo_guards import DynamoGrantStore
+
+    return DynamoGrantStore(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
+
+
+def replay_cache(settings: StoreSettings) -> Any:
+    from koppel.adapters.dynamo_guards import DynamoReplayCache
+
+    return DynamoReplayCache(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
 def sqs_client(settings: StoreSettings) -> Any:

@@ -41,14 +41,18 @@ def _store() -> ConnectionStore:
 
 
 def _pairs(values: list[str], what: str) -> dict[str, dict[str, Any]]:
-    """`system.name=value` options into {system: {name: value}}; a value written as a JSON object or list is one."""
+    """`system.name=value` options into {system: {name: value}}; a value written as a JSON object or list is one.
+    A --secret stays the text it is and is never shown back in an error (a terminal's or CI job's log keeps it)."""
+    secret = what == "--secret"
     result: dict[str, dict[str, Any]] = {}
     for item in values:
         key, sep, value = item.partition("=")
         system, dot, name = key.partition(".")
         if not sep or not dot or not system or not name:
-            raise InputError(f"{what} {item!r} must look like system.name=value, e.g. ccvshop.base_url=https://…")
-        result.setdefault(system, {})[name] = _value(value, item)
+            shown = (f"{key!r}=…" if sep else "(not shown: it may be the secret)") if secret else repr(item)
+            example = "ccvshop.secret_key=…" if secret else "ccvshop.base_url=https://…"
+            raise InputError(f"{what} {shown} must look like system.name=value, e.g. {example}")
+        result.setdefault(system, {})[name] = value if secret else _value(value, item)
     return result
 
 
@@ -139,10 +143,36 @@ def connections_connect(
     for item in secret:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise InputError(f"--secret {item!r} must look like name=value, e.g. api_token=…")
+            raise InputError("a --secret must look like name=value, e.g. api_token=… (what was given is not shown)")
         values[name] = value
     connection = _connect(_store().get(connection_id), system, values)
     out.print(f"[green]{system} connected[/] for {connection_id}: status {connection.status}")
+
+
+@connections_app.command("activate")
+def connections_activate(
+    connection_id: Annotated[str, typer.Argument(help="The connection")],
+    target: Annotated[str, typer.Argument(help="The target that activates by calling back, e.g. snelstart")],
+    api_url: Annotated[
+        str | None, typer.Option(help="The HTTP API's base URL (stack output HttpApiUrl); default $HTTP_API_URL")
+    ] = None,
+    return_url: Annotated[str, typer.Option(help="Where the vendor sends the user after activating")] = "",
+) -> None:
+    """Print a start link for activating TARGET: open it (or send it to the administratie's owner) to connect.
+    It works once and for 15 minutes; only whoever holds it can start the activation."""
+    from koppel import bootstrap
+    from koppel.services.connect import issue_start_link
+    from koppel.settings import ConnectSettings, OperatorSettings
+
+    base = (api_url or OperatorSettings.load().HTTP_API_URL).rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise InputError("give the HTTP API's address with --api-url https://… (stack output HttpApiUrl)")
+    bootstrap.activation_connector(target)
+    deps = bootstrap.connect_deps(ConnectSettings.load())
+    token = issue_start_link(deps.connections.get(connection_id), target, deps, return_url=return_url)
+    minutes = int(deps.start_link_ttl.total_seconds() // 60)
+    err.print(f"start link for {connection_id} → {target}: works once, for {minutes} minutes")
+    out.print(f"{base}/connect/{target}/start?token={token}", soft_wrap=True, highlight=False)
 
 
 @connections_app.command("disconnect")

@@ -249,3 +249,5 @@ class Connection(Canonical):
     poll_interval_minutes: int = Field(default=5, ge=1, le=1440)
     created_at: AwareDatetime
     status_reason: str = ""
+    activation_links: dict[str, str] = Field(default_factory=dict)
+    """System → SHA-256 of its live activation reference (the reference itself is stored nowhere)."""

@@ -126,6 +126,46 @@ class CachedToken(Canonical):
     version: int = 0
 
 
+GrantPurpose = Literal["start", "activation", "link"]
+
+
+class Grant(Canonical):
+    """A one-off right, held by whoever holds its token: only the token's SHA-256 is stored.
+
+    - ``start``: the owner's start link (issued by the CLI, later the console) may begin one activation;
+    - ``activation``: the reference Koppel gave the vendor for that activation; its callback may connect once;
+    - ``link``: the same reference after it connected, which the vendor's later Regenerate or Delete carries.
+    """
+
+    connection_id: str
+    system: str
+    purpose: GrantPurpose
+    expires_at: AwareDatetime | None = None
+    """None for a ``link``: it lasts until the system is disconnected."""
+    return_url: str = ""
+    """Where the vendor sends the user after activation, as the owner set it when the start link was issued."""
+
+
+class GrantStore(Protocol):
+    def issue(self, token_digest: str, grant: Grant) -> None: ...
+
+    def redeem(self, token_digest: str, purpose: GrantPurpose, now: datetime) -> Grant | None:
+        """Take the grant away (single use) if it is of this purpose and not expired; None otherwise."""
+
+    def find(self, token_digest: str, purpose: GrantPurpose, now: datetime) -> Grant | None:
+        """Read the grant without using it up (a ``link``); None if there is none of this purpose or it expired."""
+
+    def revoke(self, token_digest: str) -> None: ...
+
+
+class ReplayCache(Protocol):
+    def first_sighting(self, connection_id: str, body_digest: str, until: datetime, now: datetime) -> bool:
+        """Remember a webhook body until ``until``; False if it was already seen (and not expired)."""
+
+    def forget(self, connection_id: str, body_digest: str) -> None:
+        """The body was not handled after all (the source was busy): let the sender's retry through."""
+
+
 class ConnectionStore(Protocol):
     def get(self, connection_id: str) -> Connection:
         """Raise NotFoundError for an unknown connection."""

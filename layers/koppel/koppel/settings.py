@@ -56,7 +56,9 @@ class PublishSettings(StoreSettings):
 
 
 class IngestSettings(PublishSettings):
-    pass
+    WEBHOOK_REPLAY_SECONDS: int = Field(default=3600, ge=0)
+    """How long a webhook body already handled is remembered: a replay within it re-reads nothing and queues
+    nothing (a sender without a timestamp in its signature, like CCV Shop, can be replayed at any time)."""
 
 
 class PollSettings(PublishSettings):
@@ -86,11 +88,16 @@ class DeliverSettings(StoreSettings):
 
 
 class ConnectSettings(StoreSettings):
-    pass
+    START_LINK_MINUTES: int = Field(default=15, ge=1, le=1440)
+    """How long an owner's start link (koppel connections activate) may wait before it is opened."""
+    ACTIVATION_MINUTES: int = Field(default=15, ge=1, le=1440)
+    """How long the vendor's activation page may take before its callback is refused."""
 
 
 class OperatorSettings(PollSettings):
     """What the `koppel` CLI needs beyond the functions' settings: where the dead letters wait."""
 
+    HTTP_API_URL: str = ""
+    """The HTTP API's base URL (stack output HttpApiUrl), for the start links `koppel connections activate` prints."""
     DEAD_LETTER_QUEUES: JsonMap = Field(default_factory=dict)
     """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""

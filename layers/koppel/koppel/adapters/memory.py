@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from koppel.errors import NotFoundError
-from koppel.ports import CachedToken, Claim, LedgerEntry, LedgerState, PollJob
+from koppel.ports import CachedToken, Claim, Grant, GrantPurpose, LedgerEntry, LedgerState, PollJob
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -70,6 +70,48 @@ class MemoryConnectionStore:
                 return False
             self.tokens[(connection_id, system)] = token
             return True
+
+
+class MemoryGrantStore:
+    def __init__(self) -> None:
+        self.grants: dict[str, Grant] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, token_digest: str, grant: Grant) -> None:
+        self.grants[token_digest] = grant
+
+    def redeem(self, token_digest: str, purpose: GrantPurpose, now: datetime) -> Grant | None:
+        with self._lock:
+            grant = self.find(token_digest, purpose, now)
+            if grant is not None:
+                del self.grants[token_digest]
+            return grant
+
+    def find(self, token_digest: str, purpose: GrantPurpose, now: datetime) -> Grant | None:
+        grant = self.grants.get(token_digest)
+        if grant is None or grant.purpose != purpose or (grant.expires_at is not None and grant.expires_at <= now):
+            return None
+        return grant
+
+    def revoke(self, token_digest: str) -> None:
+        self.grants.pop(token_digest, None)
+
+
+class MemoryReplayCache:
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def first_sighting(self, connection_id: str, body_digest: str, until: datetime, now: datetime) -> bool:
+        with self._lock:
+            expiry = self.seen.get((connection_id, body_digest))
+            if expiry is not None and expiry > now:
+                return False
+            self.seen[(connection_id, body_digest)] = until
+            return True
+
+    def forget(self, connection_id: str, body_digest: str) -> None:
+        self.seen.pop((connection_id, body_digest), None)
 
 
 class MemoryLedger:

@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlencode, urlsplit
 
@@ -35,6 +34,7 @@ from koppel.connectors.ccvshop_mapping import (
 )
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
 from koppel.http import json_body, send
+from koppel.inbound import ascii_digits, read_json
 from koppel.ports import PolledRecord, WebhookNotice
 
 if TYPE_CHECKING:
@@ -302,23 +302,18 @@ _RECIPES = {
     "body": "hex HMAC-SHA512 of the raw body with the webhook key",
     "address_body": 'hex HMAC-SHA512 of the delivery address + "|" + the raw body with the webhook key',
 }
-_ORDER_HREF = re.compile(r"/orders/\d+/?$")
+_ORDER_HREF = re.compile(r"/orders/[0-9]+/?$")
 
 
 def parse_order_webhook(body: bytes) -> WebhookNotice:
     """A CCV order webhook (status changed, paid, track and trace) as a notice; the order is re-read later."""
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"the CCV Shop webhook body is not valid JSON: {error}") from error
+    data = read_json(body, "CCV Shop webhook body")
     if not isinstance(data, dict):
         raise InputError("the CCV Shop webhook body must be a JSON object with the order's id")
     href = data.get("href")
     if isinstance(href, str) and href and not _ORDER_HREF.search(href):
         raise InputError(f"the CCV Shop webhook is about {href}, not an order")
-    order_id = data.get("id")
-    if isinstance(order_id, bool) or not isinstance(order_id, int | str) or not str(order_id).isdigit():
-        raise InputError(f"the CCV Shop webhook has no numeric order id in 'id' (got {order_id!r})")
+    order_id = ascii_digits(data.get("id"), "the CCV Shop webhook's order id ('id')")
     if "previous_status" in data or "status" in data:
         topic = "status_changed"
     elif "track_and_trace_code" in data:
@@ -385,9 +380,7 @@ def _secret(ctx: ConnectorContext, name: str, what: str) -> str:
 
 
 def _numeric_id(value: str) -> str:
-    if not value.isdigit():
-        raise InputError(f"a CCV Shop order id is a number, got {value!r}")
-    return value
+    return ascii_digits(value, "a CCV Shop order id")
 
 
 def _ccv_time(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from koppel.connectors.connector_kit import DescriptionTemplate, describe
 from koppel.errors import InputError, MappingError, PermanentError
+from koppel.inbound import MAX_CALLBACK_BYTES, read_json
 from koppel.money import ZERO
 from koppel.ports import Activation
 
@@ -314,17 +315,14 @@ _ACTIONS: dict[str, Literal["create", "regenerate", "delete"]] = {
 class _SnelstartActivation(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    koppelSleutel: str = ""
+    koppelSleutel: str = Field(default="", max_length=1024)
     actionType: Literal["Create", "Regenerate", "Delete"]
-    referenceKey: str = Field(min_length=1)
+    referenceKey: str = Field(min_length=1, max_length=256)
 
 
 def parse_activation(body: bytes) -> Activation:
     """SnelStart's koppelsleutel webhook ``{"koppelSleutel", "actionType", "referenceKey"}``, normalized."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"the {VENDOR} activation body is not JSON") from error
+    data = read_json(body, f"{VENDOR} activation body", limit=MAX_CALLBACK_BYTES)
     try:
         wire = _SnelstartActivation.model_validate(data)
     except ValidationError as error:

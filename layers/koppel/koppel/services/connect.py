@@ -1,83 +1,192 @@
-"""Connecting and disconnecting accounts: vendor activation callbacks and the credentials they carry.
+"""Connecting and disconnecting accounts: owner-issued start links, vendor activation callbacks, credentials.
 
-SnelStart-style activation: Koppel sends the user to the vendor with a reference key; the vendor calls back
-with a credential for that reference. The reference is `<connection id>.<nonce>`, and the nonce is kept with
-the connection (encrypted, like a credential), so a forged or replayed callback for another connection is refused.
+Activation (SnelStart's koppelsleutel webhook, and any vendor that calls back with a credential) in three steps,
+each of which only the holder of the previous step's secret can take:
+
+1. The owner asks for a **start link** (`koppel connections activate`, later the console): a random token, single
+   use, valid for minutes. Koppel stores only its SHA-256.
+2. Opening it (`GET /connect/<target>/start?token=…`) uses the link up and sends the user to the vendor with a
+   fresh random **activation reference** (single use, valid for minutes). The connection id is in neither.
+3. The vendor's callback carries that reference with the credential. Koppel first tries the credential (the
+   target's after-connect step, e.g. reading the chart of accounts) and stores it only when the vendor took it;
+   the reference then becomes the connection's **live link**. A later Regenerate or Delete must carry the live
+   link, and is believed only when the vendor itself no longer accepts the stored credential.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from koppel.errors import InputError, SignatureError
+from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
+from koppel.inbound import digest, opaque_token
+from koppel.ports import Grant
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from koppel.model import Connection
-    from koppel.ports import Activation, ConnectionStore
+    from koppel.ports import Activation, ConnectionStore, GrantStore
 
-ACTIVATION = "{target}.activation"
+NOT_ISSUED = "the {what} is not one Koppel issued, or it expired or was used: {action}"
+NEW_LINK = "ask the connection's owner for a new start link (koppel connections activate CONNECTION TARGET)"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
 class ConnectDeps:
     connections: ConnectionStore
-    after_connect: Callable[[Connection, str], dict[str, Any]]
-    """Called once credentials are stored: returns target settings to merge (e.g. the synced chart of accounts)."""
+    grants: GrantStore
+    try_credentials: Callable[[Connection, str, Mapping[str, str]], dict[str, Any]]
+    """Run a system's after-connect step with these credentials (nothing stored, no token cached): the settings it
+    synced (e.g. the chart of accounts), or AuthError when the vendor refuses them."""
+    activation_url: Callable[[Connection, str, str, str], str] = field(default=lambda *_: "")
+    """(connection, target, reference, return url) → the vendor's page where the user activates Koppel."""
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    start_link_ttl: timedelta = timedelta(minutes=15)
+    activation_ttl: timedelta = timedelta(minutes=15)
 
 
-def start_activation(connection_id: str, target: str, deps: ConnectDeps) -> str:
-    """Create a fresh reference key for the vendor's activation page and remember its nonce."""
-    connection = deps.connections.get(connection_id)
+@dataclass(frozen=True)
+class Started:
+    connection: Connection
+    vendor_url: str
+
+
+def issue_start_link(connection: Connection, target: str, deps: ConnectDeps, *, return_url: str = "") -> str:
+    """The owner's start link token for one activation of ``target``: single use, valid ``start_link_ttl``."""
     if target not in connection.targets:
-        raise InputError(f"connection {connection_id!r} has no target {target!r}; its targets: {connection.targets}")
-    nonce = secrets.token_urlsafe(18)
-    deps.connections.put_secrets(connection_id, ACTIVATION.format(target=target), {"nonce": nonce})
-    return f"{connection_id}.{nonce}"
+        raise InputError(f"connection {connection.connection_id!r} has no target {target!r}")
+    token = secrets.token_urlsafe(32)
+    grant = Grant(
+        connection_id=connection.connection_id,
+        system=target,
+        purpose="start",
+        expires_at=deps.clock() + deps.start_link_ttl,
+        return_url=return_url,
+    )
+    deps.grants.issue(digest(token), grant)
+    return token
+
+
+def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url: str = "") -> Started:
+    """Use up a start link and hand out a fresh activation reference for the vendor's page, which sends the user
+    back to the owner's return address, else to ``done_url``."""
+    refused = NOT_ISSUED.format(what="start link", action=NEW_LINK)
+    start = deps.grants.redeem(digest(opaque_token(token, "start link")), "start", deps.clock())
+    if start is None or start.system != target:
+        raise SignatureError(refused)
+    connection = deps.connections.get(start.connection_id)
+    if target not in connection.targets:
+        raise SignatureError(refused)
+    reference = secrets.token_urlsafe(32)
+    pending = start.model_copy(update={"purpose": "activation", "expires_at": deps.clock() + deps.activation_ttl})
+    deps.grants.issue(digest(reference), pending)
+    return Started(connection, deps.activation_url(connection, target, reference, start.return_url or done_url))
 
 
 def receive_activation(target: str, activation: Activation, deps: ConnectDeps) -> Connection:
-    connection_id, _, nonce = activation.reference.partition(".")
-    connection = deps.connections.get(connection_id)
-    expected = deps.connections.get_secrets(connection_id, ACTIVATION.format(target=target)).get("nonce", "")
-    if not expected or not hmac.compare_digest(expected, nonce):
-        raise SignatureError(f"activation reference for {connection_id!r} does not match the one Koppel issued")
+    """The vendor's callback: Create connects once per start link; Regenerate and Delete need the live link and
+    the vendor's own word (it no longer takes the stored credential)."""
+    reference = digest(opaque_token(activation.reference, f"{target} activation reference"))
+    if activation.action == "create":
+        return _activate(target, reference, activation, deps)
+    link = deps.grants.find(reference, "link", deps.clock())
+    if link is None or link.system != target:
+        raise SignatureError(NOT_ISSUED.format(what=f"{target} activation reference", action=NEW_LINK))
+    connection = deps.connections.get(link.connection_id)
+    if _still_accepted(connection, target, deps):
+        raise InputError(
+            f"{target} still accepts this connection's stored credential, so this {activation.action} is not "
+            "believed and nothing was changed. The owner disconnects with `koppel connections disconnect`, or "
+            "activates again with `koppel connections activate`",
+            status=409,
+        )
     if activation.action == "delete":
-        return disconnect(connection, target, deps, reason=f"{target} access was revoked at the vendor")
+        return disconnect(connection, target, deps, reason=f"{target} access was revoked at the vendor — reconnect")
+    return connect_credentials(connection, target, _credentials(target, activation), deps)
+
+
+def _activate(target: str, reference: str, activation: Activation, deps: ConnectDeps) -> Connection:
+    now = deps.clock()
+    pending = deps.grants.redeem(reference, "activation", now)
+    if pending is None or pending.system != target:
+        if pending is None and deps.grants.find(reference, "link", now) is not None:
+            raise InputError(f"this {target} activation was already received; {NEW_LINK}", status=409)
+        raise SignatureError(NOT_ISSUED.format(what=f"{target} activation reference", action=NEW_LINK))
+    connection = deps.connections.get(pending.connection_id)
+    try:
+        connection = connect_credentials(connection, target, _credentials(target, activation), deps)
+    except RetryableError:
+        deps.grants.issue(reference, pending)  # the vendor was busy: its retry of this callback may still connect
+        raise
+    previous = connection.activation_links.get(target)
+    if previous and previous != reference:
+        deps.grants.revoke(previous)
+    deps.grants.issue(reference, pending.model_copy(update={"purpose": "link", "expires_at": None}))
+    connection = connection.model_copy(update={"activation_links": {**connection.activation_links, target: reference}})
+    deps.connections.put(connection)
+    return connection
+
+
+def _credentials(target: str, activation: Activation) -> dict[str, str]:
     if not activation.credential:
-        raise InputError(f"{target} activation carried no credential")
-    return connect_credentials(connection, target, {activation.credential_name: activation.credential}, deps)
+        raise InputError(f"the {target} activation ({activation.action}) carried no credential")
+    return {activation.credential_name: activation.credential}
+
+
+def _still_accepted(connection: Connection, system: str, deps: ConnectDeps) -> bool:
+    stored = deps.connections.get_secrets(connection.connection_id, system)
+    if not stored:
+        return False
+    try:
+        deps.try_credentials(connection, system, stored)
+    except AuthError:
+        return False
+    return True
 
 
 def connect_credentials(
     connection: Connection, system: str, credentials: Mapping[str, str], deps: ConnectDeps
 ) -> Connection:
-    """Store a system's credentials and make the connection active again; for a target, its after-connect step
-    (reading the chart of accounts) runs at once, so wrong credentials are refused now and not at the first
-    booking. Polling resumes from the watermark, which a disconnect left where it was."""
+    """Try a system's credentials and, only when the vendor takes them, store them and make the connection active
+    again. For a target the try is its after-connect step (reading the chart of accounts), so wrong credentials are
+    refused now, with the connection left as it was, and not at the first booking. Polling resumes from the
+    watermark, which a disconnect left where it was."""
     if system not in (connection.source, *connection.targets):
         raise InputError(f"connection {connection.connection_id!r} has no system {system!r}")
+    synced: dict[str, Any] = {}
+    if system in connection.targets:
+        try:
+            synced = deps.try_credentials(connection, system, credentials)
+        except (AuthError, PermanentError) as error:
+            raise InputError(
+                f"{system} did not accept these credentials ({error}); nothing was changed", status=422
+            ) from error
     deps.connections.delete_secrets(connection.connection_id, system)  # and the token the old ones gave
     deps.connections.put_secrets(connection.connection_id, system, dict(credentials))
     connection = connection.model_copy(update={"status": "active", "status_reason": ""})
+    if synced:
+        settings = {**connection.target_settings.get(system, {}), **synced}
+        connection = connection.model_copy(update={"target_settings": {**connection.target_settings, system: settings}})
     deps.connections.put(connection)
-    if system in connection.targets:
-        synced = deps.after_connect(connection, system)
-        if synced:
-            settings = {**connection.target_settings.get(system, {}), **synced}
-            connection = _with_target_settings(connection, system, settings)
-            deps.connections.put(connection)
     return connection
 
 
 def disconnect(connection: Connection, system: str, deps: ConnectDeps, *, reason: str) -> Connection:
-    """Stop all traffic for the connection and forget the credentials of ``system``."""
+    """Stop all traffic for the connection, forget the credentials of ``system`` and end its live link."""
     deps.connections.delete_secrets(connection.connection_id, system)
-    updated = connection.model_copy(update={"status": "disconnected", "status_reason": reason})
+    links = dict(connection.activation_links)
+    if system in links:
+        deps.grants.revoke(links.pop(system))
+    updated = connection.model_copy(
+        update={"status": "disconnected", "status_reason": reason, "activation_links": links}
+    )
     deps.connections.put(updated)
     return updated
 
@@ -87,7 +196,3 @@ def disconnect_all(connection: Connection, deps: ConnectDeps, *, reason: str) ->
     for system in (connection.source, *connection.targets):
         connection = disconnect(connection, system, deps, reason=reason)
     return connection
-
-
-def _with_target_settings(connection: Connection, target: str, settings: dict[str, Any]) -> Connection:
-    return connection.model_copy(update={"target_settings": {**connection.target_settings, target: settings}})

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from koppel.errors import NotFoundError
+from koppel.errors import AuthError, InputError, NotFoundError, PermanentError, RetryableError, SignatureError
+from koppel.inbound import digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from koppel.model import Connection, HubEvent
-    from koppel.ports import ConnectionStore, Publisher, Source
+    from koppel.ports import ConnectionStore, Publisher, ReplayCache, Source
+
+UNVERIFIED = "the webhook's sender could not be verified for this address: check the address and the webhook key"
+"""One answer for an unknown connection, another source's address and a wrong signature: a caller cannot tell
+which connection ids exist. The precise reason goes to the log, for the operator."""
+_CONNECTION_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -19,6 +31,9 @@ class IngestDeps:
     connections: ConnectionStore
     publisher: Publisher
     source_for: Callable[[Connection], Source]
+    replays: ReplayCache
+    replay_window: timedelta = timedelta(hours=1)
+    clock: Callable[[], datetime] = field(default=_utcnow)
 
 
 @dataclass(frozen=True)
@@ -33,22 +48,50 @@ def ingest_webhook(
 ) -> IngestResult:
     """Verify the sender, re-read the record, and enqueue what is to be booked.
 
-    Raises InputError (and subclasses) for anything the sender should be told about: unknown connection,
-    bad signature, malformed body. Nothing is enqueued then.
+    Raises InputError (and subclasses) for anything the sender should be told about: unverified sender,
+    malformed body, a record the source does not know. Nothing is enqueued then. A body already handled within
+    the replay window is answered without reading the source or queueing anything again.
     """
-    connection = deps.connections.get(connection_id)
-    if connection.source != source_name:
-        raise NotFoundError(f"connection {connection_id!r} does not take webhooks from {source_name!r}")
-    source = deps.source_for(connection)
-    source.verify_webhook(headers, body, url)
+    connection, source = _verified(source_name, connection_id, headers, body, url, deps)
     notice = source.parse_webhook(body)
     if connection.status != "active":
         # Nothing is lost: the watermark has not moved, so the first poll after resuming reads this record.
         return IngestResult(0, (), note=f"connection is {connection.status}; the record is read when it resumes")
-    events = source.hydrate(notice)
-    publish(connection, events, deps.publisher)
+    body_digest = digest(body)
+    now = deps.clock()
+    if not deps.replays.first_sighting(connection.connection_id, body_digest, now + deps.replay_window, now):
+        return IngestResult(0, (), note="already received: this webhook was handled before, nothing is queued again")
+    try:
+        events = source.hydrate(notice)
+        publish(connection, events, deps.publisher)
+    except (RetryableError, AuthError):
+        deps.replays.forget(connection.connection_id, body_digest)  # the sender's retry must get through
+        raise
+    except PermanentError as error:
+        raise InputError(
+            f"{source_name} could not give {notice.entity} {notice.record_id}: {error}; nothing was queued", status=422
+        ) from error
     note = "" if events else f"{notice.entity} {notice.record_id} is not ready to book yet"
     return IngestResult(len(events), tuple(e.event_id for e in events), note)
+
+
+def _verified(
+    source_name: str, connection_id: str, headers: Mapping[str, str], body: bytes, url: str, deps: IngestDeps
+) -> tuple[Connection, Source]:
+    if not _CONNECTION_ID.fullmatch(connection_id):
+        raise SignatureError(UNVERIFIED)
+    try:
+        connection = deps.connections.get(connection_id)
+    except NotFoundError as error:
+        raise SignatureError(UNVERIFIED) from error
+    if connection.source != source_name:
+        raise SignatureError(UNVERIFIED) from NotFoundError(f"{connection_id} takes no webhooks from {source_name}")
+    source = deps.source_for(connection)
+    try:
+        source.verify_webhook(headers, body, url)
+    except SignatureError as error:
+        raise SignatureError(UNVERIFIED) from error
+    return connection, source
 
 
 def publish(connection: Connection, events: Sequence[HubEvent], publisher: Publisher) -> None:
