@@ -86,10 +86,10 @@ def _verified(
         raise SignatureError(UNVERIFIED) from error
     if connection.source != source_name:
         raise SignatureError(UNVERIFIED) from NotFoundError(f"{connection_id} takes no webhooks from {source_name}")
-    source = deps.source_for(connection)
     try:
+        source = deps.source_for(connection)  # a connection with broken settings cannot verify anything either
         source.verify_webhook(headers, body, url)
-    except SignatureError as error:
+    except InputError as error:
         raise SignatureError(UNVERIFIED) from error
     return connection, source
 
