@@ -171,7 +171,7 @@ class Odoo:
             uid = self._transport.call("common", "authenticate", [self._db, self._login, self._key, {}])
             if not isinstance(uid, int) or isinstance(uid, bool):
                 raise AuthError(
-                    f"{VENDOR} did not accept login {self._login!r} with the stored API key on database {self._db!r}: "
+                    f"{VENDOR} did not accept the stored login and API key on database {self._db!r}: "
                     f"create a new API key in Bizzcloud (Preferences > Account Security) and reconnect"
                 )
             self._uid = uid
