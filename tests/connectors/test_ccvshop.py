@@ -516,7 +516,7 @@ def test_the_verbatim_annotated_is_paid_fragment_is_refused_as_not_json() -> Non
         (b'{"id": "\u00b2"}', "order id ('id') must be a number"),
         (b'{"id": "\u0661\u0662"}', "order id ('id') must be a number"),
         (b'{"id": 12, "id": 13}', "appears twice"),
-        (b"\xef\xbb\xbf{\"id\": 12}", "not valid JSON"),
+        (b'\xef\xbb\xbf{"id": 12}', "not valid JSON"),
         (b'{"id": 12, "href": "https://shop/api/rest/v1/orders/\u00b2"}', "not an order"),
         (b"[1, 2]", "JSON object"),
         (b'{"id": 5, "href": "https://bonapp1.ccvshop.nl/api/rest/v1/products/5/"}', "not an order"),

@@ -87,6 +87,22 @@ def test_preview_of_an_order_that_does_not_add_up_names_the_difference(tmp_path:
         (["preview", "--source", "ccvshop", "--target", "snelstart", "BROKEN"], "is not valid JSON"),
         (["preview", "--source", "ccvshop", "--target", "snelstart", "missing.json"], "does not exist"),
         (["preview", "--source", "ccvshop", "ORDER"], "--target"),
+        (
+            [
+                "connections",
+                "add",
+                "x1",
+                "--tenant",
+                "t",
+                "--source",
+                "bizzcloud",
+                "--target",
+                "eboekhouden",
+                "--setting",
+                "eboekhouden.api_token=SECRET-VALUE",
+            ],
+            "looks like a credential",
+        ),
     ],
 )
 def test_wrong_arguments_get_a_clear_error(tmp_path: Path, args: list[str], says: str) -> None:
@@ -98,6 +114,7 @@ def test_wrong_arguments_get_a_clear_error(tmp_path: Path, args: list[str], says
     done = koppel(*args)
     assert done.returncode != 0
     assert says in done.stderr
+    assert "SECRET-VALUE" not in done.stderr + done.stdout
 
 
 def test_connections_add_list_and_show_keep_secrets_secret(clean_stack: LocalStack) -> None:

@@ -8,6 +8,7 @@ Every failure ends with exit code 2 and a sentence on stderr that says what to d
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -40,6 +41,10 @@ def _store() -> ConnectionStore:
     return bootstrap.connection_store(StoreSettings.load())
 
 
+_SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|sleutel|login)$", re.IGNORECASE)
+"""Setting names that are credentials in every connector (api_key, api_token, koppelsleutel, secret_key, …)."""
+
+
 def _pairs(values: list[str], what: str) -> dict[str, dict[str, Any]]:
     """`system.name=value` options into {system: {name: value}}; a value written as a JSON object or list is one.
     A --secret stays the text it is and is never shown back in an error (a terminal's or CI job's log keeps it)."""
@@ -52,6 +57,11 @@ def _pairs(values: list[str], what: str) -> dict[str, dict[str, Any]]:
             shown = (f"{key!r}=…" if sep else "(not shown: it may be the secret)") if secret else repr(item)
             example = "ccvshop.secret_key=…" if secret else "ccvshop.base_url=https://…"
             raise InputError(f"{what} {shown} must look like system.name=value, e.g. {example}")
+        if not secret and _SECRET_NAME.search(name):
+            raise InputError(
+                f"--setting {system}.{name} looks like a credential: give it as --secret {system}.{name}=… so it is "
+                "stored encrypted (settings are stored and shown in plain text)"
+            )
         result.setdefault(system, {})[name] = value if secret else _value(value, item)
     return result
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
+from pydantic import Field
+
 from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
 
 if TYPE_CHECKING:
@@ -121,7 +123,7 @@ class Activation(Canonical):
 
 
 class CachedToken(Canonical):
-    value: str
+    value: str = Field(repr=False)
     expires_at: AwareDatetime
     version: int = 0
 

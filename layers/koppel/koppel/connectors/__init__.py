@@ -40,7 +40,7 @@ class ConnectorContext:
     connection: Connection
     settings: Mapping[str, JsonValue]
     """This connector's own settings for this connection (validated by the connector's settings model)."""
-    secrets: Mapping[str, str]
+    secrets: Mapping[str, str] = field(repr=False)
     """This connector's decrypted credentials for this connection."""
     session: requests.Session
     store: ConnectionStore | None = None
