@@ -13,12 +13,21 @@ SAM_VERSION := 1.170.0
 # sam build needs the runtime's interpreter on PATH; no AWS account or credentials are needed for validate/build.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# Static security checks (`make security`): pinned tools in a venv of their own (checkov pins its own boto3 & co.).
+SECURITY := .venv-security
+CHECKOV_VERSION := 3.3.30
+BANDIT_VERSION := 1.9.4
+PIP_AUDIT_VERSION := 2.10.1
+SECURITY_STAMP := $(SECURITY)/.installed-$(CHECKOV_VERSION)-$(BANDIT_VERSION)-$(PIP_AUDIT_VERSION)
+# checkov offline: no platform API key, no guideline download (.checkov.yaml: skip-download), no mapping fetch.
+CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help install tools lint fmt validate build unit test demo chaos bench clean deploy
+.PHONY: help install tools lint fmt validate build unit test demo chaos bench clean deploy security layer-lock
 
 help:
 	@echo "make demo      run CCV Shop -> SnelStart end to end on the embedded local stack (moto + sandboxes)"
 	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
+	@echo "make security  checkov (template), bandit (code), pip-audit (the layer's pinned dependencies); part of make test"
 	@echo "make chaos [N=2000 SEED=7]   N orders through seeded faults; prints duplicates, lost, parked, retries"
 	@echo "make bench     cold start, CPU per order, throughput, rate-limited drain, latency, cost (docs/performance.md)"
 	@echo "make deploy ENV=dev   build and deploy to AWS with SAM (needs AWS credentials)"
@@ -32,6 +41,13 @@ $(BIN)/.installed: pyproject.toml
 $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip --disable-pip-version-check -q install "aws-sam-cli==$(SAM_VERSION)"
+
+$(SECURITY_STAMP):
+	rm -rf $(SECURITY)
+	$(PYTHON) -m venv $(SECURITY)
+	$(SECURITY)/bin/python -m pip --disable-pip-version-check -q install \
+		"checkov==$(CHECKOV_VERSION)" "bandit==$(BANDIT_VERSION)" "pip-audit==$(PIP_AUDIT_VERSION)"
+	@touch $@
 
 install: $(BIN)/.installed
 tools: $(SAM)
@@ -54,7 +70,20 @@ build: $(SAM)
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-test: lint validate build
+# checkov on the template (.checkov.yaml), bandit on the code (bandit.yaml; tests/bandit.yaml), pip-audit on the
+# layer's pinned runtime dependencies (devkit/layer_deps.py). cfn-lint runs in `validate` (sam validate --lint).
+security: $(SECURITY_STAMP)
+	$(CHECKOV_ENV) $(SECURITY)/bin/checkov --config-file .checkov.yaml
+	$(SECURITY)/bin/bandit -q -c bandit.yaml -r layers functions --severity-level medium
+	$(SECURITY)/bin/bandit -q -c bandit.yaml -r devkit --severity-level high
+	$(SECURITY)/bin/bandit -q -c tests/bandit.yaml -r tests --severity-level high
+	$(SECURITY)/bin/python devkit/layer_deps.py audit $(AUDIT_ARGS)
+
+# Re-resolve the layer's transitive pins from its direct ones (layers/koppel/requirements.txt) for Lambda.
+layer-lock: $(SECURITY_STAMP)
+	$(SECURITY)/bin/python devkit/layer_deps.py lock
+
+test: lint validate build security
 	$(BIN)/pytest -q
 
 demo: install
@@ -70,4 +99,4 @@ deploy: build
 	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),dev)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SECURITY) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from devkit.layer_deps import RESOLVED_MARK
 from devkit.stack import (
     REPO,
     dead_letter_queue,
@@ -72,6 +73,11 @@ def _consumers_of(queue: str) -> list[tuple[str, dict[str, Any]]]:
         for event in sqs_events(TEMPLATE, function)
         if referenced_ids(event["Queue"]) == {queue}
     ]
+
+
+def _requirement_lines(text: str) -> list[str]:
+    """Requirement lines of a requirements file, comments (whole-line and trailing) and blanks left out."""
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 def _http_routes(logical_id: str) -> set[str]:
@@ -146,46 +152,7 @@ def test_each_dead_letter_queue_raises_an_alarm_as_soon_as_it_holds_a_message() 
 
 
 # ------------------------------------------------------------------------------------------- security
-def _policy_resources(policy: Any) -> list[Any]:
-    if isinstance(policy, str):
-        return ["*"]  # a managed policy by name: broad by construction, never allowed here
-    if "Statement" in policy:
-        return [statement["Resource"] for statement in policy["Statement"]]
-    ((_, parameters),) = policy.items()  # a SAM policy template: its parameters name the resource
-    return list(parameters.values())
-
-
-def test_no_function_policy_reaches_every_resource() -> None:
-    # Given every function's policies
-    for function in functions_of(TEMPLATE):
-        policies = RESOURCES[function]["Properties"]["Policies"]
-
-        # Then each names its table, queue, key or secret: no "*" and no managed policy
-        for policy in policies:
-            for resource in _policy_resources(policy):
-                assert resource != "*" and "*" not in json.dumps(resource), f"{function}: {policy}"
-
-
-def test_only_the_functions_that_call_a_vendor_as_partner_read_its_secret() -> None:
-    # Given the partner secret of SnelStart, named by the prefix the app reads plus the vendor name
-    secret = RESOURCES["PartnerSnelstartSecret"]["Properties"]
-    prefix = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["PARTNER_SECRET_PREFIX"]["Fn::Sub"]
-    assert secret["Name"]["Fn::Sub"] == prefix + "snelstart"
-    assert json.loads(secret["GenerateSecretString"]["SecretStringTemplate"]) == {}
-    assert secret["GenerateSecretString"]["GenerateStringKey"] == "subscription_key"
-
-    # When we look for who may read it
-    readers = {
-        function
-        for function in functions_of(TEMPLATE)
-        for policy in RESOURCES[function]["Properties"]["Policies"]
-        if isinstance(policy, dict) and "AWSSecretsManagerGetSecretValuePolicy" in policy
-    }
-
-    # Then only delivery to SnelStart, the connect callback and the poll (which re-reads the targets' charts) can
-    assert readers == {"DeliverSnelstartFunction", "ConnectFunction", "PollSourceFunction"}
-
-
+# Roles and policies: tests/integration/test_least_privilege.py
 def test_tables_are_encrypted_with_the_koppel_key_and_recoverable_and_the_ledger_never_expires() -> None:
     # Given the three tables
     tables = {name: res for name, res in RESOURCES.items() if res["Type"] == "AWS::DynamoDB::Table"}
@@ -238,8 +205,11 @@ def test_every_function_directory_is_deployed() -> None:
 def test_layer_pins_runtime_dependencies_the_project_allows_and_leaves_boto3_to_lambda() -> None:
     # Given the layer, its pinned requirements and the project's declared dependencies
     layer = RESOURCES["KoppelLayer"]
-    lines = (REPO / "layers/koppel/requirements.txt").read_text().splitlines()
-    pins = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    text = (REPO / "layers/koppel/requirements.txt").read_text()
+    direct_part, marked_part = text.split(RESOLVED_MARK)
+    resolved_part = marked_part.split("\n", 1)[1]  # the rest of the marker line is prose
+    pins = [Requirement(line) for line in _requirement_lines(direct_part)]
+    resolved = [Requirement(line) for line in _requirement_lines(resolved_part)]
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     allowed = {canonicalize_name(req.name): req.specifier for req in map(Requirement, project)}
 
@@ -254,6 +224,12 @@ def test_layer_pins_runtime_dependencies_the_project_allows_and_leaves_boto3_to_
     assert {canonicalize_name(pin.name) for pin in pins} == set(allowed) - {"boto3"}
     # And no X-Ray SDK: it would bring a second botocore into the layer and ~350 ms into every cold start
     assert not next(pin.extras for pin in pins if pin.name == "aws-lambda-powertools")
+    # And what they pull in is pinned too (make layer-lock), so sam build ships exactly what make security audited
+    for pin in resolved:
+        (exact,) = pin.specifier
+        assert exact.operator == "==", pin
+    names = [canonicalize_name(pin.name) for pin in (*pins, *resolved)]
+    assert len(names) == len(set(names)) and not {"boto3", "botocore"} & set(names)
 
 
 def test_a_target_outage_of_72_hours_is_retried_through_before_anything_is_dead() -> None:
