@@ -22,13 +22,14 @@ SECURITY_STAMP := $(SECURITY)/.installed-$(CHECKOV_VERSION)-$(BANDIT_VERSION)-$(
 # checkov offline: no platform API key, no guideline download (.checkov.yaml: skip-download), no mapping fetch.
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help install tools lint fmt validate build unit test demo chaos bench clean deploy security layer-lock
+.PHONY: help install tools lint fmt validate build unit test demo chaos fuzz bench clean deploy security layer-lock
 
 help:
 	@echo "make demo      run CCV Shop -> SnelStart end to end on the embedded local stack (moto + sandboxes)"
 	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
 	@echo "make security  checkov (template), bandit (code), pip-audit (the layer's pinned dependencies); part of make test"
 	@echo "make chaos [N=2000 SEED=7]   N orders through seeded faults; prints duplicates, lost, parked, retries"
+	@echo "make fuzz [N=10000 SEED=8]   N bad requests at every inbound door; prints requests, 4xx, 5xx, failures"
 	@echo "make bench     cold start, CPU per order, throughput, rate-limited drain, latency, cost (docs/performance.md)"
 	@echo "make deploy ENV=dev   build and deploy to AWS with SAM (needs AWS credentials)"
 
@@ -91,6 +92,11 @@ demo: install
 
 chaos: install
 	$(if $(filter bizzcloud,$(KOPPELING)),$(BIN)/python -m devkit.chaos_bizzcloud --documents $(or $(N),300) --seed $(or $(SEED),7),$(BIN)/python -m devkit.chaos --orders $(or $(N),2000) --seed $(or $(SEED),7))
+
+# Bad input at scale (docs/security.md): N seeded bad requests per inbound door on the local stack; fails on any
+# 5xx, bad request accepted or enqueued, data changed or secret leaked.
+fuzz: install
+	$(BIN)/python -m devkit.fuzz --requests $(or $(N),10000) --seed $(or $(SEED),8)
 
 bench: install
 	$(BIN)/python -m devkit.bench

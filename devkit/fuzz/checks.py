@@ -1,0 +1,68 @@
+"""What every answer to a probe must be, whatever the door: the invariants that need only the request and answer.
+
+(What needs the stack, such as queues and tables, is checked by the runner and devkit.fuzz.state.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from devkit.fuzz.probe import Answer, Probe
+
+GATEWAY_NOT_FOUND = {"message": "Not Found"}
+"""API Gateway's own answer when no route matches (a wrong method, an empty path part): no function ran."""
+INTERNALS = re.compile(r"Traceback|File \"|botocore|boto3|arn:aws:|\b[A-Z][A-Za-z]+(?:Error|Exception)\b")
+"""A stack trace, an AWS name or a Python exception class: what an answer must never show a caller."""
+FAILURE_KINDS = (
+    "5xx",
+    "no answer",
+    "accepted bad input",
+    "unexpected status",
+    "4xx without a reason",
+    "leaked a secret",
+    "showed internals",
+    "reflected markup",
+    "enqueued",
+    "read the vendor for it",
+    "refusals differ",
+)
+
+
+def problems(probe: Probe, answer: Answer, secrets: set[str]) -> list[tuple[str, str]]:
+    """(kind, detail) for every invariant this answer breaks; empty when it is a right answer."""
+    if answer.status == 0:
+        return [("no answer", answer.problem)]
+    found: list[tuple[str, str]] = []
+    status, text = answer.status, answer.text()
+    if status >= 500:
+        found.append(("5xx", ""))
+    elif status < 400 and not probe.may_succeed:
+        found.append(("accepted bad input", ""))
+    elif status >= 400 and not has_reason(answer):
+        found.append(("4xx without a reason", "no JSON error"))
+    if probe.expect and status not in probe.expect and (status >= 400 or probe.may_succeed) and status < 500:
+        found.append(("unexpected status", f"expected {'/'.join(map(str, sorted(probe.expect)))}"))
+    sent = unquote(probe.sent_text())
+    leaked = sorted(secret for secret in secrets if secret in text and secret not in sent)
+    if leaked:
+        found.append(("leaked a secret", f"{len(leaked)} secret(s), e.g. {leaked[0][:6]}…"))
+    if match := INTERNALS.search(text):
+        found.append(("showed internals", match.group(0)))
+    if "html" in answer.content_type and "<script" in sent.lower() and "<script" in text.lower():
+        found.append(("reflected markup", "<script> from the request is in the page"))
+    return found
+
+
+def has_reason(answer: Answer) -> bool:
+    """A JSON object with a non-empty ``error`` sentence, or API Gateway's own 404 when no route matched."""
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return False
+    if answer.status == 404 and body == GATEWAY_NOT_FOUND:
+        return True
+    return isinstance(body, dict) and isinstance(body.get("error"), str) and bool(body["error"].strip())
