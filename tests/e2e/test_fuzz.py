@@ -43,9 +43,9 @@ def failures(report: FuzzReport, *kinds: str) -> list[str]:
 
 
 def test_every_declared_door_got_its_share(report: FuzzReport) -> None:
-    # Then every door was tried, each with all its requests answered
-    assert set(report.doors()) == DOORS
-    assert {door: report.requests(door) for door in DOORS} == dict.fromkeys(DOORS, REQUESTS_PER_DOOR)
+    # Then every door was tried (today's, and any a vendor added later declares), each with all its requests answered
+    assert set(report.doors()) >= DOORS
+    assert {door: report.requests(door) for door in report.doors()} == dict.fromkeys(report.doors(), REQUESTS_PER_DOOR)
     assert failures(report, "no answer") == []
 
 
