@@ -81,6 +81,12 @@ def vendor_busy(error: RetryableError) -> Response[dict[str, Any]]:
     return _json(503, {"error": f"{error}; nothing was changed, send it again later"}, {"Retry-After": retry})
 
 
-@logger.inject_lambda_context
+@app.not_found
+def no_such_route(_: Exception) -> Response[dict[str, Any]]:
+    """A path that matches no route (a segment with characters a route does not take): a 404 with a reason."""
+    return _json(404, {"error": "no such address: check the path against the README"})
+
+
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

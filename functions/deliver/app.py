@@ -28,7 +28,7 @@ def record_handler(record: SQSRecord) -> None:
     _runtime[0].handle(record)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not _runtime:
         _runtime.append(DeliverRuntime.from_environment())

@@ -43,7 +43,7 @@ def record_handler(record: SQSRecord) -> None:
         logger.warning("reading back from the accounting package failed", extra={"reason": result.target_sync_error})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not _deps:
         _deps.append(bootstrap.poll_deps(PollSettings.load()))

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = PollSettings.load()
     now = datetime.fromisoformat(event["time"]) if event.get("time") else datetime.now(UTC)

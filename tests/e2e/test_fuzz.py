@@ -54,16 +54,6 @@ def test_no_bad_request_causes_a_5xx(report: FuzzReport) -> None:
     assert report.server_errors() == 0, failures(report, "5xx")
 
 
-OPEN_FINDINGS = "open product findings of the fuzz (issue 8), fixed in layers/ and functions/; remove once they pass: "
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason=OPEN_FINDINGS
-    + "a path segment the function's router cannot match gets Powertools' own 404 without an 'error'; a signed "
-    "body refused once (unknown order: 422) is answered 202 'already received' when sent again; an id with "
-    "leading zeros (0340000001) names the shop's own order and is accepted",
-)
 def test_every_bad_request_is_refused_with_a_reason(report: FuzzReport) -> None:
     # Then each answer is a 4xx whose JSON says why (or the status the door promises), never a 2xx for bad input
     assert failures(report, "accepted bad input", "4xx without a reason", "unexpected status") == []
@@ -76,9 +66,6 @@ def test_a_replayed_webhook_is_answered_already_received_at_no_cost(report: Fuzz
     assert [key for key in report.failures if key[1:] == ("ccvshop webhook", "replay")] == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason=OPEN_FINDINGS + "a signed id with leading zeros (0340000001) is enqueued as the own order"
-)
 def test_no_bad_request_enqueues_or_changes_data(report: FuzzReport) -> None:
     # Then no bad request sent anything to SQS or made Koppel read a vendor for a 2xx, no DynamoDB item changed
     # (but the replay cache's rows) and every queue is as deep as before
@@ -91,11 +78,6 @@ def test_no_answer_gives_anything_away(report: FuzzReport) -> None:
     assert failures(report, "leaked a secret", "showed internals", "reflected markup") == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=OPEN_FINDINGS + "start and callback answer a malformed token or reference with a shorter 401 than a "
-    "well-formed one that was never issued",
-)
 def test_a_refusal_does_not_tell_which_check_failed(report: FuzzReport) -> None:
     # Then within a door every 401 reads the same: an unknown connection looks like a wrong signature
     assert failures(report, "refusals differ") == []

@@ -112,3 +112,36 @@ def test_credentials_are_stored_encrypted_and_bound_to_their_connection(clean_st
     clean_stack.client("dynamodb").put_item(TableName=clean_stack._outputs().connections_table, Item=item)
     with pytest.raises(Exception, match="InvalidCiphertext"):
         store.get_secrets("other", "snelstart")
+
+
+def test_a_grant_is_used_up_once_and_not_after_it_expired(clean_stack) -> None:
+    from koppel.ports import Grant
+
+    grants = bootstrap.grant_store(StoreSettings.load())
+    start = Grant(connection_id="shop", system="snelstart", purpose="start", expires_at=T0 + timedelta(minutes=15))
+    grants.issue("d1", start)
+    grants.issue("d2", start)
+    # Then one redeem takes it, a second finds nothing, another purpose never matches, and an expired one is refused
+    assert grants.redeem("d1", "activation", T0) is None
+    assert grants.redeem("d1", "start", T0) == start
+    assert grants.redeem("d1", "start", T0) is None
+    assert grants.redeem("d2", "start", T0 + timedelta(minutes=16)) is None
+    # And a live link is read without being used up, until it is revoked
+    grants.issue("d3", start.model_copy(update={"purpose": "link", "expires_at": None}))
+    assert grants.find("d3", "link", T0 + timedelta(days=400)) is not None
+    grants.revoke("d3")
+    assert grants.find("d3", "link", T0) is None
+
+
+def test_the_replay_cache_remembers_a_body_and_its_refusal_until_it_expires(clean_stack) -> None:
+    replays = bootstrap.replay_cache(StoreSettings.load())
+    until = T0 + timedelta(hours=1)
+    assert replays.first_sighting("shop", "body-1", until, T0) is True
+    assert replays.first_sighting("shop", "body-1", until, T0) is False
+    assert replays.first_sighting("other-shop", "body-1", until, T0) is True  # per connection
+    assert replays.refusal_of("shop", "body-1") == ""
+    replays.note_refusal("shop", "body-2", "the shop does not know order 7", until)
+    assert replays.first_sighting("shop", "body-2", until, T0) is False
+    assert replays.refusal_of("shop", "body-2") == "the shop does not know order 7"
+    # After the window (DynamoDB's TTL may not have run yet) the body counts as new again
+    assert replays.first_sighting("shop", "body-1", until + timedelta(hours=1), until + timedelta(seconds=1)) is True

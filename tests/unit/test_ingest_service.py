@@ -116,6 +116,20 @@ def test_a_signed_webhook_for_an_order_the_shop_does_not_know_is_a_422_with_the_
     assert publisher.sent == {}
 
 
+def test_a_refused_webhook_sent_again_gets_the_same_refusal_without_asking_the_shop(deps, shop) -> None:
+    # Given a signed webhook for an order the shop does not know, refused once
+    shop.missing.add("777")
+    body = json.dumps({"id": 777}).encode()
+    with pytest.raises(InputError) as first:
+        ingest_webhook("fakeshop", "demo-shop", SIGNED, body, "https://hooks/x", deps)
+    # When it is sent again
+    with pytest.raises(InputError) as again:
+        ingest_webhook("fakeshop", "demo-shop", SIGNED, body, "https://hooks/x", deps)
+    # Then the answer is the same 422, and the shop was asked only the first time
+    assert (again.value.status, str(again.value)) == (first.value.status, str(first.value))
+    assert shop.hydrations == 1
+
+
 def test_an_order_not_ready_to_book_is_acknowledged_without_events(deps, publisher) -> None:
     body = json.dumps({"id": 42}).encode()
     result = ingest_webhook("fakeshop", "demo-shop", SIGNED, body, "https://hooks/x", deps)

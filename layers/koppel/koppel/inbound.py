@@ -67,12 +67,16 @@ def read_json(body: bytes, what: str, *, limit: int = MAX_BODY_BYTES, depth: int
 
 
 def ascii_digits(value: object, what: str) -> str:
-    """A numeric id as text: ASCII digits only (``'²'`` and ``'١٢'`` pass str.isdigit, not this), at most 19."""
+    """A numeric id as text: ASCII digits only (``'²'`` and ``'١٢'`` pass str.isdigit, not this), at most 19, no
+    leading zero."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InputError(f"{what} must be a number, got {type(value).__name__}")
     text = str(value)
-    if not (text.isascii() and text.isdigit() and 0 < len(text) <= MAX_ID_DIGITS):
-        raise InputError(f"{what} must be a number of at most {MAX_ID_DIGITS} digits, got {text[:40]!r}")
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= MAX_ID_DIGITS) or text.startswith("0"):
+        # One spelling per id: "0340000004" would name the same order as "340000004" under another body hash
+        raise InputError(
+            f"{what} must be a number of at most {MAX_ID_DIGITS} digits without leading zeros, got {text[:40]!r}"
+        )
     return text
 
 
@@ -84,11 +88,12 @@ def same_secret(given: str | bytes, expected: str | bytes) -> bool:
     return hmac.compare_digest(given_bytes, expected_bytes)
 
 
-def opaque_token(value: object, what: str) -> str:
+def opaque_token(value: object, refusal: str) -> str:
     """A token Koppel issued (start link, activation reference, OAuth state): url-safe ASCII of 32 to 128 chars,
-    checked before it is hashed or looked up. Any other value is refused as not issued, without saying more."""
+    checked before it is hashed or looked up. Any other value is refused with ``refusal``: the same sentence as a
+    well-formed token that was never issued, expired or used, so a caller learns nothing from the difference."""
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        raise SignatureError(f"the {what} is not one Koppel issued, or it expired or was used")
+        raise SignatureError(refusal)
     return value
 
 

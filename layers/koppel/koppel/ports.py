@@ -167,6 +167,12 @@ class ReplayCache(Protocol):
     def forget(self, connection_id: str, body_digest: str) -> None:
         """The body was not handled after all (the source was busy): let the sender's retry through."""
 
+    def note_refusal(self, connection_id: str, body_digest: str, reason: str, until: datetime) -> None:
+        """The body was refused (the source does not know its record): a replay gets the same answer, unread."""
+
+    def refusal_of(self, connection_id: str, body_digest: str) -> str:
+        """Why a body already seen was refused; "" when it was accepted."""
+
 
 class ConnectionStore(Protocol):
     def get(self, connection_id: str) -> Connection:

@@ -104,6 +104,18 @@ class DynamoReplayCache:
         return True
 
     def forget(self, connection_id: str, body_digest: str) -> None:
-        self._db.delete_item(
-            TableName=self._table, Key={"pk": {"S": connection_id}, "sk": {"S": f"seen#{body_digest}"}}
-        )
+        self._db.delete_item(TableName=self._table, Key=self._key(connection_id, body_digest))
+
+    def note_refusal(self, connection_id: str, body_digest: str, reason: str, until: datetime) -> None:
+        item = self._key(connection_id, body_digest)
+        item |= {"expires_at_epoch": {"N": str(_epoch(until))}, "refusal": {"S": reason}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def refusal_of(self, connection_id: str, body_digest: str) -> str:
+        key = self._key(connection_id, body_digest)
+        item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item", {})
+        return str(item.get("refusal", {}).get("S", ""))
+
+    @staticmethod
+    def _key(connection_id: str, body_digest: str) -> dict[str, Any]:
+        return {"pk": {"S": connection_id}, "sk": {"S": f"seen#{body_digest}"}}

@@ -100,6 +100,7 @@ class MemoryGrantStore:
 class MemoryReplayCache:
     def __init__(self) -> None:
         self.seen: dict[tuple[str, str], datetime] = {}
+        self.refusals: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def first_sighting(self, connection_id: str, body_digest: str, until: datetime, now: datetime) -> bool:
@@ -112,6 +113,14 @@ class MemoryReplayCache:
 
     def forget(self, connection_id: str, body_digest: str) -> None:
         self.seen.pop((connection_id, body_digest), None)
+        self.refusals.pop((connection_id, body_digest), None)
+
+    def note_refusal(self, connection_id: str, body_digest: str, reason: str, until: datetime) -> None:
+        self.seen[(connection_id, body_digest)] = until
+        self.refusals[(connection_id, body_digest)] = reason
+
+    def refusal_of(self, connection_id: str, body_digest: str) -> str:
+        return self.refusals.get((connection_id, body_digest), "")
 
 
 class MemoryLedger:

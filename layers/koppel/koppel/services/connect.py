@@ -78,7 +78,7 @@ def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url:
     """Use up a start link and hand out a fresh activation reference for the vendor's page, which sends the user
     back to the owner's return address, else to ``done_url``."""
     refused = NOT_ISSUED.format(what="start link", action=NEW_LINK)
-    start = deps.grants.redeem(digest(opaque_token(token, "start link")), "start", deps.clock())
+    start = deps.grants.redeem(digest(opaque_token(token, refused)), "start", deps.clock())
     if start is None or start.system != target:
         raise SignatureError(refused)
     connection = deps.connections.get(start.connection_id)
@@ -93,12 +93,13 @@ def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url:
 def receive_activation(target: str, activation: Activation, deps: ConnectDeps) -> Connection:
     """The vendor's callback: Create connects once per start link; Regenerate and Delete need the live link and
     the vendor's own word (it no longer takes the stored credential)."""
-    reference = digest(opaque_token(activation.reference, f"{target} activation reference"))
+    refused = NOT_ISSUED.format(what=f"{target} activation reference", action=NEW_LINK)
+    reference = digest(opaque_token(activation.reference, refused))
     if activation.action == "create":
         return _activate(target, reference, activation, deps)
     link = deps.grants.find(reference, "link", deps.clock())
     if link is None or link.system != target:
-        raise SignatureError(NOT_ISSUED.format(what=f"{target} activation reference", action=NEW_LINK))
+        raise SignatureError(refused)
     connection = deps.connections.get(link.connection_id)
     if _still_accepted(connection, target, deps):
         raise InputError(

@@ -59,7 +59,11 @@ def ingest_webhook(
         return IngestResult(0, (), note=f"connection is {connection.status}; the record is read when it resumes")
     body_digest = digest(body)
     now = deps.clock()
-    if not deps.replays.first_sighting(connection.connection_id, body_digest, now + deps.replay_window, now):
+    until = now + deps.replay_window
+    if not deps.replays.first_sighting(connection.connection_id, body_digest, until, now):
+        refusal = deps.replays.refusal_of(connection.connection_id, body_digest)
+        if refusal:
+            raise InputError(refusal, status=422)  # the first answer again, without asking the source again
         return IngestResult(0, (), note="already received: this webhook was handled before, nothing is queued again")
     try:
         events = source.hydrate(notice)
@@ -68,9 +72,9 @@ def ingest_webhook(
         deps.replays.forget(connection.connection_id, body_digest)  # the sender's retry must get through
         raise
     except PermanentError as error:
-        raise InputError(
-            f"{source_name} could not give {notice.entity} {notice.record_id}: {error}; nothing was queued", status=422
-        ) from error
+        reason = f"{source_name} could not give {notice.entity} {notice.record_id}: {error}; nothing was queued"
+        deps.replays.note_refusal(connection.connection_id, body_digest, reason, until)
+        raise InputError(reason, status=422) from error
     note = "" if events else f"{notice.entity} {notice.record_id} is not ready to book yet"
     return IngestResult(len(events), tuple(e.event_id for e in events), note)
 
