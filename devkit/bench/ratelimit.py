@@ -54,7 +54,7 @@ class DrainResult:
 
 
 def client_limiter_supported() -> bool:
-    from koppel.connectors.snelstart_mapping import SnelstartSettings
+    from koppel.connectors.snelstart.settings import SnelstartSettings
 
     return {"rate_limit_per_second", "rate_limit_per_minute"} <= set(SnelstartSettings.model_fields)
 

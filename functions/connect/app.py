@@ -53,10 +53,10 @@ def done(target: str) -> Response[str]:
 
 @app.post("/connect/<target>/callback")
 def callback(target: str) -> Response[dict[str, Any]]:
-    module = bootstrap.activation_connector(target)
+    flow = bootstrap.activation_connector(target)
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     check_size(body, MAX_CALLBACK_BYTES, f"{target} activation callback")
-    activation = module.parse_activation(body)
+    activation = flow.parse_callback(body)
     connection = receive_activation(target, activation, bootstrap.connect_deps(ConnectSettings.load()))
     logger.info("activation received", extra={"connection_id": connection.connection_id, "action": activation.action})
     return _json(200, {"status": connection.status})

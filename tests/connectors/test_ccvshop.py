@@ -20,7 +20,7 @@ import pytest
 import responses
 
 from koppel.booking import VatTotal, plan_booking
-from koppel.connectors import ConnectorContext, ccvshop_mapping
+from koppel.connectors import ConnectorContext
 from koppel.connectors import build_source as build_named_source
 from koppel.connectors.ccvshop import (
     CcvshopSource,
@@ -29,6 +29,7 @@ from koppel.connectors.ccvshop import (
     preview_events,
     read_preview_file,
 )
+from koppel.connectors.ccvshop import mapping as ccvshop_mapping
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError, UnbalancedDocumentError
 from koppel.http import session_for
 from koppel.model import Connection, DocumentEvent

@@ -15,9 +15,8 @@ from koppel import wire
 from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
-from koppel.connectors.eboekhouden import EboekhoudenTarget, after_connect, build_target
-from koppel.connectors.eboekhouden_mapping import (
-    EboekhoudenSettings,
+from koppel.connectors.eboekhouden import EboekhoudenSettings, EboekhoudenTarget, after_connect, build_target
+from koppel.connectors.eboekhouden.mapping import (
     invoice_mutation,
     payment_mutation,
     predicted_totals,

@@ -26,7 +26,7 @@ from koppel.connectors.snelstart import (
     sync_ledgers,
     to_verkoopboeking,
 )
-from koppel.connectors.snelstart_mapping import SnelstartSettings
+from koppel.connectors.snelstart.settings import SnelstartSettings
 from koppel.errors import AuthError, InputError, MappingError, PermanentError, RetryableError
 from koppel.http import session_for
 from koppel.model import Address, Connection, Discount, ExternalRef, Line, Party, SalesDocument

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from koppel.cli import app
-from koppel.connectors.bizzcloud_rpc import Odoo
+from koppel.connectors.bizzcloud.client import Odoo
 from koppel.errors import AuthError, InputError
 
 SECRET = "s3cr3t-Vh7Q2kZpL9"

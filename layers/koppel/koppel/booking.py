@@ -1,6 +1,6 @@
 """From a source document to a balanced booking: net lines plus VAT per rate that equal the total.
 
-The rules are the bookkeeper's (ARCHITECTURE.md, "Money and VAT rules"):
+The rules are the bookkeeper's (docs/design.md, "VAT and rounding"):
 - prices incl. VAT: per rate, VAT = round(gross × rate / (100 + rate)); net = gross − VAT;
 - prices excl. VAT: per rate, VAT = round(net × rate / 100);
 - lines carry their share of their rate's VAT; the cent left by line-level rounding goes to the largest line;

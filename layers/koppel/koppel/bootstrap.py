@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.connectors import ConnectorContext
+    from koppel.connectors.contract import ActivationFlow, Capability
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Source, Target
     from koppel.settings import (
@@ -166,25 +167,23 @@ def poll_deps(settings: PollSettings) -> PollDeps:
             publisher=publisher,
             target_for=lambda connection, name: target_for(settings, connection, name),
             refresh_settings=_after_connect_on,
-            writes_back=lambda system: system in settings.TARGET_QUEUES and _has(system, "build_target"),
+            writes_back=lambda system: system in settings.TARGET_QUEUES and _can(system, "payment_status_writer"),
             every=timedelta(minutes=settings.TARGET_SYNC_MINUTES),
         ),
     )
 
 
-def _has(system: str, hook: str) -> bool:
+def _can(system: str, capability: Capability) -> bool:
     from koppel import connectors
 
-    return hasattr(connectors.load(system), hook)
+    return connectors.load(system).can(capability)
 
 
 def _after_connect_on(name: str, target: Target) -> dict[str, Any]:
-    """A target's after-connect step run on its connector (the chart of accounts, as settings); {} for none."""
-    from koppel import connectors
+    """A target's after-connect step (the chart of accounts, as settings); {} for a target without one."""
+    from koppel.connectors.contract import ChartSync
 
-    hook = getattr(connectors.load(name), "after_connect", None)
-    result: dict[str, Any] = hook(target) if hook is not None else {}
-    return result
+    return target.after_connect() if isinstance(target, ChartSync) else {}
 
 
 def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], dict[str, Any]]:
@@ -194,7 +193,7 @@ def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapp
     def attempt(connection: Connection, name: str, credentials: Mapping[str, str]) -> dict[str, Any]:
         from koppel import connectors
 
-        if not hasattr(connectors.load(name), "after_connect"):
+        if not connectors.load(name).can("chart_sync"):
             return {}  # a target without the step has nothing to try the credentials with
         ctx = connectors.ConnectorContext(
             connection=connection,
@@ -211,27 +210,25 @@ def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapp
 
 def _activation_url(settings: StoreSettings) -> Callable[[Connection, str, str, str], str]:
     def url(connection: Connection, target: str, reference: str, return_url: str) -> str:
-        module = activation_connector(target)
-        link: str = module.activation_url(
+        return activation_connector(target).start_url(
             success_url=return_url,
             reference_key=reference,
             partner=partner_secret_reader(settings, target)(),
             settings=connection.target_settings.get(target, {}),
         )
-        return link
 
     return url
 
 
-def activation_connector(target: str) -> Any:
-    """The connector of a vendor that activates by calling back; NotFoundError for one that does not."""
+def activation_connector(target: str) -> ActivationFlow:
+    """The activation of a vendor that activates by calling back; NotFoundError for one that does not."""
     from koppel import connectors
     from koppel.errors import NotFoundError
 
-    module = connectors.load(target)
-    if not hasattr(module, "parse_activation"):
+    flow = connectors.load(target).activation
+    if flow is None:
         raise NotFoundError(f"{target} has no activation callback: connect it with `koppel connections connect`")
-    return module
+    return flow
 
 
 def job_queue(settings: PollSettings) -> Any:

@@ -98,7 +98,7 @@ def connections_add(
     for system in (source, *target):
         connectors.load(system)
     # A source Koppel polls (no webhooks) is polled every minute by default, one with webhooks as a safety net.
-    interval = poll_minutes or getattr(connectors.load(source), "POLL_INTERVAL_MINUTES", 5)
+    interval = poll_minutes or connectors.load(source).poll_interval_minutes
     settings = _pairs(setting or [], "--setting")
     secrets = _pairs(secret or [], "--secret")
     if secrets_file is not None:
@@ -131,12 +131,15 @@ def connections_add(
 
 def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address: str) -> None:
     from koppel import bootstrap, connectors
+    from koppel.connectors.contract import WebhookRegistration
     from koppel.settings import StoreSettings
 
-    module = connectors.load(connection.source)
-    if not hasattr(module, "register_webhooks"):
+    if not connectors.load(connection.source).can("webhook_registration"):
         raise InputError(f"{connection.source} offers no webhooks: Koppel polls it instead")
-    added = module.register_webhooks(bootstrap.source_for(StoreSettings.load(), store, connection), address)
+    source = bootstrap.source_for(StoreSettings.load(), store, connection)
+    if not isinstance(source, WebhookRegistration):
+        raise InputError(f"{connection.source} offers no webhooks: Koppel polls it instead")
+    added = source.subscribe_webhooks(address)
     current = store.get_secrets(connection.connection_id, connection.source)
     store.put_secrets(connection.connection_id, connection.source, {**current, **added})
 
@@ -249,14 +252,14 @@ def connections_map(
 def _product_groups(connection: Connection, store: ConnectionStore) -> list[str]:
     """The source's product groups, when it can list them (a source without the hook, or unreachable: none)."""
     from koppel import bootstrap
+    from koppel.connectors.contract import ProductGroups
     from koppel.settings import StoreSettings
 
     source = bootstrap.source_for(StoreSettings.load(), store, connection)
-    lister = getattr(source, "product_groups", None)
-    if lister is None:
+    if not isinstance(source, ProductGroups):
         return []
     try:
-        groups: list[str] = lister()
+        groups = source.product_groups()
     except KoppelError as error:
         err.print(f"[yellow]could not read the product groups of {connection.source}:[/] {error}")
         return []
@@ -408,6 +411,28 @@ def _moment(value: str, option: str) -> datetime:
     except ValueError:
         raise InputError(f"{option} {value!r} is not a time: use ISO 8601, e.g. {option} 2026-11-23T09:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command("connectors")
+def connectors_table() -> None:
+    """Every vendor Koppel has a connector for, and what each can do (its descriptor's capabilities)."""
+    from koppel import connectors
+    from koppel.connectors.contract import CAPABILITIES
+
+    table = Table("connector", "vendor", "source", "target", "capabilities", title="Koppel connectors")
+    for name in connectors.available():
+        connector = connectors.load(name)
+        is_source = connector.build_source is not None
+        is_target = connector.can("target")
+        role = "write-back" if connector.can("payment_status_writer") else ""
+        table.add_row(
+            name,
+            connector.title,
+            f"polled every {connector.poll_interval_minutes} min" if is_source else "",
+            "yes" if is_target else role,
+            ", ".join(c for c in CAPABILITIES if connector.can(c)),
+        )
+    out.print(table)
 
 
 @app.command()

@@ -50,16 +50,11 @@ class PolledRecord(Canonical):
 
 
 class Source(Protocol):
+    """Every source is polled (the primary path, or the safety net behind webhooks). Taking webhooks and re-reading
+    a record are capabilities (``koppel.connectors.contract.WebhookSource``, ``RecordReader``), checked with
+    isinstance where they are needed: a polled-only source does not implement them."""
+
     name: ClassVar[str]
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> None:
-        """Raise SignatureError unless the sender proved who it is."""
-
-    def parse_webhook(self, body: bytes) -> WebhookNotice:
-        """Raise InputError with a reason for a body that is not a webhook of this source."""
-
-    def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
-        """Re-read the record and normalize it; [] when it is not (yet) something to book."""
 
     def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
         """Records created or changed in [since, until), oldest first."""

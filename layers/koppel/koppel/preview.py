@@ -9,7 +9,7 @@ empty administration with the default mapping. Credential exchanges are left out
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
     from requests import PreparedRequest
 
+    from koppel.connectors.contract import PreviewAnswer
 
-class _Anything(Mapping[str, str]):
+
+class PlaceholderSecrets(Mapping[str, str]):
     """Stands in for credentials in a preview: every name the connector asks for has a placeholder value."""
 
     def __getitem__(self, key: str) -> str:
@@ -46,11 +48,6 @@ class _Anything(Mapping[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return True
-
-
-PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
-"""A target module's ``preview_answer(method, path, body, new_id)``: its empty account's answer to a call, or None
-for the default (an empty list, or the created body with a placeholder id)."""
 
 
 @dataclass
@@ -115,26 +112,29 @@ class EmptyAccountAdapter(BaseAdapter):
 
 def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The requests deliver would send to ``target`` for one ``source`` record; PermanentError if unbookable."""
-    source_module = connectors.load(source)
-    if not hasattr(source_module, "preview_events"):
+    read_events = connectors.load(source).preview_events
+    if read_events is None:
         raise InputError(f"connector {source!r} cannot be previewed as a source")
     connection = Connection(
         connection_id="preview", tenant_id="preview", source=source, targets=(target,), created_at=datetime.now(UTC)
     )
-    events = source_module.preview_events(record, connection)
+    events = read_events(record, connection)
     if not events:
         raise PermanentError(f"this {source} record is not something to book (yet): nothing would be sent")
-    target_module = connectors.load(target)
-    adapter = EmptyAccountAdapter(
-        credential_paths=tuple(getattr(target_module, "PREVIEW_CREDENTIAL_PATHS", ())),
-        answer=getattr(target_module, "preview_answer", None),
-    )
+    account = connectors.load(target).preview_account
+    if account is None:
+        raise InputError(f"connector {target!r} cannot be previewed as a target")
+    adapter = EmptyAccountAdapter(credential_paths=account.credential_paths, answer=account.answer)
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    settings: dict[str, Any] = getattr(target_module, "preview_settings", dict)()
+    settings = account.settings()
     ctx = ConnectorContext(
-        connection=connection, settings=settings, secrets=_Anything(), session=session, partner_secret=_Anything
+        connection=connection,
+        settings=settings,
+        secrets=PlaceholderSecrets(),
+        session=session,
+        partner_secret=PlaceholderSecrets,
     )
     deps = DeliverDeps(target=connectors.build_target(target, ctx), target_name=target, ledger=MemoryLedger())
     for event in events:

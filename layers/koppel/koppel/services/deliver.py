@@ -111,10 +111,11 @@ def _row(event: HubEvent, deps: DeliverDeps, number: str, party_name: str, total
 
 def _write_back(event: PaymentStatusEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:
     """A payment status from the accounting package, carried to the source's document."""
-    apply = getattr(deps.target, "apply_payment_status", None)
-    if apply is None:
+    from koppel.connectors.contract import PaymentStatusWriter  # here, not at import: the scheduler loads none
+
+    if not isinstance(deps.target, PaymentStatusWriter):
         raise PermanentError(f"{deps.target_name} does not take payment status back")
-    ref: ExternalRef = apply(event.payload)
+    ref = deps.target.apply_payment_status(event.payload)
     return DeliveryResult("posted", deps.ledger.mark_posted(entry, ref, deps.clock()), ref=ref)
 
 
@@ -154,10 +155,11 @@ def sync_party(event: PartyEvent, deps: DeliverDeps) -> DeliveryResult:
     ref, created = ensure_party(event.connection_id, event.payload, deps)
     if created:
         return DeliveryResult("party_created", None, ref=ref)
-    update = getattr(deps.target, "update_party", None)
-    if update is None:
+    from koppel.connectors.contract import PartyUpdater  # here, not at import: the scheduler loads no connector
+
+    if not isinstance(deps.target, PartyUpdater):
         raise PermanentError(f"{deps.target_name} does not update customers: change {event.payload.name!r} there")
-    update(ref, event.payload)
+    deps.target.update_party(ref, event.payload)
     return DeliveryResult("party_updated", None, ref=ref)
 
 

@@ -13,6 +13,7 @@ from koppel.inbound import digest
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from koppel.connectors.contract import WebhookSource
     from koppel.model import Connection, HubEvent
     from koppel.ports import ConnectionStore, Publisher, ReplayCache, Source
 
@@ -81,7 +82,7 @@ def ingest_webhook(
 
 def _verified(
     source_name: str, connection_id: str, headers: Mapping[str, str], body: bytes, url: str, deps: IngestDeps
-) -> tuple[Connection, Source]:
+) -> tuple[Connection, WebhookSource]:
     if not _CONNECTION_ID.fullmatch(connection_id):
         raise SignatureError(UNVERIFIED)
     try:
@@ -90,8 +91,12 @@ def _verified(
         raise SignatureError(UNVERIFIED) from error
     if connection.source != source_name:
         raise SignatureError(UNVERIFIED) from NotFoundError(f"{connection_id} takes no webhooks from {source_name}")
+    from koppel.connectors.contract import WebhookSource  # here, not at import: the scheduler loads no connector
+
     try:
         source = deps.source_for(connection)  # a connection with broken settings cannot verify anything either
+        if not isinstance(source, WebhookSource):
+            raise InputError(f"{source_name} is polled, it sends no webhooks to Koppel")
         source.verify_webhook(headers, body, url)
     except InputError as error:
         raise SignatureError(UNVERIFIED) from error

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from koppel.errors import InputError, KoppelError
+from koppel.errors import InputError, KoppelError, PermanentError
 from koppel.ports import LedgerEntry, PollJob
 from koppel.services.ingest import publish
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
@@ -145,6 +145,10 @@ def _events_of(record: PolledRecord, connection: Connection, source: Source, dep
         return _unbooked(list(record.events), connection, deps)
     if deps.ledger is not None and _all_settled(record.event_ids, connection, deps.ledger):
         return []
+    from koppel.connectors.contract import RecordReader  # here, not at import: the scheduler loads no connector
+
+    if not isinstance(source, RecordReader):
+        raise PermanentError(f"{connection.source} listed {record.record_id} for reading but cannot re-read a record")
     return source.hydrate(record.notice)
 
 

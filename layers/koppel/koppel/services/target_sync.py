@@ -87,7 +87,9 @@ def _refresh(connection: Connection, target: str, connector: Any, deps: TargetSy
 def _payment_statuses(
     connection: Connection, target: str, reader: Any, deps: TargetSyncDeps
 ) -> list[PaymentStatusEvent]:
-    if not deps.writes_back(connection.source) or not hasattr(reader, "payment_status"):
+    from koppel.connectors.contract import PaymentStatusReader  # here, not at import: the scheduler loads none
+
+    if not deps.writes_back(connection.source) or not isinstance(reader, PaymentStatusReader):
         return []
     now = deps.clock()
     open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}

@@ -1,6 +1,6 @@
 """Bizzcloud (an Odoo-based till and invoicing system) as a source: posted invoices, credit invoices, paid till
-orders and customers, polled on ``write_date`` (Odoo sends no webhooks by default). VENDORS.md §2; the pure
-translations are in bizzcloud_mapping, the RPC transports in bizzcloud_rpc.
+orders and customers, polled on ``write_date`` (Odoo sends no webhooks by default). README.md in this folder has
+the API facts; the pure translations are in ``mapping``, the RPC transports in ``client``.
 
 Credentials: the user's login and API key (Odoo ≥ 14 takes an API key where the password goes); the database
 name and the address are settings. One poll reads each model's window page by page, oldest change first, and
@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from koppel.connectors.bizzcloud_mapping import (
+from koppel.connectors.bizzcloud.client import Odoo, transport_for
+from koppel.connectors.bizzcloud.mapping import (
     SOURCE,
     VENDOR,
     invoice_event,
@@ -28,17 +27,17 @@ from koppel.connectors.bizzcloud_mapping import (
     pos_payments,
     pos_skip_reason,
 )
-from koppel.connectors.bizzcloud_rpc import Odoo, transport_for
-from koppel.connectors.bizzcloud_writeback import BizzcloudWriteBack
-from koppel.connectors.connector_kit import load_settings
+from koppel.connectors.bizzcloud.settings import BizzcloudSettings
+from koppel.connectors.bizzcloud.writeback import BizzcloudWriteBack
+from koppel.connectors.kit import load_settings
 from koppel.errors import AuthError, InputError, KoppelError
-from koppel.ports import PolledRecord, WebhookNotice
+from koppel.ports import PolledRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from datetime import datetime
 
-    from koppel.connectors import ConnectorContext
+    from koppel.connectors.contract import ConnectorContext
     from koppel.model import Connection, HubEvent
 
 POLL_INTERVAL_MINUTES = 1
@@ -68,23 +67,6 @@ PARTNER_FIELDS = [
 TAX_FIELDS = ["name", "description", "amount", "amount_type", "price_include"]
 
 
-class BizzcloudSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str = Field(pattern=r"^https?://[^/]+")
-    """The Bizzcloud address, e.g. https://mijnwinkel.bizzcloud.nl."""
-    database: str = Field(min_length=1)
-    transport: Literal["jsonrpc", "xmlrpc"] = "jsonrpc"
-    page_size: int = Field(default=200, ge=1, le=2000)
-    book_till_orders: bool = True
-    sync_customers: bool = True
-    """Customers created or changed in Bizzcloud are created or updated in the target even before an invoice."""
-    walk_in_name: str = "Kassaverkoop"
-    """The relation a till sale without a customer is booked on."""
-    payment_journal: str = "BNK1"
-    """Code of the Bizzcloud journal that payments carried back from the accounting package are registered on."""
-
-
 class BizzcloudSource:
     name: ClassVar[str] = SOURCE
 
@@ -94,16 +76,6 @@ class BizzcloudSource:
         self.odoo = odoo
         self._taxes: dict[int, dict[str, Any]] = {}
         self._methods: dict[int, dict[str, Any]] | None = None
-
-    # -- webhooks: Odoo sends none by default; an automation rule may POST the record id ----------------------------
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> None:
-        raise InputError(f"{VENDOR} is polled, it sends no webhooks to Koppel: remove the webhook in Bizzcloud")
-
-    def parse_webhook(self, body: bytes) -> WebhookNotice:
-        raise InputError(f"{VENDOR} is polled, it sends no webhooks to Koppel")
-
-    def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
-        return []
 
     # -- polling -----------------------------------------------------------------------------------------------------
     def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:

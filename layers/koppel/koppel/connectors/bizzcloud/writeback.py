@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.bizzcloud_mapping import SOURCE, VENDOR, decimal
+from koppel.connectors.bizzcloud.mapping import SOURCE, VENDOR, decimal
 from koppel.errors import PermanentError
 from koppel.model import ExternalRef
 from koppel.money import cents
 
 if TYPE_CHECKING:
-    from koppel.connectors.bizzcloud_rpc import Odoo
+    from koppel.connectors.bizzcloud.client import Odoo
     from koppel.model import PaymentStatus
 
 

@@ -1,6 +1,6 @@
 """Pure translations from Bizzcloud's records (Odoo models, as ``search_read`` returns them) into Koppel's model.
 
-Bizzcloud runs on Odoo (VENDORS.md §2): invoices and credit invoices are ``account.move`` (``move_type``
+Bizzcloud runs on Odoo (README.md in this folder): invoices and credit invoices are ``account.move`` (``move_type``
 out_invoice / out_refund) with ``account.move.line`` invoice lines and ``account.tax`` taxes; till sales are
 ``pos.order`` with ``pos.order.line`` and ``pos.payment``; customers are ``res.partner``.
 
@@ -29,37 +29,10 @@ if TYPE_CHECKING:
 
 VENDOR = "Bizzcloud"
 SOURCE = "bizzcloud"
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
+EU_COUNTRIES = frozenset([
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+])  # fmt: skip
 _ZERO = Decimal(0)
 
 

@@ -1,4 +1,5 @@
-"""How Koppel talks to Bizzcloud: Odoo's external API, over JSON-RPC (default) or XML-RPC (VENDORS.md §2).
+"""How Koppel talks to Bizzcloud: Odoo's external API, over JSON-RPC (default) or XML-RPC
+(README.md in this folder).
 
 Both speak ``execute_kw(db, uid, api_key, model, method, args, kwargs)`` after ``authenticate``; the transport is
 a setting, so if Bizzcloud turns out to expose only one of them (or something else), only this module changes.

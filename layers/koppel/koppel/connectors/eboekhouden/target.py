@@ -1,9 +1,7 @@
 """e-Boekhouden.nl (REST API, api.e-boekhouden.nl/v1) as a target: customers become relations, documents become
-"invoice sent" mutations, money taken at the till "invoice payment received" mutations. The pure mapping lives
-in eboekhouden_mapping; VENDORS.md §7a has the API facts.
+"invoice sent" mutations, money taken at the till "invoice payment received" mutations. The calls are in
+``client``, the pure mapping in ``mapping``; README.md in this folder has the API facts.
 
-A session token comes from the administration's API token (``POST /v1/session`` with Koppel's source code) and is
-sent raw in ``Authorization``; it is shared by the workers through the connection store and renewed after a 401.
 Assumptions the public docs leave open, each handled both ways:
 - Whether a second mutation with a known invoice number is refused: every booking is looked up by invoice number
   before it is posted, and a refusal that names the number links the existing mutation.
@@ -13,49 +11,27 @@ Assumptions the public docs leave open, each handled both ways:
 
 from __future__ import annotations
 
-import json
-from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, Field
-
-from koppel import wire
-from koppel.connectors.connector_kit import SharedTokens, StatusNote, VendorReply, parse_reply
-from koppel.connectors.connector_kit import load_settings as load_connector_settings
-from koppel.connectors.eboekhouden_mapping import (
-    INVOICE_SENT,
-    PAYMENT_RECEIVED,
-    VENDOR,
-    EboekhoudenSettings,
+from koppel.connectors.eboekhouden.client import SYSTEM, EboekhoudenClient, items, parse
+from koppel.connectors.eboekhouden.mapping import (
     check_balance,
-    describe_error,
     invoice_mutation,
     invoice_number,
     payment_mutation,
     relation_body,
 )
-from koppel.errors import AuthError, PermanentError
-from koppel.http import RateLimiter, json_body, send, shared_limits
+from koppel.connectors.eboekhouden.settings import INVOICE_SENT, PAYMENT_RECEIVED, VENDOR, EboekhoudenSettings
+from koppel.connectors.kit import VendorReply, load_settings
+from koppel.errors import PermanentError
 from koppel.model import ExternalRef, PaymentStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from koppel.booking import Booking
-    from koppel.connectors import ConnectorContext
+    from koppel.connectors.contract import ConnectorContext
     from koppel.model import Party
-
-__all__ = ["EboekhoudenSettings", "EboekhoudenTarget", "after_connect", "build_target", "sync_ledgers"]
-
-SYSTEM = "eboekhouden"
-W = TypeVar("W", bound=BaseModel)
-_PAGE = 500
-_MAX_PAGES = 200
-
-
-class _Session(VendorReply):
-    token: str = Field(min_length=1)
-    expiresIn: int = 3600
 
 
 class _Created(VendorReply):
@@ -93,10 +69,6 @@ class _Outstanding(VendorReply):
     outstandingAmount: Any
 
 
-def _parse(model: type[W], data: Any, what: str) -> W:
-    return parse_reply(model, data, what, VENDOR)
-
-
 class EboekhoudenTarget:
     """Target protocol for one e-Boekhouden administration (one API token)."""
 
@@ -105,9 +77,7 @@ class EboekhoudenTarget:
     def __init__(self, ctx: ConnectorContext, settings: EboekhoudenSettings) -> None:
         self.settings = settings
         self._ctx = ctx
-        self._sessions = SharedTokens(ctx, SYSTEM, self._open_session)
-        limits = [(settings.rate_limit_per_second, 1.0), (settings.rate_limit_per_minute, 60.0)]
-        self._limiter = RateLimiter(shared_limits(limits, ctx.workers))
+        self._client = EboekhoudenClient(ctx, settings)
 
     # -- customers ----------------------------------------------------------------------------------------------
     def find_party(self, party: Party) -> ExternalRef | None:
@@ -120,14 +90,14 @@ class EboekhoudenTarget:
         if not email:
             return None
         for item in self._relations({"email": email}):
-            relation = _parse(_Relation, self.call("GET", f"/v1/relation/{item.id}"), "GET /v1/relation/{id}")
+            relation = parse(_Relation, self.call("GET", f"/v1/relation/{item.id}"), "GET /v1/relation/{id}")
             if (relation.emailAddress or "").strip().casefold() == email.casefold():
                 return ExternalRef(system=SYSTEM, id=str(relation.id), number=relation.code)
         return None
 
     def create_party(self, party: Party) -> ExternalRef:
         created = self.call("POST", "/v1/relation", body=relation_body(party, self.settings))
-        relation = _parse(_RelationItem, created, "POST /v1/relation")
+        relation = parse(_RelationItem, created, "POST /v1/relation")
         return ExternalRef(system=SYSTEM, id=str(relation.id), number=relation.code)
 
     def update_party(self, ref: ExternalRef, party: Party) -> None:
@@ -169,7 +139,7 @@ class EboekhoudenTarget:
         if not invoice_numbers:
             return
         rows = self.fetch_all("/v1/mutation/invoice/outstanding", {"credDeb": "D"})
-        outstanding = {item.invoiceNumber: item for item in (_parse(_Outstanding, r, "GET outstanding") for r in rows)}
+        outstanding = {item.invoiceNumber: item for item in (parse(_Outstanding, r, "GET outstanding") for r in rows)}
         for number in invoice_numbers:
             item = outstanding.get(number)
             if item is None:
@@ -189,12 +159,23 @@ class EboekhoudenTarget:
 
     # -- the chart of accounts ----------------------------------------------------------------------------------
     def ledgers(self) -> list[_Ledger]:
-        return [_parse(_Ledger, row, "GET /v1/ledger") for row in self.fetch_all("/v1/ledger")]
+        return [parse(_Ledger, row, "GET /v1/ledger") for row in self.fetch_all("/v1/ledger")]
+
+    def after_connect(self) -> dict[str, Any]:
+        """Once the API token is stored (and on every target sync): the chart of accounts, as settings."""
+        return after_connect(self)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
+    def fetch_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return self._client.fetch_all(path, params)
+
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
+        """One API call with the session token; a 401 opens a new session and tries once more."""
+        return self._client.call(method, path, params=params, body=body)
+
     def _relations(self, params: dict[str, str]) -> list[_RelationItem]:
         page = self.call("GET", "/v1/relation", params={**params, "limit": 100})
-        return [_parse(_RelationItem, row, "GET /v1/relation") for row in _items(page)]
+        return [parse(_RelationItem, row, "GET /v1/relation") for row in items(page)]
 
     def _mutation(self, number: str, kind: int) -> _MutationItem | None:
         rows = self._mutations(number, kind)
@@ -205,13 +186,13 @@ class EboekhoudenTarget:
 
     def _mutations(self, number: str, kind: int) -> list[_MutationItem]:
         page = self.call("GET", "/v1/mutation", params={"invoiceNumber": number, "type": kind, "limit": 100})
-        rows = [_parse(_MutationItem, row, "GET /v1/mutation") for row in _items(page)]
+        rows = [parse(_MutationItem, row, "GET /v1/mutation") for row in items(page)]
         # Re-checked here: a filter the API ignored must never make another invoice look booked.
         return [row for row in rows if row.invoiceNumber == number and row.type == kind]
 
     def _post_mutation(self, body: dict[str, Any]) -> int:
         try:
-            return _parse(_Created, self.call("POST", "/v1/mutation", body=body), "POST /v1/mutation").id
+            return parse(_Created, self.call("POST", "/v1/mutation", body=body), "POST /v1/mutation").id
         except PermanentError as error:
             # A refusal of a known invoice number means it is booked already (by us before a lost answer, or by
             # hand): link the existing one. Anything else is the vendor's own reason to park the record.
@@ -219,72 +200,6 @@ class EboekhoudenTarget:
             if existing is None or body["invoiceNumber"] not in str(error):
                 raise
             return existing.id
-
-    def fetch_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        rows: list[Any] = []
-        for _ in range(_MAX_PAGES):
-            page = self.call("GET", path, params={**(params or {}), "limit": _PAGE, "offset": len(rows)})
-            items = _items(page)
-            rows.extend(items)
-            total = page.get("count") if isinstance(page, dict) else None
-            if not items or len(items) < _PAGE or (isinstance(total, int) and len(rows) >= total):
-                break
-        return rows
-
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
-        """One API call with the session token; a 401 opens a new session and tries once more."""
-        attempt = partial(self._send, method, path, params, body)
-        return self._sessions.call_renewing(attempt, lambda: StatusNote(describe_error))
-
-    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: object, note: StatusNote) -> Any:
-        headers = {"Authorization": self._sessions.current(), "Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json; charset=utf-8"
-            data = wire.dumps(body).encode()
-        self._limiter.acquire()
-        response = send(
-            self._ctx.session,
-            method,
-            self.settings.api_base.rstrip("/") + path,
-            vendor=VENDOR,
-            describe_error=note.describe,
-            params=params,
-            data=data,
-            headers=headers,
-        )
-        return json_body(response) if response.content.strip() else None
-
-    def _open_session(self) -> tuple[str, int]:
-        api_token = self._ctx.secrets.get("api_token", "")
-        if not api_token:
-            raise AuthError(
-                f"no API token is stored for this connection: connect {VENDOR} with the token from "
-                "Beheer > Inrichting > Instellingen > Koppelingen > API"
-            )
-        url = self.settings.api_base.rstrip("/") + "/v1/session"
-        try:
-            response = send(
-                self._ctx.session,
-                "POST",
-                url,
-                vendor=VENDOR,
-                describe_error=describe_error,
-                data=json.dumps({"accessToken": api_token, "source": self.settings.source}).encode(),
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-            )
-        except (PermanentError, AuthError) as error:
-            if "API_SESSION_004" in str(error) or "API_SESSION_003" in str(error):
-                raise AuthError(f"{VENDOR} no longer accepts the API token: reconnect {VENDOR}") from error
-            raise
-        session = _parse(_Session, json_body(response), "POST /v1/session")
-        return session.token, session.expiresIn
-
-
-def _items(page: Any) -> list[Any]:
-    if isinstance(page, dict) and isinstance(page.get("items"), list):
-        return list(page["items"])
-    raise PermanentError(f"{VENDOR} answered a list call without its items: {str(page)[:200]}")
 
 
 def sync_ledgers(target: EboekhoudenTarget) -> dict[str, int]:
@@ -297,12 +212,8 @@ def after_connect(target: EboekhoudenTarget) -> dict[str, Any]:
     return {"ledger_ids": sync_ledgers(target)}
 
 
-def load_settings(settings: Any) -> EboekhoudenSettings:
-    return load_connector_settings(EboekhoudenSettings, settings, VENDOR)
-
-
 def build_target(ctx: ConnectorContext) -> EboekhoudenTarget:
-    return EboekhoudenTarget(ctx, load_settings(ctx.settings))
+    return EboekhoudenTarget(ctx, load_settings(EboekhoudenSettings, ctx.settings, VENDOR))
 
 
 # -- `koppel preview`: an empty administration --------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """CCV Shop order → canonical DocumentEvent: pure functions, golden-tested, also used by ``koppel preview``.
 
-Field names follow CCV's REST API v1 (VENDORS.md §1) and the orders recorded from a live shop
-(vendor-samples/ccvshop). What the samples taught:
+Field names follow CCV's REST API v1 (README.md in this folder) and the orders recorded from a live shop
+(the recorded samples under tests/fixtures/ccvshop). What the samples taught:
 - amounts are JSON numbers, often whole (``590``), so they arrive as int or Decimal; a float means the JSON
   was parsed without ``parse_float=Decimal`` and is refused rather than rounded;
 - ``total_orderrow_price`` does not reliably equal the sum of the rows: the document is built from the rows,

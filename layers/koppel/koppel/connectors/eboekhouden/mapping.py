@@ -1,10 +1,11 @@
 """Pure translations between Koppel and e-Boekhouden.nl's REST API (api.e-boekhouden.nl/v1): mutation and relation
-bodies, VAT codes, error bodies. No HTTP here; eboekhouden.py does the calls.
+bodies and VAT codes. No HTTP here; ``client`` does the calls and ``target`` puts them together.
 
-Field names follow the REST models (CreateMutation, CreateMutationRow, CreateRelation) as VENDORS.md §7a and the
-generated SDKs give them. A sales document is booked as an "invoice sent" mutation (type 2): the debtors ledger
-(1300) on the header against one row per booked line on its revenue ledger with its VAT code. Money paid at the
-till is booked with it as "invoice payment received" mutations (type 3), so a till sale never stays open.
+Field names follow the REST models (CreateMutation, CreateMutationRow, CreateRelation) as the SDKs generated from
+the vendor's swagger give them (README.md in this folder). A sales document is booked as an "invoice sent" mutation
+(type 2): the debtors ledger (1300) on the header against one row per booked line on its revenue ledger with its
+VAT code. Money paid at the till is booked with it as "invoice payment received" mutations (type 3), so a till
+sale never stays open.
 
 e-Boekhouden computes the VAT of each row itself from its ``vatCode`` (rounded per row), from amounts excl. VAT
 (``inExVat`` EX) or incl. VAT (IN). The Booking is already balanced (koppel.booking), so this module picks the basis
@@ -15,75 +16,28 @@ rounding differs), IN, which keeps the total exact and can move at most a cent o
 
 from __future__ import annotations
 
-import json
-import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from koppel.connectors.connector_kit import DescriptionTemplate, describe
+from koppel.connectors.eboekhouden.settings import (
+    DOMESTIC_CODES,
+    INVOICE_SENT,
+    MAX_INVOICE_NUMBER,
+    MAX_RELATION_CODE,
+    MAX_TEXT,
+    PAYMENT_RECEIVED,
+    VAT_RATES,
+    VENDOR,
+    EboekhoudenSettings,
+    InExVat,
+)
+from koppel.connectors.kit import describe
 from koppel.errors import MappingError, PermanentError
 from koppel.money import ZERO, cents
 
 if TYPE_CHECKING:
-    import requests
-
     from koppel.booking import BookedLine, Booking
     from koppel.model import Party, Payment, SalesDocument
-
-VENDOR = "e-Boekhouden.nl"
-INVOICE_SENT = 2
-PAYMENT_RECEIVED = 3
-MAX_INVOICE_NUMBER = 50
-MAX_RELATION_CODE = 15
-MAX_TEXT = 50
-"""Descriptions are cut to 50 characters: no public source gives the limit, so the shortest one seen is assumed."""
-InExVat = Literal["IN", "EX"]
-
-VAT_RATES: dict[str, Decimal] = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9)}
-"""The rate e-Boekhouden applies per sales VAT code; every other sales code books 0 % VAT in the row."""
-_DOMESTIC_CODES = {Decimal(21): "HOOG_VERK_21", Decimal(9): "LAAG_VERK_9", Decimal(0): "GEEN"}
-
-
-class EboekhoudenSettings(BaseModel):
-    """One connection's e-Boekhouden mapping, by ledger code; the defaults are e-Boekhouden's standard chart."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    api_base: str = "https://api.e-boekhouden.nl"
-    source: str = Field(default="Koppel", pattern=r"^[A-Za-z0-9]{1,10}$")
-    """The integration code e-Boekhouden asks for when a session is opened (at most 10 letters or digits)."""
-    debtors: str = "1300"
-    revenue_high: str = "8000"
-    revenue_low: str = "8010"
-    revenue_zero: str = "8020"
-    revenue_intra_eu: str = "8030"
-    revenue_export: str = "8040"
-    shipping: str | None = None
-    payment_fee: str | None = None
-    extra_cost: str | None = None
-    """Ledgers for shipping, payment fees and extra costs; None books them on the revenue ledger of their rate
-    (e-Boekhouden's standard chart has no ledger of their own for them)."""
-    discount: str = "8090"
-    discounts_on_own_ledger: bool = True
-    rounding: str | None = None
-    product_group_ledgers: dict[str, str] = Field(default_factory=dict)
-    """Product group → revenue ledger code for goods of that group (domestic documents)."""
-    payment_ledgers: dict[str, str] = Field(
-        default_factory=lambda: {"cash": "1000", "card": "1100", "bank": "1100", "voucher": "1100", "other": "1100"}
-    )
-    """Payment method → the ledger the money arrives on: the till's cash on 1000 Kas, PIN and the rest on 1100."""
-    intra_eu_vat_code: Literal["BI_EU_VERK", "BI_EU_VERK_D"] = "BI_EU_VERK"
-    """ICP goods (BI_EU_VERK) or services (BI_EU_VERK_D) for intra-EU supplies at 0 %."""
-    ledger_ids: dict[str, int] = Field(default_factory=dict)
-    """Ledger code → e-Boekhouden's ledger id, synced from the administration (connect, and every chart sync)."""
-    payment_term_days: int = Field(default=14, ge=0, le=999)
-    description_template: DescriptionTemplate = "Factuur {number}"
-    invoice_number_prefix: str = Field(default="", max_length=MAX_INVOICE_NUMBER - 1)
-    rate_limit_per_second: int = Field(default=0, ge=0)
-    rate_limit_per_minute: int = Field(default=0, ge=0)
-    """Client-side limits (0 = none): e-Boekhouden publishes none."""
 
 
 def invoice_number(number: str, settings: EboekhoudenSettings) -> str:
@@ -115,7 +69,7 @@ def vat_code(rate: Decimal, doc: SalesDocument, settings: EboekhoudenSettings) -
             f"document {doc.number} is an EU distance sale (OSS) at the buyer's rate, which the {VENDOR} mapping "
             "does not book: book it by hand in e-Boekhouden (AFST_VERK)"
         )
-    code = _DOMESTIC_CODES.get(rate)
+    code = DOMESTIC_CODES.get(rate)
     if code is None:
         raise MappingError(
             f"document {doc.number} has VAT rate {_percent(rate)} %, which {VENDOR} books only as 21 %, 9 % or 0 %: "
@@ -335,26 +289,6 @@ def _check_document(doc: SalesDocument) -> None:
 
 def _percent(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-def describe_error(response: requests.Response) -> str:
-    """e-Boekhouden's own words for a failed call: ``{"code", "message", "title", "status"}`` as one sentence."""
-    try:
-        data = json.loads(response.text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and (data.get("message") or data.get("code")):
-        code = str(data.get("code") or "")
-        message = str(data.get("message") or data.get("title") or "")
-        return f"{code}: {message}" if code else message
-    text = " ".join(response.text.split())
-    return text[:500] if text else response.reason or "no message"
-
-
-def error_code(message: str) -> str:
-    """The vendor code at the start of a described error (``MUTA_915: ...`` → ``MUTA_915``)."""
-    found = re.match(r"^([A-Z_]+_\d{3})\b", message)
-    return found.group(1) if found else ""
 
 
 def check_balance(body: dict[str, Any], booking: Booking) -> None:

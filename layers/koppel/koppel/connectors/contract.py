@@ -1,0 +1,216 @@
+"""The connector contract: what a vendor package declares (``CONNECTOR``) and what its parts can do.
+
+Every package ``koppel.connectors.<vendor>`` declares one ``Connector``: its name, its settings model, how to build
+its source and/or target from a ``ConnectorContext``, and the capabilities it claims. What a built source or target
+can do beyond the four methods of ``ports.Target`` is a capability Protocol below; services check it with
+``isinstance`` (never by looking for an attribute), and ``tests/unit/test_descriptors.py`` checks that every claim
+in a descriptor is really implemented.
+
+Capabilities, and who uses them:
+
+============================  ===========================================================================
+``polled_source``             ``PolledSource``: the scheduled poll (``poll``).
+``webhook_source``            ``WebhookSource``: the webhook door (``verify_webhook``, ``parse_webhook``) and
+                              re-reading the record it names (``hydrate``, also used by the poll).
+``target``                    ``ports.Target``: deliver books documents and customers.
+``party_updates``             ``PartyUpdater``: a customer changed in the source is updated in the target.
+``payment_status_reader``     ``PaymentStatusReader``: target sync reads what is still open of booked invoices.
+``payment_status_writer``     ``PaymentStatusWriter``: the source takes payment status back (write-back queue).
+``chart_sync``                ``ChartSync``: after connecting (and on every target sync) the target's chart of
+                              accounts is read into the connection's settings.
+``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
+``webhook_registration``      ``WebhookRegistration``: the source subscribes Koppel's address to its webhooks.
+``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
+``preview_source``            ``Connector.preview_events``: ``koppel preview`` reads one record from a file.
+``preview_target``            ``Connector.preview_account``: ``koppel preview`` plays an empty account.
+============================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, get_args, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    import requests
+    from pydantic import BaseModel, JsonValue
+
+    from koppel.booking import Booking
+    from koppel.model import Connection, ExternalRef, HubEvent, Party, PaymentStatus
+    from koppel.ports import Activation, ConnectionStore, PolledRecord, WebhookNotice
+
+Capability = Literal[
+    "polled_source",
+    "webhook_source",
+    "target",
+    "party_updates",
+    "payment_status_reader",
+    "payment_status_writer",
+    "chart_sync",
+    "product_groups",
+    "webhook_registration",
+    "activation",
+    "preview_source",
+    "preview_target",
+]
+CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _no_partner_secret() -> Mapping[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """Everything a connector may use: its connection, settings, credentials and an HTTP session."""
+
+    connection: Connection
+    settings: Mapping[str, JsonValue]
+    """This connector's own settings for this connection (validated by the connector's settings model)."""
+    secrets: Mapping[str, str] = field(repr=False)
+    """This connector's decrypted credentials for this connection."""
+    session: requests.Session
+    store: ConnectionStore | None = None
+    """Token cache (get_token/put_token); None in previews, where nothing is stored."""
+    partner_secret: Callable[[], Mapping[str, str]] = field(default=_no_partner_secret)
+    """Koppel's own application credentials for this vendor (subscription keys, OAuth client)."""
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    workers: int = 1
+    """How many workers of this connector run at once (the queue's MaximumConcurrency): limits are shared out."""
+
+
+# -- what a built source can do ---------------------------------------------------------------------------------------
+@runtime_checkable
+class PolledSource(Protocol):
+    name: ClassVar[str]
+
+    def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
+        """Records created or changed in [since, until), oldest first."""
+
+
+@runtime_checkable
+class RecordReader(Protocol):
+    def hydrate(self, notice: WebhookNotice) -> list[HubEvent]:
+        """Re-read the record a notice names and normalize it; [] when it is not (yet) something to book."""
+
+
+@runtime_checkable
+class WebhookSource(RecordReader, Protocol):
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """Raise SignatureError unless the sender proved who it is."""
+
+    def parse_webhook(self, body: bytes) -> WebhookNotice:
+        """Raise InputError with a reason for a body that is not a webhook of this source."""
+
+
+@runtime_checkable
+class ProductGroups(Protocol):
+    def product_groups(self) -> list[str]:
+        """The groups (product categories) revenue can be mapped to a ledger by."""
+
+
+@runtime_checkable
+class WebhookRegistration(Protocol):
+    def subscribe_webhooks(self, address: str) -> dict[str, str]:
+        """Subscribe ``address`` to the source's webhooks; the secrets to store that sign what arrives there."""
+
+
+@runtime_checkable
+class PaymentStatusWriter(Protocol):
+    def apply_payment_status(self, status: PaymentStatus) -> ExternalRef:
+        """Carry a payment status back onto the source's document; a repeat finds nothing left to do."""
+
+
+# -- what a built target can do ---------------------------------------------------------------------------------------
+@runtime_checkable
+class BookingTarget(Protocol):
+    """``ports.Target`` as a runtime check."""
+
+    name: ClassVar[str]
+
+    def find_party(self, party: Party) -> ExternalRef | None: ...
+
+    def create_party(self, party: Party) -> ExternalRef: ...
+
+    def find_booking(self, booking: Booking) -> ExternalRef | None: ...
+
+    def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+@runtime_checkable
+class PartyUpdater(Protocol):
+    def update_party(self, ref: ExternalRef, party: Party) -> None:
+        """A customer changed in the source: bring the target's relation up to date."""
+
+
+@runtime_checkable
+class PaymentStatusReader(Protocol):
+    def payment_status(self, invoice_numbers: list[str]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        """What is open of each booked invoice; None for one that is paid."""
+
+
+@runtime_checkable
+class ChartSync(Protocol):
+    def after_connect(self) -> dict[str, Any]:
+        """Once credentials are stored (and on every target sync): what the account holds, as settings."""
+
+
+# -- what a vendor offers before anything is built --------------------------------------------------------------------
+@runtime_checkable
+class ActivationFlow(Protocol):
+    """A vendor that activates a connection by calling Koppel back (SnelStart's koppelsleutel)."""
+
+    def start_url(
+        self, success_url: str, reference_key: str, partner: Mapping[str, str], settings: Mapping[str, Any]
+    ) -> str:
+        """The vendor's page where the owner activates Koppel; it calls back with ``reference_key``."""
+
+    def parse_callback(self, body: bytes) -> Activation:
+        """The vendor's callback body, normalized; InputError with a reason for anything else."""
+
+
+PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
+"""``answer(method, path, body, new_id)``: an empty account's answer to a call, or None for the default."""
+
+
+@dataclass(frozen=True)
+class PreviewAccount:
+    """How a target's brand-new, empty account answers in ``koppel preview``."""
+
+    credential_paths: tuple[str, ...] = ()
+    """Paths of JSON credential exchanges (a session opened with an API token): answered, not listed."""
+    answer: PreviewAnswer | None = None
+    settings: Callable[[], dict[str, Any]] = dict
+    """The settings a preview runs with (the default mapping, ledger ids shown as their codes)."""
+
+
+@dataclass(frozen=True)
+class Connector:
+    """One vendor package, as the rest of Koppel sees it (``koppel.connectors.load(name)``)."""
+
+    name: str
+    """The package name, the ``CONNECTOR`` environment value, the secret suffix and the fixtures folder."""
+    title: str
+    """The vendor's name as people write it."""
+    settings: type[BaseModel]
+    capabilities: frozenset[Capability]
+    build_source: Callable[[ConnectorContext], Any] | None = None
+    build_target: Callable[[ConnectorContext], Any] | None = None
+    example_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Settings a connection needs at least (the model's required fields), used by the conformance test."""
+    poll_interval_minutes: int = 5
+    """How often a new connection polls this source by default."""
+    activation: ActivationFlow | None = None
+    preview_events: Callable[[Mapping[str, Any], Connection], list[HubEvent]] | None = None
+    preview_account: PreviewAccount | None = None
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities

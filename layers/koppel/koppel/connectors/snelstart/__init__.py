@@ -1,0 +1,37 @@
+"""SnelStart (accounting, B2B API v2) as a target: relaties and verkoopboekingen; activated by SnelStart's
+koppelsleutel callback. README.md has the API facts."""
+
+from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.snelstart.activation import SnelstartActivation, activation_url, parse_activation
+from koppel.connectors.snelstart.mapping import to_verkoopboeking
+from koppel.connectors.snelstart.settings import SnelstartSettings
+from koppel.connectors.snelstart.target import (
+    SnelstartTarget,
+    after_connect,
+    build_target,
+    sync_countries,
+    sync_ledgers,
+)
+
+CONNECTOR = Connector(
+    name="snelstart",
+    title="SnelStart",
+    settings=SnelstartSettings,
+    capabilities=frozenset({"target", "chart_sync", "activation", "preview_target"}),
+    build_target=build_target,
+    activation=SnelstartActivation(),
+    preview_account=PreviewAccount(),
+)
+
+__all__ = [
+    "CONNECTOR",
+    "SnelstartSettings",
+    "SnelstartTarget",
+    "activation_url",
+    "after_connect",
+    "build_target",
+    "parse_activation",
+    "sync_countries",
+    "sync_ledgers",
+    "to_verkoopboeking",
+]
