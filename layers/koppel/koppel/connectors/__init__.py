@@ -51,7 +51,7 @@ def build_source(name: str, ctx: ConnectorContext) -> Source:
     connector = load(name)
     if connector.build_source is None:
         raise InputError(f"connector {name!r} cannot be a source")
-    return cast("Source", connector.build_source(ctx))
+    return connector.build_source(ctx)
 
 
 def build_target(name: str, ctx: ConnectorContext) -> Target:

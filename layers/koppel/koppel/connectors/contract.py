@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from koppel.booking import Booking
     from koppel.model import Connection, ExternalRef, HubEvent, Party, PaymentStatus
-    from koppel.ports import Activation, ConnectionStore, PolledRecord, WebhookNotice
+    from koppel.ports import Activation, ConnectionStore, PolledRecord, Source, WebhookNotice
 
 Capability = Literal[
     "polled_source",
@@ -202,8 +202,9 @@ class Connector:
     """The vendor's name as people write it."""
     settings: type[BaseModel]
     capabilities: frozenset[Capability]
-    build_source: Callable[[ConnectorContext], Any] | None = None
+    build_source: Callable[[ConnectorContext], Source] | None = None
     build_target: Callable[[ConnectorContext], Any] | None = None
+    """A booking target (``ports.Target``), or the write-back of a source (``PaymentStatusWriter``)."""
     example_settings: Mapping[str, Any] = field(default_factory=dict)
     """Settings a connection needs at least (the model's required fields), used by the conformance test."""
     poll_interval_minutes: int = 5

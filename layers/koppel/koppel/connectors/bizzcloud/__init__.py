@@ -24,4 +24,12 @@ CONNECTOR = Connector(
     preview_events=preview_events,
 )
 
-__all__ = ["CONNECTOR", "BizzcloudSettings", "BizzcloudSource", "BizzcloudWriteBack", "build_source", "preview_events"]
+__all__ = [
+    "CONNECTOR",
+    "BizzcloudSettings",
+    "BizzcloudSource",
+    "BizzcloudWriteBack",
+    "build_source",
+    "build_target",
+    "preview_events",
+]

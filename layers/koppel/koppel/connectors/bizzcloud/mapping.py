@@ -19,73 +19,29 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from koppel.connectors.bizzcloud.fields import (
+    VENDOR,
+    decimal,
+    many2one_id,
+    many2one_name,
+    odoo_date,
+    odoo_datetime,
+    text,
+)
 from koppel.errors import InputError, MappingError
 from koppel.model import Address, DocumentEvent, Line, Party, PartyEvent, Payment, SalesDocument
+from koppel.money import ZERO
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from koppel.model import Connection, PaymentMethod, VatTreatment
 
-VENDOR = "Bizzcloud"
 SOURCE = "bizzcloud"
 EU_COUNTRIES = frozenset([
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
     "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ])  # fmt: skip
-_ZERO = Decimal(0)
-
-
-def decimal(value: Any) -> Decimal:
-    """An Odoo number as an exact Decimal; ``false`` (Odoo's empty) is zero."""
-    if value is False or value is None:
-        return _ZERO
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))  # ok: the decimal Odoo printed, not the binary value
-    return Decimal(str(value))
-
-
-def text(value: Any) -> str:
-    """An Odoo char field: ``false`` when empty."""
-    return "" if value in (False, None) else str(value).strip()
-
-
-def many2one_id(value: Any) -> int | None:
-    """``[id, "display name"]`` or ``false``; a bare id or a read record are accepted too."""
-    if isinstance(value, list | tuple) and value:
-        return int(value[0])
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, dict) and "id" in value:
-        return int(value["id"])
-    return None
-
-
-def many2one_name(value: Any) -> str:
-    if isinstance(value, list | tuple) and len(value) > 1:
-        return str(value[1])
-    if isinstance(value, dict):
-        return text(value.get("name") or value.get("display_name"))
-    return ""
-
-
-def odoo_datetime(value: Any) -> datetime:
-    """Odoo's "YYYY-MM-DD HH:MM:SS", always UTC."""
-    try:
-        return datetime.strptime(str(value)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        raise InputError(f"{VENDOR} gave {value!r} where a date and time was expected") from None
-
-
-def odoo_date(value: Any) -> date:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InputError(f"{VENDOR} gave {value!r} where a date was expected") from None
 
 
 # -- customers ------------------------------------------------------------------------------------------------------
@@ -227,7 +183,7 @@ def _tax(line: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _rate(tax: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
     if not tax:
-        return _ZERO
+        return ZERO
     if tax.get("amount_type", "percent") != "percent":
         raise MappingError(
             f"invoice line {text(line.get('name'))!r} has a {tax.get('amount_type')} tax; Koppel books percentage "
@@ -306,7 +262,7 @@ def pos_payments(payments: Sequence[Mapping[str, Any]], methods: Mapping[int, Ma
         name = text(method.get("name")) or many2one_name(paid.get("payment_method_id")) or "Payment"
         kind = payment_method(name, bool(method.get("is_cash_count")))
         day = odoo_datetime(paid["payment_date"]).date() if paid.get("payment_date") else date.today()
-        amount, first = by_method.get((kind, name), (_ZERO, day))
+        amount, first = by_method.get((kind, name), (ZERO, day))
         by_method[(kind, name)] = (amount + decimal(paid.get("amount")), min(first, day))
     return [
         Payment(method=kind, amount=amount, paid_on=day, description=name)

@@ -15,13 +15,21 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from koppel.connectors.bizzcloud.client import Odoo, transport_for
-from koppel.connectors.bizzcloud.mapping import (
-    SOURCE,
+from koppel.connectors.bizzcloud.fields import (
+    LINE_FIELDS,
+    MOVE_FIELDS,
+    PARTNER_FIELDS,
+    POS_FIELDS,
+    POS_LINE_FIELDS,
+    TAX_FIELDS,
     VENDOR,
-    invoice_event,
-    invoice_skip_reason,
     many2one_id,
     odoo_datetime,
+)
+from koppel.connectors.bizzcloud.mapping import (
+    SOURCE,
+    invoice_event,
+    invoice_skip_reason,
     party_event,
     pos_event,
     pos_payments,
@@ -42,29 +50,6 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL_MINUTES = 1
 """Odoo sends no webhooks: the poll is how invoices and till sales reach the books, within a minute."""
-
-MOVE_FIELDS = [
-    "name", "move_type", "state", "partner_id", "invoice_date", "invoice_date_due", "date", "ref",
-    "payment_reference", "currency_id", "amount_untaxed", "amount_tax", "amount_total", "amount_residual",
-    "payment_state", "invoice_line_ids", "pos_order_ids", "write_date",
-]  # fmt: skip
-LINE_FIELDS = [
-    "move_id", "name", "product_id", "quantity", "price_unit", "discount", "tax_ids", "price_subtotal",
-    "price_total", "display_type",
-]  # fmt: skip
-POS_FIELDS = [
-    "name", "pos_reference", "date_order", "partner_id", "state", "amount_total", "amount_tax", "amount_paid",
-    "lines", "payment_ids", "account_move", "currency_id", "write_date",
-]  # fmt: skip
-POS_LINE_FIELDS = [
-    "order_id", "product_id", "full_product_name", "qty", "price_unit", "discount", "tax_ids", "price_subtotal",
-    "price_subtotal_incl",
-]  # fmt: skip
-PARTNER_FIELDS = [
-    "name", "email", "vat", "street", "zip", "city", "country_id", "country_code", "phone", "ref",
-    "is_company", "customer_rank", "write_date",
-]  # fmt: skip
-TAX_FIELDS = ["name", "description", "amount", "amount_type", "price_include"]
 
 
 class BizzcloudSource:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.bizzcloud.mapping import SOURCE, VENDOR, decimal
+from koppel.connectors.bizzcloud.fields import VENDOR, decimal
+from koppel.connectors.bizzcloud.mapping import SOURCE
 from koppel.errors import PermanentError
 from koppel.model import ExternalRef
 from koppel.money import cents

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from koppel.booking import main_rate
+from koppel.connectors.ccvshop.fields import amsterdam_date, created_at, first_present, flag, money, text
 from koppel.errors import InputError, PermanentError
 from koppel.model import Address, Discount, DocumentEvent, Line, Party, SalesDocument
 from koppel.money import ZERO, vat_from_gross, vat_from_net
@@ -105,10 +104,10 @@ def normalize_order(
     order_id = _order_id(order)
     where = f"CCV Shop order {order_id}"
     created = created_at(order)
-    number = _text(order, "ordernumber_full") or _text(order, "ordernumber")
+    number = text(order, "ordernumber_full") or text(order, "ordernumber")
     if not number:
         raise PermanentError(f"{where} has no ordernumber_full or ordernumber")
-    rows_incl = _flag(order, "order_row_taxes_included", default=_flag(order, "taxes_included", default=None))
+    rows_incl = flag(order, "order_row_taxes_included", default=flag(order, "taxes_included", default=None))
     if rows_incl is None:
         raise PermanentError(f"{where} says neither order_row_taxes_included nor taxes_included")
     goods = [_goods_line(row, order_id, index) for index, row in enumerate(rows, start=1)]
@@ -121,17 +120,17 @@ def normalize_order(
             source_id=order_id,
             number=number,
             issue_date=amsterdam_date(created),
-            currency=_text(order, "currency").upper(),
+            currency=text(order, "currency").upper(),
             prices_include_vat=rows_incl,
             vat_treatment="intra_eu" if order.get("is_intra_community_order") is True else "domestic",
             party=_party(order, customer, number),
             lines=(*goods, *_cost_lines(order, goods, rows_incl=rows_incl, where=where)),
             discounts=_discounts(order, where),
-            total=_money(order, "total_price", where, default=None),
-            total_vat=_money(order, "total_tax", where) if order.get("total_tax") is not None else None,
+            total=money(order, "total_price", where, default=None),
+            total_vat=money(order, "total_tax", where) if order.get("total_tax") is not None else None,
             description=f"CCV Shop order {number}",
-            reference=_text(customer, "reference"),
-            payment_method=_text(order, "paymethod_label") or _text(order, "paymethod"),
+            reference=text(customer, "reference"),
+            payment_method=text(order, "paymethod_label") or text(order, "paymethod"),
             is_paid=order.get("paid") is True,
         )
         return DocumentEvent(
@@ -148,55 +147,29 @@ def normalize_order(
         raise PermanentError(f"{where} cannot be read as a sales document: {problems}") from error
 
 
-def amsterdam_date(moment: datetime) -> date:
-    """The calendar date in the Netherlands: an order placed at 00:30 Dutch time belongs to that day."""
-    if _AMSTERDAM is not None:
-        return moment.astimezone(_AMSTERDAM).date()
-    # No tz database (a slim Lambda image): the EU rule, unchanged since 1996 — summer time from the last
-    # Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC.
-    utc = moment.astimezone(UTC)
-    summer = _last_sunday_0100(utc.year, 3) <= utc < _last_sunday_0100(utc.year, 10)
-    return (utc + timedelta(hours=2 if summer else 1)).date()
-
-
-def _load_amsterdam() -> ZoneInfo | None:
-    try:
-        return ZoneInfo("Europe/Amsterdam")
-    except ZoneInfoNotFoundError:
-        return None
-
-
-_AMSTERDAM = _load_amsterdam()
-
-
-def _last_sunday_0100(year: int, month: int) -> datetime:
-    last = datetime(year, month + 1, 1, 1, tzinfo=UTC) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - 6) % 7)
-
-
 def _goods_line(row: Mapping[str, Any], order_id: str, index: int) -> Line:
     where = f"CCV Shop order {order_id}, row {index}"
     row_order = row.get("order_id")
     if row_order is not None and str(row_order) != order_id:
         raise PermanentError(f"{where} belongs to order {row_order}: the rows were read for the wrong order")
-    unit_key = _first_present(row, ("price_without_discount_with_attributes", "price_without_discount", "price"))
-    amount_key = _first_present(row, ("total_price_with_attributes", "total_price"))
+    unit_key = first_present(row, ("price_without_discount_with_attributes", "price_without_discount", "price"))
+    amount_key = first_present(row, ("total_price_with_attributes", "total_price"))
     if row.get("product_type") == "deposit":
         rate: Decimal | None = ZERO  # deposit (statiegeld) carries no VAT
     elif row.get("tax") is None:
         raise PermanentError(f"{where} has no tax percentage")
     else:
-        rate = _money(row, "tax", where)
-    name = _text(row, "product_name") or _text(row, "product_number") or "Artikel"
+        rate = money(row, "tax", where)
+    name = text(row, "product_name") or text(row, "product_number") or "Artikel"
     try:
         return Line(
             kind="goods",
             description=name,
-            sku=_text(row, "product_number"),
-            quantity=_money(row, "count", where, default=Decimal(1)),
-            unit_price=_money(row, unit_key, where, default=None),
-            discount=_money(row, "discount", where),
-            amount=_money(row, amount_key, where, default=None),
+            sku=text(row, "product_number"),
+            quantity=money(row, "count", where, default=Decimal(1)),
+            unit_price=money(row, unit_key, where, default=None),
+            discount=money(row, "discount", where),
+            amount=money(row, amount_key, where, default=None),
             vat_rate=rate,
         )
     except ValidationError as error:
@@ -205,24 +178,22 @@ def _goods_line(row: Mapping[str, Any], order_id: str, index: int) -> Line:
 
 def _cost_lines(order: Mapping[str, Any], goods: list[Line], *, rows_incl: bool, where: str) -> list[Line]:
     lines = []
-    shipping = _money(order, "total_shipping", where)
+    shipping = money(order, "total_shipping", where)
     if shipping > 0:
         rate = (
-            _money(order, "shipping_tax_percentage", where)
-            if order.get("shipping_tax_percentage") is not None
-            else None
+            money(order, "shipping_tax_percentage", where) if order.get("shipping_tax_percentage") is not None else None
         )
-        if _flag(order, "shipping_taxes_included", default=rows_incl) != rows_incl:
+        if flag(order, "shipping_taxes_included", default=rows_incl) != rows_incl:
             shipping = _to_basis(shipping, rate if rate is not None else main_rate(goods), include_vat=rows_incl)
         lines.append(
             Line(kind="shipping", description="Verzendkosten", unit_price=shipping, amount=shipping, vat_rate=rate)
         )
-    payment = _money(order, "paymethod_costs", where)
+    payment = money(order, "paymethod_costs", where)
     if payment > 0:
         lines.append(Line(kind="payment_fee", description="Betaalkosten", unit_price=payment, amount=payment))
-    extra = _money(order, "extra_costs", where)
+    extra = money(order, "extra_costs", where)
     if extra > 0:
-        label = _text(order, "extra_costs_description") or "Extra kosten"
+        label = text(order, "extra_costs_description") or "Extra kosten"
         lines.append(Line(kind="extra_cost", description=label, unit_price=extra, amount=extra))
     return lines
 
@@ -234,13 +205,13 @@ def _to_basis(amount: Decimal, rate: Decimal, *, include_vat: bool) -> Decimal:
 
 def _discounts(order: Mapping[str, Any], where: str) -> tuple[Discount, ...]:
     discounts = []
-    total = _money(order, "total_discounts", where)
+    total = money(order, "total_discounts", where)
     if total > 0:
         coupon = order.get("discountcoupon")
-        code = _text(coupon, "code") if isinstance(coupon, Mapping) else ""
+        code = text(coupon, "code") if isinstance(coupon, Mapping) else ""
         description = f"Kortingscode {code}" if code else "Korting"
         discounts.append(Discount(description=description, code=code, amount=total))
-    credit = _money(order, "credit_point_discount", where)
+    credit = money(order, "credit_point_discount", where)
     if credit > 0:
         discounts.append(Discount(description="Korting spaarpunten", amount=credit))
     return tuple(discounts)
@@ -249,24 +220,24 @@ def _discounts(order: Mapping[str, Any], where: str) -> tuple[Discount, ...]:
 def _party(order: Mapping[str, Any], customer: Mapping[str, Any], number: str) -> Party:
     raw_billing = customer.get("billingaddress")
     billing: Mapping[str, Any] = raw_billing if isinstance(raw_billing, Mapping) else {}
-    company = _text(billing, "company")
-    full_name = _text(billing, "full_name") or " ".join(
-        part for part in (_text(billing, "first_name"), _text(billing, "last_name")) if part
+    company = text(billing, "company")
+    full_name = text(billing, "full_name") or " ".join(
+        part for part in (text(billing, "first_name"), text(billing, "last_name")) if part
     )
-    email = _text(customer, "email") or None
+    email = text(customer, "email") or None
     user = order.get("user")
-    user_id = _text(user, "id") if isinstance(user, Mapping) else ""
+    user_id = text(user, "id") if isinstance(user, Mapping) else ""
     return Party(
         source_id=user_id or None,
         name=company or full_name or email or f"Klant van CCV Shop order {number}",
         contact_name=full_name if company else "",
         email=email,
-        phone=_text(billing, "telephone"),
-        mobile=_text(billing, "mobile"),
-        is_business=bool(company) or _text(customer, "customertype").lower() == "b2b",
-        vat_number=_text(customer, "btw"),
-        coc_number=_text(customer, "kvk"),
-        iban=_text(customer, "iban"),
+        phone=text(billing, "telephone"),
+        mobile=text(billing, "mobile"),
+        is_business=bool(company) or text(customer, "customertype").lower() == "b2b",
+        vat_number=text(customer, "btw"),
+        coc_number=text(customer, "kvk"),
+        iban=text(customer, "iban"),
         billing_address=_address(billing),
         delivery_address=_filled(_address(customer.get("deliveryaddress"))),
     )
@@ -275,16 +246,16 @@ def _party(order: Mapping[str, Any], customer: Mapping[str, Any], number: str) -
 def _address(raw: object) -> Address:
     if not isinstance(raw, Mapping):
         return Address()
-    street = _text(raw, "address_line_1") or " ".join(
-        part for part in (_text(raw, "street"), _text(raw, "housenumber"), _text(raw, "housenumber_suffix")) if part
+    street = text(raw, "address_line_1") or " ".join(
+        part for part in (text(raw, "street"), text(raw, "housenumber"), text(raw, "housenumber_suffix")) if part
     )
-    code = _text(raw, "country_code").upper()
+    code = text(raw, "country_code").upper()
     country = code if _COUNTRY.match(code) else None
-    postcode = _text(raw, "zipcode")
+    postcode = text(raw, "zipcode")
     match = _NL_POSTCODE.match(postcode)
     if country == "NL" and match:
         postcode = f"{match.group(1)} {match.group(2).upper()}"
-    return Address(street=street, postcode=postcode, city=_text(raw, "city"), country_code=country)
+    return Address(street=street, postcode=postcode, city=text(raw, "city"), country_code=country)
 
 
 def _filled(address: Address) -> Address | None:
@@ -296,53 +267,3 @@ def _order_id(order: Mapping[str, Any]) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise PermanentError(f"a CCV Shop order needs a numeric id, got {value!r}")
     return str(value)
-
-
-def created_at(order: Mapping[str, Any]) -> datetime:
-    """The order's ``create_date`` as an aware timestamp (UTC when CCV leaves the zone out)."""
-    value = order.get("create_date")
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise PermanentError(f"CCV Shop order {order.get('id')} has no readable create_date: {value!r}")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _flag(source: Mapping[str, Any], key: str, *, default: bool | None) -> bool | None:
-    value = source.get(key)
-    return value if isinstance(value, bool) else default
-
-
-def _first_present(source: Mapping[str, Any], keys: tuple[str, ...]) -> str:
-    return next((key for key in keys if source.get(key) is not None), keys[-1])
-
-
-def _text(source: object, key: str) -> str:
-    value = source.get(key) if isinstance(source, Mapping) else None
-    if value is None or isinstance(value, bool):
-        return ""
-    return str(value).strip()
-
-
-def _money(source: Mapping[str, Any], key: str, where: str, *, default: Decimal | None = ZERO) -> Decimal:
-    """An amount exactly as CCV wrote it: int and Decimal from the JSON text, a numeric string; never a float."""
-    value = source.get(key)
-    if value is None or value == "":
-        if default is None:
-            raise PermanentError(f"{where} has no {key}")
-        return default
-    if isinstance(value, float):
-        raise PermanentError(
-            f"{where}: {key} was read as a float ({value!r}); read CCV's JSON with parse_float=Decimal"
-        )
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PermanentError(f"{where}: {key} is not an amount: {value!r}")
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation as error:
-        raise PermanentError(f"{where}: {key} is not an amount: {value!r}") from error
-    if not amount.is_finite():
-        raise PermanentError(f"{where}: {key} is not a finite amount: {value!r}")
-    return amount

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from koppel.connectors.ccvshop import webhooks
 from koppel.connectors.ccvshop.client import CcvshopClient
+from koppel.connectors.ccvshop.fields import created_at
 from koppel.connectors.ccvshop.mapping import (
     CANCELLED,
-    created_at,
     normalize_order,
     order_event_id,
     read_preview_file,
