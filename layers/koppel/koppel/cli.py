@@ -419,7 +419,8 @@ def connectors_table() -> None:
     from koppel import connectors
     from koppel.connectors.contract import CAPABILITIES
 
-    table = Table("connector", "vendor", "source", "target", "capabilities", title="Koppel connectors")
+    table = Table("connector", "vendor", "source", "target", title="Koppel connectors")
+    table.add_column("capabilities", no_wrap=True)
     for name in connectors.available():
         connector = connectors.load(name)
         is_source = connector.build_source is not None
@@ -430,7 +431,7 @@ def connectors_table() -> None:
             connector.title,
             f"polled every {connector.poll_interval_minutes} min" if is_source else "",
             "yes" if is_target else role,
-            ", ".join(c for c in CAPABILITIES if connector.can(c)),
+            "\n".join(c for c in CAPABILITIES if connector.can(c)),
         )
     out.print(table)
 
