@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 import pytest
 
@@ -9,6 +10,11 @@ from koppel.adapters.memory import MemoryConnectionStore, MemoryPublisher, Memor
 from koppel.errors import InputError, RetryableError, SignatureError
 from koppel.services.ingest import UNVERIFIED, IngestDeps, ingest_webhook
 from tests.fakes import FakeShop, a_connection, an_event
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from koppel.ports import PolledRecord
 
 
 @pytest.fixture
@@ -143,3 +149,27 @@ def test_a_paused_connection_enqueues_nothing_but_loses_nothing(deps, publisher)
     result = ingest_webhook("fakeshop", "demo-shop", SIGNED, BODY, "https://hooks/x", deps)
     assert result.accepted == 0
     assert "read when it resumes" in result.note
+
+
+class _PolledOnly:
+    """A source that is only polled: it implements no webhook half (connectors.contract.WebhookSource)."""
+
+    name: ClassVar[str] = "fakeshop"
+
+    def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
+        return iter(())
+
+
+def test_a_webhook_for_a_polled_only_source_is_refused_as_unverified(publisher) -> None:
+    # Given a connection whose source is only polled
+    store = MemoryConnectionStore([a_connection()])
+    deps = IngestDeps(
+        connections=store, publisher=publisher, source_for=lambda _: _PolledOnly(), replays=MemoryReplayCache()
+    )
+    # When a webhook arrives at its address
+    with pytest.raises(SignatureError) as refused:
+        ingest_webhook("fakeshop", "demo-shop", SIGNED, BODY, "https://hooks/x", deps)
+    # Then it gets the general answer, the reason stays for the operator's log, and nothing is enqueued
+    assert str(refused.value) == UNVERIFIED
+    assert "is polled" in str(refused.value.__cause__)
+    assert publisher.sent == {}
