@@ -215,6 +215,8 @@ class LocalStack:
                 "POWERTOOLS_SERVICE_NAME": "koppel",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
                 "POWERTOOLS_METRICS_NAMESPACE": "Koppel",
+                # The EMF lines are for CloudWatch: the demo prints its own story (a test turns them on)
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )

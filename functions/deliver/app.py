@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from koppel.observability import logger
+from koppel.observability import logger, meter
 from koppel.runtime import DeliverRuntime
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@meter.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not _runtime:
         _runtime.append(DeliverRuntime.from_environment())

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from koppel import bootstrap
 from koppel.errors import AuthError, InputError, RetryableError
 from koppel.inbound import MAX_BODY_BYTES, check_size, raw_body
-from koppel.observability import logger
+from koppel.observability import logger, meter
 from koppel.services.ingest import ingest_webhook
 from koppel.settings import IngestSettings
 
@@ -72,5 +72,6 @@ def no_such_route(_: Exception) -> Response[dict[str, Any]]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@meter.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

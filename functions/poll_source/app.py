@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from koppel import bootstrap
-from koppel.observability import logger
+from koppel.observability import logger, meter
 from koppel.ports import PollJob
 from koppel.services.poll import poll_connection
 from koppel.settings import PollSettings
@@ -44,6 +44,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@meter.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not _deps:
         _deps.append(bootstrap.poll_deps(PollSettings.load()))

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from koppel.connectors import ConnectorContext
     from koppel.connectors.contract import ActivationFlow, Capability
     from koppel.model import Connection
-    from koppel.ports import ConnectionStore, Source, Target
+    from koppel.ports import ConnectionStore, Meter, Source, Target
     from koppel.settings import (
         ConnectSettings,
         DeliverSettings,
@@ -134,6 +134,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         source_for=_cached_sources(_source_factory(settings, store), ttl_seconds=60),
         replays=replay_cache(settings),
         replay_window=timedelta(seconds=settings.WEBHOOK_REPLAY_SECONDS),
+        meter=_meter(),
     )
 
 
@@ -161,6 +162,7 @@ def poll_deps(settings: PollSettings) -> PollDeps:
         source_for=_source_factory(settings, store),
         overlap=timedelta(minutes=settings.POLL_OVERLAP_MINUTES),
         ledger=the_ledger,
+        meter=_meter(),
         targets=TargetSyncDeps(
             connections=store,
             ledger=the_ledger,
@@ -258,7 +260,15 @@ def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDe
         target_name=settings.CONNECTOR,
         ledger=ledger(settings),
         lease=timedelta(seconds=settings.LEASE_SECONDS),
+        meter=_meter(),
     )
+
+
+def _meter() -> Meter:
+    """Metrics as EMF lines in the function's log, written when its handler ends (``meter.log_metrics``)."""
+    from koppel.observability import meter
+
+    return meter
 
 
 def connect_deps(settings: ConnectSettings) -> ConnectDeps:

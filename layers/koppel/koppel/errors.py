@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from koppel.ports import ParkReason
+
 
 class KoppelError(Exception):
     """Base class: ``str(error)`` is a sentence a person can act on."""
@@ -67,3 +69,14 @@ class SignatureError(InputError):
 class NotFoundError(InputError):
     def __init__(self, message: str) -> None:
         super().__init__(message, status=404)
+
+
+def park_reason(error: PermanentError) -> ParkReason:
+    """The class of a parked record's reason, for metrics (the message itself goes to the ledger): ``unbalanced``
+    (the source's own totals do not add up: fix it in the source), ``mapping`` (the connection's mapping has no place
+    for it: fix the mapping), ``vendor`` (the target refused it with its own message) or ``other``."""
+    if isinstance(error, UnbalancedDocumentError):
+        return "unbalanced"
+    if isinstance(error, MappingError):
+        return "mapping"
+    return "vendor" if error.status is not None or error.vendor_message else "other"

@@ -12,8 +12,10 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+from koppel.adapters.emf_meter import EmfMeter
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging.types import LogRecord
@@ -54,5 +56,7 @@ def _quiet_wire_traces() -> None:
 
 
 logger = Logger(logger_formatter=MaskingFormatter())
-metrics = Metrics(namespace="Koppel")
+meter = EmfMeter()
+"""Koppel's metrics (koppel.ports.Meter), written as EMF lines when a handler decorated with ``meter.log_metrics``
+ends."""
 _quiet_wire_traces()

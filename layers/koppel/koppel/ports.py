@@ -107,6 +107,36 @@ class JobQueue(Protocol):
     def enqueue(self, jobs: Sequence[PollJob]) -> None: ...
 
 
+CountName = Literal["Booked", "Parked", "Retried", "DeadLettered", "Replayed", "WebhookAccepted", "WebhookRefused"]
+LatencyName = Literal["BookingLatency"]
+ParkReason = Literal["unbalanced", "mapping", "vendor", "source", "other"]
+"""Why a record was parked, as a class (never the message): ``koppel.errors.park_reason`` decides it."""
+
+
+def koppeling(source: str, target: str) -> str:
+    """The name metrics group by: ``<source>_<target>`` (``ccvshop_snelstart``). Vendor names have no ``_``."""
+    return f"{source}_{target}"
+
+
+class Meter(Protocol):
+    """What operations counts, per koppeling (docs/design.md, Metrics and alarms). Never a tenant or connection
+    id: those are in the log lines and the ledger, where a person looks one connection up."""
+
+    def count(self, name: CountName, koppeling: str, n: int = 1, *, reason: ParkReason | None = None) -> None: ...
+
+    def latency(self, name: LatencyName, koppeling: str, seconds: float) -> None: ...
+
+
+class NoMeter:
+    """Counts nothing: the default of every service (preview, CLI), where no one reads metrics."""
+
+    def count(self, name: CountName, koppeling: str, n: int = 1, *, reason: ParkReason | None = None) -> None:
+        """Nothing."""
+
+    def latency(self, name: LatencyName, koppeling: str, seconds: float) -> None:
+        """Nothing."""
+
+
 class Activation(Canonical):
     """A vendor's account-activation callback (SnelStart's koppelsleutel webhook), normalized."""
 

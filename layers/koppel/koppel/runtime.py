@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -18,6 +19,8 @@ from koppel import bootstrap
 from koppel.errors import AuthError, RetryableError
 from koppel.model import HubEnvelope
 from koppel.observability import logger
+from koppel.observability import meter as shared_meter
+from koppel.ports import koppeling
 from koppel.services.deliver import DeliverDeps, deliver
 from koppel.settings import DeliverSettings
 
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from koppel.ports import Meter
 
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
@@ -45,6 +50,7 @@ class DeliverRuntime:
     settings: DeliverSettings
     idempotency: IdempotencyConfig
     guarded_deliver: Callable[..., dict[str, Any]]
+    meter: Meter = field(default=shared_meter)
     _deps: dict[str, tuple[float, DeliverDeps]] = field(default_factory=dict)
     _queue_urls: dict[str, str] = field(default_factory=dict)
 
@@ -66,10 +72,13 @@ class DeliverRuntime:
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="envelope", config=config, persistence_store=persistence
         )
-        def guarded(envelope: HubEnvelope) -> dict[str, Any]:
+        def guarded(envelope: HubEnvelope, received_at: datetime | None = None) -> dict[str, Any]:
             event = envelope.event
             # A replay follows a fix: read the connection's settings afresh rather than from the container's cache.
-            result = deliver(event, runtime.deps_for(event.connection_id, fresh=envelope.replay > 0))
+            deps = runtime.deps_for(event.connection_id, fresh=envelope.replay > 0)
+            result = deliver(event, deps, received_at=received_at)
+            if envelope.replay:  # counted once it is delivered (booked or parked again), not on every retry
+                runtime.meter.count("Replayed", koppeling(event.source, settings.CONNECTOR))
             logger.info("delivered", extra={"outcome": result.outcome, "reason": result.reason, "state": result.state})
             return {"outcome": result.outcome, "reason": result.reason}
 
@@ -105,7 +114,7 @@ class DeliverRuntime:
         event = envelope.event
         logger.append_keys(event_id=event.event_id, connection_id=event.connection_id)
         try:
-            self.guarded_deliver(envelope=envelope)
+            self.guarded_deliver(envelope=envelope, received_at=_sent_at(record))
         except RetryableError as error:
             wait = backoff_seconds(
                 _receive_count(record),
@@ -132,6 +141,8 @@ class DeliverRuntime:
             MessageBody=record.body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": str(error)[:1000]}},
         )
+        # Not an event, so its source is unknown: counted under the target alone.
+        self.meter.count("DeadLettered", koppeling("unknown", self.settings.CONNECTOR))
 
     def _delay(self, record: SQSRecord, seconds: int) -> None:
         arn = record.event_source_arn
@@ -142,6 +153,14 @@ class DeliverRuntime:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
             self._queue_urls[arn] = url
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds)
+
+
+def _sent_at(record: SQSRecord) -> datetime | None:
+    """When the message was queued: the webhook's arrival, or the poll (or replay) that read the record."""
+    try:
+        return datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
+    except (KeyError, TypeError, ValueError):
+        return None  # an event without the attribute (a hand-made one): no latency is measured
 
 
 def _receive_count(record: SQSRecord) -> int:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from koppel.model import Connection, ExternalRef, HubEvent
+    from koppel.ports import CountName, LatencyName, ParkReason
 
 
 class MemoryConnectionStore:
@@ -227,3 +228,22 @@ class MemoryJobQueue:
 
     def enqueue(self, jobs: Sequence[PollJob]) -> None:
         self.jobs.extend(jobs)
+
+
+class MemoryMeter:
+    """The Meter port in memory: what was counted, per (name, koppeling, reason), and every latency measured."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str | None], int] = {}
+        self.latencies: dict[tuple[str, str], list[float]] = {}
+
+    def count(self, name: CountName, koppeling: str, n: int = 1, *, reason: ParkReason | None = None) -> None:
+        key = (name, koppeling, reason)
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def latency(self, name: LatencyName, koppeling: str, seconds: float) -> None:
+        self.latencies.setdefault((name, koppeling), []).append(seconds)
+
+    def total(self, name: CountName) -> int:
+        """The count of ``name`` over every koppeling and reason."""
+        return sum(n for (counted, _, _), n in self.counts.items() if counted == name)

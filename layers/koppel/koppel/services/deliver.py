@@ -14,16 +14,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from koppel.booking import plan_booking
-from koppel.errors import PermanentError, RetryableError
+from koppel.errors import PermanentError, RetryableError, park_reason
 from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent, PaymentStatusEvent
 from koppel.money import cents
-from koppel.ports import LedgerEntry
+from koppel.ports import LedgerEntry, NoMeter, koppeling
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from koppel.model import HubEvent
-    from koppel.ports import Ledger, Target
+    from koppel.ports import Ledger, Meter, Target
 
 
 E = TypeVar("E", DocumentEvent, PaymentStatusEvent)
@@ -40,6 +40,7 @@ class DeliverDeps:
     ledger: Ledger
     lease: timedelta = timedelta(seconds=180)
     clock: Callable[[], datetime] = field(default=_utcnow)
+    meter: Meter = field(default_factory=NoMeter)
 
 
 Outcome = Literal[
@@ -60,17 +61,24 @@ class DeliveryResult:
         return self.entry.state if self.entry else "SYNCED"
 
 
-def deliver(event: HubEvent, deps: DeliverDeps) -> DeliveryResult:
-    """Book one event in the target. Raises RetryableError/AuthError to have the message retried."""
+def deliver(event: HubEvent, deps: DeliverDeps, *, received_at: datetime | None = None) -> DeliveryResult:
+    """Book one event in the target. Raises RetryableError/AuthError to have the message retried.
+
+    ``received_at`` is when Koppel received the record (its webhook, or the poll that read it): the booking's
+    latency is measured from there."""
     if isinstance(event, PartyEvent):
         return sync_party(event, deps)
     if isinstance(event, PaymentStatusEvent):
-        return _through_outbox(event, _status_row(event, deps), deps, _write_back)
-    return _through_outbox(event, _pending_row(event, deps), deps, _book)
+        return _through_outbox(event, _status_row(event, deps), deps, _write_back, received_at)
+    return _through_outbox(event, _pending_row(event, deps), deps, _book, received_at)
 
 
 def _through_outbox(
-    event: E, row: LedgerEntry, deps: DeliverDeps, act: Callable[[E, LedgerEntry, DeliverDeps], DeliveryResult]
+    event: E,
+    row: LedgerEntry,
+    deps: DeliverDeps,
+    act: Callable[[E, LedgerEntry, DeliverDeps], DeliveryResult],
+    received_at: datetime | None,
 ) -> DeliveryResult:
     """Claim the event's ledger row, act once, and record the outcome: posted, parked, or released for a retry."""
     now = deps.clock()
@@ -78,15 +86,22 @@ def _through_outbox(
     entry = claim.entry
     if not claim.is_ours:
         return _not_ours(entry, now)
+    pair = koppeling(event.source, deps.target_name)
     try:
-        return act(event, entry, deps)
+        result = act(event, entry, deps)
     except PermanentError as error:
         parked = deps.ledger.mark_parked(entry, str(error), deps.clock())
+        deps.meter.count("Parked", pair, reason=park_reason(error))
         return DeliveryResult("parked", parked, str(error))
     except Exception as error:
         # Retryable, auth or unexpected: keep the row PENDING but let the next attempt in at once.
         deps.ledger.release(entry, f"{type(error).__name__}: {error}", deps.clock())
+        deps.meter.count("Retried", pair)
         raise
+    deps.meter.count("Booked", pair)  # posted now, or found in the target and linked: the row is POSTED either way
+    if received_at is not None:
+        deps.meter.latency("BookingLatency", pair, (deps.clock() - received_at).total_seconds())
+    return result
 
 
 def _pending_row(event: DocumentEvent, deps: DeliverDeps) -> LedgerEntry:

@@ -9,17 +9,19 @@ from typing import TYPE_CHECKING
 
 from koppel.errors import AuthError, InputError, NotFoundError, PermanentError, RetryableError, SignatureError
 from koppel.inbound import digest
+from koppel.ports import NoMeter, koppeling
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from koppel.connectors.contract import WebhookSource
     from koppel.model import Connection, HubEvent
-    from koppel.ports import ConnectionStore, Publisher, ReplayCache, Source
+    from koppel.ports import ConnectionStore, Meter, Publisher, ReplayCache, Source
 
 UNVERIFIED = "the webhook's sender could not be verified for this address: check the address and the webhook key"
 """One answer for an unknown connection, another source's address and a wrong signature: a caller cannot tell
 which connection ids exist. The precise reason goes to the log, for the operator."""
+UNVERIFIED_SENDER = "unverified"
 _CONNECTION_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
 
@@ -35,6 +37,7 @@ class IngestDeps:
     replays: ReplayCache
     replay_window: timedelta = timedelta(hours=1)
     clock: Callable[[], datetime] = field(default=_utcnow)
+    meter: Meter = field(default_factory=NoMeter)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,29 @@ def ingest_webhook(
     Raises InputError (and subclasses) for anything the sender should be told about: unverified sender,
     malformed body, a record the source does not know. Nothing is enqueued then. A body already handled within
     the replay window is answered without reading the source or queueing anything again.
+
+    Counted per koppeling of the connection: WebhookAccepted, WebhookRefused. A sender that could not be verified
+    is counted under ``unverified``: anyone can send one, so it is attributed to no koppeling.
     """
-    connection, source = _verified(source_name, connection_id, headers, body, url, deps)
+    try:
+        connection, source = _verified(source_name, connection_id, headers, body, url, deps)
+    except InputError:
+        deps.meter.count("WebhookRefused", UNVERIFIED_SENDER)
+        raise
+    pairs = [koppeling(connection.source, target) for target in connection.targets]
+    try:
+        result = _receive(connection, source, body, deps)
+    except InputError:
+        for pair in pairs:
+            deps.meter.count("WebhookRefused", pair)
+        raise
+    for pair in pairs:
+        deps.meter.count("WebhookAccepted", pair)
+    return result
+
+
+def _receive(connection: Connection, source: WebhookSource, body: bytes, deps: IngestDeps) -> IngestResult:
+    source_name = connection.source
     notice = source.parse_webhook(body)
     if connection.status != "active":
         # Nothing is lost: the watermark has not moved, so the first poll after resuming reads this record.

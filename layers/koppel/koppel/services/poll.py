@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError, KoppelError, PermanentError
-from koppel.ports import LedgerEntry, PollJob
+from koppel.ports import LedgerEntry, NoMeter, PollJob, koppeling
 from koppel.services.ingest import publish
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from koppel.model import Connection, HubEvent
-    from koppel.ports import ConnectionStore, JobQueue, Ledger, PolledRecord, Publisher, Source
+    from koppel.ports import ConnectionStore, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
 
 SOURCE_STREAM = "source"
 SCHEDULE_STREAM = "scheduled"
@@ -36,6 +36,7 @@ class PollDeps:
     """When given, records the ledger already holds for every target are not read from the source again."""
     targets: TargetSyncDeps | None = None
     """When given, every regular poll also carries payment status back and refreshes the targets' charts."""
+    meter: Meter = field(default_factory=NoMeter)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
             claim = deps.ledger.claim(row, now)
             if claim.is_ours:
                 deps.ledger.mark_parked(claim.entry, reason, now)
+                deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
 
 
 def _unbooked(events: list[HubEvent], connection: Connection, deps: PollDeps) -> list[HubEvent]:
