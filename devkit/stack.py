@@ -43,6 +43,8 @@ import requests
 import yaml
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -309,19 +311,8 @@ def _local_template(template: dict[str, Any], dropped: dict[str, str]) -> tuple[
         outputs[key] = {"Value": expression}
         meaning[key] = label
 
-    for function in functions_of(template):
-        for name, expression in function_environment_expressions(template, function).items():
-            if isinstance(expression, dict):
-                resolve_via_output(f"env:{function}:{name}", expression)
-    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    for name, expression in shared.items():
-        if isinstance(expression, dict):
-            resolve_via_output(f"env::{name}", expression)
-    for name, res in template["Resources"].items():
-        if res["Type"] in _NAMED and name in kept:
-            resolve_via_output(f"name:{name}", {"Ref": name})
-        if res["Type"] == _SECRET:
-            resolve_via_output(f"name:{name}", res["Properties"]["Name"])
+    for label, expression in _resolved_locally(template, kept):
+        resolve_via_output(label, expression)
     local = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": template.get("Parameters", {}),
@@ -329,6 +320,24 @@ def _local_template(template: dict[str, Any], dropped: dict[str, str]) -> tuple[
         "Outputs": outputs,
     }
     return local, meaning
+
+
+def _resolved_locally(template: dict[str, Any], kept: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(label, expression) for every value the local stack must learn from moto: functions' environment
+    expressions (``env:<fn>:<VAR>``, shared ones ``env::<VAR>``) and the physical names (``name:<id>``)."""
+    for function in functions_of(template):
+        for name, expression in function_environment_expressions(template, function).items():
+            if isinstance(expression, dict):
+                yield f"env:{function}:{name}", expression
+    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for name, expression in shared.items():
+        if isinstance(expression, dict):
+            yield f"env::{name}", expression
+    for name, res in template["Resources"].items():
+        if res["Type"] in _NAMED and name in kept:
+            yield f"name:{name}", {"Ref": name}
+        if res["Type"] == _SECRET:
+            yield f"name:{name}", res["Properties"]["Name"]
 
 
 def _create_in_moto(cloudformation: Any, stack_name: str, local: dict[str, Any], stage: str) -> dict[str, str]:

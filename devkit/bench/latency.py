@@ -48,6 +48,15 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def _warm_up(world: BenchWorld, containers: list[int]) -> None:
+    """One order through each container first: cold starts (ingest's, each container's) are no steady state."""
+    (source,) = [s for name, s in world.stack.consumers() if name == DELIVER]
+    for container in containers:
+        for delivery in world.place_order_now().webhooks:
+            world.send(delivery)
+        world.stack.drain_once(DELIVER, source, container=container)
+
+
 def measure_latency(
     rate: float = 20.0,
     seconds: float = 30.0,
@@ -62,11 +71,7 @@ def measure_latency(
         with BenchWorld() as own:
             return measure_latency(rate, seconds, wait, senders, say, own, concurrency)
     containers = world.new_containers(concurrency or world.deliver_concurrency())
-    (source,) = [s for name, s in world.stack.consumers() if name == DELIVER]
-    for container in containers:  # cold starts (ingest's, each container's) are not part of the steady state
-        for delivery in world.place_order_now().webhooks:
-            world.send(delivery)
-        world.stack.drain_once(DELIVER, source, container=container)
+    _warm_up(world, containers)
     placed = world.place_orders(max(1, round(rate * seconds)))
     local = threading.local()
     start = time.monotonic()

@@ -1,0 +1,140 @@
+"""Any source to any target: a representative document of every source, previewed into every target.
+
+The pairs come from the connectors themselves (``previewable()``): a vendor package that declares it can be a
+preview source or target joins the matrix without being listed here, with its documents from
+``tests/fixtures/<source>/preview_*.json``. Each preview must reconcile to the cent: Σ net lines + Σ VAT = the
+source's total. A pair the capabilities do not allow is refused by ``koppel preview`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from devkit.sandboxes.eboekhouden_chart import VAT_CODES
+from koppel import connectors
+from koppel.errors import InputError
+from koppel.model import Connection, SalesDocument
+from koppel.preview import preview
+from tests.integration.test_cli import koppel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def previewable() -> tuple[list[str], list[str]]:
+    """(sources, targets) ``koppel preview`` can take, as the connectors declare them: the one place the matrix
+    learns its vendors."""
+    names = connectors.available()
+    sources = [name for name in names if connectors.load(name).can("preview_source")]
+    targets = [name for name in names if connectors.load(name).can("preview_target")]
+    return sources, targets
+
+
+SOURCES, TARGETS = previewable()
+DOCUMENTS = [path for source in SOURCES for path in sorted((FIXTURES / source).glob("preview_*.json"))]
+PAIRS = [(path, target) for path in DOCUMENTS for target in TARGETS]
+
+
+def read(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    return loaded
+
+
+def source_total(source: str, record: dict[str, Any]) -> Decimal:
+    """The document's total as the source states it, read the way deliver gets it (the canonical event)."""
+    connection = Connection(
+        connection_id="preview", tenant_id="preview", source=source, targets=(TARGETS[0],), created_at=datetime.now(UTC)
+    )
+    read_events = connectors.load(source).preview_events
+    assert read_events is not None
+    (document,) = [
+        event.payload for event in read_events(record, connection) if isinstance(event.payload, SalesDocument)
+    ]
+    return document.total
+
+
+# How each target's booking request adds up: (Σ net lines, Σ VAT, the total it books), read from the wire body.
+def _snelstart(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    (body,) = [r["body"] for r in requests if r["method"] == "POST" and r["path"] == "/v2/verkoopboekingen"]
+    net = sum((Decimal(str(line["bedrag"])) for line in body["boekingsregels"]), Decimal(0))
+    vat = sum((Decimal(str(row["btwBedrag"])) for row in body["btw"]), Decimal(0))
+    return net, vat, Decimal(str(body["factuurbedrag"]))
+
+
+def _eboekhouden(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """e-Boekhouden computes the VAT itself, per row and rounded half-up (its sandbox's rates)."""
+    (body,) = [r["body"] for r in requests if r["method"] == "POST" and r["path"] == "/v1/mutation"]
+    net = vat = Decimal(0)
+    for row in body["rows"]:
+        amount, rate = Decimal(str(row["amount"])), VAT_CODES[row["vatCode"]].rate or Decimal(0)
+        factor = rate / (1 + rate) if body["inExVat"] == "IN" else rate
+        row_vat = (amount * factor).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        net, vat = net + (amount - row_vat if body["inExVat"] == "IN" else amount), vat + row_vat
+    return net, vat, net + vat
+
+
+BOOKED: dict[str, Callable[[list[dict[str, Any]]], tuple[Decimal, Decimal, Decimal]]] = {
+    "snelstart": _snelstart,
+    "eboekhouden": _eboekhouden,
+}
+
+
+def test_the_matrix_covers_every_source_and_target_the_connectors_declare() -> None:
+    # Given the connectors' own declarations
+    # Then every source has a document to preview, and every target a reader of its booking here
+    assert SOURCES and TARGETS
+    assert {path.parent.name for path in DOCUMENTS} == set(SOURCES), "add tests/fixtures/<source>/preview_*.json"
+    assert set(TARGETS) <= BOOKED.keys(), "add how the new target's booking request adds up to BOOKED"
+
+
+@pytest.mark.parametrize(("path", "target"), PAIRS, ids=[f"{p.parent.name}-{p.stem}-to-{t}" for p, t in PAIRS])
+def test_every_source_document_previews_into_every_target_to_the_cent(path: Path, target: str) -> None:
+    # Given a representative document of a source
+    source, record = path.parent.name, read(path)
+    # When it is previewed into a target
+    requests = preview(source, target, record)
+    # Then the booking's net lines and VAT add up to the source's own total, to the cent
+    net, vat, booked = BOOKED[target](requests)
+    assert net + vat == booked == source_total(source, record)
+
+
+@pytest.mark.parametrize(("path", "target"), PAIRS, ids=[f"{p.parent.name}-{p.stem}-to-{t}" for p, t in PAIRS])
+def test_koppel_preview_prints_the_requests_for_every_pair(path: Path, target: str) -> None:
+    # When a user previews the document from the command line
+    done = koppel("preview", "--source", path.parent.name, "--target", target, str(path))
+    # Then it exits 0 with the requests, the same the preview path gives
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["requests"]
+
+
+def test_a_pair_the_capabilities_do_not_allow_is_refused_with_the_reason() -> None:
+    # Given every connector that cannot be previewed as a source, and every one that cannot as a target
+    names = connectors.available()
+    not_sources = [name for name in names if name not in SOURCES]
+    not_targets = [name for name in names if name not in TARGETS]
+    record = read(DOCUMENTS[0])
+    # When each is asked for anyway, Then the preview says which side it cannot play
+    for name in not_sources:
+        with pytest.raises(InputError, match=f"{name!r} cannot be previewed as a source"):
+            preview(name, TARGETS[0], record)
+    for name in not_targets:
+        with pytest.raises(InputError, match=f"{name!r} cannot be previewed as a target"):
+            preview(DOCUMENTS[0].parent.name, name, record)
+
+
+def test_koppel_preview_of_a_pair_that_cannot_work_exits_non_zero_saying_why() -> None:
+    # Given a source that is no preview target (a source-only vendor)
+    target = next(name for name in connectors.available() if name not in TARGETS)
+    # When a user asks for it as the target
+    done = koppel("preview", "--source", DOCUMENTS[0].parent.name, "--target", target, str(DOCUMENTS[0]))
+    # Then the exit code is 2 and stderr names why
+    assert done.returncode == 2
+    assert "cannot be previewed as a target" in done.stderr
