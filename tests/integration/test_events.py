@@ -1,0 +1,148 @@
+"""Every recorded event in events/ through the handler it is named for, the way `make invoke` runs it (devkit.invoke:
+the local stack, the sandboxes and the seeded demo world), each with the answer its case promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from devkit.invoke import EVENTS, EventWorld, function_for, functions, main, prepare
+from devkit.stack import TEMPLATE, load_template
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+REPO = Path(__file__).resolve().parents[2]
+FILES = sorted(EVENTS.glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[EventWorld]:
+    with EventWorld() as started:
+        yield started
+
+
+def _body(answer: dict[str, Any]) -> Any:
+    return json.loads(answer["body"])
+
+
+def _booked_in_snelstart(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    world.stack.run_until_idle()
+    assert [b["factuurbedrag"] for b in world.snelstart.bookings(world.koppelsleutel)] == [590]
+
+
+def _booked_in_eboekhouden(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    assert [m["invoiceNumber"] for m in world.eboekhouden.mutations(world.api_token)] == ["INV/2026/00001"]
+
+
+def _paid_in_bizzcloud(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    assert [m["payment_state"] for m in world.odoo.records("account.move", ["payment_state"])] == ["paid"]
+
+
+def _enqueued(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 202
+    assert _body(answer)["event_ids"] == ["ccvshop:order:339493812:completed"]
+
+
+def _polled(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    assert world.stack.queue_depths()["snelstart"] == 1  # the shop's completed and paid order
+
+
+def _answered(status: int, saying: str, *, location: str = "") -> Callable[[EventWorld, dict[str, Any]], None]:
+    def check(_: EventWorld, answer: dict[str, Any]) -> None:
+        assert answer["statusCode"] == status, answer
+        assert saying in (answer["body"] or ""), answer
+        assert location in answer["headers"].get("Location", ""), answer
+
+    return check
+
+
+def _scheduled(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"scheduled": ["demo-kassa", "demo-shop"]}
+
+
+EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
+    "connect__snelstart_start.json": _answered(302, "", location="referenceKey="),
+    "connect__snelstart_activation.json": _answered(200, '"status":"active"'),
+    "connect__snelstart_done.json": _answered(200, "activation has reached Koppel"),
+    "deliver__order_completed.json": _booked_in_snelstart,
+    "deliver__eboekhouden_invoice.json": _booked_in_eboekhouden,
+    "deliver__bizzcloud_payment_status.json": _paid_in_bizzcloud,
+    "ingest_webhook__bad_signature.json": _answered(401, "could not be verified"),
+    "ingest_webhook__ccvshop_status_changed.json": _enqueued,
+    "poll_source__job.json": _polled,
+    "schedule_polls__tick.json": _scheduled,
+}
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
+def test_every_event_gets_the_answer_its_case_promises(world: EventWorld, path: Path) -> None:
+    # Given the seeded demo world on an empty stack, and a recorded event
+    assert path.name in EXPECTED, f"say in EXPECTED what {path.name} should answer"
+    world.reset()
+    invocation = prepare(function_for(path), str(path))
+    # When it runs through the handler of its function, as `make invoke` runs it
+    answer = world.invoke(invocation)
+    # Then the answer (and what it changed) is the one its case names
+    EXPECTED[path.name](world, answer)
+
+
+def test_every_function_and_every_route_has_a_recorded_event() -> None:
+    # Given the template's functions and HTTP routes
+    template = load_template(TEMPLATE)
+    routes = {
+        f"{e['Properties']['Method']} {e['Properties']['Path']}"
+        for name in functions()
+        for e in template["Resources"][name]["Properties"].get("Events", {}).values()
+        if e["Type"] == "HttpApi"
+    }
+    # When the events are matched to them
+    events = [json.loads(path.read_text()) for path in FILES]
+    # Then each function has an event, and each route too
+    assert {function_for(path) for path in FILES} == set(functions())
+    assert {event["routeKey"] for event in events if "routeKey" in event} == routes
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["NoSuchFunction", "events/schedule_polls__tick.json"], "no function of infra/template.yaml"),
+        (["SchedulePollsFunction", "events/nothing.json"], "the recorded events are: events/"),
+        (["DeliverSnelstartFunction", "events/schedule_polls__tick.json"], "is an event for functions/schedule_polls"),
+        (["SchedulePollsFunction", ""], "usage: make invoke FN=<Function> EVENT=events/<file>.json"),
+    ],
+)
+def test_a_wrong_fn_or_event_is_refused_before_anything_starts(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When make invoke gets a function or an event file that do not go together
+    code = main([str(REPO / a) if a.startswith("events/") else a for a in args])
+    # Then it exits 2 and says what to give instead
+    assert code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_make_invoke_prints_the_handlers_answer() -> None:
+    # When make invoke runs the recorded forged webhook (the command the Makefile runs)
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit.invoke", "IngestWebhookFunction", "events/ingest_webhook__bad_signature.json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "", "PYTHONPATH": f"{REPO / 'layers' / 'koppel'}:{REPO}"},
+    )
+    # Then it prints ingest_webhook's answer as JSON: 401 with its reason
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["statusCode"] == 401 and "could not be verified" in answer["body"]
