@@ -305,3 +305,27 @@ def test_revenue_per_product_group_is_mapped_only_to_ledgers_the_target_has(clea
         assert shown["target_settings"]["eboekhouden"]["product_group_ledgers"] == {"Boeken": "8010"}
         # And Bizzcloud, which sends no webhooks, is polled every minute unless told otherwise
         assert shown["poll_interval_minutes"] == 1
+
+
+def test_connections_reindex_schedules_a_connection_stored_before_the_scheduler_index(
+    clean_stack: LocalStack, demo_shop: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    store = bootstrap.connection_store(StoreSettings.load())
+    # Given an active connection stored as before the scheduler's index: without its schedule item
+    clean_stack.client("dynamodb").delete_item(
+        TableName=clean_stack._outputs().connections_table,
+        Key={"pk": {"S": "demo-shop"}, "sk": {"S": "schedule"}},
+    )
+    assert store.due(datetime.now(UTC)) == []
+    # When the operator runs the one-off reindex
+    done = koppel("connections", "reindex", env=env)
+    # Then the connection is due again, and the scheduler will poll it
+    assert done.returncode == 0, done.stderr
+    assert "1 connection(s)" in done.stdout
+    assert [d.connection_id for d in store.due(datetime.now(UTC))] == ["demo-shop"]

@@ -8,7 +8,7 @@ import pytest
 
 from koppel import bootstrap
 from koppel.model import Connection, ExternalRef
-from koppel.ports import CachedToken, LedgerEntry
+from koppel.ports import NEVER_POLLED, CachedToken, LedgerEntry
 from koppel.settings import StoreSettings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -145,3 +145,89 @@ def test_the_replay_cache_remembers_a_body_and_its_refusal_until_it_expires(clea
     assert replays.refusal_of("shop", "body-2") == "the shop does not know order 7"
     # After the window (DynamoDB's TTL may not have run yet) the body counts as new again
     assert replays.first_sighting("shop", "body-1", until + timedelta(hours=1), until + timedelta(seconds=1)) is True
+
+
+def _connection(connection_id: str, **changes: object) -> Connection:
+    base = Connection(
+        connection_id=connection_id, tenant_id="t", source="ccvshop", targets=("snelstart",), created_at=T0
+    )
+    return base.model_copy(update=changes)
+
+
+def test_the_scheduler_finds_due_connections_through_its_index_and_only_one_run_takes_each(store) -> None:
+    # Given two active connections (polled every 5 and every 15 minutes) and a paused one
+    store.put(_connection("bakker"))
+    store.put(_connection("slager", poll_interval_minutes=15))
+    store.put(_connection("paused", status="paused"))
+
+    # When the index is read, then both active ones are due at once and the paused one is not
+    due = store.due(T0)
+    assert [(d.connection_id, d.poll_interval_minutes) for d in due] == [("bakker", 5), ("slager", 15)]
+    assert {d.due_at for d in due} == {NEVER_POLLED}
+
+    # When two scheduler runs take the same due poll, then only the first moves it forward
+    assert store.reschedule(due[0], T0 + timedelta(minutes=5))
+    assert not store.reschedule(due[0], T0 + timedelta(minutes=5))
+    assert [d.connection_id for d in store.due(T0 + timedelta(minutes=1))] == ["slager"]
+
+    # When a connection's settings change, its next poll stays; when it is paused, it leaves the index
+    store.put(_connection("bakker", name="Bakkerij"))
+    assert [d.due_at for d in store.due(T0 + timedelta(minutes=5)) if d.connection_id == "bakker"] == [
+        T0 + timedelta(minutes=5)
+    ]
+    store.put(_connection("bakker", status="paused"))
+    assert "bakker" not in {d.connection_id for d in store.due(T0 + timedelta(days=1))}
+
+
+def test_the_ledger_is_read_through_its_state_index_and_only_closed_rows_expire(ledger) -> None:
+    # Given one parked, one pending, one open and one settled booking of a connection, and a row of another
+    def claimed(event_id: str, connection_id: str = "shop") -> LedgerEntry:
+        fresh = row("worker-a").model_copy(update={"event_id": event_id, "connection_id": connection_id})
+        return ledger.claim(fresh, T0).entry
+
+    ledger.mark_parked(claimed("e:parked"), "grootboek 8999 bestaat niet", T0)
+    claimed("e:pending")
+    ref = ExternalRef(system="snelstart", id="vb-1", number="2026-1")
+    ledger.mark_posted(claimed("e:open"), ref, T0)
+    settled = ledger.mark_posted(claimed("e:settled"), ref, T0)
+    ledger.note_payment(settled, "paid 0.00", T0 + timedelta(hours=1))
+    ledger.mark_parked(claimed("e:parked", "other-shop"), "not ours", T0)
+
+    # Then each state of the connection is one Query of the index, booked rows open or settled
+    assert [e.event_id for e in ledger.entries("shop", "PARKED")] == ["e:parked"]
+    assert [e.event_id for e in ledger.entries("shop", "POSTED")] == ["e:open", "e:settled"]
+    assert len(ledger.entries("shop")) == 4
+    # And target sync's open items are only the booking whose payment is still followed
+    assert [e.event_id for e in ledger.open_items("shop", "snelstart")] == ["e:open"]
+    assert ledger.open_items("shop", "eboekhouden") == []
+    # And "changed since" reads only what changed since
+    assert [e.event_id for e in ledger.entries("shop", since=T0 + timedelta(minutes=30))] == ["e:settled"]
+
+    # And only the settled row carries the TTL attribute: its retention (400 days) from when it closed
+    items = {
+        item["sk"]["S"]: item
+        for item in ledger._db.scan(TableName=ledger._table)["Items"]  # the test reads the table whole, not the code
+    }
+    expiring = {sk: int(item["expires_at_epoch"]["N"]) for sk, item in items.items() if "expires_at_epoch" in item}
+    assert expiring == {"event#e:settled": int((T0 + timedelta(hours=1, days=400)).timestamp())}
+
+
+def test_reindex_gives_rows_written_with_the_old_index_keys_the_new_ones_once(ledger) -> None:
+    # Given a parked row as the ledger wrote it before the index was keyed by connection and phase
+    entry = ledger.claim(row("worker-a"), T0).entry
+    ledger.mark_parked(entry, "grootboek 8999 bestaat niet", T0)
+    key = {"pk": {"S": "shop#snelstart"}, "sk": {"S": "event#ccvshop:order:1:completed"}}
+    ledger._db.update_item(
+        TableName=ledger._table,
+        Key=key,
+        UpdateExpression="SET gsi1pk = :old, gsi1sk = :at",
+        ExpressionAttributeValues={":old": {"S": "shop#snelstart#PARKED"}, ":at": {"S": T0.isoformat()}},
+    )
+    assert ledger.entries("shop", "PARKED") == []
+
+    # When the one-off reindex runs twice
+    first, second = ledger.reindex(), ledger.reindex()
+
+    # Then the row is found by its state again, and the second run had nothing to do
+    assert (first, second) == (1, 0)
+    assert [e.reason for e in ledger.entries("shop", "PARKED")] == ["grootboek 8999 bestaat niet"]

@@ -31,13 +31,6 @@ FUNCTIONS = functions_of(TEMPLATE)
 UNSCOPABLE = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 """The only actions that may have Resource "*": X-Ray offers no resource-level permission for them."""
 
-KNOWN_SCANS = {
-    ("SchedulePollsFunction", "ConnectionsTable"): "ConnectionStore.all() lists the connections with a Scan",
-    ("PollSourceFunction", "LedgerTable"): "Ledger.entries(connection, 'POSTED') reads the rows with a Scan",
-}
-"""The only dynamodb:Scan grants, because the code scans there today (docs/security.md: a Query on an index would
-remove both). Any other Scan fails the test, and so does keeping one of these after the code stops scanning."""
-
 SOURCES = {"ccvshop", "bizzcloud"}
 """The systems that are sources: the only credentials the webhook function may decrypt."""
 
@@ -114,7 +107,7 @@ def test_every_function_runs_as_its_own_role_that_only_lambda_can_assume() -> No
     assert sorted(roles) == sorted(_role_of(function) for function in FUNCTIONS)
 
 
-def test_no_role_allows_a_wildcard_action_a_star_resource_or_a_scan_beyond_the_known_two() -> None:
+def test_no_role_allows_a_wildcard_action_a_star_resource_or_a_scan() -> None:
     scans = set()
     for function in FUNCTIONS:
         # Given each statement of the function's role
@@ -135,8 +128,8 @@ def test_no_role_allows_a_wildcard_action_a_star_resource_or_a_scan_beyond_the_k
                         assert suffix.removeprefix("/index/") in {index["IndexName"] for index in indexes}
                     if action == "dynamodb:Scan":
                         scans.add((function, logical_id))
-    # And only the two functions whose code scans today may Scan, each only the table it scans
-    assert scans == set(KNOWN_SCANS)
+    # And no function may Scan: every path reads by key or through an index (the CLI's listing scans as a person)
+    assert scans == set()
 
 
 def test_kms_use_is_bound_to_the_connection_and_system_the_ciphertext_was_made_for() -> None:
@@ -315,6 +308,7 @@ def _deliver_reasons(function: str) -> dict[tuple[str, str, str], str]:
         ("dynamodb:DeleteItem", "IdempotencyTable"): "Powertools drops its record when the delivery raised",
         ("dynamodb:GetItem", "LedgerTable"): "a row another worker took over is read back (ledger)",
         ("dynamodb:PutItem", "ConnectionsTable"): "red status when the vendor refuses the credentials; a token",
+        ("dynamodb:DeleteItem", "ConnectionsTable"): "red status deletes the connection's next poll (schedule item)",
         ("kms:Encrypt", "KoppelKey"): "a renewed token is stored encrypted (the token-holding targets)",
         ("secretsmanager:GetSecretValue", "PartnerSnelstartSecret"): "SnelStart's subscription key",
     }
@@ -402,3 +396,22 @@ def test_every_aws_call_of_the_demo_is_one_its_functions_role_allows(recorded: l
     assert sorted(unused - NOT_IN_THE_DEMO.keys()) == []
     # And no reason is kept for a grant that is gone
     assert sorted(NOT_IN_THE_DEMO.keys() - granted) == []
+
+
+@pytest.mark.e2e
+def test_no_function_scans_a_table_the_scheduler_poll_target_sync_and_deliver_read_by_key_or_index(
+    recorded: list[dict[str, Any]],
+) -> None:
+    # Given every AWS call of both demo koppelingen: the scheduler's runs, the polls with target sync reading
+    # payment status back, the webhooks and every delivery
+    functions = {call["function"] for call in recorded}
+    assert {"SchedulePollsFunction", "PollSourceFunction", "IngestWebhookFunction"} <= functions
+
+    # When the DynamoDB operations are counted
+    operations = {(call["function"], call["operation"]) for call in recorded if call["service"] == "dynamodb"}
+
+    # Then none is a Scan: a scheduled path must not grow with the size of a table
+    assert sorted(op for op in operations if op[1] == "Scan") == []
+    # And the scheduler found the due connections and target sync its open items through their indexes
+    assert ("SchedulePollsFunction", "Query") in operations
+    assert ("PollSourceFunction", "Query") in operations

@@ -80,11 +80,12 @@ def test_tables_exist_with_the_key_schema_of_the_template(stack: StackOutputs) -
             index["IndexName"]: index["KeySchema"] for index in declared.get("GlobalSecondaryIndexes", [])
         }
         assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    # And idempotency records carry the TTL attribute Powertools writes; the ledger has none
+    # And idempotency records carry the TTL attribute Powertools writes; closed ledger rows the one the ledger writes
     ttl = dynamodb.describe_time_to_live(TableName=stack.idempotency_table)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
     assert dynamodb.describe_time_to_live(TableName=stack.ledger_table)["TimeToLiveDescription"] == {
-        "TimeToLiveStatus": "DISABLED"
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at_epoch",
     }
 
 

@@ -168,8 +168,11 @@ def test_tables_are_encrypted_with_the_koppel_key_and_recoverable_and_the_ledger
             "KMSMasterKeyId": {"Ref": "KoppelKey"},
         }
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    # And the audit record survives: no TTL, kept on stack deletion and replacement
-    assert "TimeToLiveSpecification" not in tables["LedgerTable"]["Properties"]
+    # And the ledger survives stack deletion and replacement; only rows the code marks (expires_at_epoch) expire
+    assert tables["LedgerTable"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at_epoch",
+        "Enabled": True,
+    }
     assert tables["LedgerTable"]["DeletionPolicy"] == tables["LedgerTable"]["UpdateReplacePolicy"] == "Retain"
     # And idempotency records use Powertools' defaults
     assert tables["IdempotencyTable"]["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]

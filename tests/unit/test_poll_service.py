@@ -111,6 +111,23 @@ def test_scheduler_enqueues_each_due_connection_once(store) -> None:
     assert len(queue.jobs) == 2
 
 
+def test_a_paused_connection_is_not_polled_and_is_due_at_once_when_resumed(store) -> None:
+    # Given the active connection was polled, then paused
+    queue = MemoryJobQueue()
+    schedule_polls(store, queue, NOW)
+    active = store.get("demo-shop")
+    store.put(active.model_copy(update={"status": "paused"}))
+
+    # When the schedule fires after its interval, then it is not polled
+    schedule_polls(store, queue, NOW + timedelta(minutes=10))
+    assert len(queue.jobs) == 1
+
+    # When it is resumed, then the next tick polls it
+    store.put(active)
+    schedule_polls(store, queue, NOW + timedelta(minutes=11))
+    assert [j.connection_id for j in queue.jobs] == ["demo-shop", "demo-shop"]
+
+
 def _regular():  # type: ignore[no-untyped-def]
     from koppel.ports import PollJob
 

@@ -10,6 +10,7 @@ import pytest
 
 from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.model import ExternalRef, PaymentStatus, PaymentStatusEvent
+from koppel.ports import NOT_FOLLOWED
 from koppel.services.deliver import DeliverDeps, deliver
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
 from tests.fakes import T0, FakeBooks, a_connection, an_event
@@ -141,3 +142,32 @@ class Source:
     def apply_payment_status(self, status: PaymentStatus) -> ExternalRef:
         self.applied.append(status)
         return ExternalRef(system=self.name, id=status.source_id or "")
+
+
+def test_a_booked_invoice_whose_payment_nothing_follows_is_closed_and_not_read_again(world: dict[str, Any]) -> None:
+    # Given a source that takes no payment status back
+    world["deps"].writes_back = lambda system: False
+    connection_id = world["connection"].connection_id
+
+    # When target sync runs
+    assert _run(world) == []
+
+    # Then the booked row is closed ("not followed"): it leaves the open items, and may expire
+    [row] = world["ledger"].entries(connection_id, "POSTED")
+    assert (row.payment, row.is_closed) == (NOT_FOLLOWED, True)
+    assert world["ledger"].open_items(connection_id, "fakebooks") == []
+
+
+def test_an_invoice_paid_in_full_leaves_the_open_items(world: dict[str, Any]) -> None:
+    # Given the invoice was paid in full in the accounting package
+    del world["books"].open["1001"]
+    connection_id = world["connection"].connection_id
+
+    # When target sync carries that back
+    [(_, paid)] = _run(world)
+
+    # Then the row is closed: the next runs do not read it again
+    assert paid.payload.status == "paid"
+    assert world["ledger"].open_items(connection_id, "fakebooks") == []
+    [row] = world["ledger"].entries(connection_id, "POSTED", target="fakebooks")
+    assert row.is_closed

@@ -242,7 +242,11 @@ def job_queue(settings: PollSettings) -> Any:
 def ledger(settings: StoreSettings) -> Any:
     from koppel.adapters.dynamo_ledger import DynamoLedger
 
-    return DynamoLedger(settings.LEDGER_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
+    return DynamoLedger(
+        settings.LEDGER_TABLE,
+        _client("dynamodb", settings.AWS_ENDPOINT_URL),
+        retention=timedelta(days=settings.LEDGER_RETENTION_DAYS),
+    )
 
 
 def target_for(settings: StoreSettings, connection: Connection, name: str, workers: int = 1) -> Target:

@@ -270,7 +270,7 @@ def _product_groups(connection: Connection, store: ConnectionStore) -> list[str]
 def connections_list() -> None:
     """Every connection with its status."""
     table = Table("id", "tenant", "source", "targets", "status", "reason")
-    for c in _store().all():
+    for c in _store().all():  # a Scan of the Connections table: a person runs this, never a schedule
         colour = "green" if c.status == "active" else "red"
         table.add_row(
             c.connection_id, c.tenant_id, c.source, ", ".join(c.targets), f"[{colour}]{c.status}[/]", c.status_reason
@@ -287,9 +287,26 @@ def connections_show(connection_id: str) -> None:
     data["secrets_stored"] = {s: sorted(store.get_secrets(connection_id, s)) for s in (c.source, *c.targets)}
     data["watermarks"] = {
         stream: (mark.isoformat() if (mark := store.get_watermark(connection_id, stream)) else None)
-        for stream in ("source", "scheduled")
+        for stream in ("source",)  # the next scheduled poll is the connection's schedule item (ConnectionStore.due)
     }
     out.print_json(json.dumps(data))
+
+
+@connections_app.command("reindex")
+def connections_reindex() -> None:
+    """Once after upgrading to the indexed scheduler and ledger: give every active connection its next poll and
+    every ledger row its index keys. It scans both tables (a person runs it, never a schedule); running it again
+    changes nothing."""
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    settings = StoreSettings.load()
+    store = bootstrap.connection_store(settings)
+    connections = store.all()
+    for connection in connections:
+        store.put(connection)  # writes the schedule item of an active connection, keeping a next poll it has
+    rows = bootstrap.ledger(settings).reindex()
+    out.print(f"{len(connections)} connection(s) scheduled as their status says; {rows} ledger row(s) re-indexed")
 
 
 def _only_connection(store: ConnectionStore) -> str:

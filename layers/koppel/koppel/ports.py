@@ -7,6 +7,7 @@ the in-memory fakes of the tests implement them.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import Field
@@ -15,7 +16,6 @@ from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
-    from datetime import datetime
 
     from koppel.booking import Booking
 
@@ -105,6 +105,18 @@ class PollJob(Canonical):
 
 class JobQueue(Protocol):
     def enqueue(self, jobs: Sequence[PollJob]) -> None: ...
+
+
+NEVER_POLLED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The next poll of a connection that is new or reactivated: due at once, whatever the scheduler's clock says."""
+
+
+class DuePoll(Canonical):
+    """An active connection whose next scheduled poll is due: what the scheduler reads from its index."""
+
+    connection_id: str
+    due_at: AwareDatetime
+    poll_interval_minutes: int
 
 
 CountName = Literal["Booked", "Parked", "Retried", "DeadLettered", "Replayed", "WebhookAccepted", "WebhookRefused"]
@@ -205,7 +217,16 @@ class ConnectionStore(Protocol):
 
     def put(self, connection: Connection) -> None: ...
 
-    def all(self) -> list[Connection]: ...
+    def all(self) -> list[Connection]:
+        """Every connection. A Scan on DynamoDB: for the CLI, never on a scheduled path (the scheduler uses due)."""
+
+    def due(self, now: datetime) -> list[DuePoll]:
+        """The active connections whose next poll is at or before ``now``, read through an index (never a Scan).
+        A new or reactivated connection is due at once (``NEVER_POLLED``); paused and disconnected ones never are."""
+
+    def reschedule(self, due: DuePoll, next_at: datetime) -> bool:
+        """Move a connection's next poll from ``due.due_at`` to ``next_at`` (a conditional write); False when
+        another scheduler run moved it first, or the connection stopped being active."""
 
     def get_secrets(self, connection_id: str, system: str) -> dict[str, str]: ...
 
@@ -226,6 +247,10 @@ class ConnectionStore(Protocol):
 
 
 LedgerState = Literal["PENDING", "POSTED", "PARKED"]
+PAID = "paid"
+SETTLED_AT_BOOKING = "settled when booked"
+NOT_FOLLOWED = "not followed"
+"""Payment notes after which no path reads a POSTED row by its state again (it may expire after the retention)."""
 
 
 class LedgerEntry(Canonical):
@@ -249,7 +274,13 @@ class LedgerEntry(Canonical):
     event_json: str = ""
     """The event as it was delivered (a HubEnvelope), so a parked record can be replayed after a fix."""
     payment: str = ""
-    """The payment status last carried back to the source ("open 12.10", "paid", "settled at the till")."""
+    """The payment status last carried back to the source ("open 12.10", "paid 0.00", "settled when booked"), or
+    "not followed" when nothing carries it back."""
+
+    @property
+    def is_closed(self) -> bool:
+        """POSTED and its payment no longer followed: no scheduled path reads it again, so it may expire."""
+        return self.state == "POSTED" and self.payment.startswith((PAID, SETTLED_AT_BOOKING, NOT_FOLLOWED))
 
     @classmethod
     def pending(
@@ -293,7 +324,20 @@ class Ledger(Protocol):
 
     def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None: ...
 
-    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]: ...
+    def entries(
+        self,
+        connection_id: str,
+        state: LedgerState | None = None,
+        *,
+        target: str | None = None,
+        since: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        """Rows of one connection (in one state, for one target, changed at or after ``since``), read through the
+        state index: never a Scan. Ordered by target, then event id."""
+
+    def open_items(self, connection_id: str, target: str) -> list[LedgerEntry]:
+        """The POSTED rows of one target whose payment status is still followed (not ``is_closed``): what target
+        sync reads on every scheduled run, without reading what was settled long ago."""
 
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None: ...
 

@@ -45,6 +45,9 @@ class StoreSettings(_EnvSettings):
     PARTNER_SECRET_PREFIX: str = "koppel/partner/"
     AWS_ENDPOINT_URL: str | None = None
     """Set only on a laptop: every boto3 client, Powertools' included, then talks to moto."""
+    LEDGER_RETENTION_DAYS: int = Field(default=400, ge=1)
+    """How long a booked ledger row is kept once no path needs it (payment settled or not followed): DynamoDB's
+    TTL deletes it after this. Pending and parked rows never expire."""
     HTTP_CONNECT_TIMEOUT: float = 3.05
     HTTP_READ_TIMEOUT: float = 20.0
     """Seconds a vendor may take to answer before the attempt counts as a timeout (and is retried safely)."""

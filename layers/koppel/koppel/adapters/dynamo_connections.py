@@ -1,7 +1,13 @@
 """Connections table: connection config, KMS-encrypted credentials and tokens, watermarks.
 
 One partition per connection (pk = connection id); sk says what the item is:
-``connection``, ``secret#<system>``, ``token#<system>``, ``watermark#<stream>``.
+``connection``, ``secret#<system>``, ``token#<system>``, ``watermark#<stream>``, ``schedule``.
+An active connection has a small ``schedule`` item with its next poll: ``due_shard`` (``due#<0..7>``, from its id)
+and ``due_at`` are the keys of the sparse GSI ``by_due``, which projects ``poll_interval_minutes``. The scheduler
+Queries each shard for ``due_at <= now`` instead of scanning the table, and moves ``due_at`` on with a conditional
+update of that item (1 write unit; the connection item itself, with a synced chart, is several KB). A paused or
+disconnected connection has no ``schedule`` item and is not in the index. Eight shards keep each index partition far
+below DynamoDB's per-key limits at ten thousand connections polled every minute.
 Credentials and tokens are encrypted with the Koppel KMS key, bound to their connection and system by the
 encryption context, so a ciphertext copied onto another connection does not decrypt.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from koppel.errors import NotFoundError
 from koppel.model import Connection
-from koppel.ports import CachedToken
+from koppel.ports import NEVER_POLLED, CachedToken, DuePoll
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,6 +34,14 @@ if TYPE_CHECKING:
     from mypy_boto3_kms.client import KMSClient
 
 CONNECTION_SK = "connection"
+SCHEDULE_SK = "schedule"
+DUE_INDEX = "by_due"
+DUE_SHARDS = 8
+
+
+def due_shard(connection_id: str) -> str:
+    """The index partition of a connection's next poll: stable per connection, spread evenly over the shards."""
+    return f"due#{zlib.crc32(connection_id.encode()) % DUE_SHARDS}"
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -57,8 +72,64 @@ class DynamoConnectionStore:
                 "body": {"S": connection.model_dump_json()},
             },
         )
+        self._schedule(connection)
+
+    def _schedule(self, connection: Connection) -> None:
+        """An active connection keeps its next poll (a new or reactivated one is due at once); any other status
+        takes it out of the scheduler's index."""
+        key = {"pk": {"S": connection.connection_id}, "sk": {"S": SCHEDULE_SK}}
+        if connection.status != "active":
+            self._db.delete_item(TableName=self._table, Key=key)
+            return
+        self._db.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="SET due_shard = :shard, poll_interval_minutes = :every, "
+            "due_at = if_not_exists(due_at, :never)",
+            ExpressionAttributeValues={
+                ":shard": {"S": due_shard(connection.connection_id)},
+                ":every": {"N": str(connection.poll_interval_minutes)},
+                ":never": {"S": _iso(NEVER_POLLED)},
+            },
+        )
+
+    def due(self, now: datetime) -> list[DuePoll]:
+        found: list[DuePoll] = []
+        paginator = self._db.get_paginator("query")
+        for shard in range(DUE_SHARDS):
+            for page in paginator.paginate(
+                TableName=self._table,
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="due_shard = :shard AND due_at <= :now",
+                ExpressionAttributeValues={":shard": {"S": f"due#{shard}"}, ":now": {"S": _iso(now)}},
+            ):
+                found.extend(
+                    DuePoll(
+                        connection_id=item["pk"]["S"],
+                        due_at=datetime.fromisoformat(item["due_at"]["S"]),
+                        poll_interval_minutes=int(item["poll_interval_minutes"]["N"]),
+                    )
+                    for item in page.get("Items", [])
+                )
+        return sorted(found, key=lambda d: (d.due_at, d.connection_id))
+
+    def reschedule(self, due: DuePoll, next_at: datetime) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": due.connection_id}, "sk": {"S": SCHEDULE_SK}},
+                UpdateExpression="SET due_at = :next",
+                ConditionExpression="due_at = :seen",
+                ExpressionAttributeValues={":next": {"S": _iso(next_at)}, ":seen": {"S": _iso(due.due_at)}},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
 
     def all(self) -> list[Connection]:
+        # A Scan: the CLI lists connections with it (not on a schedule); the scheduler reads `due` instead.
         connections: list[Connection] = []
         paginator = self._db.get_paginator("scan")
         for page in paginator.paginate(

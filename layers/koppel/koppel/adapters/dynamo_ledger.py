@@ -1,13 +1,17 @@
 """Ledger table: the outbox row of every source record per target, and links to the target's ids.
 
 pk = ``<connection>#<target>``; sk = ``event#<event id>`` for outbox rows, ``link#<natural key>`` for links.
-GSI ``by_state``: gsi1pk = ``<connection>#<target>#<state>``, gsi1sk = updated_at, for "every parked row".
+GSI ``by_state``: gsi1pk = ``<connection>#<phase>``, gsi1sk = ``<target>#<updated_at>``, where the phase is the
+state (PENDING, PARKED, POSTED), except that a POSTED row whose payment is no longer followed is CLOSED. So "the
+parked rows of a connection", "the open items of one target" and "what changed since" are each one Query, and the
+rows target sync reads every few minutes never include what was settled long ago.
+A CLOSED row carries ``expires_at_epoch`` (the table's TTL attribute): DynamoDB deletes it after the retention.
 Every state change is a conditional write on the request id, so two workers cannot both own a row.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from koppel.model import ExternalRef
 
 STATE_INDEX = "by_state"
+CLOSED = "CLOSED"
+"""The index phase of a POSTED row that no scheduled path reads again (``LedgerEntry.is_closed``)."""
+DEFAULT_RETENTION = timedelta(days=400)
 _FIELDS = (
     "connection_id", "target", "event_id", "state", "request_id", "document_number", "party_name", "total",
     "external_id", "external_number", "reason", "event_json", "payment",
@@ -34,20 +41,28 @@ def _conditional_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _phases(state: LedgerState | None) -> tuple[str, ...]:
+    if state is None:
+        return ("PENDING", "PARKED", "POSTED", CLOSED)
+    return ("POSTED", CLOSED) if state == "POSTED" else (state,)
+
+
 class DynamoLedger:
-    def __init__(self, table: str, dynamodb: DynamoDBClient) -> None:
+    def __init__(self, table: str, dynamodb: DynamoDBClient, retention: timedelta = DEFAULT_RETENTION) -> None:
         self._table = table
         self._db = dynamodb
+        self._retention = retention
 
     @staticmethod
     def _key(connection_id: str, target: str, event_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"{connection_id}#{target}"}, "sk": {"S": f"event#{event_id}"}}
 
     def _item(self, entry: LedgerEntry) -> dict[str, Any]:
+        phase = CLOSED if entry.is_closed else entry.state
         item: dict[str, Any] = {
             **self._key(entry.connection_id, entry.target, entry.event_id),
-            "gsi1pk": {"S": f"{entry.connection_id}#{entry.target}#{entry.state}"},
-            "gsi1sk": {"S": _iso(entry.updated_at)},
+            "gsi1pk": {"S": f"{entry.connection_id}#{phase}"},
+            "gsi1sk": {"S": f"{entry.target}#{_iso(entry.updated_at)}"},
             "lease_until": {"S": _iso(entry.lease_until)},
             "updated_at": {"S": _iso(entry.updated_at)},
             "attempts": {"N": str(entry.attempts)},
@@ -55,6 +70,8 @@ class DynamoLedger:
         }
         for name in _FIELDS:
             item[name] = {"S": str(getattr(entry, name))}
+        if entry.is_closed:
+            item["expires_at_epoch"] = {"N": str(int((entry.updated_at + self._retention).timestamp()))}
         return item
 
     @staticmethod
@@ -161,23 +178,65 @@ class DynamoLedger:
         item = answer.get("Item")
         return self._entry(item) if item else None
 
-    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]:
-        rows: list[LedgerEntry] = []
-        paginator = self._db.get_paginator("scan")
-        expression = "begins_with(pk, :conn) AND begins_with(sk, :event)"
-        values: dict[str, Any] = {":conn": {"S": f"{connection_id}#"}, ":event": {"S": "event#"}}
-        names: dict[str, str] = {}
-        if state is not None:
-            expression += " AND #state = :state"
-            values[":state"] = {"S": state}
-            names["#state"] = "state"
-        scan: dict[str, Any] = {"TableName": self._table, "FilterExpression": expression}
-        scan["ExpressionAttributeValues"] = values
-        if names:
-            scan["ExpressionAttributeNames"] = names
-        for page in paginator.paginate(**scan):
-            rows.extend(self._entry(item) for item in page.get("Items", []))
+    def entries(
+        self,
+        connection_id: str,
+        state: LedgerState | None = None,
+        *,
+        target: str | None = None,
+        since: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        rows = [row for phase in _phases(state) for row in self._query(f"{connection_id}#{phase}", target, since)]
         return sorted(rows, key=lambda r: (r.target, r.event_id))
+
+    def open_items(self, connection_id: str, target: str) -> list[LedgerEntry]:
+        # A row written before the CLOSED phase existed may still sit under POSTED: it is left out here too.
+        return [row for row in self._query(f"{connection_id}#POSTED", target, None) if not row.is_closed]
+
+    def _query(self, partition: str, target: str | None, since: datetime | None) -> list[LedgerEntry]:
+        condition = "gsi1pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": partition}}
+        query: dict[str, Any] = {"TableName": self._table, "IndexName": STATE_INDEX}
+        if target is not None:  # "#" sorts before every character of an ISO time, "~" after
+            condition += " AND gsi1sk BETWEEN :low AND :high"
+            values[":low"] = {"S": f"{target}#{_iso(since) if since else ''}"}
+            values[":high"] = {"S": f"{target}#~"}
+        elif since is not None:
+            query["FilterExpression"] = "updated_at >= :since"
+            values[":since"] = {"S": _iso(since)}
+        query |= {"KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        rows: list[LedgerEntry] = []
+        for page in self._db.get_paginator("query").paginate(**query):
+            rows.extend(self._entry(item) for item in page.get("Items", []))
+        return rows
+
+    def reindex(self) -> int:
+        """Once, by a person, after upgrading from the index keys ``<connection>#<target>#<state>``: rewrite every
+        outbox row's index keys (and its TTL when closed) from its state. A Scan, so never on a scheduled path; a row
+        that changes meanwhile is skipped (its writer wrote the new keys). Returns how many rows were rewritten."""
+        rewritten = 0
+        for page in self._db.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(sk, :event)",
+            ExpressionAttributeValues={":event": {"S": "event#"}},
+        ):
+            for item in page.get("Items", []):
+                fresh = self._item(self._entry(item))
+                if all(fresh.get(key) == item.get(key) for key in ("gsi1pk", "gsi1sk", "expires_at_epoch")):
+                    continue
+                try:
+                    self._db.put_item(
+                        TableName=self._table,
+                        Item=fresh,
+                        ConditionExpression="request_id = :owner AND updated_at = :at",
+                        ExpressionAttributeValues={":owner": item["request_id"], ":at": item["updated_at"]},
+                    )
+                except ClientError as error:
+                    if not _conditional_failed(error):
+                        raise
+                    continue
+                rewritten += 1
+        return rewritten
 
     def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
         try:

@@ -10,7 +10,17 @@ import threading
 from typing import TYPE_CHECKING
 
 from koppel.errors import NotFoundError
-from koppel.ports import CachedToken, Claim, Grant, GrantPurpose, LedgerEntry, LedgerState, PollJob
+from koppel.ports import (
+    NEVER_POLLED,
+    CachedToken,
+    Claim,
+    DuePoll,
+    Grant,
+    GrantPurpose,
+    LedgerEntry,
+    LedgerState,
+    PollJob,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -26,6 +36,8 @@ class MemoryConnectionStore:
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
         self.watermarks: dict[tuple[str, str], datetime] = {}
         self.tokens: dict[tuple[str, str], CachedToken] = {}
+        self.next_polls: dict[str, datetime] = {}
+        """Next scheduled poll per connection; an active connection not in here is due at once."""
         self._lock = threading.Lock()
 
     def get(self, connection_id: str) -> Connection:
@@ -36,9 +48,33 @@ class MemoryConnectionStore:
 
     def put(self, connection: Connection) -> None:
         self.connections[connection.connection_id] = connection
+        if connection.status != "active":  # like the index: a paused connection's next poll is forgotten
+            self.next_polls.pop(connection.connection_id, None)
 
     def all(self) -> list[Connection]:
         return sorted(self.connections.values(), key=lambda c: c.connection_id)
+
+    def due(self, now: datetime) -> list[DuePoll]:
+        polls = [
+            DuePoll(
+                connection_id=c.connection_id,
+                due_at=self.next_polls.get(c.connection_id, NEVER_POLLED),
+                poll_interval_minutes=c.poll_interval_minutes,
+            )
+            for c in self.connections.values()
+            if c.status == "active"
+        ]
+        return sorted((p for p in polls if p.due_at <= now), key=lambda p: (p.due_at, p.connection_id))
+
+    def reschedule(self, due: DuePoll, next_at: datetime) -> bool:
+        with self._lock:
+            connection = self.connections.get(due.connection_id)
+            if connection is None or connection.status != "active":
+                return False
+            if self.next_polls.get(due.connection_id, NEVER_POLLED) != due.due_at:
+                return False
+            self.next_polls[due.connection_id] = next_at
+            return True
 
     def get_secrets(self, connection_id: str, system: str) -> dict[str, str]:
         return dict(self.secrets.get((connection_id, system), {}))
@@ -190,12 +226,25 @@ class MemoryLedger:
     def get(self, connection_id: str, target: str, event_id: str) -> LedgerEntry | None:
         return self.rows.get((connection_id, target, event_id))
 
-    def entries(self, connection_id: str, state: LedgerState | None = None) -> list[LedgerEntry]:
+    def entries(
+        self,
+        connection_id: str,
+        state: LedgerState | None = None,
+        *,
+        target: str | None = None,
+        since: datetime | None = None,
+    ) -> list[LedgerEntry]:
         return [
             row
             for (conn, _, _), row in sorted(self.rows.items())
-            if conn == connection_id and (state is None or row.state == state)
+            if conn == connection_id
+            and (state is None or row.state == state)
+            and (target is None or row.target == target)
+            and (since is None or row.updated_at >= since)
         ]
+
+    def open_items(self, connection_id: str, target: str) -> list[LedgerEntry]:
+        return [row for row in self.entries(connection_id, "POSTED", target=target) if not row.is_closed]
 
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
         return self.links.get((connection_id, target, natural_key))

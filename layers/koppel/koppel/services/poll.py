@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from koppel.ports import ConnectionStore, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
 
 SOURCE_STREAM = "source"
-SCHEDULE_STREAM = "scheduled"
 
 
 def _utcnow() -> datetime:
@@ -55,20 +54,15 @@ class PollResult:
 
 
 def due_jobs(connections: ConnectionStore, now: datetime) -> list[PollJob]:
-    """One poll job per active connection whose interval has passed.
+    """One poll job per active connection whose interval has passed, found through the store's index (no Scan).
 
-    The schedule watermark is moved with a conditional write, so two overlapping scheduler runs
-    cannot both enqueue the same connection's job."""
-    jobs = []
-    for connection in connections.all():
-        if connection.status != "active":
-            continue
-        last = connections.get_watermark(connection.connection_id, SCHEDULE_STREAM)
-        if last is not None and now - last < timedelta(minutes=connection.poll_interval_minutes):
-            continue
-        if connections.advance_watermark(connection.connection_id, SCHEDULE_STREAM, now):
-            jobs.append(PollJob(connection_id=connection.connection_id))
-    return jobs
+    Each connection's next poll is moved ``poll_interval_minutes`` past ``now`` with a conditional write, so two
+    overlapping scheduler runs cannot both enqueue the same connection's job."""
+    return [
+        PollJob(connection_id=due.connection_id)
+        for due in connections.due(now)
+        if connections.reschedule(due, now + timedelta(minutes=due.poll_interval_minutes))
+    ]
 
 
 def schedule_polls(connections: ConnectionStore, queue: JobQueue, now: datetime) -> list[PollJob]:

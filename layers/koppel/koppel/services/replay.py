@@ -66,8 +66,8 @@ def replay(
 
 def _replay_parked(connection_id: str, target: str, selection: Selection, deps: ReplayDeps) -> list[str]:
     done = []
-    for entry in deps.ledger.entries(connection_id, "PARKED"):
-        if entry.target != target or not selection.wants(entry.event_id, entry.updated_at):
+    for entry in deps.ledger.entries(connection_id, "PARKED", target=target, since=selection.since):
+        if not selection.wants(entry.event_id, entry.updated_at):
             continue
         if not entry.event_json:
             continue  # a row from before events were kept: it cannot be replayed from here

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from koppel.model import DocumentEvent, HubEnvelope, PaymentStatus, PaymentStatusEvent
 from koppel.money import ZERO, cents
+from koppel.ports import NOT_FOLLOWED, SETTLED_AT_BOOKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher
 
 SYNC_STREAM = "target_sync"
-PAID = "paid"
-SETTLED_AT_BOOKING = "settled when booked"
 
 
 def _utcnow() -> datetime:
@@ -89,15 +88,18 @@ def _payment_statuses(
 ) -> list[PaymentStatusEvent]:
     from koppel.connectors.contract import PaymentStatusReader  # here, not at import: the scheduler loads none
 
-    if not deps.writes_back(connection.source) or not isinstance(reader, PaymentStatusReader):
-        return []
     now = deps.clock()
+    # The open items are read through the ledger's index; a row nothing will follow is closed (noted "not
+    # followed"), so it leaves the open items for good and expires after the retention.
+    if not deps.writes_back(connection.source) or not isinstance(reader, PaymentStatusReader):
+        for entry in deps.ledger.open_items(connection.connection_id, target):
+            deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
+        return []
     open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
-    for entry in deps.ledger.entries(connection.connection_id, "POSTED"):
-        if entry.target != target or entry.payment.startswith((PAID, SETTLED_AT_BOOKING)) or not entry.external_number:
-            continue
+    for entry in deps.ledger.open_items(connection.connection_id, target):
         event = HubEnvelope.model_validate_json(entry.event_json).event if entry.event_json else None
-        if not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
+        if not entry.external_number or not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
+            deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
             continue
         if _settled_at_booking(event):
             deps.ledger.note_payment(entry, SETTLED_AT_BOOKING, now)
