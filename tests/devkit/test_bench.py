@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.bench import coldstart, cost, cpu, latency, ratelimit, throughput
+from devkit.bench import coldstart, cost, cpu, latency, ratelimit, schedule, throughput
 from devkit.bench.world import BenchWorld
 
 if TYPE_CHECKING:
@@ -133,3 +133,13 @@ def test_latency_is_measured_from_webhook_to_booking(world: BenchWorld) -> None:
     # Then each was booked, and p50 ≤ p99 are finite seconds
     assert result.orders == 4 and result.booked == 4
     assert 0 < result.p50 <= result.p99 < math.inf
+
+
+def test_the_scheduler_reads_due_connections_through_its_index_at_any_size() -> None:
+    # When the scheduler runs over twenty connections: all due, then none, then all again
+    first, idle, again = schedule.measure(20, (0, 1, 5))
+
+    # Then it queried the eight shards of its index each time, scanned nothing, and moved each due poll once
+    assert (first.scheduled, idle.scheduled, again.scheduled) == (20, 0, 20)
+    assert first.calls == again.calls == {"Query": 8, "UpdateItem": 20}
+    assert idle.calls == {"Query": 8}
