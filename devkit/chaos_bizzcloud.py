@@ -160,6 +160,9 @@ class BizzcloudChaosRun:
         self.eboekhouden_plan.slow_rate = c.eboekhouden_slow_rate
         self.eboekhouden_plan.slow_seconds = (0.2, 0.8)
         self.demo.eboekhouden.faults = self.eboekhouden_plan
+        # The live API refuses a known invoice number (MUT_019), and so does the sandbox by default; off here only,
+        # so a second booking would land and this run counts it as a duplicate instead of the vendor hiding it.
+        self.demo.eboekhouden.refuse_duplicate_invoice_numbers = False
         self.bizzcloud_plan.update(
             {
                 "applies_to": ODOO_API,

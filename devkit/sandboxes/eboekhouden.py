@@ -8,8 +8,9 @@ rate limit), eboekhouden_store (relations, ledgers), eboekhouden_mutations (book
 eboekhouden_wire (error shape, two-decimal JSON, paging and filters), eboekhouden_chart (chart, VAT codes).
 Each module's docstring says which facts are confirmed and which are [I] (unverified).
 
-Switches for unverified facts (constructor, and ``POST /_sandbox/settings``): ``refuse_duplicate_invoice_numbers``
-(default True), ``strict_ledger_categories`` (True), ``outstanding_filters_by_relation`` (False),
+Switches (constructor, and ``POST /_sandbox/settings``): ``refuse_duplicate_invoice_numbers`` (MUT_019, verified;
+default True, off only in the chaos harness), ``strict_ledger_categories`` (True),
+``outstanding_filters_by_relation`` (False),
 ``accept_bearer`` (False: ``Authorization`` carries the raw token), ``session_ttl`` (3600).
 Faults from the base FaultPlan apply to /v1 and answer in e-Boekhouden's error shape (503, 429 + Retry-After).
 Control: ``POST /_sandbox/administrations {"name"}`` → ``{"accessToken"}``, ``/_sandbox/settings``,

@@ -11,10 +11,15 @@ give a range). Outstanding: ``credDeb`` D|C required (else 400 ``MUTA_006``, con
 VAT per row from ``vatCode`` (eboekhouden_chart): EX rows are amounts excluding VAT, IN rows including it; the
 VAT is rounded per row to cents half-up; AFW/AFW_VERK take the caller's ``vatAmount``. Negative amounts book
 credit invoices. A type 3/4 row with ``invoiceNumber`` pays that invoice of the relation (type 2/1).
-[I], all answered with the sandbox's ``MUTA_9xx`` codes: ``inExVat``, ``rows`` and (types 1–4) ``relationId``
-are required; an invoice number (types 1–4; on the rows or the header for payments) must end with a digit and
-fit 50 characters, description too; a payment must name an existing invoice. Switches on the sandbox:
-``refuse_duplicate_invoice_numbers`` (MUTA_915 names the number; off: booked and reported by ``duplicates``),
+Errors carry the vendor's own codes where the published parameter table names them (README of
+koppel/connectors/eboekhouden, "Mutations"): date MUT_003; header ledger missing MUTA_001, unknown MUT_007;
+relation missing MUT_012, unknown MUT_013; invoice number missing MUT_002, too long MUT_018, already booked
+MUT_019; inExVat missing MUTA_005, not IN/EX MUT_017; row ledger unknown MUT_104, of a wrong category MUT_106;
+payment row without invoice number MUT_120, naming no open invoice MUT_115. [I], with the sandbox's own
+``MUTA_9xx`` codes: type, rows, row VAT code and amount, a description over 50 characters, an invoice number
+that does not end with a digit. Switches on the sandbox:
+``refuse_duplicate_invoice_numbers`` (on by default, as the live API: MUT_019; off only for the chaos harness,
+which counts duplicates itself through ``duplicates``),
 ``strict_ledger_categories`` (the header ledger must be the type's DEB/CRED/FIN ledger, and invoice and cash
 rows may not book on DEB/CRED/FIN ledgers), ``outstanding_filters_by_relation`` (honour ``relationId`` on the
 outstanding list; the published parameters do not include it, so the live API presumably ignores it).
@@ -58,7 +63,7 @@ def create_mutation(
         raise invalid("MUTA_909", "A mutation needs at least one row")
     booked = [_row(admin, row, kind, header, strict_ledgers) for row in rows]
     if kind in INVOICE_TYPES and refuse_duplicates and _invoice(admin, kind, header["invoiceNumber"], None):
-        raise invalid("MUTA_915", f"Invoice number {header['invoiceNumber']} is already in use")
+        raise invalid("MUT_019", f"Invoice number already exists: {header['invoiceNumber']}")
     record = {"id": next(admin.next_mutation), "type": kind, **header, "rows": booked, **_totals(booked)}
     admin.mutations[record["id"]] = record
     return record
@@ -72,25 +77,27 @@ def _type(value: Any) -> int:
 
 
 def _header(admin: Administration, body: dict[str, Any], kind: int, strict: bool) -> dict[str, Any]:
-    day = iso_date(body.get("date"), "date", "MUTA_902")
+    day = iso_date(body.get("date"), "date", "MUT_003")
     if not day:
-        raise invalid("MUTA_902", "Date is required")
+        raise invalid("MUT_003", "Date is required")
     if body.get("ledgerId") is None:
-        raise invalid("MUTA_903", "LedgerId is required")
-    ledger = admin.ledger(integer(body["ledgerId"], "ledgerId", "MUTA_903"), code="MUTA_903")
+        raise invalid("MUTA_001", "LedgerId is required")
+    ledger = admin.ledger(integer(body["ledgerId"], "ledgerId", "MUT_007"), code="MUT_007")
     wanted = HEADER_CATEGORY_BY_TYPE.get(kind)
     if strict and wanted and ledger["category"] != wanted:
         raise invalid("MUTA_904", f"Ledger {ledger['code']} is not a {wanted} ledger, as a type {kind} mutation needs")
     relation_id = body.get("relationId")
     if relation_id is not None:
-        relation_id = admin.relation(integer(relation_id, "relationId", "MUTA_905"), code="MUTA_905")["id"]
+        relation_id = admin.relation(integer(relation_id, "relationId", "MUT_013"), code="MUT_013")["id"]
     elif kind in INVOICE_TYPES or kind in PAYMENT_TYPES:
-        raise invalid("MUTA_905", "RelationId is required for this mutation type")
+        raise invalid("MUT_012", "RelationId is required for this mutation type")
     number = body.get("invoiceNumber") or None
     if kind in INVOICE_TYPES:
         _check_invoice_number(number)
+    if body.get("inExVat") is None:
+        raise invalid("MUTA_005", "InExVat is required: IN or EX")
     if body.get("inExVat") not in {"IN", "EX"}:
-        raise invalid("MUTA_908", "InExVat is required: IN or EX")
+        raise invalid("MUT_017", "InExVat must be IN or EX")
     description = body.get("description")
     if isinstance(description, str) and len(description) > 50:
         raise invalid("MUTA_917", "Description may be at most 50 characters")
@@ -109,9 +116,9 @@ def _header(admin: Administration, body: dict[str, Any], kind: int, strict: bool
 
 def _check_invoice_number(number: Any) -> None:
     if not isinstance(number, str) or not number.strip():
-        raise invalid("MUTA_906", "InvoiceNumber is required for this mutation type")
+        raise invalid("MUT_002", "InvoiceNumber is required for this mutation type")
     if len(number) > 50:
-        raise invalid("MUTA_917", "InvoiceNumber may be at most 50 characters")
+        raise invalid("MUT_018", "InvoiceNumber may be at most 50 characters")
     if not number[-1].isdigit():
         raise invalid("MUTA_907", f"Invoice number {number} must end with a digit")
 
@@ -126,9 +133,9 @@ def _row(admin: Administration, row: Any, kind: int, header: dict[str, Any], str
     if ledger_id is None and kind not in PAYMENT_TYPES:
         raise invalid("MUTA_910", "Every row needs a ledgerId")
     if ledger_id is not None:
-        ledger = admin.ledger(integer(ledger_id, "rows.ledgerId", "MUTA_910"), code="MUTA_910")
+        ledger = admin.ledger(integer(ledger_id, "rows.ledgerId", "MUT_104"), code="MUT_104")
         if strict and kind not in PAYMENT_TYPES and kind != 7 and ledger["category"] in SETTLEMENT_CATEGORIES:
-            raise invalid("MUTA_911", f"Ledger {ledger['code']} ({ledger['category']}) cannot be a row ledger here")
+            raise invalid("MUT_106", f"Ledger {ledger['code']} ({ledger['category']}) cannot be a row ledger here")
         ledger_id = ledger["id"]
     if "amount" not in row:
         raise invalid("MUTA_914", "Every row needs an amount")
@@ -166,12 +173,12 @@ def _settled(admin: Administration, kind: int, row: dict[str, Any], header: dict
     """The invoice a payment row pays: by number, for the row's relation (else the mutation's)."""
     number = row["invoiceNumber"] or header["invoiceNumber"]
     if not number:
-        raise invalid("MUTA_906", "A payment row needs the invoiceNumber it pays")
+        raise invalid("MUT_120", "A payment row needs the invoiceNumber it pays")
     row["invoiceNumber"] = number
     relation_id = row["relationId"] if row["relationId"] is not None else header["relationId"]
     invoice = _invoice(admin, PAYMENT_TYPES[kind], number, relation_id, unpaid_first=True)
     if invoice is None:
-        raise invalid("MUTA_916", f"No open invoice {number} for relation {relation_id}")
+        raise invalid("MUT_115", f"No open invoice {number} for relation {relation_id}")
     return int(invoice["id"])
 
 

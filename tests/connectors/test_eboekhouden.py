@@ -383,12 +383,50 @@ def test_a_refused_known_invoice_number_links_the_mutation_already_there(eb: Ebo
     party = target.create_party(JAN)
     body = invoice_mutation(booking, int(party.id), target.settings)
     existing = _post_as_someone_else(eb, api, body).json()["id"]
-    # When Koppel posts it  Then e-Boekhouden's refusal (MUTA_915) links the existing mutation
+    # When Koppel posts it  Then e-Boekhouden's refusal (MUT_019) links the existing mutation
     ref = target.post_booking(booking, party, "req-1")
     assert ref.id == str(existing)
     assert len(eb.mutations(api)) == 1
     again = _post_as_someone_else(eb, api, body)
-    assert again.status_code == 400 and again.json()["code"] == "MUTA_915"
+    assert again.status_code == 400 and again.json()["code"] == "MUT_019"
+
+
+def test_an_invoice_booked_by_hand_between_look_up_and_post_is_linked_not_parked(
+    eb: EboekhoudenSandbox, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given e-Boekhouden refuses known invoice numbers (MUT_019, as the live API does) and the invoice is booked by
+    # hand just after deliver's look-up missed it
+    target = _target(eb, api)
+    posted_by_hand: list[int] = []
+
+    def look_up_then_someone_books(booking: Any) -> None:
+        party = target.find_party(JAN) or target.create_party(JAN)
+        body = invoice_mutation(booking, int(party.id), target.settings)
+        posted_by_hand.append(_post_as_someone_else(eb, api, body).json()["id"])
+
+    monkeypatch.setattr(target, "find_booking", look_up_then_someone_books)
+    # When deliver posts it
+    result = deliver(_event(_ex_invoice()), _deps(target))
+    # Then the refusal links the mutation booked by hand: not parked, no second mutation
+    assert result.outcome == "posted" and result.entry is not None
+    assert result.entry.external_id == str(posted_by_hand[0])
+    assert len(eb.mutations(api)) == 1 and eb.duplicates(api) == []
+
+
+def test_a_field_e_boekhouden_refuses_parks_the_document_with_its_code_and_message(
+    eb: EboekhoudenSandbox, api: str
+) -> None:
+    # Given the revenue ledger Koppel books on was removed from the administration after connecting
+    target = _target(eb, api)
+    admin = eb.administration(api)
+    revenue = next(i for i, ledger in admin.ledgers.items() if ledger["code"] == "8000")
+    del admin.ledgers[revenue]
+    # When the invoice is delivered
+    result = deliver(_event(_ex_invoice()), _deps(target))
+    # Then it is parked with e-Boekhouden's own code for an unknown row ledger, and nothing is booked
+    assert result.outcome == "parked"
+    assert "MUT_104" in (result.reason or "")
+    assert [m for m in eb.mutations(api) if m["type"] == 2] == []
 
 
 def test_a_till_sale_whose_payments_were_lost_in_a_crash_is_completed_with_only_them(

@@ -389,16 +389,16 @@ def test_credit_invoice_books_negative_amounts(
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"ledgerId": 999_999}, "MUTA_903"),
-        ({"ledgerId": "8000"}, "MUTA_903"),
-        ({"relationId": 999_999}, "MUTA_905"),
-        ({"relationId": None}, "MUTA_905"),
-        ({"invoiceNumber": None}, "MUTA_906"),
+        ({"ledgerId": 999_999}, "MUT_007"),
+        ({"ledgerId": "8000"}, "MUT_007"),
+        ({"relationId": 999_999}, "MUT_013"),
+        ({"relationId": None}, "MUT_012"),
+        ({"invoiceNumber": None}, "MUT_002"),
         ({"invoiceNumber": "CCV-10023-A"}, "MUTA_907"),
-        ({"inExVat": None}, "MUTA_908"),
+        ({"inExVat": None}, "MUTA_005"),
         ({"rows": []}, "MUTA_909"),
         ({"type": 9}, "MUTA_901"),
-        ({"date": "01-05-2024"}, "MUTA_902"),
+        ({"date": "01-05-2024"}, "MUT_003"),
     ],
 )
 def test_mutation_header_validation_errors(
@@ -418,8 +418,8 @@ def test_mutation_header_validation_errors(
 @pytest.mark.parametrize(
     ("row", "code"),
     [
-        ({"ledgerId": 999_999, "vatCode": "HOOG_VERK_21", "amount": 10}, "MUTA_910"),
-        ({"ledger": "1300", "vatCode": "HOOG_VERK_21", "amount": 10}, "MUTA_911"),
+        ({"ledgerId": 999_999, "vatCode": "HOOG_VERK_21", "amount": 10}, "MUT_104"),
+        ({"ledger": "1300", "vatCode": "HOOG_VERK_21", "amount": 10}, "MUT_106"),
         ({"ledger": "8000", "vatCode": "HOOG_21", "amount": 10}, "MUTA_912"),
         ({"ledger": "8000", "vatCode": "AFW_VERK", "amount": 10}, "MUTA_913"),
         ({"ledger": "8000", "vatCode": "HOOG_VERK_21", "amount": "10.00"}, "MUTA_914"),
@@ -477,8 +477,8 @@ def test_duplicate_invoice_number_is_refused_naming_the_number(
     # When the same invoice is posted again (a retry after a timeout)
     again = post(session, f"{sandbox.base_url}/v1/mutation", body)
 
-    # Then it is refused with a MUTA error that names the number, and no duplicate exists
-    assert (again.status_code, again.json()["code"]) == (400, "MUTA_915")
+    # Then it is refused with e-Boekhouden's own MUT_019 (invoice number already exists), and no duplicate exists
+    assert (again.status_code, again.json()["code"]) == (400, "MUT_019")
     assert "CCV10023" in again.json()["message"]
     assert sandbox.duplicates(api_token) == []
 
@@ -578,7 +578,7 @@ def test_outstanding_needs_cred_deb_and_a_payment_needs_an_invoice(
 
     # Then the first two answer MUTA_006 (as the live API does) and the payment is refused
     assert [(r.status_code, r.json()["code"]) for r in (missing, wrong)] == [(400, "MUTA_006")] * 2
-    assert (unknown.status_code, unknown.json()["code"]) == (400, "MUTA_916")
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "MUT_115")
 
 
 def test_outstanding_relation_filter_is_a_switch(

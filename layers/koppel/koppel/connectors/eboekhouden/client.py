@@ -117,6 +117,6 @@ def describe_error(response: requests.Response) -> str:
 
 
 def error_code(message: str) -> str:
-    """The vendor code at the start of a described error (``MUTA_915: ...`` → ``MUTA_915``)."""
+    """The vendor code at the start of a described error (``MUT_019: ...`` → ``MUT_019``)."""
     found = re.match(r"^([A-Z_]+_\d{3})\b", message)
     return found.group(1) if found else ""

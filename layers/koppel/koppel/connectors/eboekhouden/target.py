@@ -3,8 +3,8 @@
 ``client``, the pure mapping in ``mapping``; README.md in this folder has the API facts.
 
 Assumptions the public docs leave open, each handled both ways:
-- Whether a second mutation with a known invoice number is refused: every booking is looked up by invoice number
-  before it is posted, and a refusal that names the number links the existing mutation.
+- A second mutation with a known invoice number is refused with MUT_019 (verified): every booking is looked up by
+  invoice number before it is posted, and a MUT_019 refusal links the existing mutation.
 - The relation list carries only id, type and code: a relation found by e-mail is read once to confirm the e-mail.
 - The e-mail filter's case sensitivity: the confirmation above compares case-insensitively.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.eboekhouden.client import SYSTEM, EboekhoudenClient, items, parse
+from koppel.connectors.eboekhouden.client import SYSTEM, EboekhoudenClient, error_code, items, parse
 from koppel.connectors.eboekhouden.mapping import (
     check_balance,
     invoice_mutation,
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from koppel.booking import Booking
     from koppel.connectors.contract import ConnectorContext
     from koppel.model import Party
+
+
+DUPLICATE_INVOICE = "MUT_019"
 
 
 class _Created(VendorReply):
@@ -194,12 +197,19 @@ class EboekhoudenTarget:
         try:
             return parse(_Created, self.call("POST", "/v1/mutation", body=body), "POST /v1/mutation").id
         except PermanentError as error:
-            # A refusal of a known invoice number means it is booked already (by us before a lost answer, or by
-            # hand): link the existing one. Anything else is the vendor's own reason to park the record.
-            existing = self._mutation(body["invoiceNumber"], body["type"]) if body["type"] == INVOICE_SENT else None
-            if existing is None or body["invoiceNumber"] not in str(error):
+            # MUT_019 "Invoice number already exists" (README: verified): it is booked already, by us before a lost
+            # answer or by hand, so the existing mutation is found by its invoice number and linked, never posted
+            # again. Any other refusal (a field's MUT_0xx/MUTA_0xx/MUT_1xx) is the vendor's reason to park.
+            if body["type"] != INVOICE_SENT or not _is_duplicate(error):
+                raise
+            existing = self._mutation(body["invoiceNumber"], body["type"])
+            if existing is None:
                 raise
             return existing.id
+
+
+def _is_duplicate(error: PermanentError) -> bool:
+    return DUPLICATE_INVOICE in (error_code(error.vendor_message), error_code(str(error)))
 
 
 def sync_ledgers(target: EboekhoudenTarget) -> dict[str, int]:
