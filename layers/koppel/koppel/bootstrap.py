@@ -26,10 +26,21 @@ if TYPE_CHECKING:
     import requests
 
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
+    from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
     from koppel.connectors.contract import ActivationFlow, Capability
     from koppel.model import Connection
-    from koppel.ports import ConnectionStore, Meter, Source, Target
+    from koppel.ports import (
+        ConnectionStore,
+        DeadLetters,
+        GrantStore,
+        JobQueue,
+        Meter,
+        Publisher,
+        ReplayCache,
+        Source,
+        Target,
+    )
     from koppel.settings import (
         ConnectSettings,
         DeliverSettings,
@@ -116,7 +127,7 @@ def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable
     return lambda connection: source_for(settings, store, connection)
 
 
-def _publisher(settings: PublishSettings) -> Any:
+def _publisher(settings: PublishSettings) -> Publisher:
     from koppel.adapters.sqs import SqsPublisher
 
     return SqsPublisher(settings.TARGET_QUEUES, _client("sqs", settings.AWS_ENDPOINT_URL))
@@ -233,13 +244,13 @@ def activation_connector(target: str) -> ActivationFlow:
     return flow
 
 
-def job_queue(settings: PollSettings) -> Any:
+def job_queue(settings: PollSettings) -> JobQueue:
     from koppel.adapters.sqs import SqsJobQueue
 
     return SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL))
 
 
-def ledger(settings: StoreSettings) -> Any:
+def ledger(settings: StoreSettings) -> DynamoLedger:
     from koppel.adapters.dynamo_ledger import DynamoLedger
 
     return DynamoLedger(
@@ -286,13 +297,13 @@ def connect_deps(settings: ConnectSettings) -> ConnectDeps:
     )
 
 
-def grant_store(settings: StoreSettings) -> Any:
+def grant_store(settings: StoreSettings) -> GrantStore:
     from koppel.adapters.dynamo_guards import DynamoGrantStore
 
     return DynamoGrantStore(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
-def replay_cache(settings: StoreSettings) -> Any:
+def replay_cache(settings: StoreSettings) -> ReplayCache:
     from koppel.adapters.dynamo_guards import DynamoReplayCache
 
     return DynamoReplayCache(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
@@ -302,7 +313,7 @@ def sqs_client(settings: StoreSettings) -> Any:
     return _client("sqs", settings.AWS_ENDPOINT_URL)
 
 
-def dead_letters(settings: OperatorSettings) -> Any:
+def dead_letters(settings: OperatorSettings) -> DeadLetters:
     from koppel.adapters.sqs import SqsDeadLetters
 
     return SqsDeadLetters(
