@@ -20,6 +20,7 @@ import requests
 from koppel.connectors.ccvshop.settings import API_PREFIX
 from koppel.errors import AuthError, PermanentError, RetryableError
 from koppel.http import json_body, send
+from koppel.inbound import same_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -98,7 +99,7 @@ class CcvshopClient:
             return
         message = f"{self._public}|{method}|{path}|".encode() + response.content
         message += f"|{response.headers.get('x-date', '')}".encode()
-        if not hmac.compare_digest(given.strip().lower().encode(), self._sign(message).encode()):
+        if not same_secret(given.strip().lower(), self._sign(message)):
             raise AuthError(
                 f"response signature invalid for {method} {path}: CCV Shop's x-hash does not match the answer, so the "
                 "secret_key is wrong or the answer was altered on the way. Check the API keys and reconnect."

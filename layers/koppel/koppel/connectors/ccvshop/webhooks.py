@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError, PermanentError, SignatureError
-from koppel.inbound import ascii_digits, read_json
+from koppel.inbound import ascii_digits, read_json, same_secret
 from koppel.ports import WebhookNotice
 
 if TYPE_CHECKING:
@@ -36,15 +36,14 @@ def verify_signature(headers: Mapping[str, str], body: bytes, url: str, *, keys:
             "no webhook_key secret is set for this CCV Shop connection: set it to the 'key' CCV returned "
             "when the webhook was registered"
         )
-    # bytes, not str: compare_digest raises on a non-ASCII str, and a sender's header may be anything
-    given = next((v for k, v in headers.items() if k.lower() == "x-hash"), "").strip().lower().encode()
+    given = next((v for k, v in headers.items() if k.lower() == "x-hash"), "").strip().lower()
     if not given:
         raise SignatureError("the CCV Shop webhook has no x-hash header, so its sender cannot be verified")
     if recipe == "address_body" and not url:
         raise SignatureError("the 'address_body' webhook recipe needs the address the webhook was sent to")
     message = body if recipe == "body" else url.encode() + b"|" + body
-    expected = [hmac.new(key.encode(), message, hashlib.sha512).hexdigest().encode() for key in keys]
-    if not any(hmac.compare_digest(given, candidate) for candidate in expected):
+    expected = [hmac.new(key.encode(), message, hashlib.sha512).hexdigest() for key in keys]
+    if not any(same_secret(given, candidate) for candidate in expected):
         raise SignatureError(
             f"the CCV Shop webhook's x-hash does not match the {recipe!r} recipe "
             f"({_RECIPES[recipe]}). Check the webhook_key secret; if it is right, CCV signs another way: "
