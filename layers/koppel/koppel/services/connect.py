@@ -120,18 +120,17 @@ def _activate(target: str, reference: str, activation: Activation, deps: Connect
         if pending is None and deps.grants.find(reference, "link", now) is not None:
             raise InputError(f"this {target} activation was already received; {NEW_LINK}", status=409)
         raise SignatureError(NOT_ISSUED.format(what=f"{target} activation reference", action=NEW_LINK))
-    connection = deps.connections.get(pending.connection_id)
-    try:
-        connection = connect_credentials(connection, target, _credentials(target, activation), deps)
+    before = deps.connections.get(pending.connection_id)
+    linked = before.model_copy(update={"activation_links": {**before.activation_links, target: reference}})
+    try:  # stored (with its new link) only once the vendor took the credential
+        connection = connect_credentials(linked, target, _credentials(target, activation), deps)
     except RetryableError:
         deps.grants.issue(reference, pending)  # the vendor was busy: its retry of this callback may still connect
         raise
-    previous = connection.activation_links.get(target)
+    previous = before.activation_links.get(target)
     if previous and previous != reference:
         deps.grants.revoke(previous)
     deps.grants.issue(reference, pending.model_copy(update={"purpose": "link", "expires_at": None}))
-    connection = connection.model_copy(update={"activation_links": {**connection.activation_links, target: reference}})
-    deps.connections.put(connection)
     return connection
 
 
