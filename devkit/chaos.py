@@ -38,13 +38,13 @@ from devkit.chaos_faults import ChaosFaultPlan, HydrateHiccups, KillSwitch, Lost
 from devkit.chaos_report import ChaosReport, duplicate_customers, outcome_figures, report_table
 from devkit.demo import CONNECTION, Demo
 from devkit.local import LocalStack
-from devkit.sandboxes.snelstart import API_PREFIXES
+from devkit.sandboxes.snelstart.sandbox import API_PREFIXES
 from devkit.scenarios import chaos_orders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from devkit.sandboxes.ccvshop import Delivery
+    from devkit.sandboxes.ccvshop.sandbox import Delivery
 
 DELIVER = "DeliverSnelstartFunction"
 POLL = "PollSourceFunction"

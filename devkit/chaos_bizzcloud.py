@@ -44,10 +44,10 @@ from devkit.chaos_bizzcloud_report import BizzcloudChaosReport, FinalState, figu
 from devkit.chaos_faults import ChaosFaultPlan, KillSwitch, killing_deliver_workers
 from devkit.demo_bizzcloud import CONNECTION, FAST_CLOCK, BizzcloudDemo
 from devkit.local import LocalStack
-from devkit.sandboxes import eboekhouden_mutations
-from devkit.sandboxes.eboekhouden import API_PREFIXES as EBOEKHOUDEN_API
-from devkit.sandboxes.odoo import API_PREFIXES as ODOO_API
-from devkit.sandboxes.odoo_store import cents
+from devkit.sandboxes.bizzcloud.sandbox import API_PREFIXES as ODOO_API
+from devkit.sandboxes.bizzcloud.store import cents
+from devkit.sandboxes.eboekhouden import mutations as eboekhouden_mutations
+from devkit.sandboxes.eboekhouden.sandbox import API_PREFIXES as EBOEKHOUDEN_API
 
 if TYPE_CHECKING:
     from collections.abc import Callable

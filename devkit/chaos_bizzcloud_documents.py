@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.odoo_accounting import compute_taxes
-from devkit.sandboxes.odoo_store import cents, to_decimal
+from devkit.sandboxes.bizzcloud.accounting import compute_taxes
+from devkit.sandboxes.bizzcloud.store import cents, to_decimal
 
 if TYPE_CHECKING:
-    from devkit.sandboxes.odoo import BizzcloudSandbox
+    from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
 
 HIGH, LOW, ZERO = "Sales/turnover high", "Sales/turnover low 9%", "Sales/turnover untaxed (zero rate)"
 HIGH_INCLUDED = "Sales/turnover high (incl. VAT)"

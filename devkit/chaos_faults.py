@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from devkit.local import WorkerCrashed
-from devkit.sandboxes.server import FaultPlan
+from devkit.sandboxes.kit.server import FaultPlan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -21,14 +21,14 @@ from rich.table import Table
 
 from devkit.demo_bizzcloud import FAST_CLOCK, BizzcloudDemo, booked_invoice_numbers, mutations_table
 from devkit.local import LocalStack
-from devkit.sandboxes.ccvshop import CcvShopSandbox
-from devkit.sandboxes.snelstart import SnelstartSandbox
+from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 from devkit.scenarios import demo_orders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from devkit.sandboxes.ccvshop import Delivery
+    from devkit.sandboxes.ccvshop.sandbox import Delivery
     from koppel.ports import LedgerEntry
 
 CONNECTION = "leesplank"

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-from devkit.sandboxes.odoo import BizzcloudSandbox
+from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -24,10 +24,10 @@ from devkit.local import LocalStack
 from devkit.stack import TEMPLATE, functions_of, load_template
 
 if TYPE_CHECKING:
-    from devkit.sandboxes.ccvshop import CcvShopSandbox
-    from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-    from devkit.sandboxes.odoo import BizzcloudSandbox
-    from devkit.sandboxes.snelstart import SnelstartSandbox
+    from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+    from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+    from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
@@ -105,10 +105,10 @@ class EventWorld:
     """The local stack and every vendor sandbox, seeded with what the recorded events name."""
 
     def __init__(self) -> None:
-        from devkit.sandboxes.ccvshop import CcvShopSandbox
-        from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-        from devkit.sandboxes.odoo import BizzcloudSandbox
-        from devkit.sandboxes.snelstart import SnelstartSandbox
+        from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+        from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+        from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+        from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
         self.stack = LocalStack()
         self.ccv: CcvShopSandbox = CcvShopSandbox()
@@ -150,8 +150,8 @@ class EventWorld:
         self._seed_grants()
 
     def _seed_demo_shop(self, store: Any) -> None:
-        from devkit.sandboxes.ccvshop import RowSpec
-        from devkit.sandboxes.snelstart_chart import land_id
+        from devkit.sandboxes.ccvshop.sandbox import RowSpec
+        from devkit.sandboxes.snelstart.chart import land_id
         from devkit.scenarios import JAN
         from koppel.model import Connection
 

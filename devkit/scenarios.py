@@ -13,12 +13,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.ccvshop import RowSpec
+from devkit.sandboxes.ccvshop.sandbox import RowSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from devkit.sandboxes.ccvshop import CcvShopSandbox, Shop
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, Shop
 
 D = Decimal
 WAIT_FOR_PAYMENT = 4

@@ -79,8 +79,8 @@ def connection() -> Connection:
 
 def sample_orders(n: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
     """``n`` completed and paid CCV orders as (order JSON, orderrows collection JSON), as the API sends them."""
-    from devkit.sandboxes.ccvshop import CcvShopSandbox
-    from devkit.sandboxes.ccvshop_orders import dumps
+    from devkit.sandboxes.ccvshop.orders import dumps
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
     from devkit.scenarios import chaos_orders
 
     ccv = CcvShopSandbox()  # never started: orders are placed and rendered in-process

@@ -22,7 +22,7 @@ import requests
 
 from devkit.demo import CONNECTION, SUBSCRIPTION_KEY, Demo
 from devkit.local import LocalStack
-from devkit.sandboxes.snelstart import SnelstartSandbox
+from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 from devkit.scenarios import chaos_orders
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from werkzeug.wrappers import Request, Response
 
-    from devkit.sandboxes.ccvshop import Delivery
-    from devkit.sandboxes.snelstart_store import Administratie
+    from devkit.sandboxes.ccvshop.sandbox import Delivery
+    from devkit.sandboxes.snelstart.store import Administratie
 
 DELIVER = "DeliverSnelstartFunction"
 INGEST = "IngestWebhookFunction"
@@ -202,7 +202,7 @@ class BenchWorld:
             self.demo = Demo(self.stack)
             self.demo.snelstart = self.snelstart
             self.demo.__enter__()
-            # CCV allows 150 GETs of orders per minute per shop (VENDORS.md §1), and ingest re-reads the order (and
+            # CCV allows 150 GETs of orders per minute per shop (koppel/connectors/ccvshop/README.md), and ingest re-reads the order (and
             # its rows) for every webhook: that caps one shop at 75 orders a minute. The benchmarks measure Koppel,
             # not that cap, so the sandbox's limits are lifted; docs/performance.md names the cap.
             self.demo.ccv.configure({"rate_limits": UNLIMITED_CCV})

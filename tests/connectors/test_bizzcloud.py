@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devkit.sandboxes.odoo import BizzcloudSandbox
+from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
 from koppel.connectors.bizzcloud import BizzcloudSource, build_source, preview_events
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError
 from koppel.http import session_for
 from koppel.model import DocumentEvent, PartyEvent, SalesDocument
-from tests.connectors.odoo_builders import connection, preview_move
+from tests.connectors.bizzcloud_builders import connection, preview_move
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

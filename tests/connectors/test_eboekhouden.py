@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
+from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
 from koppel import wire
 from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.booking import plan_booking
@@ -26,7 +26,7 @@ from koppel.http import session_for
 from koppel.model import Address, Discount, DocumentEvent, Line, Party, PartyEvent, Payment, SalesDocument
 from koppel.preview import preview
 from koppel.services.deliver import DeliverDeps, deliver
-from tests.connectors.odoo_builders import connection, preview_move
+from tests.connectors.bizzcloud_builders import connection, preview_move
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

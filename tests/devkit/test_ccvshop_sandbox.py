@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from devkit.sandboxes.ccvshop import CcvShopSandbox, Delivery, RateLimits, RowSpec
+from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, Delivery, RateLimits, RowSpec
 from devkit.scenarios import demo_orders
 
-# The recorded CCV payloads, copied unchanged from shared/vendor-samples/ccvshop.
+# The recorded CCV payloads, recorded from CCV and kept unchanged in tests/fixtures/ccvshop.
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ccvshop"
 PUBLIC, SECRET = "pub-leesplank", "sec-leesplank"
 JAN = {"email": "j.jansen@example.nl", "billingaddress": {"first_name": "Jan", "last_name": "Jansen"}}

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-from devkit.sandboxes.eboekhouden_wire import dumps
+from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+from devkit.sandboxes.eboekhouden.wire import dumps
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "eboekhouden"  # copied unchanged from shared/
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "eboekhouden"  # the vendor's own samples, unchanged
 ERROR_KEYS = {"code", "message", "title", "status"}
 
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from devkit.sandboxes.snelstart import SnelstartSandbox
-from devkit.sandboxes.snelstart_chart import STANDARD_CHART, land_id
-from devkit.sandboxes.snelstart_schema import dumps  # Decimal amounts as JSON numbers, as the connector sends them
+from devkit.sandboxes.snelstart.chart import STANDARD_CHART, land_id
+from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
+from devkit.sandboxes.snelstart.schema import dumps  # Decimal amounts as JSON numbers, as the connector sends them
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SUBSCRIPTION_KEY = "partner-subscription-key"
 SAMPLE = "verkoopboeking.create.request.oss-zonder-btw.json"
-SAMPLE_DIRS = (Path(__file__).resolve().parents[1] / "fixtures" / "snelstart",)  # copied from shared/
+SAMPLE_DIRS = (Path(__file__).resolve().parents[1] / "fixtures" / "snelstart",)  # the vendor's own samples
 
 
 class Clock:

@@ -58,7 +58,7 @@ def play_demo_and_report(report: str) -> int:
     logging.basicConfig(level=logging.DEBUG, handlers=[root])
     import koppel.observability  # noqa: F401
     from devkit import demo, local
-    from devkit.sandboxes.server import Sandbox
+    from devkit.sandboxes.kit.server import Sandbox
 
     sandboxes: list[Any] = []
     answers: list[dict[str, Any]] = []
@@ -159,10 +159,10 @@ class _OneLine(logging.Formatter):
 
 def _issued(sandbox: Any) -> list[tuple[str, str]]:
     """(what, value) for every credential and token a sandbox issued or was given."""
-    from devkit.sandboxes.ccvshop import CcvShopSandbox
-    from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-    from devkit.sandboxes.odoo import BizzcloudSandbox
-    from devkit.sandboxes.snelstart import SnelstartSandbox
+    from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+    from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+    from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
     found: list[tuple[str, str]] = []
     if isinstance(sandbox, CcvShopSandbox):
@@ -192,8 +192,8 @@ def _issued(sandbox: Any) -> list[tuple[str, str]]:
 
 def _customer_emails(sandbox: Any) -> set[str]:
     """The e-mail addresses of the customers in a source sandbox: business data Koppel books."""
-    from devkit.sandboxes.ccvshop import CcvShopSandbox
-    from devkit.sandboxes.odoo import BizzcloudSandbox
+    from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
 
     if isinstance(sandbox, CcvShopSandbox):
         orders = [order for shop in sandbox.shops.values() for order in shop.orders.values()]

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devkit.local import LocalStack
-from devkit.sandboxes.ccvshop import CcvShopSandbox
-from devkit.sandboxes.snelstart import SnelstartSandbox
-from devkit.sandboxes.snelstart_chart import land_id
+from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+from devkit.sandboxes.snelstart.chart import land_id
+from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 from koppel import bootstrap
 from koppel.model import Connection
 from koppel.settings import StoreSettings

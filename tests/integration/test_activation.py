@@ -15,7 +15,7 @@ from koppel.settings import StoreSettings
 
 if TYPE_CHECKING:
     from devkit.local import LocalStack
-    from devkit.sandboxes.snelstart import SnelstartSandbox
+    from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
 
 @pytest.fixture

@@ -276,8 +276,8 @@ def test_preview_of_a_bizzcloud_invoice_e_boekhouden_cannot_take_says_why_on_std
 
 
 def test_revenue_per_product_group_is_mapped_only_to_ledgers_the_target_has(clean_stack: LocalStack) -> None:
-    from devkit.sandboxes.eboekhouden import EboekhoudenSandbox
-    from devkit.sandboxes.odoo import BizzcloudSandbox
+    from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
+    from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
 
     env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
     with BizzcloudSandbox() as odoo, EboekhoudenSandbox() as books:

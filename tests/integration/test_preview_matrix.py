@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devkit.sandboxes.eboekhouden_chart import VAT_CODES
+from devkit.sandboxes.eboekhouden.chart import VAT_CODES
 from koppel import connectors
 from koppel.errors import InputError
 from koppel.model import Connection, SalesDocument

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from devkit.fuzz import mutations as m
 from devkit.fuzz.doors import Door
 from devkit.fuzz.probe import Probe, path_of
-from devkit.sandboxes.ccvshop import CcvShopSandbox, RowSpec
-from devkit.sandboxes.ccvshop_auth import RateLimits
+from devkit.sandboxes.ccvshop.auth import RateLimits
+from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, RowSpec
 from devkit.scenarios import FATIMA, JAN
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
 
     from devkit.fuzz.world import FuzzConnection, World
-    from devkit.sandboxes.ccvshop import Delivery, Shop
+    from devkit.sandboxes.ccvshop.sandbox import Delivery, Shop
 
 MAX_BODY = 256 * 1024
 """The webhook body limit Koppel promises (413 above it)."""

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from devkit.fuzz import mutations as m
 from devkit.fuzz.doors import Door
 from devkit.fuzz.probe import Probe, path_of, query_of
-from devkit.sandboxes.snelstart import SnelstartSandbox
+from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from devkit.sandboxes.odoo import BizzcloudSandbox
-from devkit.sandboxes.odoo_rpc import json_text  # Decimal amounts as JSON numbers, as the connector sends them
+from devkit.sandboxes.bizzcloud.rpc import json_text  # Decimal amounts as JSON numbers, as the connector sends them
+from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.snelstart_schema import dumps
+from devkit.sandboxes.snelstart.schema import dumps
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -21,8 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.sandboxes.eboekhouden_chart import DEFAULT_CHART, LEDGER_CATEGORIES
-from devkit.sandboxes.eboekhouden_wire import integer, invalid, not_found
+from devkit.sandboxes.eboekhouden.chart import DEFAULT_CHART, LEDGER_CATEGORIES
+from devkit.sandboxes.eboekhouden.wire import integer, invalid, not_found
 
 RELATION_FIELDS = (
     "type",

@@ -19,10 +19,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from devkit.sandboxes.odoo_errors import invalid_value
+from devkit.sandboxes.bizzcloud.errors import invalid_value
 
 if TYPE_CHECKING:
-    from devkit.sandboxes.odoo_models import Field
+    from devkit.sandboxes.bizzcloud.models import Field
 
 TERM_OPERATORS = ("=", "!=", "<=", "<", ">", ">=", "=like", "=ilike", "like", "not like", "ilike", "not ilike")
 TERM_OPERATORS += ("in", "not in")  # type: ignore[assignment]

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.snelstart_schema import parse_datetime
+from devkit.sandboxes.snelstart.schema import parse_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

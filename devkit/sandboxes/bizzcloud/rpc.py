@@ -15,12 +15,12 @@ import xmlrpc.client
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.odoo_errors import AccessError, PythonError
+from devkit.sandboxes.bizzcloud.errors import AccessError, PythonError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from devkit.sandboxes.odoo_accounting import Books
+    from devkit.sandboxes.bizzcloud.accounting import Books
 
 SIGNATURES: dict[str, tuple[str, ...]] = {
     "search": ("domain", "offset", "limit", "order"),

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.ccvshop_api import CcvApi
-from devkit.sandboxes.ccvshop_auth import LIMIT_RESOURCE, MAX_SKEW, UNAVAILABLE, CcvError, RateLimiter, RateLimits
-from devkit.sandboxes.ccvshop_orders import (
+from devkit.sandboxes.ccvshop.api import CcvApi
+from devkit.sandboxes.ccvshop.auth import LIMIT_RESOURCE, MAX_SKEW, UNAVAILABLE, CcvError, RateLimiter, RateLimits
+from devkit.sandboxes.ccvshop.orders import (
     ZERO,
     OrderOptions,
     RowSpec,
@@ -43,7 +43,7 @@ from devkit.sandboxes.ccvshop_orders import (
     render_order,
     render_row,
 )
-from devkit.sandboxes.ccvshop_webhooks import (
+from devkit.sandboxes.ccvshop.webhooks import (
     HASH_RECIPES,
     Delivery,
     Outbox,
@@ -51,7 +51,7 @@ from devkit.sandboxes.ccvshop_webhooks import (
     post_with_requests,
     webhook_body,
 )
-from devkit.sandboxes.server import Sandbox, json_response
+from devkit.sandboxes.kit.server import Sandbox, json_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
     from werkzeug.wrappers import Request
 
-    from devkit.sandboxes.server import FaultPlan
+    from devkit.sandboxes.kit.server import FaultPlan
 
 __all__ = ["CcvShopSandbox", "Delivery", "RateLimits", "RowSpec", "Shop"]
 

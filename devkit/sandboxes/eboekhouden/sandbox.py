@@ -1,4 +1,4 @@
-"""e-Boekhouden.nl REST API sandbox (api.e-boekhouden.nl, VENDORS.md §7a) on one loopback server.
+"""e-Boekhouden.nl REST API sandbox (api.e-boekhouden.nl; facts: koppel/connectors/eboekhouden/README.md) on one loopback server.
 
 Surface: ``POST``/``DELETE /v1/session``; ``GET``/``POST /v1/relation``, ``GET``/``PATCH /v1/relation/{id}``;
 ``GET``/``POST /v1/ledger``, ``GET``/``PATCH /v1/ledger/{id}``; ``GET``/``POST /v1/mutation``,
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from devkit.sandboxes import eboekhouden_mutations as mutations
-from devkit.sandboxes.eboekhouden_session import Sessions, throttled
-from devkit.sandboxes.eboekhouden_store import (
+from devkit.sandboxes.eboekhouden import mutations
+from devkit.sandboxes.eboekhouden.session import Sessions, throttled
+from devkit.sandboxes.eboekhouden.store import (
     LEDGER_FILTERS,
     RELATION_FILTERS,
     Administration,
@@ -40,8 +40,8 @@ from devkit.sandboxes.eboekhouden_store import (
     ledger_list_item,
     relation_list_item,
 )
-from devkit.sandboxes.eboekhouden_wire import ApiError, answer, error_answer, loads, page
-from devkit.sandboxes.server import FaultPlan, Sandbox, json_response
+from devkit.sandboxes.eboekhouden.wire import ApiError, answer, error_answer, loads, page
+from devkit.sandboxes.kit.server import FaultPlan, Sandbox, json_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -5,7 +5,7 @@ Shapes follow the recorded payloads in vendor-samples/ccvshop field for field an
 fragment was cut off by its recorder right after ``parent``; the sandbox closes the object there and adds
 nothing (the SDK's ``calculator_href`` is absent from the recording, so it is left out).
 
-Totals (VENDORS.md §1 and the samples; the arithmetic inside CCV is not published, so this is [I]):
+Totals (koppel/connectors/ccvshop/README.md and the samples; the arithmetic inside CCV is not published, so this is [I]):
 - row ``total_price`` = (price − discount) × count, incl. VAT when ``order_row_taxes_included``.
 - ``total_price`` = Σ rows + shipping + paymethod costs + extra costs − total_discounts − credit points
   (prices excl. VAT: plus ``total_tax``).
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from devkit.sandboxes.ccvshop_customer import build_customer
+from devkit.sandboxes.ccvshop.customer import build_customer
 
 API_PREFIX = "/api/rest/v1"
 CENT = Decimal("0.01")

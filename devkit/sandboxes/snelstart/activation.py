@@ -1,4 +1,4 @@
-"""SnelStart's koppeling activation: the only webhook SnelStart sends (VENDORS.md §6, b2bapi-developer "oauth").
+"""SnelStart's koppeling activation: the only webhook SnelStart sends (koppel/connectors/snelstart/README.md, b2bapi-developer "oauth").
 
 A user opens ``https://web.snelstart.nl/couplings/activate/{appShortName}?successUrl=…&referenceKey=…``, picks an
 administratie and agrees; SnelStart then POSTs ``{"koppelSleutel", "actionType": "Create"|"Regenerate"|"Delete",
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from werkzeug.wrappers import Request
 
-    from devkit.sandboxes.snelstart_gate import Gate
+    from devkit.sandboxes.snelstart.gate import Gate
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes import decimal_json
+from devkit.sandboxes.kit import decimal_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -23,11 +23,11 @@ import yaml
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.validators import extend
 
-from devkit.sandboxes import decimal_json
+from devkit.sandboxes.kit import decimal_json
 
 SPEC_NAME = "snelstart-b2b-api-v2.openapi.yaml"
-_REPO = Path(__file__).resolve().parents[2]
-_SPEC_CANDIDATES = (_REPO / "devkit" / "specs" / "snelstart" / SPEC_NAME,)  # a copy of shared/vendor-specs
+_REPO = Path(__file__).resolve().parents[3]
+_SPEC_CANDIDATES = (_REPO / "devkit" / "specs" / "snelstart" / SPEC_NAME,)  # the vendor's published spec (SOURCE.txt)
 MODELS = "SnelStart.B2B.Api.V2.Models."
 RELATIE_MODEL = MODELS + "Relaties.RelatieModel"
 RELATIE_WRITE_MODEL = MODELS + "Relaties.RelatieWriteModel"
@@ -38,7 +38,7 @@ LAND_MODEL = MODELS + "Landen.LandModel"
 
 
 def spec_path() -> Path:
-    """The spec file: ``KOPPEL_SNELSTART_SPEC`` if set, else the repository copy, else the shared docs copy."""
+    """The spec file: ``KOPPEL_SNELSTART_SPEC`` if set, else the copy in devkit/specs."""
     explicit = os.environ.get("KOPPEL_SNELSTART_SPEC")
     if explicit:
         return Path(explicit)

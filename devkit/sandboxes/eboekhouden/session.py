@@ -18,8 +18,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.sandboxes.eboekhouden_wire import ApiError, invalid
-from devkit.sandboxes.snelstart_gate import Window  # the same sliding window; only the answer differs
+from devkit.sandboxes.eboekhouden.wire import ApiError, invalid
+from devkit.sandboxes.snelstart.gate import Window  # the same sliding window; only the answer differs
 
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_ ]{1,10}$")
 

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from devkit.sandboxes.snelstart_chart import STANDARD_CHART, land_models
-from devkit.sandboxes.snelstart_schema import (
+from devkit.sandboxes.snelstart.chart import STANDARD_CHART, land_models
+from devkit.sandboxes.snelstart.schema import (
     GROOTBOEK_MODEL,
     MODELS,
     RELATIE_MODEL,

@@ -3,7 +3,7 @@
 Unverified facts, and what the sandbox does about them [I]:
 - Order event names are not published where we could read them. The sandbox uses ``orders.created``,
   ``orders.status_changed``, ``orders.is_paid`` and ``orders.track_and_trace``, named after the recorded
-  samples (VENDORS.md §1 confirms only the ``resource.action`` format, e.g. ``products.created``).
+  samples (the connector's README confirms only the ``resource.action`` format, e.g. ``products.created``).
 - The ``x-hash`` header is hex HMAC-SHA512 keyed with the webhook's ``key``; the hashed message is unknown.
   Two candidate recipes, switchable: ``"body"`` = HMAC(key, raw_body) (default) and ``"address_body"`` =
   HMAC(key, address + "|" + raw_body), after the app handshake that hashes ``uri|body``.
@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.ccvshop_orders import API_PREFIX, dumps
+from devkit.sandboxes.ccvshop.orders import API_PREFIX, dumps
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -31,11 +31,11 @@ from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.eboekhouden_chart import HEADER_CATEGORY_BY_TYPE, SETTLEMENT_CATEGORIES, VAT_CODES
-from devkit.sandboxes.eboekhouden_wire import cents, integer, invalid, iso_date, money
+from devkit.sandboxes.eboekhouden.chart import HEADER_CATEGORY_BY_TYPE, SETTLEMENT_CATEGORIES, VAT_CODES
+from devkit.sandboxes.eboekhouden.wire import cents, integer, invalid, iso_date, money
 
 if TYPE_CHECKING:
-    from devkit.sandboxes.eboekhouden_store import Administration
+    from devkit.sandboxes.eboekhouden.store import Administration
 
 INVOICE_TYPES = {1, 2}
 PAYMENT_TYPES = {3: 2, 4: 1}  # payment type -> the invoice type it settles

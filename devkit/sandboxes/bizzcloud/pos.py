@@ -13,12 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.odoo_accounting import EUR, compute_taxes
-from devkit.sandboxes.odoo_errors import UserError
-from devkit.sandboxes.odoo_store import cents, to_decimal
+from devkit.sandboxes.bizzcloud.accounting import EUR, compute_taxes
+from devkit.sandboxes.bizzcloud.errors import UserError
+from devkit.sandboxes.bizzcloud.store import cents, to_decimal
 
 if TYPE_CHECKING:
-    from devkit.sandboxes.odoo_accounting import Books
+    from devkit.sandboxes.bizzcloud.accounting import Books
 
 
 def open_session(books: Books) -> int:

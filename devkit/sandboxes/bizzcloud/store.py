@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes import odoo_domain
-from devkit.sandboxes.odoo_errors import MissingError, PythonError, UserError, invalid_value
-from devkit.sandboxes.odoo_models import DEFAULT_ORDER, MAGIC_FIELDS, MODELS, Field
+from devkit.sandboxes.bizzcloud import domain as domains
+from devkit.sandboxes.bizzcloud.errors import MissingError, PythonError, UserError, invalid_value
+from devkit.sandboxes.bizzcloud.models import DEFAULT_ORDER, MAGIC_FIELDS, MODELS, Field
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,9 +115,9 @@ class Store:
     ) -> list[int]:
         self.model(model)
         domain = list(domain or [])
-        if "active" in self.fields_of(model) and not odoo_domain.mentions(odoo_domain.parse(domain), "active"):
-            domain = ["&", ("active", "=", True), *(domain or [odoo_domain.TRUE_LEAF])]
-        ids = self.sort(model, odoo_domain.search(self, model, domain), order)
+        if "active" in self.fields_of(model) and not domains.mentions(domains.parse(domain), "active"):
+            domain = ["&", ("active", "=", True), *(domain or [domains.TRUE_LEAF])]
+        ids = self.sort(model, domains.search(self, model, domain), order)
         ids = ids[int(offset or 0) :]
         return ids[: int(limit)] if limit else ids
 
@@ -177,7 +177,7 @@ class Store:
 
     def name_search(self, model: str, name: str, domain: list[Any] | None, operator: str, limit: int) -> list[Any]:
         ids = self.search(model, domain)
-        hits = [i for i in ids if not name or odoo_domain.compare(self.label(model, i), operator, name, "char")]
+        hits = [i for i in ids if not name or domains.compare(self.label(model, i), operator, name, "char")]
         return [[i, self.label(model, i)] for i in hits[: limit or None]]
 
     # -- writing -------------------------------------------------------------------------------------------------

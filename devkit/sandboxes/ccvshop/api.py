@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.ccvshop_auth import (
+from devkit.sandboxes.ccvshop.auth import (
     BAD_INPUT,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
@@ -39,13 +39,13 @@ from devkit.sandboxes.ccvshop_auth import (
     response_date,
     sign,
 )
-from devkit.sandboxes.ccvshop_orders import API_PREFIX, ccv_time, dumps
+from devkit.sandboxes.ccvshop.orders import API_PREFIX, ccv_time, dumps
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
     from werkzeug.wrappers import Request
 
-    from devkit.sandboxes.ccvshop import CcvShopSandbox, Shop
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, Shop
 
 _Handler = Callable[["CcvApi", "Shop", "Request", list[int], bytes], tuple[int, Any]]
 DEFAULT_PAGE_SIZE = 25

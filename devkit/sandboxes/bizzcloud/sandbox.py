@@ -1,4 +1,4 @@
-"""Bizzcloud sandbox: an Odoo 17 tenant reached over Odoo's external API (VENDORS.md §2), on one loopback server.
+"""Bizzcloud sandbox: an Odoo 17 tenant reached over Odoo's external API (koppel/connectors/bizzcloud/README.md), on one loopback server.
 
 Transports (``odoo/addons/base/controllers/rpc.py``):
 - ``POST /jsonrpc`` ``{"jsonrpc": "2.0", "method": "call", "params": {"service", "method", "args"}, "id"}``; errors
@@ -7,8 +7,8 @@ Transports (``odoo/addons/base/controllers/rpc.py``):
 Services: ``common`` (``version``, ``login``, ``authenticate``) and ``object`` (``execute_kw``, ``execute``).
 Passwords and API keys are interchangeable for RPC, as in Odoo >= 14; a failed ``authenticate`` answers ``False``,
 a failed ``execute_kw`` raises AccessDenied ("Access Denied").
-Parts: odoo_models (fields, reference data), odoo_store (generic ORM), odoo_domain (domains), odoo_accounting
-(taxes, invoices, payments), odoo_pos (till orders), odoo_rpc (dispatch, encodings), odoo_errors (error shapes).
+Parts: models (fields, reference data), store (generic ORM), domain (domains), accounting
+(taxes, invoices, payments), pos (till orders), rpc (dispatch, encodings), errors (error shapes).
 
 Switches for facts not confirmed [I]:
 - ``accountant_installed``: a fully paid invoice reads ``in_payment`` (enterprise account_accountant) instead of
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes import odoo_pos
-from devkit.sandboxes.odoo_accounting import Books
-from devkit.sandboxes.odoo_errors import AccessDenied, OdooError, PythonError, json_error, xmlrpc_fault
-from devkit.sandboxes.odoo_models import MODELS, Field, product_tax_name, reference_data
-from devkit.sandboxes.odoo_rpc import call_kw, decimals_from_floats, json_text, xml_text
-from devkit.sandboxes.server import FaultPlan, Sandbox
+from devkit.sandboxes.bizzcloud import pos
+from devkit.sandboxes.bizzcloud.accounting import Books
+from devkit.sandboxes.bizzcloud.errors import AccessDenied, OdooError, PythonError, json_error, xmlrpc_fault
+from devkit.sandboxes.bizzcloud.models import MODELS, Field, product_tax_name, reference_data
+from devkit.sandboxes.bizzcloud.rpc import call_kw, decimals_from_floats, json_text, xml_text
+from devkit.sandboxes.kit.server import FaultPlan, Sandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,7 +87,7 @@ class BizzcloudSandbox(Sandbox):
         for model, values in reference_data():
             self.books.insert(model, values)
         for product_id, product in self.books.data["product.product"].items():
-            tax = odoo_pos.tax_id(self.books, product_tax_name(product["default_code"]))
+            tax = pos.tax_id(self.books, product_tax_name(product["default_code"]))
             self.books.data["product.product"][product_id]["taxes_id"] = [tax]
         self.users: dict[int, dict[str, Any]] = {2: {"login": "admin", "password": "admin", "keys": set()}}
         self.rate_limit: tuple[int, int] | None = None
@@ -154,7 +154,7 @@ class BizzcloudSandbox(Sandbox):
     def _line_values(self, line: dict[str, Any]) -> dict[str, Any]:
         values = {key: value for key, value in line.items() if key != "tax_names"}
         if "tax_names" in line:
-            values["tax_ids"] = [odoo_pos.tax_id(self.books, name) for name in line["tax_names"]]
+            values["tax_ids"] = [pos.tax_id(self.books, name) for name in line["tax_names"]]
         return values
 
     def post(self, move_id: int) -> None:
@@ -203,11 +203,11 @@ class BizzcloudSandbox(Sandbox):
         invoice: bool = False,
     ) -> int:
         with self._lock:
-            return odoo_pos.create_order(self.books, lines, payments, partner_id, invoice)
+            return pos.create_order(self.books, lines, payments, partner_id, invoice)
 
     def close_session(self) -> None:
         with self._lock:
-            odoo_pos.close_session(self.books)
+            pos.close_session(self.books)
 
     def touch(self, model: str, record_id: int) -> None:
         with self._lock:
@@ -219,7 +219,7 @@ class BizzcloudSandbox(Sandbox):
             return copy.deepcopy(self.books.read(model, self.books.search(model, [], order="id"), fields))
 
     def tax_id(self, name: str) -> int:
-        return odoo_pos.tax_id(self.books, name)
+        return pos.tax_id(self.books, name)
 
     def set_rate_limit(self, per_second: int | None, per_minute: int | None) -> None:
         with self._lock:

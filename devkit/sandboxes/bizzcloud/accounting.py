@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.odoo_errors import UserError
-from devkit.sandboxes.odoo_store import Store, cents, to_decimal
+from devkit.sandboxes.bizzcloud.errors import UserError
+from devkit.sandboxes.bizzcloud.store import Store, cents, to_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""SnelStart B2B API v2 sandbox: the auth host and the API on one loopback server (VENDORS.md §6).
+"""SnelStart B2B API v2 sandbox: the auth host and the API on one loopback server (koppel/connectors/snelstart/README.md).
 
 - ``POST /b2b/token`` (auth.snelstart.nl) swaps a koppelsleutel for a bearer token, OAuth style.
 - ``/v2/...`` (b2bapi.snelstart.nl/v2) needs the partner's ``Ocp-Apim-Subscription-Key`` (or
@@ -25,13 +25,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.server import FaultPlan, Sandbox, json_response
-from devkit.sandboxes.snelstart_activation import ActivationMixin, Coupling
-from devkit.sandboxes.snelstart_chart import land_models
-from devkit.sandboxes.snelstart_gate import Gate, apim_answer, json_answer, throttled
-from devkit.sandboxes.snelstart_odata import ODataError, query
-from devkit.sandboxes.snelstart_schema import GROOTBOEK_MODEL, RELATIE_MODEL, VERKOOPFACTUUR_MODEL, loads, properties
-from devkit.sandboxes.snelstart_store import Administratie, ApiError, guid, not_found
+from devkit.sandboxes.kit.server import FaultPlan, Sandbox, json_response
+from devkit.sandboxes.snelstart.activation import ActivationMixin, Coupling
+from devkit.sandboxes.snelstart.chart import land_models
+from devkit.sandboxes.snelstart.gate import Gate, apim_answer, json_answer, throttled
+from devkit.sandboxes.snelstart.odata import ODataError, query
+from devkit.sandboxes.snelstart.schema import GROOTBOEK_MODEL, RELATIE_MODEL, VERKOOPFACTUUR_MODEL, loads, properties
+from devkit.sandboxes.snelstart.store import Administratie, ApiError, guid, not_found
 
 if TYPE_CHECKING:
     from collections.abc import Callable
