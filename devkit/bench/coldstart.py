@@ -39,7 +39,7 @@ _SETUP = {
 from koppel import bootstrap, connectors
 from koppel.settings import IngestSettings
 settings = IngestSettings.load()
-bootstrap.ingest_deps(settings)
+bootstrap.build_ingest_deps(settings)
 bootstrap.http_session(settings)
 connectors.load("ccvshop")
 """,
@@ -54,7 +54,7 @@ bootstrap.job_queue(settings)
 from koppel import bootstrap, connectors
 from koppel.settings import PollSettings
 settings = PollSettings.load()
-bootstrap.poll_deps(settings)
+bootstrap.build_poll_deps(settings)
 bootstrap.http_session(settings)
 connectors.load("ccvshop")
 """,
@@ -74,7 +74,7 @@ from aws_lambda_powertools.utilities import parameters  # the partner secret is 
 from koppel import bootstrap, connectors
 from koppel.settings import ConnectSettings
 settings = ConnectSettings.load()
-bootstrap.connect_deps(settings)
+bootstrap.build_connect_deps(settings)
 bootstrap.http_session(settings)
 connectors.load("snelstart")
 from aws_lambda_powertools.utilities import parameters  # the partner secret is read with it

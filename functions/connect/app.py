@@ -12,11 +12,13 @@ from koppel import bootstrap
 from koppel.errors import InputError, PermanentError, RetryableError
 from koppel.inbound import MAX_CALLBACK_BYTES, check_size, raw_body
 from koppel.observability import logger
-from koppel.services.connect import begin_activation, receive_activation
+from koppel.services.connect import activation_of, begin_activation, receive_callback
 from koppel.settings import ConnectSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from koppel.services.connect import ConnectDeps
 
 app = APIGatewayHttpResolver()
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -28,14 +30,17 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     )
 
 
+def _deps() -> ConnectDeps:
+    return bootstrap.build_connect_deps(ConnectSettings.load())
+
+
 @app.get("/connect/<target>/start")
 def start(target: str) -> Response[dict[str, Any]]:
-    bootstrap.activation_connector(target)
     event = app.current_event
     token = (event.query_string_parameters or {}).get("token")
     done = f"{event.headers.get('x-forwarded-proto', 'https')}://{event.request_context.domain_name}"
     done += event.raw_path.removesuffix("/start") + "/done"
-    started = begin_activation(target, token, bootstrap.connect_deps(ConnectSettings.load()), done_url=done)
+    started = begin_activation(target, token, _deps(), done_url=done)
     logger.info("activation started", extra={"connection_id": started.connection.connection_id, "target": target})
     return Response(status_code=302, headers={"Location": started.vendor_url} | NO_STORE, body=None)
 
@@ -43,7 +48,7 @@ def start(target: str) -> Response[dict[str, Any]]:
 @app.get("/connect/<target>/done")
 def done(target: str) -> Response[str]:
     """Where the vendor sends the user back when the owner gave no return address of their own."""
-    bootstrap.activation_connector(target)
+    activation_of(target, _deps())
     page = (
         f"<!doctype html><title>Koppel</title><p>The {target} activation has reached Koppel. "
         "You may close this page; <code>koppel status</code> shows the connection.</p>"
@@ -53,11 +58,9 @@ def done(target: str) -> Response[str]:
 
 @app.post("/connect/<target>/callback")
 def callback(target: str) -> Response[dict[str, Any]]:
-    flow = bootstrap.activation_connector(target)
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     check_size(body, MAX_CALLBACK_BYTES, f"{target} activation callback")
-    activation = flow.parse_callback(body)
-    connection = receive_activation(target, activation, bootstrap.connect_deps(ConnectSettings.load()))
+    activation, connection = receive_callback(target, body, _deps())
     logger.info("activation received", extra={"connection_id": connection.connection_id, "action": activation.action})
     return _json(200, {"status": connection.status})
 

@@ -39,7 +39,7 @@ def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
     scheme = event.headers.get("x-forwarded-proto", "https")
     url = f"{scheme}://{event.request_context.domain_name}{event.raw_path}"
     if not _deps:
-        _deps.append(bootstrap.ingest_deps(IngestSettings.load()))
+        _deps.append(bootstrap.build_ingest_deps(IngestSettings.load()))
     result = ingest_webhook(source, connection_id, dict(event.headers), body, url, _deps[0])
     logger.info("webhook accepted", extra={"accepted": result.accepted, "note": result.note})
     return _json(202, {"accepted": result.accepted, "event_ids": list(result.event_ids), "note": result.note})

@@ -47,5 +47,5 @@ def record_handler(record: SQSRecord) -> None:
 @meter.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not _deps:
-        _deps.append(bootstrap.poll_deps(PollSettings.load()))
+        _deps.append(bootstrap.build_poll_deps(PollSettings.load()))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from koppel.adapters.memory import MemoryConnectionStore, MemoryGrantStore
-from koppel.errors import AuthError, InputError, RetryableError, SignatureError
+from koppel.errors import AuthError, InputError, NotFoundError, RetryableError, SignatureError
+from koppel.inbound import digest
 from koppel.ports import Activation, CachedToken
 from koppel.services.connect import (
     ConnectDeps,
@@ -17,6 +18,7 @@ from koppel.services.connect import (
     disconnect_all,
     issue_start_link,
     receive_activation,
+    receive_callback,
 )
 from tests.fakes import T0, a_connection
 
@@ -34,14 +36,29 @@ class FakeVendor:
         self.busy = False
         self.tried: list[str] = []
 
-    def try_credentials(self, connection: Connection, system: str, credentials: Mapping[str, str]) -> dict:
-        key = credentials.get("koppelsleutel", credentials.get("api_token", ""))
-        self.tried.append(key)
-        if self.busy:
+    def target_with(self, connection: Connection, system: str, credentials: Mapping[str, str]) -> FakeTarget:
+        return FakeTarget(self, credentials.get("koppelsleutel", credentials.get("api_token", "")))
+
+    def start_url(self, *, success_url: str, reference_key: str, partner: Mapping[str, str], settings: object) -> str:
+        return f"https://vendor/activate?referenceKey={reference_key}"
+
+    def parse_callback(self, body: bytes) -> Activation:
+        return Activation.model_validate_json(body)
+
+
+class FakeTarget:
+    """A target connector built with one key: its after-connect step reads the chart, if the vendor takes the key."""
+
+    def __init__(self, vendor: FakeVendor, key: str) -> None:
+        self.vendor, self.key = vendor, key
+
+    def after_connect(self) -> dict:
+        self.vendor.tried.append(self.key)
+        if self.vendor.busy:
             raise RetryableError("the vendor answered 503")
-        if key not in self.valid:
+        if self.key not in self.vendor.valid:
             raise AuthError("the vendor refused the key (invalid_grant)")
-        return {"ledger_ids": {"8000": f"g-8000-of-{administratie(key)}"}}
+        return {"ledger_ids": {"8000": f"g-8000-of-{administratie(self.key)}"}}
 
 
 def administratie(key: str) -> str:
@@ -84,8 +101,8 @@ def deps(store, vendor, clock, grants) -> ConnectDeps:
     return ConnectDeps(
         connections=store,
         grants=grants,
-        try_credentials=vendor.try_credentials,
-        activation_url=lambda connection, target, reference, back: f"https://vendor/activate?referenceKey={reference}",
+        target_with=vendor.target_with,
+        activation_for=lambda target: vendor,
         clock=clock,
     )
 
@@ -320,3 +337,30 @@ def test_disconnecting_forgets_every_credential_and_token_and_reconnecting_react
     assert reconnected.status == "active"
     assert store.get_secrets("demo-shop", "fakebooks") == {"api_token": "NEW"}
     assert reconnected.target_settings["fakebooks"]["ledger_ids"] == {"8000": f"g-8000-of-{administratie('NEW')}"}
+
+
+def test_the_callback_body_is_read_by_the_target_s_own_flow_and_connects(store, deps, vendor) -> None:
+    # Given the owner started an activation, when the vendor's callback arrives as raw bytes
+    reference = owner_starts(store, deps)
+    body = create(reference, "OWNER-KEY").model_dump_json().encode()
+    activation, connection = receive_callback("fakebooks", body, deps)
+    # Then the flow read it, and the key is stored once the vendor took it
+    assert activation.action == "create"
+    assert connection.status == "active"
+    assert store.get_secrets("demo-shop", "fakebooks") == {"koppelsleutel": "OWNER-KEY"}
+
+
+def test_a_target_without_an_activation_callback_gets_no_start_link_and_uses_up_none(store, deps, grants) -> None:
+    # Given a target whose vendor activates with API keys, not by calling back
+    def no_flow(target: str) -> object:
+        raise NotFoundError(f"{target} has no activation callback: connect it with `koppel connections connect`")
+
+    token = issue_start_link(store.get("demo-shop"), "fakebooks", deps)
+    deps.activation_for = no_flow
+    # When the owner asks for a start link, or a link is opened, then both are 404s saying how to connect instead
+    with pytest.raises(NotFoundError, match="koppel connections connect"):
+        issue_start_link(store.get("demo-shop"), "fakebooks", deps)
+    with pytest.raises(NotFoundError):
+        begin_activation("fakebooks", token, deps)
+    # And the link that was opened too early is not used up
+    assert grants.find(digest(token), "start", T0) is not None

@@ -26,6 +26,10 @@ class OpenItems:
         self.open: dict[str, Decimal] = {}
         self.chart = {"ledger_ids": {"8000": "g-8000"}}
 
+    def after_connect(self) -> dict[str, Any]:
+        """The chart of accounts, read again on every sync."""
+        return self.chart
+
     def payment_status(self, numbers: list[str]) -> Any:
         for number in numbers:
             amount = self.open.get(number)
@@ -73,7 +77,7 @@ def world() -> dict[str, Any]:
     books.open["1001"] = Decimal("121.00")
     deps = TargetSyncDeps(
         connections=store, ledger=ledger, publisher=queue, target_for=lambda c, t: books,
-        refresh_settings=lambda name, target: target.chart, writes_back=lambda system: True, clock=clock,
+        writes_back=lambda system: True, clock=clock,
         every=timedelta(minutes=5),
     )  # fmt: skip
     return {

@@ -1,4 +1,6 @@
-"""The composition root: settings in, ready-to-use dependencies out. Handlers call these; tests pass fakes.
+"""The composition root: settings in, typed dependencies out. Handlers call the ``build_*_deps`` functions, each
+returning its service's dataclass of ports; tests build the same dataclasses with fakes. Nothing here decides
+anything: what a connector can do is checked by the services, by type.
 
 boto3 is imported and its clients are built here, on first use and not at import, so that a handler module
 imports fast and moto is in place before any client exists. For the same reason the connectors and requests are
@@ -11,7 +13,7 @@ import dataclasses
 import time
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from koppel.services.connect import ConnectDeps
 from koppel.services.deliver import DeliverDeps
@@ -24,11 +26,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import requests
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_kms.client import KMSClient
+    from mypy_boto3_sqs.client import SQSClient
 
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
-    from koppel.connectors.contract import ActivationFlow, Capability
+    from koppel.connectors.contract import ActivationFlow
     from koppel.model import Connection
     from koppel.ports import (
         ConnectionStore,
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
         JobQueue,
         Meter,
         Publisher,
+        Redelivery,
         ReplayCache,
         Source,
         Target,
@@ -52,8 +59,19 @@ if TYPE_CHECKING:
     )
 
 
-@cache
+@overload
+def _client(service: Literal["dynamodb"], endpoint_url: str | None) -> DynamoDBClient: ...
+@overload
+def _client(service: Literal["kms"], endpoint_url: str | None) -> KMSClient: ...
+@overload
+def _client(service: Literal["sqs"], endpoint_url: str | None) -> SQSClient: ...
 def _client(service: str, endpoint_url: str | None) -> Any:
+    return _cached_client(service, endpoint_url)
+
+
+@cache
+def _cached_client(service: str, endpoint_url: str | None) -> Any:
+    """One client per service and endpoint per container: clients are thread-safe and slow to build."""
     import boto3
 
     return boto3.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
@@ -133,7 +151,7 @@ def _publisher(settings: PublishSettings) -> Publisher:
     return SqsPublisher(settings.TARGET_QUEUES, _client("sqs", settings.AWS_ENDPOINT_URL))
 
 
-def ingest_deps(settings: IngestSettings) -> IngestDeps:
+def build_ingest_deps(settings: IngestSettings) -> IngestDeps:
     """Webhooks come in bursts: the connection and its source (credentials decrypted) are kept for a minute per
     container, so a burst costs no DynamoDB or KMS read per webhook; a changed connection is seen within a minute."""
     from koppel.adapters.dynamo_connections import CachedConnectionStore
@@ -163,7 +181,7 @@ def _cached_sources(build: Callable[[Connection], Source], ttl_seconds: float) -
     return source_for
 
 
-def poll_deps(settings: PollSettings) -> PollDeps:
+def build_poll_deps(settings: PollSettings) -> PollDeps:
     store = connection_store(settings)
     publisher = _publisher(settings)
     the_ledger = ledger(settings)
@@ -179,35 +197,24 @@ def poll_deps(settings: PollSettings) -> PollDeps:
             ledger=the_ledger,
             publisher=publisher,
             target_for=lambda connection, name: target_for(settings, connection, name),
-            refresh_settings=_after_connect_on,
-            writes_back=lambda system: system in settings.TARGET_QUEUES and _can(system, "payment_status_writer"),
+            writes_back=lambda system: system in settings.TARGET_QUEUES and _can_write_back(system),
             every=timedelta(minutes=settings.TARGET_SYNC_MINUTES),
         ),
     )
 
 
-def _can(system: str, capability: Capability) -> bool:
+def _can_write_back(system: str) -> bool:
     from koppel import connectors
 
-    return connectors.load(system).can(capability)
+    return connectors.load(system).can("payment_status_writer")
 
 
-def _after_connect_on(name: str, target: Target) -> dict[str, Any]:
-    """A target's after-connect step (the chart of accounts, as settings); {} for a target without one."""
-    from koppel.connectors.contract import ChartSync
+def target_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], Target]:
+    """Targets built with given credentials and no token cache or store (a cached token would prove nothing)."""
 
-    return target.after_connect() if isinstance(target, ChartSync) else {}
-
-
-def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], dict[str, Any]]:
-    """A target built with the given credentials and no token cache (a cached token would prove nothing), its
-    after-connect step run: the vendor took the credentials if this returns."""
-
-    def attempt(connection: Connection, name: str, credentials: Mapping[str, str]) -> dict[str, Any]:
+    def build(connection: Connection, name: str, credentials: Mapping[str, str]) -> Target:
         from koppel import connectors
 
-        if not connectors.load(name).can("chart_sync"):
-            return {}  # a target without the step has nothing to try the credentials with
         ctx = connectors.ConnectorContext(
             connection=connection,
             settings=connection.target_settings.get(name, {}),
@@ -216,24 +223,12 @@ def _try_credentials(settings: StoreSettings) -> Callable[[Connection, str, Mapp
             store=None,
             partner_secret=partner_secret_reader(settings, name),
         )
-        return _after_connect_on(name, connectors.build_target(name, ctx))
+        return connectors.build_target(name, ctx)
 
-    return attempt
-
-
-def _activation_url(settings: StoreSettings) -> Callable[[Connection, str, str, str], str]:
-    def url(connection: Connection, target: str, reference: str, return_url: str) -> str:
-        return activation_connector(target).start_url(
-            success_url=return_url,
-            reference_key=reference,
-            partner=partner_secret_reader(settings, target)(),
-            settings=connection.target_settings.get(target, {}),
-        )
-
-    return url
+    return build
 
 
-def activation_connector(target: str) -> ActivationFlow:
+def activation_flow(target: str) -> ActivationFlow:
     """The activation of a vendor that activates by calling back; NotFoundError for one that does not."""
     from koppel import connectors
     from koppel.errors import NotFoundError
@@ -268,7 +263,7 @@ def target_for(settings: StoreSettings, connection: Connection, name: str, worke
     return connectors.build_target(name, dataclasses.replace(ctx, workers=workers))
 
 
-def deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDeps:
+def build_deliver_deps(settings: DeliverSettings, connection: Connection) -> DeliverDeps:
     """Per connection: the target carries that connection's mapping and credentials."""
     return DeliverDeps(
         target=target_for(settings, connection, settings.CONNECTOR, workers=settings.MAX_CONCURRENCY),
@@ -286,12 +281,13 @@ def _meter() -> Meter:
     return meter
 
 
-def connect_deps(settings: ConnectSettings) -> ConnectDeps:
+def build_connect_deps(settings: ConnectSettings) -> ConnectDeps:
     return ConnectDeps(
         connections=connection_store(settings),
         grants=grant_store(settings),
-        try_credentials=_try_credentials(settings),
-        activation_url=_activation_url(settings),
+        target_with=target_with(settings),
+        activation_for=activation_flow,
+        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
         start_link_ttl=timedelta(minutes=settings.START_LINK_MINUTES),
         activation_ttl=timedelta(minutes=settings.ACTIVATION_MINUTES),
     )
@@ -309,10 +305,6 @@ def replay_cache(settings: StoreSettings) -> ReplayCache:
     return DynamoReplayCache(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
-def sqs_client(settings: StoreSettings) -> Any:
-    return _client("sqs", settings.AWS_ENDPOINT_URL)
-
-
 def dead_letters(settings: OperatorSettings) -> DeadLetters:
     from koppel.adapters.sqs import SqsDeadLetters
 
@@ -321,22 +313,28 @@ def dead_letters(settings: OperatorSettings) -> DeadLetters:
     )
 
 
-def replay_deps(settings: OperatorSettings) -> ReplayDeps:
+def build_replay_deps(settings: OperatorSettings) -> ReplayDeps:
     return ReplayDeps(ledger=ledger(settings), publisher=_publisher(settings), dead_letters=dead_letters(settings))
 
 
-def dynamodb_client(settings: StoreSettings) -> Any:
+def dynamodb_client(settings: StoreSettings) -> DynamoDBClient:
     return _client("dynamodb", settings.AWS_ENDPOINT_URL)
 
 
-def mark_connection_red(settings: StoreSettings, connection_id: str, reason: str) -> None:
-    """Credentials were refused: the connection shows red with the action a person must take."""
-    store = connection_store(settings)
-    connection = store.get(connection_id)
-    store.put(connection.model_copy(update={"status": "error", "status_reason": f"{reason} — reconnect"}))
+def redelivery(settings: DeliverSettings) -> Redelivery:
+    from koppel.adapters.sqs import SqsRedelivery
+
+    return SqsRedelivery(settings.DEAD_LETTER_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL))
+
+
+def idempotency_store(settings: DeliverSettings) -> DynamoDBPersistenceLayer:
+    """Powertools idempotency's table: the deliver function's second guard beside the ledger."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=settings.IDEMPOTENCY_TABLE, boto3_client=dynamodb_client(settings))
 
 
 def forget_clients() -> None:
     """Drop cached clients and sessions (a test harness that restarts its AWS stand-in calls this)."""
-    _client.cache_clear()
+    _cached_client.cache_clear()
     _session.cache_clear()

@@ -180,8 +180,7 @@ def connections_activate(
     base = (api_url or OperatorSettings.load().HTTP_API_URL).rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise InputError("give the HTTP API's address with --api-url https://… (stack output HttpApiUrl)")
-    bootstrap.activation_connector(target)
-    deps = bootstrap.connect_deps(ConnectSettings.load())
+    deps = bootstrap.build_connect_deps(ConnectSettings.load())
     token = issue_start_link(deps.connections.get(connection_id), target, deps, return_url=return_url)
     minutes = int(deps.start_link_ttl.total_seconds() // 60)
     err.print(f"start link for {connection_id} → {target}: works once, for {minutes} minutes")
@@ -201,7 +200,7 @@ def _connect(connection: Connection, system: str, values: dict[str, str]) -> Con
     from koppel.services.connect import connect_credentials
     from koppel.settings import ConnectSettings
 
-    return connect_credentials(connection, system, values, bootstrap.connect_deps(ConnectSettings.load()))
+    return connect_credentials(connection, system, values, bootstrap.build_connect_deps(ConnectSettings.load()))
 
 
 def _disconnect(connection: Connection) -> Connection:
@@ -209,7 +208,7 @@ def _disconnect(connection: Connection) -> Connection:
     from koppel.services.connect import disconnect_all
     from koppel.settings import ConnectSettings
 
-    deps = bootstrap.connect_deps(ConnectSettings.load())
+    deps = bootstrap.build_connect_deps(ConnectSettings.load())
     return disconnect_all(connection, deps, reason="disconnected by the user (koppel connections connect resumes it)")
 
 
@@ -340,7 +339,7 @@ def backfill(
     start = _day(since, "--since")
     end = _day(until, "--until") if until else datetime.now(UTC)
     backfill_job(connection_id or "-", start, end)  # validates the window before anything is read
-    deps = bootstrap.poll_deps(PollSettings.load())
+    deps = bootstrap.build_poll_deps(PollSettings.load())
     connection_id = connection_id or _only_connection(deps.connections)
     deps.connections.get(connection_id)
     days = max(1, (end - start).days + (1 if (end - start) % timedelta(days=1) else 0))
@@ -413,7 +412,7 @@ def replay(
         connection_id,
         (*connection.targets, *write_back),
         Selection(event_ids=tuple(event_id or ()), since=moment),
-        bootstrap.replay_deps(settings),
+        bootstrap.build_replay_deps(settings),
         parked=parked,
         dead=dead,
     )

@@ -96,6 +96,16 @@ class DeadLetters(Protocol):
         """Move these messages back onto the target's queue; returns how many moved."""
 
 
+class Redelivery(Protocol):
+    """What a queue consumer does with a message it could not finish: show it again later, or set it aside."""
+
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Make the received message visible again after ``seconds`` (the vendor's wait or a backoff)."""
+
+    def dead_letter(self, body: str, reason: str) -> bool:
+        """Move a message that can never succeed to the dead-letter queue; False when there is none to move to."""
+
+
 class PollJob(Canonical):
     connection_id: str
     since: AwareDatetime | None = None

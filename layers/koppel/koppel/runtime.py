@@ -22,6 +22,7 @@ from koppel.observability import logger
 from koppel.observability import meter as shared_meter
 from koppel.ports import koppeling
 from koppel.services.deliver import DeliverDeps, deliver
+from koppel.services.status import mark_red
 from koppel.settings import DeliverSettings
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from koppel.ports import Meter
+    from koppel.ports import ConnectionStore, Meter, Redelivery
 
 
 MAX_VISIBILITY = 12 * 3600  # SQS's own ceiling for a visibility timeout
@@ -50,24 +51,25 @@ class DeliverRuntime:
     settings: DeliverSettings
     idempotency: IdempotencyConfig
     guarded_deliver: Callable[..., dict[str, Any]]
+    connections: ConnectionStore
+    redelivery: Redelivery
     meter: Meter = field(default=shared_meter)
     _deps: dict[str, tuple[float, DeliverDeps]] = field(default_factory=dict)
-    _queue_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls) -> DeliverRuntime:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         settings = DeliverSettings.load()
         config = IdempotencyConfig(event_key_jmespath="[event.event_id, replay]", expires_after_seconds=24 * 3600)
-        persistence = DynamoDBPersistenceLayer(
-            table_name=settings.IDEMPOTENCY_TABLE, boto3_client=bootstrap.dynamodb_client(settings)
+        persistence = bootstrap.idempotency_store(settings)
+        runtime = cls(
+            settings=settings,
+            idempotency=config,
+            guarded_deliver=lambda **_: {},
+            connections=bootstrap.connection_store(settings),
+            redelivery=bootstrap.redelivery(settings),
         )
-        runtime = cls(settings=settings, idempotency=config, guarded_deliver=lambda **_: {})
 
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="envelope", config=config, persistence_store=persistence
@@ -92,7 +94,7 @@ class DeliverRuntime:
         cached = self._deps.get(connection_id)
         if cached and not fresh and time.monotonic() - cached[0] < self.settings.CONNECTION_CACHE_SECONDS:
             return cached[1]
-        connection = bootstrap.connection_store(self.settings).get(connection_id)
+        connection = self.connections.get(connection_id)
         if connection.status in ("disconnected", "paused"):
             # Nothing is sent for a connection the user stopped; its records wait (up to the queue's retention)
             # and are booked once it is reconnected, through the ledger as ever, so never twice.
@@ -101,7 +103,7 @@ class DeliverRuntime:
                 f"connection {connection_id} is {connection.status}: reconnect it to resume; its records wait",
                 retry_after=DISCONNECTED_WAIT_SECONDS,
             )
-        deps = bootstrap.deliver_deps(self.settings, connection)
+        deps = bootstrap.build_deliver_deps(self.settings, connection)
         self._deps[connection_id] = (time.monotonic(), deps)
         return deps
 
@@ -126,33 +128,21 @@ class DeliverRuntime:
             logger.warning("will retry", extra={"reason": str(error)})
             raise
         except AuthError as error:
-            bootstrap.mark_connection_red(self.settings, event.connection_id, str(error))
+            mark_red(self.connections, event.connection_id, str(error))
             self._delay(record, AUTH_BACKOFF)
             logger.error("credentials refused: connection needs reconnecting", extra={"reason": str(error)})
             raise
 
     def _dead_letter(self, record: SQSRecord, error: ValidationError) -> None:
         """A message that is no Koppel event will never succeed: straight to the DLQ, visible, not retried."""
+        if not self.redelivery.dead_letter(record.body, str(error)):
+            raise error  # no dead-letter queue configured: fail the record rather than drop it
         logger.error("not a Koppel event: moved to the dead-letter queue", extra={"reason": str(error)[:500]})
-        if not self.settings.DEAD_LETTER_QUEUE_URL:
-            raise error
-        bootstrap.sqs_client(self.settings).send_message(
-            QueueUrl=self.settings.DEAD_LETTER_QUEUE_URL,
-            MessageBody=record.body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": str(error)[:1000]}},
-        )
         # Not an event, so its source is unknown: counted under the target alone.
         self.meter.count("DeadLettered", koppeling("unknown", self.settings.CONNECTOR))
 
     def _delay(self, record: SQSRecord, seconds: int) -> None:
-        arn = record.event_source_arn
-        url = self._queue_urls.get(arn)
-        sqs = bootstrap.sqs_client(self.settings)
-        if url is None:
-            _, _, _, _, account, name = arn.split(":", 5)
-            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            self._queue_urls[arn] = url
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds)
+        self.redelivery.retry_later(record.event_source_arn, record.receipt_handle, seconds)
 
 
 def _sent_at(record: SQSRecord) -> datetime | None:

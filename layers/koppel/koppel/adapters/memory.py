@@ -279,6 +279,23 @@ class MemoryJobQueue:
         self.jobs.extend(jobs)
 
 
+class MemoryRedelivery:
+    """Records what a consumer asked of its queue: (queue, receipt handle, seconds) delays and dead letters."""
+
+    def __init__(self, *, has_dead_letter_queue: bool = True) -> None:
+        self.delays: list[tuple[str, str, int]] = []
+        self.dead_letters: list[tuple[str, str]] = []
+        self._has_dlq = has_dead_letter_queue
+
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        self.delays.append((queue_arn, receipt_handle, seconds))
+
+    def dead_letter(self, body: str, reason: str) -> bool:
+        if self._has_dlq:
+            self.dead_letters.append((body, reason))
+        return self._has_dlq
+
+
 class MemoryMeter:
     """The Meter port in memory: what was counted, per (name, koppeling, reason), and every latency measured."""
 

@@ -1,4 +1,4 @@
-"""SQS adapters: events onto target queues, poll jobs onto the poll queue."""
+"""SQS adapters: events onto target queues, poll jobs onto the poll queue, redelivery and dead letters."""
 
 from __future__ import annotations
 
@@ -105,6 +105,33 @@ class SqsDeadLetters:
         for letter in letters:
             self._sqs.delete_message(QueueUrl=self._dlqs[target], ReceiptHandle=self._handles[letter.message_id])
         return len(letters)
+
+
+class SqsRedelivery:
+    """Retry a received message later (its visibility timeout) or move it to the dead-letter queue."""
+
+    def __init__(self, dead_letter_queue_url: str, sqs: SQSClient) -> None:
+        self._dlq = dead_letter_queue_url
+        self._sqs = sqs
+        self._queue_urls: dict[str, str] = {}  # by queue ARN: a record names its queue by ARN, SQS wants the URL
+
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        url = self._queue_urls.get(queue_arn)
+        if url is None:
+            _, _, _, _, account, name = queue_arn.split(":", 5)
+            url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            self._queue_urls[queue_arn] = url
+        self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+
+    def dead_letter(self, body: str, reason: str) -> bool:
+        if not self._dlq:
+            return False
+        self._sqs.send_message(
+            QueueUrl=self._dlq,
+            MessageBody=body,
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+        )
+        return True
 
 
 def _letter(message: Mapping[str, Any]) -> DeadLetter:

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
 from koppel.inbound import digest, opaque_token
 from koppel.ports import Grant
+from koppel.services.target_sync import after_connect
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from koppel.connectors.contract import ActivationFlow
     from koppel.model import Connection
     from koppel.ports import Activation, ConnectionStore, GrantStore
 
@@ -42,11 +44,13 @@ def _utcnow() -> datetime:
 class ConnectDeps:
     connections: ConnectionStore
     grants: GrantStore
-    try_credentials: Callable[[Connection, str, Mapping[str, str]], dict[str, Any]]
-    """Run a system's after-connect step with these credentials (nothing stored, no token cached): the settings it
-    synced (e.g. the chart of accounts), or AuthError when the vendor refuses them."""
-    activation_url: Callable[[Connection, str, str, str], str] = field(default=lambda *_: "")
-    """(connection, target, reference, return url) → the vendor's page where the user activates Koppel."""
+    target_with: Callable[[Connection, str, Mapping[str, str]], object]
+    """(connection, system, credentials) → that system's target connector with these credentials only: no token
+    cache and no store, so that using it proves whether the vendor takes them."""
+    activation_for: Callable[[str], ActivationFlow]
+    """A target's activation flow (its vendor calls back with the credential); NotFoundError for one without."""
+    partner_secret: Callable[[str], Mapping[str, str]] = field(default=lambda _: {})
+    """Koppel's own credentials at a vendor (SnelStart's subscription key, say), which its activation page needs."""
     clock: Callable[[], datetime] = field(default=_utcnow)
     start_link_ttl: timedelta = timedelta(minutes=15)
     activation_ttl: timedelta = timedelta(minutes=15)
@@ -60,6 +64,7 @@ class Started:
 
 def issue_start_link(connection: Connection, target: str, deps: ConnectDeps, *, return_url: str = "") -> str:
     """The owner's start link token for one activation of ``target``: single use, valid ``start_link_ttl``."""
+    deps.activation_for(target)  # a target that activates otherwise (API keys) gets no start link: NotFoundError
     if target not in connection.targets:
         raise InputError(f"connection {connection.connection_id!r} has no target {target!r}")
     token = secrets.token_urlsafe(32)
@@ -77,6 +82,7 @@ def issue_start_link(connection: Connection, target: str, deps: ConnectDeps, *, 
 def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url: str = "") -> Started:
     """Use up a start link and hand out a fresh activation reference for the vendor's page, which sends the user
     back to the owner's return address, else to ``done_url``."""
+    flow = deps.activation_for(target)  # first: a target without activation is a 404, and no link is used up
     refused = NOT_ISSUED.format(what="start link", action=NEW_LINK)
     start = deps.grants.redeem(digest(opaque_token(token, refused)), "start", deps.clock())
     if start is None or start.system != target:
@@ -87,7 +93,24 @@ def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url:
     reference = secrets.token_urlsafe(32)
     pending = start.model_copy(update={"purpose": "activation", "expires_at": deps.clock() + deps.activation_ttl})
     deps.grants.issue(digest(reference), pending)
-    return Started(connection, deps.activation_url(connection, target, reference, start.return_url or done_url))
+    vendor_url = flow.start_url(
+        success_url=start.return_url or done_url,
+        reference_key=reference,
+        partner=deps.partner_secret(target),
+        settings=connection.target_settings.get(target, {}),
+    )
+    return Started(connection, vendor_url)
+
+
+def activation_of(target: str, deps: ConnectDeps) -> ActivationFlow:
+    """The target's activation flow; NotFoundError (404) for a target that activates otherwise, or no target."""
+    return deps.activation_for(target)
+
+
+def receive_callback(target: str, body: bytes, deps: ConnectDeps) -> tuple[Activation, Connection]:
+    """The vendor's callback as it arrived: read by the target's own flow, then received."""
+    activation = deps.activation_for(target).parse_callback(body)
+    return activation, receive_activation(target, activation, deps)
 
 
 def receive_activation(target: str, activation: Activation, deps: ConnectDeps) -> Connection:
@@ -145,10 +168,19 @@ def _still_accepted(connection: Connection, system: str, deps: ConnectDeps) -> b
     if not stored:
         return False
     try:
-        deps.try_credentials(connection, system, stored)
+        try_credentials(connection, system, stored, deps)
     except AuthError:
         return False
     return True
+
+
+def try_credentials(
+    connection: Connection, system: str, credentials: Mapping[str, str], deps: ConnectDeps
+) -> dict[str, Any]:
+    """The system's after-connect step (e.g. reading the chart of accounts) run with these credentials: the
+    settings it synced, or AuthError when the vendor refuses them. A target without the step has nothing to try
+    the credentials with, and gets {}."""
+    return after_connect(deps.target_with(connection, system, credentials))
 
 
 def connect_credentials(
@@ -163,7 +195,7 @@ def connect_credentials(
     synced: dict[str, Any] = {}
     if system in connection.targets:
         try:
-            synced = deps.try_credentials(connection, system, credentials)
+            synced = try_credentials(connection, system, credentials, deps)
         except (AuthError, PermanentError) as error:
             raise InputError(
                 f"{system} did not accept these credentials ({error}); nothing was changed", status=422

@@ -1,4 +1,4 @@
-"""`koppel status`: is each connection healthy, and if not, what needs a person."""
+"""`koppel status`: is each connection healthy, and if not, what needs a person; a refused connection turns red."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from koppel.model import Connection
-    from koppel.ports import DeadLetter, Ledger
+    from koppel.ports import ConnectionStore, DeadLetter, Ledger
 
 
 class ConnectionHealth(Canonical):
@@ -70,3 +70,9 @@ def _action(connection: Connection, parked: int, dead: int) -> str:
             f"{dead} message(s) dead-lettered: koppel replay {connection.connection_id} --dead once the cause is fixed"
         )
     return ""
+
+
+def mark_red(connections: ConnectionStore, connection_id: str, reason: str) -> None:
+    """Credentials were refused: the connection shows red with the action a person must take."""
+    connection = connections.get(connection_id)
+    connections.put(connection.model_copy(update={"status": "error", "status_reason": f"{reason} — reconnect"}))

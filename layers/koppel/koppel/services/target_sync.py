@@ -37,8 +37,6 @@ class TargetSyncDeps:
     publisher: Publisher
     target_for: Callable[[Connection, str], Any]
     """The connection's target connector (with its credentials) by name."""
-    refresh_settings: Callable[[str, Any], dict[str, Any]]
-    """The after-connect step of the target (by name) run on its connector: its chart as settings; {} for none."""
     writes_back: Callable[[str], bool]
     """Whether a system takes payment status back (has a write-back queue and connector)."""
     clock: Callable[[], datetime] = field(default=_utcnow)
@@ -73,7 +71,7 @@ def sync_targets(connection: Connection, deps: TargetSyncDeps) -> SyncResult:
 
 
 def _refresh(connection: Connection, target: str, connector: Any, deps: TargetSyncDeps) -> bool:
-    synced = deps.refresh_settings(target, connector)
+    synced = after_connect(connector)
     current = connection.target_settings.get(target, {})
     if not synced or all(current.get(key) == value for key, value in synced.items()):
         return False
@@ -151,3 +149,10 @@ def _carried_back(
 def _settled_at_booking(event: DocumentEvent) -> bool:
     doc = event.payload
     return bool(doc.payments) and cents(sum((p.amount for p in doc.payments), ZERO)) == cents(doc.total)
+
+
+def after_connect(target: object) -> dict[str, Any]:
+    """A target's after-connect step (its chart of accounts, as settings); {} for a target without one."""
+    from koppel.connectors.contract import ChartSync  # here, not at import: the scheduler loads no connector code
+
+    return target.after_connect() if isinstance(target, ChartSync) else {}
