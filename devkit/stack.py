@@ -118,11 +118,20 @@ def referenced_ids(node: Any) -> set[str]:
     return {name for name in found if not name.startswith("AWS::")}
 
 
+SET_BY_THE_LOCAL_STACK = ("AWS_ENDPOINT_URL",)
+"""Declared in the template only so that `sam local invoke` may set it; the local stack points it at its moto."""
+
+
+def shared_environment_expressions(template: dict[str, Any]) -> dict[str, Any]:
+    """Globals.Function's variables, without those the local stack sets itself."""
+    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {name: value for name, value in shared.items() if name not in SET_BY_THE_LOCAL_STACK}
+
+
 def function_environment_expressions(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     """A function's environment as in AWS: Globals.Function's variables overlaid with the function's own."""
-    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     own = template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
-    return {**shared, **own}
+    return {**shared_environment_expressions(template), **own}
 
 
 def functions_of(template: dict[str, Any]) -> list[str]:
@@ -329,8 +338,7 @@ def _resolved_locally(template: dict[str, Any], kept: dict[str, Any]) -> Iterato
         for name, expression in function_environment_expressions(template, function).items():
             if isinstance(expression, dict):
                 yield f"env:{function}:{name}", expression
-    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    for name, expression in shared.items():
+    for name, expression in shared_environment_expressions(template).items():
         if isinstance(expression, dict):
             yield f"env::{name}", expression
     for name, res in template["Resources"].items():
@@ -427,7 +435,7 @@ def create_stack(endpoint_url: str, stage: str = "dev", template_path: Path = TE
     def env_of(prefix: str, expressions: dict[str, Any]) -> dict[str, str]:
         return {name: resolved.get(f"env:{prefix}:{name}", str(value)) for name, value in expressions.items()}
 
-    shared = env_of("", template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    shared = env_of("", shared_environment_expressions(template))
     functions = {
         name: _local_function(
             template_path, template, name, env_of(name, function_environment_expressions(template, name)), names

@@ -31,7 +31,7 @@ from devkit.stack import (
     sqs_events,
     target_bindings,
 )
-from koppel import settings
+from koppel import connectors, settings
 from koppel.connectors.ccvshop import CcvshopSettings, CcvshopSource
 from koppel.connectors.snelstart import parse_activation
 from koppel.errors import SignatureError
@@ -116,10 +116,62 @@ def test_every_consumed_queue_has_a_dlq_after_five_tries_and_outlasts_its_consum
             assert props["VisibilityTimeout"] >= needed, f"{queue} visibility < {needed} s for {function}"
 
 
+def _vendors_that(*capabilities: connectors.contract.Capability) -> set[str]:
+    return {name for name in connectors.available() if any(connectors.load(name).can(c) for c in capabilities)}
+
+
+def test_every_connector_that_takes_deliveries_has_its_deliver_function_and_no_other_does() -> None:
+    # Given the connector descriptors: targets book documents, sources that write back take payment status
+    takes_deliveries = _vendors_that("target", "payment_status_writer")
+    # Then the template deploys one deliver function per such vendor, named for it and told its CONNECTOR
+    targets = target_bindings(TEMPLATE)
+    assert set(targets) == takes_deliveries
+    for name, (function, _) in targets.items():
+        assert function_environment_expressions(TEMPLATE, function)["CONNECTOR"] == name
+
+
+def test_every_polled_source_is_scheduled_and_every_webhook_source_has_its_door() -> None:
+    # Given the descriptors' polled and webhook sources
+    polled, webhooks = _vendors_that("polled_source"), _vendors_that("webhook_source")
+    assert polled and webhooks
+    # Then a schedule fires the scheduler, whose jobs the poll function consumes
+    scheduler = next(f for f in functions_of(TEMPLATE) if _code_dir(f) == "schedule_polls")
+    assert [e["Type"] for e in RESOURCES[scheduler]["Properties"]["Events"].values()] == ["Schedule"]
+    poller = next(f for f in functions_of(TEMPLATE) if _code_dir(f) == "poll_source")
+    assert (poller, sqs_events(TEMPLATE, poller)[0]) in _consumers_of("PollQueue")
+    # And the webhook door takes any source by its path
+    ingest = next(f for f in functions_of(TEMPLATE) if _code_dir(f) == "ingest_webhook")
+    paths = [e["Properties"].get("Path", "") for e in RESOURCES[ingest]["Properties"]["Events"].values()]
+    assert any("{source}" in path for path in paths), paths
+
+
+def test_an_activating_vendor_is_reached_through_the_connect_function() -> None:
+    # Given the vendors that activate by calling back (SnelStart's koppelsleutel)
+    activating = _vendors_that("activation")
+    assert activating
+    # Then the connect function's routes take the target by its path (start, done, callback)
+    connect = next(f for f in functions_of(TEMPLATE) if _code_dir(f) == "connect")
+    paths = {e["Properties"].get("Path", "") for e in RESOURCES[connect]["Properties"]["Events"].values()}
+    assert {"/connect/{target}/start", "/connect/{target}/done", "/connect/{target}/callback"} <= paths
+
+
+def test_aws_endpoint_url_is_declared_for_sam_local_and_absent_on_aws() -> None:
+    # Given the template's shared environment
+    declared = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"]
+    # Then it is set only when LocalEndpointUrl is given (sam local invoke --parameter-overrides), which it is not
+    # by default nor in any samconfig environment: on AWS no function talks to another endpoint
+    assert declared == {"Fn::If": ["HasLocalEndpoint", {"Ref": "LocalEndpointUrl"}, {"Ref": "AWS::NoValue"}]}
+    assert TEMPLATE["Conditions"]["HasLocalEndpoint"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "LocalEndpointUrl"}, ""]}]
+    }
+    assert TEMPLATE["Parameters"]["LocalEndpointUrl"]["Default"] == ""
+    samconfig = (REPO / "samconfig.toml").read_text()
+    assert "LocalEndpointUrl" not in samconfig
+
+
 def test_every_target_follows_the_three_block_convention_and_is_routed() -> None:
     # Given the targets found by convention ({Vendor}Queue, {Vendor}Dlq, Deliver{Vendor}Function)
     targets = target_bindings(TEMPLATE)
-    assert set(targets) == {"snelstart", "eboekhouden", "bizzcloud"}
 
     # When the TARGET_QUEUES variable the publishers read is taken apart
     routing = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["TARGET_QUEUES"]["Fn::Sub"]
