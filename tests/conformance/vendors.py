@@ -1,0 +1,16 @@
+"""The one list of vendors the conformance suite runs against: a vendor package gets every target or source test
+by adding its harness here (a module of its own in ``tests/conformance/harness/``)."""
+
+from __future__ import annotations
+
+from tests.conformance.harness import Harness, SourceHarness, TargetHarness
+from tests.conformance.harness.eboekhouden import EboekhoudenHarness
+from tests.conformance.harness.snelstart import SnelstartHarness
+
+VENDORS: tuple[Harness, ...] = (
+    SnelstartHarness(),
+    EboekhoudenHarness(),
+)
+
+TARGETS = tuple(h for h in VENDORS if isinstance(h, TargetHarness))
+SOURCES = tuple(h for h in VENDORS if isinstance(h, SourceHarness))
