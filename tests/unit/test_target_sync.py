@@ -175,3 +175,31 @@ def test_an_invoice_paid_in_full_leaves_the_open_items(world: dict[str, Any]) ->
     assert world["ledger"].open_items(connection_id, "fakebooks") == []
     [row] = world["ledger"].entries(connection_id, "POSTED", target="fakebooks")
     assert row.is_closed
+
+
+def test_a_payment_status_written_back_to_the_source_is_closed_at_once(world: dict[str, Any]) -> None:
+    # Given the invoice was paid in full, and target sync queued that for the source
+    del world["books"].open["1001"]
+    [(_, paid)] = _run(world)
+    source, ledger = Source(), world["ledger"]
+
+    # When the source's write-back consumer delivers it
+    result = deliver(paid, DeliverDeps(target=source, target_name="fakeshop", ledger=ledger, clock=world["clock"]))
+
+    # Then the source was told once, and its ledger row is closed: nothing follows it, so it expires
+    assert result.outcome == "posted" and [s.status for s in source.applied] == ["paid"]
+    [row] = ledger.entries(world["connection"].connection_id, "POSTED", target="fakeshop")
+    assert row.is_closed
+    assert ledger.open_items(world["connection"].connection_id, "fakeshop") == []
+
+
+def test_a_change_whose_written_back_row_expired_does_not_hold_the_next_one_back(world: dict[str, Any]) -> None:
+    # Given a part payment carried back long ago, whose closed write-back row has since expired (it is gone)
+    world["books"].open["1001"] = Decimal("21.00")
+    [(_, first)] = _run(world)
+    assert first.payload.status == "partially_paid"
+
+    # When the rest is paid a year later, then the payment in full goes to the source
+    del world["books"].open["1001"]
+    [(_, paid)] = _run(world, minutes=365 * 24 * 60)
+    assert paid.payload.status == "paid"

@@ -260,7 +260,11 @@ LedgerState = Literal["PENDING", "POSTED", "PARKED"]
 PAID = "paid"
 SETTLED_AT_BOOKING = "settled when booked"
 NOT_FOLLOWED = "not followed"
-"""Payment notes after which no path reads a POSTED row by its state again (it may expire after the retention)."""
+WRITTEN_BACK = "written back"
+CLOSING_NOTES = (PAID, SETTLED_AT_BOOKING, NOT_FOLLOWED, WRITTEN_BACK)
+"""Payment notes after which no path reads a POSTED row by its state again (it may expire after the retention).
+A write-back row (a payment status carried to the source) is born with WRITTEN_BACK: once posted, nothing
+follows it."""
 
 
 class LedgerEntry(Canonical):
@@ -290,7 +294,7 @@ class LedgerEntry(Canonical):
     @property
     def is_closed(self) -> bool:
         """POSTED and its payment no longer followed: no scheduled path reads it again, so it may expire."""
-        return self.state == "POSTED" and self.payment.startswith((PAID, SETTLED_AT_BOOKING, NOT_FOLLOWED))
+        return self.state == "POSTED" and self.payment.startswith(CLOSING_NOTES)
 
     @classmethod
     def pending(

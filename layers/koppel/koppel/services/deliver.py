@@ -17,7 +17,7 @@ from koppel.booking import plan_booking
 from koppel.errors import PermanentError, RetryableError, park_reason
 from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent, PaymentStatusEvent
 from koppel.money import cents
-from koppel.ports import LedgerEntry, NoMeter, koppeling
+from koppel.ports import WRITTEN_BACK, LedgerEntry, NoMeter, koppeling
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,14 +112,17 @@ def _pending_row(event: DocumentEvent, deps: DeliverDeps) -> LedgerEntry:
 def _status_row(event: PaymentStatusEvent, deps: DeliverDeps) -> LedgerEntry:
     status = event.payload
     total = f"{status.status} {status.currency} {cents(status.amount_open)} open"
-    return _row(event, deps, status.document_number, "", total)
+    return _row(event, deps, status.document_number, "", total, payment=WRITTEN_BACK)
 
 
-def _row(event: HubEvent, deps: DeliverDeps, number: str, party_name: str, total: str) -> LedgerEntry:
+def _row(
+    event: HubEvent, deps: DeliverDeps, number: str, party_name: str, total: str, payment: str = ""
+) -> LedgerEntry:
+    """The outbox row; ``payment`` WRITTEN_BACK makes a posted write-back row expire after the retention."""
     now = deps.clock()
     return LedgerEntry.pending(
         event.connection_id, deps.target_name, event.event_id, now, now + deps.lease,
-        document_number=number, party_name=party_name, total=total,
+        document_number=number, party_name=party_name, total=total, payment=payment,
         event_json=HubEnvelope(event=event).model_dump_json(),
     )  # fmt: skip
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher
 
 SYNC_STREAM = "target_sync"
+IN_FLIGHT_AT_MOST = timedelta(days=18)
+"""A queued message lives at most 4 days on its queue and 14 on the dead-letter queue (the template's retention)."""
 
 
 def _utcnow() -> datetime:
@@ -139,11 +141,15 @@ def _carried_back(
     connection: Connection, entry: LedgerEntry, target: str, source_id: str, deps: TargetSyncDeps
 ) -> bool:
     """Whether the source took the last change sent for this invoice: two changes of one invoice in flight at once
-    could each register the same payment, so a newer one waits until the older one is written back."""
+    could each register the same payment, so a newer one waits until the older one is written back. A change sent
+    longer ago than a message can live in the queues is no longer in flight: its row was written back and has
+    expired after the retention (or it was dead-lettered, which an alarm reports), so the next may go."""
     previous = deps.ledger.get(
         connection.connection_id, connection.source, _status_event_id(target, source_id, entry.payment)
     )
-    return previous is not None and previous.state != "PENDING"
+    if previous is None:
+        return deps.clock() - entry.updated_at > IN_FLIGHT_AT_MOST
+    return previous.state != "PENDING"
 
 
 def _settled_at_booking(event: DocumentEvent) -> bool:
