@@ -200,6 +200,12 @@ def test_the_ledger_is_read_through_its_state_index_and_only_closed_rows_expire(
     # And target sync's open items are only the booking whose payment is still followed
     assert [e.event_id for e in ledger.open_items("shop", "snelstart")] == ["e:open"]
     assert ledger.open_items("shop", "eboekhouden") == []
+    # And `koppel status` counts each state through the index, closed bookings included, without reading rows,
+    # and reads one row for the last success of a target
+    assert [ledger.count("shop", s) for s in ("POSTED", "PENDING", "PARKED")] == [2, 1, 1]
+    last = ledger.latest("shop", "POSTED", "snelstart")
+    assert last is not None and last.event_id == "e:settled"
+    assert ledger.latest("shop", "POSTED", "eboekhouden") is None
     # And "changed since" reads only what changed since
     assert [e.event_id for e in ledger.entries("shop", since=T0 + timedelta(minutes=30))] == ["e:settled"]
 

@@ -193,6 +193,36 @@ class DynamoLedger:
         # A row written before the CLOSED phase existed may still sit under POSTED: it is left out here too.
         return [row for row in self._query(f"{connection_id}#POSTED", target, None) if not row.is_closed]
 
+    def count(self, connection_id: str, state: LedgerState) -> int:
+        total = 0
+        for phase in _phases(state):
+            pages = self._db.get_paginator("query").paginate(
+                TableName=self._table,
+                IndexName=STATE_INDEX,
+                KeyConditionExpression="gsi1pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"{connection_id}#{phase}"}},
+                Select="COUNT",
+            )
+            total += sum(int(page["Count"]) for page in pages)
+        return total
+
+    def latest(self, connection_id: str, state: LedgerState, target: str) -> LedgerEntry | None:
+        found: list[LedgerEntry] = []
+        for phase in _phases(state):  # the sort key is <target>#<updated_at>: newest first, one row
+            answer = self._db.query(
+                TableName=self._table,
+                IndexName=STATE_INDEX,
+                KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :target)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"{connection_id}#{phase}"},
+                    ":target": {"S": f"{target}#"},
+                },
+                ScanIndexForward=False,
+                Limit=1,
+            )
+            found += [self._entry(item) for item in answer.get("Items", [])]
+        return max(found, key=lambda r: r.updated_at, default=None)
+
     def _query(self, partition: str, target: str | None, since: datetime | None) -> list[LedgerEntry]:
         condition = "gsi1pk = :pk"
         values: dict[str, Any] = {":pk": {"S": partition}}

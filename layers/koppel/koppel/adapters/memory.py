@@ -246,6 +246,12 @@ class MemoryLedger:
     def open_items(self, connection_id: str, target: str) -> list[LedgerEntry]:
         return [row for row in self.entries(connection_id, "POSTED", target=target) if not row.is_closed]
 
+    def count(self, connection_id: str, state: LedgerState) -> int:
+        return len(self.entries(connection_id, state))
+
+    def latest(self, connection_id: str, state: LedgerState, target: str) -> LedgerEntry | None:
+        return max(self.entries(connection_id, state, target=target), key=lambda r: r.updated_at, default=None)
+
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
         return self.links.get((connection_id, target, natural_key))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -32,11 +31,16 @@ class ConnectionHealth(Canonical):
 
 
 def health(connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLetter]) -> ConnectionHealth:
-    rows = ledger.entries(connection.connection_id)
-    counts = Counter(row.state for row in rows)
-    posted = [row.updated_at for row in rows if row.state == "POSTED"]
-    troubled = sorted((row for row in rows if row.reason and row.state != "POSTED"), key=lambda r: r.updated_at)
-    dead = [d for d in dead_letters if _belongs_to(d, connection.connection_id)]
+    """Counted through the ledger's index and read only where a person needs the rows (parked, pending with a
+    reason): the cost does not grow with the number of bookings."""
+    connection_id = connection.connection_id
+    counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "PENDING", "PARKED")}
+    systems = (*connection.targets, connection.source)  # the source's own rows: payment status written back
+    latest = [ledger.latest(connection_id, "POSTED", system) for system in systems]
+    posted = [row.updated_at for row in latest if row is not None]
+    unfinished = [*ledger.entries(connection_id, "PARKED"), *ledger.entries(connection_id, "PENDING")]
+    troubled = sorted((row for row in unfinished if row.reason), key=lambda r: r.updated_at)
+    dead = [d for d in dead_letters if _belongs_to(d, connection_id)]
     action = _action(connection, counts["PARKED"], len(dead))
     return ConnectionHealth(
         connection_id=connection.connection_id,
