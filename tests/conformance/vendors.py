@@ -4,10 +4,14 @@ by adding its harness here (a module of its own in ``tests/conformance/harness/`
 from __future__ import annotations
 
 from tests.conformance.harness import Harness, SourceHarness, TargetHarness
+from tests.conformance.harness.bizzcloud import BizzcloudHarness
+from tests.conformance.harness.ccvshop import CcvshopHarness
 from tests.conformance.harness.eboekhouden import EboekhoudenHarness
 from tests.conformance.harness.snelstart import SnelstartHarness
 
 VENDORS: tuple[Harness, ...] = (
+    CcvshopHarness(),
+    BizzcloudHarness(),
     SnelstartHarness(),
     EboekhoudenHarness(),
 )
