@@ -2,15 +2,19 @@
 
 python -m devkit.bench.schedule 1000          # N connections; runs at minute 0 (all due), 1 (none due) and 5
 python -m devkit.bench.schedule 10000 0 1     # the minutes to run at
+python -m devkit.bench.schedule 1000 0 --rtt-ms 5   # every AWS call waits 5 ms first, as a round trip in AWS does
 
 Each connection carries a synced 100-ledger chart (about 5.5 KB, like a SnelStart connection after the demo). A
 botocore ``after-call`` hook counts every DynamoDB operation the handler makes and the size of the items it gets
 back (as JSON on the wire, which is a little more than DynamoDB's own item size). moto answers on loopback, so the
-seconds are not AWS's; the calls and what they read are the same as on AWS.
+seconds are not AWS's; the calls and what they read are the same as on AWS. moto answers one call at a time, so
+what the scheduler's parallel writes save shows only with ``--rtt-ms``: each DynamoDB and SQS call then first
+waits as long as a round trip to the AWS service would (in the calling thread, so calls in flight overlap).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -35,7 +39,7 @@ class Run:
     kb_read: dict[str, int]
 
 
-def measure(connections: int, minutes: Sequence[int] = (0, 1, 5)) -> list[Run]:
+def measure(connections: int, minutes: Sequence[int] = (0, 1, 5), rtt_ms: float = 0) -> list[Run]:
     import boto3
 
     from devkit.local import LocalStack
@@ -45,6 +49,9 @@ def measure(connections: int, minutes: Sequence[int] = (0, 1, 5)) -> list[Run]:
 
     calls: Counter[str] = Counter()
     read: Counter[str] = Counter()
+
+    def round_trip(**_: Any) -> None:
+        time.sleep(rtt_ms / 1000)
 
     def after(parsed: dict[str, Any], model: Any, **_: Any) -> None:
         calls[model.name] += 1
@@ -56,6 +63,9 @@ def measure(connections: int, minutes: Sequence[int] = (0, 1, 5)) -> list[Run]:
     with LocalStack() as stack:
         # Before any client exists: botocore copies the session's hooks into each new client
         events.register("after-call.dynamodb", after)
+        if rtt_ms:
+            events.register("before-send.dynamodb", round_trip)
+            events.register("before-send.sqs", round_trip)
         store = bootstrap.connection_store(StoreSettings.load())
         for i in range(connections):
             store.put(
@@ -79,14 +89,22 @@ def measure(connections: int, minutes: Sequence[int] = (0, 1, 5)) -> list[Run]:
                 )
             )
         events.unregister("after-call.dynamodb", after)
+        events.unregister("before-send.dynamodb", round_trip)
+        events.unregister("before-send.sqs", round_trip)
     return runs
 
 
 def main(argv: Sequence[str]) -> None:
-    connections = int(argv[0]) if argv else 1000
-    for run in measure(connections, [int(m) for m in argv[1:]] or (0, 1, 5)):
+    parser = argparse.ArgumentParser(prog="python -m devkit.bench.schedule", description=__doc__.split("\n")[0])
+    parser.add_argument("connections", type=int, nargs="?", default=1000)
+    parser.add_argument("minutes", type=int, nargs="*", default=[0, 1, 5])
+    parser.add_argument("--rtt-ms", type=float, default=0, help="wait this long before every AWS call")
+    args = parser.parse_args(argv)
+    rtt = f" with a {args.rtt_ms:g} ms round trip per AWS call" if args.rtt_ms else ""
+    for run in measure(args.connections, args.minutes or (0, 1, 5), args.rtt_ms):
         print(
-            f"{connections} connections, minute {run.minute}: {run.scheduled} scheduled in {run.seconds:.2f} s; "
+            f"{args.connections} connections{rtt}, minute {run.minute}: {run.scheduled} scheduled in "
+            f"{run.seconds:.2f} s; "
             f"DynamoDB calls {run.calls}; KB of items read {run.kb_read}"
         )
 

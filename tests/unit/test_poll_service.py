@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -210,3 +211,28 @@ def test_a_record_that_cannot_be_read_is_parked_visibly_and_booked_once_correcte
     poll_connection(PollJob(connection_id=connection.connection_id), deps)
     assert published == [event]
     assert ledger.get(connection.connection_id, row.target, event.event_id).state == "PENDING"  # type: ignore[union-attr]
+
+
+class SlowStore(MemoryConnectionStore):
+    """A store whose conditional write takes a round trip: two writes must be in flight at once to pass the
+    barrier, so a scheduler that writes one after another fails here rather than times out on AWS."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.barrier = threading.Barrier(2, timeout=5)
+
+    def reschedule(self, due, next_at) -> bool:
+        self.barrier.wait()
+        return super().reschedule(due, next_at)
+
+
+def test_the_scheduler_moves_due_connections_in_parallel_and_each_once() -> None:
+    # Given four connections due at once, behind a store that only answers two writes in flight together
+    store = SlowStore([a_connection(connection_id=f"shop-{i}") for i in range(4)])
+    queue = MemoryJobQueue()
+
+    # When the scheduler runs, then every due connection gets one job (the writes overlapped, or the barrier broke)
+    jobs = schedule_polls(store, queue, T0 + timedelta(minutes=1))
+    assert sorted(j.connection_id for j in jobs) == [f"shop-{i}" for i in range(4)]
+    # And a second run in the same minute finds none due
+    assert schedule_polls(store, queue, T0 + timedelta(minutes=1)) == []

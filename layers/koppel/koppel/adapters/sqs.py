@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,19 +21,27 @@ if TYPE_CHECKING:
     from koppel.ports import PollJob
 
 BATCH = 10  # SendMessageBatch takes at most ten entries
+SENDERS = 10  # batches in flight at once: botocore keeps 10 connections per client
 
 
 def _send_all(sqs: SQSClient, queue_url: str, bodies: Sequence[tuple[str, str]]) -> None:
-    """Send (id, body) pairs in batches; raise if any entry was refused, so the caller does not move on."""
-    for start in range(0, len(bodies), BATCH):
-        chunk = bodies[start : start + BATCH]
+    """Send (id, body) pairs in batches of ten, up to ``SENDERS`` batches at once (a scheduler run may queue
+    thousands of jobs); raise if any entry was refused, so the caller does not move on."""
+    chunks = [bodies[start : start + BATCH] for start in range(0, len(bodies), BATCH)]
+
+    def send(chunk: Sequence[tuple[str, str]]) -> list[str]:
         answer = sqs.send_message_batch(
             QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(chunk)]
         )
-        failed = answer.get("Failed", [])
-        if failed:
-            names = ", ".join(chunk[int(f["Id"])][0] for f in failed)
-            raise RetryableError(f"queue refused {len(failed)} message(s) ({names}): {failed[0].get('Message', '')}")
+        return [f"{chunk[int(f['Id'])][0]}: {f.get('Message', '')}" for f in answer.get("Failed", [])]
+
+    if len(chunks) <= 1:
+        refused = [name for chunk in chunks for name in send(chunk)]
+    else:
+        with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="sqs-send") as pool:
+            refused = [name for names in pool.map(send, chunks) for name in names]
+    if refused:
+        raise RetryableError(f"queue refused {len(refused)} message(s): {'; '.join(refused[:5])}")
 
 
 class SqsPublisher:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,9 +16,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from koppel.model import Connection, HubEvent
-    from koppel.ports import ConnectionStore, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
+    from koppel.ports import ConnectionStore, DuePoll, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
 
 SOURCE_STREAM = "source"
+RESCHEDULE_WORKERS = 10
+"""Conditional writes in flight at once: botocore keeps 10 connections per client, more would queue anyway."""
 
 
 def _utcnow() -> datetime:
@@ -57,12 +60,19 @@ def due_jobs(connections: ConnectionStore, now: datetime) -> list[PollJob]:
     """One poll job per active connection whose interval has passed, found through the store's index (no Scan).
 
     Each connection's next poll is moved ``poll_interval_minutes`` past ``now`` with a conditional write, so two
-    overlapping scheduler runs cannot both enqueue the same connection's job."""
-    return [
-        PollJob(connection_id=due.connection_id)
-        for due in connections.due(now)
-        if connections.reschedule(due, now + timedelta(minutes=due.poll_interval_minutes))
-    ]
+    overlapping scheduler runs cannot both enqueue the same connection's job. The writes go out
+    ``RESCHEDULE_WORKERS`` at a time: one after another, 10,000 due connections would outlast the function."""
+    due = connections.due(now)
+
+    def moved(poll: DuePoll) -> bool:
+        return connections.reschedule(poll, now + timedelta(minutes=poll.poll_interval_minutes))
+
+    if len(due) <= 1:
+        won = [moved(poll) for poll in due]
+    else:
+        with ThreadPoolExecutor(max_workers=RESCHEDULE_WORKERS, thread_name_prefix="reschedule") as pool:
+            won = list(pool.map(moved, due))
+    return [PollJob(connection_id=poll.connection_id) for poll, ours in zip(due, won, strict=True) if ours]
 
 
 def schedule_polls(connections: ConnectionStore, queue: JobQueue, now: datetime) -> list[PollJob]:
