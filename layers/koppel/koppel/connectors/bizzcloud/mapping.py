@@ -26,22 +26,22 @@ from koppel.connectors.bizzcloud.fields import (
     many2one_name,
     odoo_date,
     odoo_datetime,
+    partner_country,
+    tax_of,
     text,
+    vat_rate,
+    vat_treatment,
 )
-from koppel.errors import InputError, MappingError
+from koppel.errors import MappingError
 from koppel.model import Address, DocumentEvent, Line, Party, PartyEvent, Payment, SalesDocument
 from koppel.money import ZERO
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from koppel.model import Connection, PaymentMethod, VatTreatment
+    from koppel.model import Connection, PaymentMethod
 
 SOURCE = "bizzcloud"
-EU_COUNTRIES = frozenset([
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
-    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-])  # fmt: skip
 
 
 # -- customers ------------------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def party(partner: Mapping[str, Any] | None, walk_in_name: str = "Kassaverkoop")
     """A ``res.partner`` as a Party; a till sale without a customer books on one walk-in relation."""
     if not partner:
         return Party(code="KASSA", name=walk_in_name, is_business=False)
-    country = text(partner.get("country_code")) or _country_from(partner.get("country_id"))
+    country = partner_country(partner)
     email = text(partner.get("email"))
     return Party(
         source_id=str(partner["id"]),
@@ -67,12 +67,6 @@ def party(partner: Mapping[str, Any] | None, walk_in_name: str = "Kassaverkoop")
             country_code=country.upper() or None,
         ),
     )
-
-
-def _country_from(value: Any) -> str:
-    if isinstance(value, dict):
-        return text(value.get("code"))
-    return ""
 
 
 def party_event(partner: Mapping[str, Any], connection: Connection) -> PartyEvent:
@@ -119,7 +113,7 @@ def invoice_event(
     product_lines = [line for line in lines if line.get("display_type") in (None, False, "product")]
     if not product_lines:
         raise MappingError(f"{VENDOR} invoice {number} has no invoice lines to book")
-    gross = all(_tax(line).get("price_include") for line in product_lines if line.get("tax_ids"))
+    gross = all(tax_of(line).get("price_include") for line in product_lines if line.get("tax_ids"))
     doc = SalesDocument(
         doc_type="credit_note" if is_refund else "invoice",
         source_id=str(move["id"]),
@@ -128,7 +122,7 @@ def invoice_event(
         due_days=max(0, (odoo_date(due) - invoice_date).days) if due else None,
         currency=_currency(move),
         prices_include_vat=gross,
-        vat_treatment=_treatment(product_lines, partner),
+        vat_treatment=vat_treatment(product_lines, partner),
         party=party(partner),
         lines=tuple(_line(line, sign, gross, groups or {}) for line in product_lines),
         total=sign * decimal(move.get("amount_total")),
@@ -150,7 +144,7 @@ def invoice_event(
 
 
 def _line(line: Mapping[str, Any], sign: Decimal, gross: bool, groups: Mapping[int, str]) -> Line:
-    tax = _tax(line)
+    tax = tax_of(line)
     quantity = decimal(line.get("quantity")) or Decimal(1)
     unit = decimal(line.get("price_unit"))
     percent = decimal(line.get("discount"))
@@ -162,66 +156,9 @@ def _line(line: Mapping[str, Any], sign: Decimal, gross: bool, groups: Mapping[i
         unit_price=unit,
         discount=unit * percent / 100,
         amount=sign * decimal(line.get("price_total") if gross else line.get("price_subtotal")),
-        vat_rate=_rate(tax, line),
+        vat_rate=vat_rate(tax, line),
         product_group=groups.get(product, "") if product is not None else "",
     )
-
-
-def _tax(line: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The line's one tax (a read ``account.tax`` record); {} for a line without tax."""
-    taxes = [t for t in (line.get("tax_ids") or []) if isinstance(t, dict)]
-    if len(taxes) > 1:
-        names = ", ".join(text(t.get("name")) or str(t.get("amount")) for t in taxes)
-        raise MappingError(
-            f"invoice line {text(line.get('name'))!r} carries several taxes ({names}): Koppel books one VAT rate "
-            "per line; give the product one sales tax in Bizzcloud"
-        )
-    if (line.get("tax_ids") or []) and not taxes:
-        raise InputError("invoice lines must carry their taxes as account.tax records (amount, price_include)")
-    return taxes[0] if taxes else {}
-
-
-def _rate(tax: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
-    if not tax:
-        return ZERO
-    if tax.get("amount_type", "percent") != "percent":
-        raise MappingError(
-            f"invoice line {text(line.get('name'))!r} has a {tax.get('amount_type')} tax; Koppel books percentage "
-            "VAT only: use a percentage sales tax in Bizzcloud"
-        )
-    return decimal(tax.get("amount"))
-
-
-def _treatment(lines: Sequence[Mapping[str, Any]], partner: Mapping[str, Any] | None) -> VatTreatment:
-    """0 % to a business elsewhere in the EU with a VAT number is an ICP supply; 0 % outside the EU an export.
-    The tax's own name decides first when it says so (Odoo's Dutch taxes are named "0% EU", "0% Export", ...)."""
-    taxes = [_tax(line) for line in lines]
-    if any(_rate(t, {}) != 0 for t in taxes if t):
-        return "domestic"
-    names = " ".join(f"{text(t.get('name'))} {text(t.get('description'))}".lower() for t in taxes)
-    return _treatment_named(names) or _treatment_by_country(partner)
-
-
-def _treatment_named(names: str) -> VatTreatment | None:
-    """Odoo's Dutch taxes say what they are for: "Export sales within EU", "BTW export buiten EU", "0% EU"."""
-    if "verlegd" in names or "reverse" in names:
-        return "reverse_charge"
-    if any(word in names for word in ("outside eu", "buiten eu", "buiten de eu", "non-eu")):
-        return "export"
-    if any(word in f" {names}" for word in (" eu", "within eu", "binnen eu", "intra", "icp")):
-        return "intra_eu"
-    if "export" in names:
-        return "export"
-    return None
-
-
-def _treatment_by_country(partner: Mapping[str, Any] | None) -> VatTreatment:
-    country = party(partner).billing_address.country_code if partner else None
-    if not country or country == "NL":
-        return "domestic"
-    if country not in EU_COUNTRIES:
-        return "export"
-    return "intra_eu" if partner and text(partner.get("vat")) else "domestic"
 
 
 def _currency(record: Mapping[str, Any]) -> str:
@@ -295,7 +232,7 @@ def pos_event(
             unit_price=decimal(line.get("price_unit")),
             discount=decimal(line.get("price_unit")) * decimal(line.get("discount")) / 100,
             amount=decimal(line.get("price_subtotal_incl")),
-            vat_rate=_rate(_tax(line), line),
+            vat_rate=vat_rate(tax_of(line), line),
             product_group=groups.get(many2one_id(line.get("product_id")) or -1, "") if groups else "",
         )
         for line in lines

@@ -10,7 +10,7 @@ reads the lines, taxes, customers, products and till payments of a whole page in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +25,9 @@ from koppel.connectors.bizzcloud.fields import (
     VENDOR,
     many2one_id,
     odoo_datetime,
+    odoo_time,
+    product_category,
+    with_country,
 )
 from koppel.connectors.bizzcloud.mapping import (
     SOURCE,
@@ -68,7 +71,7 @@ class BizzcloudSource:
         # of the next whole second, so the last second is read whole (a record changed later in that second is
         # read again by the next poll's overlap, and the ledger makes that harmless).
         end = until.replace(microsecond=0) + timedelta(seconds=1)
-        window = [("write_date", ">=", _odoo_time(since)), ("write_date", "<", _odoo_time(end))]
+        window = [("write_date", ">=", odoo_time(since)), ("write_date", "<", odoo_time(end))]
         records: list[PolledRecord] = []
         if self.settings.sync_customers:
             records += self._partners(window)
@@ -83,7 +86,7 @@ class BizzcloudSource:
         for page in self.odoo.pages("res.partner", domain, PARTNER_FIELDS, self.settings.page_size):
             countries = self._countries(page)
             for row in page:
-                partner = _with_country(row, countries)
+                partner = with_country(row, countries)
                 found.append(self._record("res.partner", partner, partial(party_event, partner, self._conn), ""))
         return found
 
@@ -175,7 +178,7 @@ class BizzcloudSource:
         ids = [pid for r in records if (pid := many2one_id(r.get("partner_id")))]
         partners = list(self.odoo.read("res.partner", ids, PARTNER_FIELDS).values())
         countries = self._countries(partners)
-        return {p["id"]: _with_country(p, countries) for p in partners}
+        return {p["id"]: with_country(p, countries) for p in partners}
 
     def _countries(self, partners: Sequence[dict[str, Any]]) -> dict[int, str]:
         ids = [cid for p in partners if not p.get("country_code") and (cid := many2one_id(p.get("country_id")))]
@@ -185,7 +188,7 @@ class BizzcloudSource:
         """Product → its product category's name: the revenue group a ledger can be mapped to."""
         ids = [pid for rows in lines.values() for row in rows if (pid := many2one_id(row.get("product_id")))]
         products = self.odoo.read("product.product", ids, ["categ_id"])
-        return {pid: _category(row.get("categ_id")) for pid, row in products.items()}
+        return {pid: product_category(row.get("categ_id")) for pid, row in products.items()}
 
     def _pos_payments(self, orders: Sequence[dict[str, Any]]) -> dict[int, list[Any]]:
         ids = [pid for o in orders for pid in o.get("payment_ids") or []]
@@ -252,22 +255,6 @@ class _PageRefs:
 
     def partner_of(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         return self.partners.get(many2one_id(record.get("partner_id")) or -1)
-
-
-def _odoo_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _with_country(partner: dict[str, Any], countries: Mapping[int, str]) -> dict[str, Any]:
-    if partner.get("country_code"):
-        return partner
-    code = countries.get(many2one_id(partner.get("country_id")) or -1, "")
-    return {**partner, "country_code": code or False}
-
-
-def _category(value: Any) -> str:
-    name = value[1] if isinstance(value, list | tuple) and len(value) > 1 else ""
-    return str(name).split(" / ")[-1].strip()
 
 
 def build_source(ctx: ConnectorContext) -> BizzcloudSource:
