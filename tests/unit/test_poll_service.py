@@ -7,7 +7,7 @@ import pytest
 
 from koppel.adapters.memory import MemoryConnectionStore, MemoryJobQueue, MemoryPublisher
 from koppel.errors import InputError, RetryableError
-from koppel.ports import PolledRecord
+from koppel.ports import PolledRecord, PollJob
 from koppel.services.poll import SOURCE_STREAM, PollDeps, backfill_job, poll_connection, schedule_polls
 from tests.fakes import T0, FakeShop, a_connection, an_event
 
@@ -236,3 +236,36 @@ def test_the_scheduler_moves_due_connections_in_parallel_and_each_once() -> None
     assert sorted(j.connection_id for j in jobs) == [f"shop-{i}" for i in range(4)]
     # And a second run in the same minute finds none due
     assert schedule_polls(store, queue, T0 + timedelta(minutes=1)) == []
+
+
+def test_a_listed_record_that_cannot_be_read_is_parked_and_the_poll_goes_on(store, shop) -> None:
+    # Given the shop lists two orders lazily (read only when booking needs them), and answers 404 for the first
+    from koppel.adapters.memory import MemoryLedger
+    from koppel.ports import WebhookNotice
+
+    connection = store.get("demo-shop")
+    gone, fine = an_event("1001", connection), an_event("1002", connection)
+    shop.records = [
+        PolledRecord(
+            record_id=r, changed_at=T0, event_ids=(e.event_id,), notice=WebhookNotice(entity="order", record_id=r)
+        )
+        for r, e in (("1001", gone), ("1002", fine))
+    ]
+    shop.webhook_events = {"1001": [gone], "1002": [fine]}
+    shop.missing = {"1001"}
+    ledger, publisher = MemoryLedger(), MemoryPublisher()
+    deps = PollDeps(connections=store, publisher=publisher, source_for=lambda c: shop, ledger=ledger, clock=lambda: NOW)
+
+    # When the poll runs, then the readable order is queued and the other parked with the shop's answer
+    result = poll_connection(PollJob(connection_id="demo-shop"), deps)
+    assert [e.event_id for e in publisher.sent["fakebooks"]] == [fine.event_id]
+    [parked] = ledger.entries("demo-shop", "PARKED")
+    assert parked.event_id == gone.event_id and "404" in parked.reason
+    assert result.watermark is not None
+
+    # When the order is corrected in the shop (which lists it again as changed), then it is queued, its row reopened
+    shop.missing = set()
+    shop.records = [shop.records[0].model_copy(update={"changed_at": NOW - timedelta(minutes=1)})]
+    poll_connection(PollJob(connection_id="demo-shop"), deps)
+    assert gone.event_id in [e.event_id for e in publisher.sent["fakebooks"]]
+    assert ledger.get("demo-shop", parked.target, gone.event_id).state == "PENDING"  # type: ignore[union-attr]

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from koppel.errors import InputError, KoppelError, PermanentError
+from koppel.errors import AuthError, InputError, KoppelError, PermanentError
 from koppel.ports import LedgerEntry, NoMeter, PollJob, koppeling
 from koppel.services.ingest import publish
+from koppel.services.status import mark_red
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
 
 if TYPE_CHECKING:
@@ -108,6 +109,28 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
         # A new connection starts at its own creation time: history is only read by an explicit backfill.
         watermark = deps.connections.get_watermark(connection.connection_id, SOURCE_STREAM) or connection.created_at
         since, until = watermark - deps.overlap, now
+    try:
+        safe_point, records, enqueued, skipped = _read_window(connection, since, until, deps)
+    except AuthError as error:
+        # The source refused Koppel's credentials: the connection shows red with "reconnect" and is not polled
+        # again until it is reconnected (the webhook door answers 502 meanwhile; this poll is the safety net).
+        mark_red(deps.connections, connection.connection_id, str(error))
+        raise
+    new_watermark = None
+    if not job.is_backfill:
+        target = max(safe_point, since + deps.overlap)
+        if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
+            new_watermark = target
+    statuses, sync_error = (0, "") if job.is_backfill or deps.targets is None else _sync(connection, deps.targets)
+    return PollResult(
+        connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error
+    )
+
+
+def _read_window(
+    connection: Connection, since: datetime, until: datetime, deps: PollDeps
+) -> tuple[datetime, int, int, list[str]]:
+    """Publish the window's bookable records; (the watermark's safe point, records read, events queued, skipped)."""
     source = deps.source_for(connection)
     safe_point = until
     records = enqueued = 0
@@ -118,22 +141,19 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
             _park_problem(record, connection, deps)
             skipped.append(f"{record.record_id}: {record.problem}")
             continue
-        events = _events_of(record, connection, source, deps)
+        try:
+            events = _events_of(record, connection, source, deps)
+        except PermanentError as error:  # listed, but its details cannot be read: parked, the poll goes on
+            _park_problem(record.model_copy(update={"problem": str(error)}), connection, deps)
+            skipped.append(f"{record.record_id}: {error}")
+            continue
         publish(connection, events, deps.publisher)
         enqueued += len(events)
         if record.skipped_reason:
             skipped.append(f"{record.record_id}: {record.skipped_reason}")
         if not record.is_settled:
             safe_point = min(safe_point, record.changed_at)
-    new_watermark = None
-    if not job.is_backfill:
-        target = max(safe_point, since + deps.overlap)
-        if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
-            new_watermark = target
-    statuses, sync_error = (0, "") if job.is_backfill or deps.targets is None else _sync(connection, deps.targets)
-    return PollResult(
-        connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error
-    )
+    return safe_point, records, enqueued, skipped
 
 
 def _sync(connection: Connection, deps: TargetSyncDeps) -> tuple[int, str]:
@@ -154,7 +174,7 @@ def _events_of(record: PolledRecord, connection: Connection, source: Source, dep
 
     if not isinstance(source, RecordReader):
         raise PermanentError(f"{connection.source} listed {record.record_id} for reading but cannot re-read a record")
-    return source.hydrate(record.notice)
+    return _unbooked(source.hydrate(record.notice), connection, deps)
 
 
 SOURCE_PROBLEM = "Cannot be read from the source:"
@@ -179,6 +199,10 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
                 deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
 
 
+def _unreadable(row: LedgerEntry) -> bool:
+    return row.state == "PARKED" and SOURCE_PROBLEM in row.reason
+
+
 def _unbooked(events: list[HubEvent], connection: Connection, deps: PollDeps) -> list[HubEvent]:
     """Events the ledger does not hold as booked for every target. A record parked because it could not be read
     is reopened here, now that it can be: the deliver service then books it like any other."""
@@ -190,7 +214,7 @@ def _unbooked(events: list[HubEvent], connection: Connection, deps: PollDeps) ->
         if all(row is not None and row.state == "POSTED" for row in rows):
             continue
         for row in rows:
-            if row is not None and row.state == "PARKED" and SOURCE_PROBLEM in row.reason:
+            if row is not None and _unreadable(row):
                 deps.ledger.reopen(row, deps.clock())
         wanted.append(event)
     return wanted
@@ -202,6 +226,6 @@ def _all_settled(event_ids: tuple[str, ...], connection: Connection, ledger: Led
     for target in connection.targets:
         for event_id in event_ids:
             row = ledger.get(connection.connection_id, target, event_id)
-            if row is None or row.state == "PENDING":
-                return False
+            if row is None or row.state == "PENDING" or _unreadable(row):
+                return False  # an unreadable record is read again: it may have been corrected
     return True
