@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from requests import PreparedRequest
 
-    from koppel.connectors.contract import PreviewAnswer
+    from koppel.connectors.contract import Capability, PreviewAnswer
 
 
 class PlaceholderSecrets(Mapping[str, str]):
@@ -114,7 +114,7 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
     """The requests deliver would send to ``target`` for one ``source`` record; PermanentError if unbookable."""
     read_events = connectors.load(source).preview_events
     if read_events is None:
-        raise InputError(f"connector {source!r} cannot be previewed as a source")
+        raise InputError(f"{source} is no source to preview a record of; sources: {', '.join(_able('preview_source'))}")
     connection = Connection(
         connection_id="preview", tenant_id="preview", source=source, targets=(target,), created_at=datetime.now(UTC)
     )
@@ -123,7 +123,9 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
         raise PermanentError(f"this {source} record is not something to book (yet): nothing would be sent")
     account = connectors.load(target).preview_account
     if account is None:
-        raise InputError(f"connector {target!r} cannot be previewed as a target")
+        raise InputError(
+            f"{target} books nothing, so it is no target to preview; targets: {', '.join(_able('preview_target'))}"
+        )
     adapter = EmptyAccountAdapter(credential_paths=account.credential_paths, answer=account.answer)
     session = requests.Session()
     session.mount("https://", adapter)
@@ -142,3 +144,7 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
         if result.outcome == "parked":
             raise PermanentError(result.reason)
     return adapter.recorded
+
+
+def _able(capability: Capability) -> list[str]:
+    return [name for name in connectors.available() if connectors.load(name).can(capability)]
