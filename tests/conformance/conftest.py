@@ -4,6 +4,7 @@ makes that run a strict xfail, so the day the gap closes the suite says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from tests.conformance.harness import Harness, SourceHarness, TargetHarness
+
+HERE = Path(__file__).parent
 
 
 def _params(harnesses: Sequence[Harness], test: str) -> list[object]:
@@ -28,6 +31,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, harnesses in (("target", TARGETS), ("source", SOURCES)):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, _params(harnesses, metafunc.function.__name__), indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A gap that names no test of the suite (a typo, a renamed test) would hide nothing and say nothing: refused."""
+    names = {item.originalname for item in items if isinstance(item, pytest.Function)}
+    if not any(str(item.path).startswith(str(HERE)) for item in items):
+        return
+    for harness in VENDORS:
+        unknown = set(harness.gaps) - names
+        if unknown:
+            raise pytest.UsageError(
+                f"{harness.name}'s harness names gaps for tests that do not exist: {sorted(unknown)}"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from koppel.adapters.memory import MemoryLedger, MemoryPublisher
-from koppel.connectors.contract import RecordReader
+from koppel.connectors.contract import RecordReader, WebhookSource
 from koppel.errors import AuthError, RetryableError
 from koppel.ports import PollJob
 from koppel.services.poll import SOURCE_STREAM, PollDeps, poll_connection
@@ -77,6 +77,14 @@ def test_the_same_record_always_gives_the_same_event_id(source: SourceHarness) -
     assert len(first) == 1
     assert first == second
     assert [e.event_id for e in third] == [e.event_id for e in first]
+    # And so does the record read for the vendor's webhook about it, where the vendor sends webhooks
+    webhook = source.webhook(record_id)
+    if webhook is not None:
+        headers, body, address = webhook
+        reader = source.source(connection)
+        assert isinstance(reader, WebhookSource)
+        reader.verify_webhook(headers, body, address)
+        assert [e.event_id for e in reader.hydrate(reader.parse_webhook(body))] == [e.event_id for e in first]
 
 
 def test_an_unreadable_record_is_parked_under_the_id_it_will_have(source: SourceHarness) -> None:
@@ -135,12 +143,6 @@ def test_refused_credentials_are_an_auth_error_that_says_what_to_do(source: Sour
         list(source.source(connection).poll(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/poll.py lets a source's AuthError out without marking the connection red (the deliver runtime "
-    "calls services.status.mark_red, the poll path does not): poll_connection should call mark_red(connections, "
-    "connection_id, str(error)) on AuthError and re-raise",
-)
 def test_refused_credentials_turn_the_connection_red_with_what_to_do(source: SourceHarness) -> None:
     # Given a source whose stored credentials the vendor no longer accepts
     connection = source.connection()

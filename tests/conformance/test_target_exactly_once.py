@@ -3,18 +3,19 @@ before the answer was lost, is found by its invoice number and linked, never pos
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from koppel.adapters.memory import MemoryLedger
-from koppel.booking import plan_booking
 from koppel.errors import RetryableError
 from koppel.services.deliver import DeliverDeps, deliver
 from tests.conformance.documents import BY_NAME
 from tests.conformance.harness import HANG
 
 if TYPE_CHECKING:
+    from koppel.booking import Booking
+    from koppel.model import ExternalRef
     from tests.conformance.harness import TargetHarness
 
 CASE = BY_NAME["mixed_rates"]
@@ -41,26 +42,42 @@ def test_a_booking_made_by_hand_beforehand_is_found_and_linked_not_posted_again(
     assert target.recorder.count("POST", target.booking_path) == posts
 
 
+class _HangsAfterCommit:
+    """The connector's own target; just before it posts the booking, the vendor is set to commit it and then hang
+    (the FaultPlan's commit_then_hang on the booking path), so the worker times out on a booking that exists."""
+
+    def __init__(self, target: TargetHarness) -> None:
+        self._harness = target
+        self._inner = target.target()
+        self.name = self._inner.name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._inner, attribute)
+
+    def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef:
+        faults = self._harness.faults
+        faults.hang_seconds, faults.applies_to = HANG, (self._harness.booking_path,)
+        faults.queue("commit_then_hang")
+        return self._inner.post_booking(booking, party, request_id)
+
+
 def test_a_booking_the_vendor_committed_before_hanging_is_linked_by_the_retry(target: TargetHarness) -> None:
-    # Given a worker whose POST the vendor committed and then never answered (the client timed out)
+    # Given a delivery whose booking the vendor committed and then never answered (the worker timed out)
     ledger = MemoryLedger()
-    deps = _deps(target, ledger)
-    party = deps.target.create_party(CASE.document.party)
-    target.faults.hang_seconds = HANG
-    target.faults.applies_to = (target.booking_path,)
-    target.faults.queue("commit_then_hang")
+    crashed = DeliverDeps(target=_HangsAfterCommit(target), target_name=target.name, ledger=ledger)  # type: ignore[arg-type]
     with pytest.raises(RetryableError):
-        deps.target.post_booking(plan_booking(CASE.document), party, "lost-answer")
+        deliver(CASE.event(), crashed)
     assert target.faults.counts == {"commit_then_hang": 1}
     assert len(target.booked(NUMBER)) == 1
 
-    # When the message is delivered again (the queue's retry)
-    first = deliver(CASE.event(), _deps(target, ledger))
+    # When the queue delivers the message again, and once more
+    retried = deliver(CASE.event(), _deps(target, ledger))
     again = deliver(CASE.event(), _deps(target, ledger))
 
     # Then the committed booking is found by its invoice number and linked; nothing is posted twice
-    assert (first.outcome, again.outcome) == ("found_in_target", "already_posted")
+    assert (retried.outcome, again.outcome) == ("found_in_target", "already_posted")
     assert len(target.booked(NUMBER)) == 1
+    assert target.recorder.count("POST", target.booking_path) == 1
 
 
 def test_a_document_delivered_twice_is_booked_once(target: TargetHarness) -> None:

@@ -252,3 +252,8 @@ class SourceHarness(Harness):
     @abstractmethod
     def refuse_credentials(self) -> None:
         """The vendor no longer accepts the connection's stored credentials (revoked, or changed there)."""
+
+    def webhook(self, record_id: str) -> tuple[Mapping[str, str], bytes, str] | None:
+        """The webhook the vendor sent about the record (headers, body, the address it went to); None for a source
+        that sends none."""
+        return None

@@ -3,14 +3,19 @@ every test; bookable orders are completed and paid, placed a minute ago."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, RateLimits, RowSpec
 from tests.conformance.harness import SourceHarness
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 PUBLIC, SECRET = "conformance-public", "conformance-secret"
+HOOK_ADDRESS = "https://koppel.example/hooks/ccvshop/conformance"
 COMPLETED = 7
 CUSTOMER = {
     "email": "j.jansen@example.nl",
@@ -20,14 +25,6 @@ CUSTOMER = {
 
 class CcvshopHarness(SourceHarness):
     name = "ccvshop"
-    gaps: ClassVar[dict[str, str]] = {
-        "test_an_unreadable_record_is_parked_under_the_id_it_will_have": (
-            "CCV's poll lists an order lazily (PolledRecord.notice) and reads its rows in hydrate; an order that "
-            "cannot be read there raises PermanentError out of services/poll.py poll_connection, so the whole poll "
-            "fails on every run and nothing is parked. Fix in the poll service: catch PermanentError from _events_of "
-            "and park it under record.event_ids like record.problem (_park_problem)"
-        ),
-    }
 
     def __init__(self) -> None:
         limits = RateLimits(get_per_minute=10_000, write_per_minute=10_000, total_per_minute=10_000)
@@ -35,15 +32,17 @@ class CcvshopHarness(SourceHarness):
         self.sandbox: CcvShopSandbox
         self.sandbox.add_shop(PUBLIC, SECRET)
         self.secret = SECRET
+        self.webhook_key = ""
 
     def fresh_account(self) -> None:
-        self.secret = SECRET  # the shop is kept over a reset; its orders are not
+        self.secret = SECRET  # the shop is kept over a reset; its orders and webhooks are not
+        self.webhook_key = self.sandbox.register_webhook("orders.created", HOOK_ADDRESS)["key"]
 
     def settings(self) -> dict[str, Any]:
         return {"base_url": self.sandbox.base_url}
 
     def secrets(self) -> dict[str, str]:
-        return {"public_key": PUBLIC, "secret_key": self.secret}
+        return {"public_key": PUBLIC, "secret_key": self.secret, "webhook_key": self.webhook_key}
 
     def add_bookable(self) -> str:
         rows = [RowSpec("Koffiebonen 1 kg", count=2, price=Decimal("24.95"), tax=9), RowSpec("Molen", price=49)]
@@ -68,6 +67,12 @@ class CcvshopHarness(SourceHarness):
         with self.sandbox.lock:
             shop = self.sandbox.shops[PUBLIC]
             shop.rows[int(record_id)][0]["tax"] = tax
+
+    def webhook(self, record_id: str) -> tuple[Mapping[str, str], bytes, str] | None:
+        for delivery in self.sandbox.pending_webhooks():
+            if json.loads(delivery.body)["id"] == int(record_id):
+                return delivery.headers, delivery.body, delivery.address
+        return None
 
     def refuse_credentials(self) -> None:
         self.secret = "a-secret-key-the-shop-no-longer-has"
