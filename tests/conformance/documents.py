@@ -78,19 +78,22 @@ class Case:
         )
 
 
-def _goods(text: str, amount: str, rate: int | None, *, quantity: int = 1, discount: str = "0") -> Line:
+def _goods(text: str, amount: str, rate: int, *, quantity: int = 1, discount: str = "0") -> Line:
     """A goods line whose unit price is what the quantity and per-unit discount make of ``amount``."""
     unit = D(amount) / quantity + D(discount)
-    kind = "goods" if rate is not None else "shipping"
     return Line(
-        kind=kind,
         description=text,
         quantity=D(quantity),
         unit_price=unit,
         discount=D(discount),
         amount=D(amount),
-        vat_rate=None if rate is None else D(rate),
+        vat_rate=D(rate),
     )
+
+
+def _shipping(amount: str) -> Line:
+    """Shipping without a rate of its own: it follows the main rate of the goods."""
+    return Line(kind="shipping", description="Verzendkosten", unit_price=D(amount), amount=D(amount))
 
 
 def _doc(
@@ -140,7 +143,7 @@ CASES: tuple[Case, ...] = (
     # 4 x (25.00 less 2.50) excl. VAT = 90.00, plus 5.00 shipping at the goods' rate: 95.00 + 19.95.
     Case("line_discount",
          _doc("2026-0004", [_goods("Bidon", "90.00", 21, quantity=4, discount="2.50"),
-                            _goods("Verzendkosten", "5.00", None)], "114.95"),
+                            _shipping("5.00")], "114.95"),
          D("114.95"), {D(21): D("95.00")}, {D(21): D("19.95")}),
     # The mixed invoice credited whole.
     Case("credit_note",
@@ -149,7 +152,7 @@ CASES: tuple[Case, ...] = (
          D("-94.36"), {D(21): D("-59.97"), D(9): D("-20.00")}, {D(21): D("-12.59"), D(9): D("-1.80")}),
     # Goods to a German business with a VAT number: 0 %, the buyer accounts for the VAT (ICP).
     Case("eu_b2b_reverse_charge",
-         _doc("2026-0006", [_goods("Racefiets", "500.00", 0), _goods("Verzendkosten", "25.00", None)], "525.00",
+         _doc("2026-0006", [_goods("Racefiets", "500.00", 0), _shipping("25.00")], "525.00",
               party=ACME, treatment="intra_eu"),
          D("525.00"), {D(0): D("525.00")}),
     Case("export_outside_eu",

@@ -126,7 +126,9 @@ class Harness(ABC):
     def faults(self) -> FaultPlan:
         return self.sandbox.faults
 
-    def context(self, connection: Connection, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> Any:
+    def context(
+        self, connection: Connection, settings: Mapping[str, Any], secrets: Mapping[str, str]
+    ) -> ConnectorContext:
         return ConnectorContext(
             connection=connection,
             settings=dict(settings),
