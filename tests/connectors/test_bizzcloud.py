@@ -68,15 +68,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def odoo(sandbox: BizzcloudSandbox, clock: Clock) -> BizzcloudSandbox:
+def tenant(sandbox: BizzcloudSandbox, clock: Clock) -> BizzcloudSandbox:
     sandbox.set_clock(clock)
     sandbox.reset()
-    sandbox.add_user("koppel@shop.nl", "odoo-key")
+    sandbox.add_user("koppel@shop.nl", "tenant-key")
     return sandbox
 
 
-def _source(odoo: BizzcloudSandbox, api_key: str = "odoo-key", **settings: Any) -> BizzcloudSource:
-    conn = connection(url=odoo.base_url, database="bizzcloud", **settings)
+def _source(tenant: BizzcloudSandbox, api_key: str = "tenant-key", **settings: Any) -> BizzcloudSource:
+    conn = connection(url=tenant.base_url, database="bizzcloud", **settings)
     ctx = ConnectorContext(
         connection=conn,
         settings=conn.source_settings,
@@ -94,7 +94,7 @@ def _documents(records: list[PolledRecord]) -> list[DocumentEvent]:
     return [e for r in records for e in r.events if isinstance(e, DocumentEvent)]
 
 
-def _jansen(odoo: BizzcloudSandbox, **fields: Any) -> int:
+def _jansen(tenant: BizzcloudSandbox, **fields: Any) -> int:
     values: dict[str, Any] = {
         "name": "Bakkerij Jansen",
         "email": "info@jansen.nl",
@@ -102,21 +102,21 @@ def _jansen(odoo: BizzcloudSandbox, **fields: Any) -> int:
         "zip": "1234 AB",
     }
     values |= {"city": "Utrecht", "country_id": NL, "is_company": True, "vat": "NL123456789B01", "ref": "D1001"}
-    return odoo.add_partner(**values | fields)
+    return tenant.add_partner(**values | fields)
 
 
-def _one_document(odoo: BizzcloudSandbox, **settings: Any) -> SalesDocument:
-    [event] = _documents(_poll(_source(odoo, **settings)))
+def _one_document(tenant: BizzcloudSandbox, **settings: Any) -> SalesDocument:
+    [event] = _documents(_poll(_source(tenant, **settings)))
     return event.payload
 
 
 # -- invoices -------------------------------------------------------------------------------------------------------
-def test_a_mixed_invoice_keeps_odoos_totals_and_books_balanced_to_the_cent(odoo: BizzcloudSandbox) -> None:
+def test_a_mixed_invoice_keeps_bizzclouds_totals_and_books_balanced_to_the_cent(tenant: BizzcloudSandbox) -> None:
     # Given a posted invoice at 21 % and 9 %, with discounts and a price-included line
-    move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES, invoice_date="2026-11-20")
-    [move] = [m for m in odoo.records("account.move") if m["id"] == move_id]
+    move_id = tenant.create_invoice(_jansen(tenant), MIXED_LINES, invoice_date="2026-11-20")
+    [move] = [m for m in tenant.records("account.move") if m["id"] == move_id]
     # When it is polled
-    doc = _one_document(odoo)
+    doc = _one_document(tenant)
     # Then its totals are Odoo's, and its booking balances to them
     assert (doc.total, doc.total_vat) == (move["amount_total"], move["amount_tax"]) == (D("316.65"), D("52.73"))
     booking = plan_booking(doc)
@@ -126,17 +126,17 @@ def test_a_mixed_invoice_keeps_odoos_totals_and_books_balanced_to_the_cent(odoo:
     assert {(t.rate, t.vat) for t in booking.vat_totals} == {(D(21), D("50.71")), (D(9), D("2.02"))}
 
 
-def test_an_invoice_normalizes_to_the_reviewed_golden_event(odoo: BizzcloudSandbox) -> None:
-    odoo.create_invoice(_jansen(odoo), MIXED_LINES, invoice_date="2026-11-20")
-    [event] = _documents(_poll(_source(odoo)))
+def test_an_invoice_normalizes_to_the_reviewed_golden_event(tenant: BizzcloudSandbox) -> None:
+    tenant.create_invoice(_jansen(tenant), MIXED_LINES, invoice_date="2026-11-20")
+    [event] = _documents(_poll(_source(tenant)))
     golden = json.loads((FIXTURES / "invoice_event.json").read_text())
     assert json.loads(event.model_dump_json()) == golden
 
 
-def test_a_credit_invoice_is_a_credit_note_with_negative_amounts(odoo: BizzcloudSandbox) -> None:
-    invoice = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:2], invoice_date="2026-11-20")
-    odoo.reverse(invoice)
-    events = {e.payload.source_id: e for e in _documents(_poll(_source(odoo)))}
+def test_a_credit_invoice_is_a_credit_note_with_negative_amounts(tenant: BizzcloudSandbox) -> None:
+    invoice = tenant.create_invoice(_jansen(tenant), MIXED_LINES[:2], invoice_date="2026-11-20")
+    tenant.reverse(invoice)
+    events = {e.payload.source_id: e for e in _documents(_poll(_source(tenant)))}
     credit = events[str(invoice + 1)]
     assert (credit.kind, credit.payload.doc_type) == ("credit_note.created", "credit_note")
     assert (credit.payload.total, credit.payload.total_vat) == (D("-97.04"), D("-14.61"))
@@ -145,12 +145,12 @@ def test_a_credit_invoice_is_a_credit_note_with_negative_amounts(odoo: Bizzcloud
     assert events[str(invoice)].payload.total == D("97.04")
 
 
-def test_a_draft_and_a_cancelled_invoice_are_skipped_with_their_reason(odoo: BizzcloudSandbox) -> None:
-    partner = _jansen(odoo)
-    draft = odoo.create_invoice(partner, MIXED_LINES[:1], post=False)
-    cancelled = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
-    odoo.cancel(cancelled)
-    skipped = {r.record_id: r.skipped_reason for r in _poll(_source(odoo, sync_customers=False))}
+def test_a_draft_and_a_cancelled_invoice_are_skipped_with_their_reason(tenant: BizzcloudSandbox) -> None:
+    partner = _jansen(tenant)
+    draft = tenant.create_invoice(partner, MIXED_LINES[:1], post=False)
+    cancelled = tenant.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
+    tenant.cancel(cancelled)
+    skipped = {r.record_id: r.skipped_reason for r in _poll(_source(tenant, sync_customers=False))}
     assert skipped == {
         f"account.move:{draft}": "state 'draft': only posted invoices are booked",
         f"account.move:{cancelled}": "state 'cancel': only posted invoices are booked",
@@ -158,14 +158,14 @@ def test_a_draft_and_a_cancelled_invoice_are_skipped_with_their_reason(odoo: Biz
 
 
 # -- till orders ----------------------------------------------------------------------------------------------------
-def test_a_walk_in_till_sale_paid_cash_with_change_and_pin_nets_the_change(odoo: BizzcloudSandbox) -> None:
+def test_a_walk_in_till_sale_paid_cash_with_change_and_pin_nets_the_change(tenant: BizzcloudSandbox) -> None:
     # Given 2 x 24.19 incl. 21 % and a book at 24.95 incl. 9 % (75.58), paid 60.00 cash and 20.00 by PIN
     lines = [
         {"product_id": 1, "qty": 2, "price_unit": "24.19", "tax_names": [HIGH_INCL]},
         {"product_id": 2, "qty": 1, "price_unit": "24.95"},
     ]
-    odoo.create_pos_order(lines, [("Cash", "60.00"), ("PIN", "20.00")])
-    [event] = _documents(_poll(_source(odoo)))
+    tenant.create_pos_order(lines, [("Cash", "60.00"), ("PIN", "20.00")])
+    [event] = _documents(_poll(_source(tenant)))
     doc = event.payload
     # Then it is a completed order paid on the spot, the 4.42 change taken off the cash
     assert (event.kind, doc.total, doc.prices_include_vat, doc.is_paid) == ("order.completed", D("75.58"), True, True)
@@ -179,11 +179,11 @@ def test_a_walk_in_till_sale_paid_cash_with_change_and_pin_nets_the_change(odoo:
     assert plan_booking(doc).total == D("75.58")
 
 
-def test_an_invoiced_till_order_is_booked_through_its_invoice_with_the_till_payments(odoo: BizzcloudSandbox) -> None:
-    partner = _jansen(odoo)
+def test_an_invoiced_till_order_is_booked_through_its_invoice_with_the_till_payments(tenant: BizzcloudSandbox) -> None:
+    partner = _jansen(tenant)
     lines = [{"product_id": 1, "qty": 1, "price_unit": "24.19", "tax_names": [HIGH_INCL]}]
-    order = odoo.create_pos_order(lines, [("Cash", "10.00"), ("PIN", "14.19")], partner_id=partner, invoice=True)
-    records = _poll(_source(odoo, sync_customers=False))
+    order = tenant.create_pos_order(lines, [("Cash", "10.00"), ("PIN", "14.19")], partner_id=partner, invoice=True)
+    records = _poll(_source(tenant, sync_customers=False))
     assert [r.skipped_reason for r in records if r.record_id == f"pos.order:{order}"] == [
         "invoiced: booked through its invoice"
     ]
@@ -193,18 +193,18 @@ def test_an_invoiced_till_order_is_booked_through_its_invoice_with_the_till_paym
 
 
 def test_a_till_order_changed_again_when_its_session_closes_keeps_its_event_id(
-    odoo: BizzcloudSandbox, clock: Clock
+    tenant: BizzcloudSandbox, clock: Clock
 ) -> None:
     # Given a paid till order that was read once
-    order = odoo.create_pos_order([{"product_id": 2, "qty": 1}], [("PIN", "27.20")])
-    source = _source(odoo)
+    order = tenant.create_pos_order([{"product_id": 2, "qty": 1}], [("PIN", "27.20")])
+    source = _source(tenant)
     [first] = _documents(_poll(source))
     # When the session is closed later (the order becomes "done", its write_date moves)
     clock.advance(hours=2)
-    odoo.close_session()
+    tenant.close_session()
     [second] = _documents(_poll(source, since=T0 + timedelta(hours=1)))
     # Then it is read again as the same event, so delivery books it once
-    assert odoo.records("pos.order", ["state"])[0]["state"] == "done"
+    assert tenant.records("pos.order", ["state"])[0]["state"] == "done"
     assert first.event_id == second.event_id == f"bizzcloud:pos.order:{order}:paid"
     assert first.payload == second.payload
 
@@ -221,47 +221,47 @@ def test_a_till_order_changed_again_when_its_session_closes_keeps_its_event_id(
     ids=["eu-tax", "export-tax", "domestic-zero", "german-business-plain-zero"],
 )
 def test_a_zero_percent_sale_gets_its_vat_treatment(
-    odoo: BizzcloudSandbox, tax: str, country: int, vat: str, treatment: str
+    tenant: BizzcloudSandbox, tax: str, country: int, vat: str, treatment: str
 ) -> None:
-    partner = _jansen(odoo, country_id=country, vat=vat or False, name="Kunde", ref="K1")
-    odoo.create_invoice(partner, [{"product_id": 3, "quantity": 1, "price_unit": "95.00", "tax_names": [tax]}])
-    doc = _one_document(odoo, sync_customers=False)
+    partner = _jansen(tenant, country_id=country, vat=vat or False, name="Kunde", ref="K1")
+    tenant.create_invoice(partner, [{"product_id": 3, "quantity": 1, "price_unit": "95.00", "tax_names": [tax]}])
+    doc = _one_document(tenant, sync_customers=False)
     assert (doc.vat_treatment, doc.total, doc.lines[0].vat_rate) == (treatment, D("95.00"), D(0))
 
 
 # -- polling --------------------------------------------------------------------------------------------------------
-def test_records_changed_outside_the_window_are_not_read(odoo: BizzcloudSandbox, clock: Clock) -> None:
-    partner = _jansen(odoo)
-    before = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
+def test_records_changed_outside_the_window_are_not_read(tenant: BizzcloudSandbox, clock: Clock) -> None:
+    partner = _jansen(tenant)
+    before = tenant.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
     clock.advance(hours=1)
-    inside = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
+    inside = tenant.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
     clock.advance(hours=1, seconds=1)
-    after = odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
+    after = tenant.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20")
     since = T0 + timedelta(minutes=30)
     # The window ends at until's second (Odoo keeps write_date to the second): the one after it is not read
-    records = _poll(_source(odoo, sync_customers=False), since=since, hours=1.5)
+    records = _poll(_source(tenant, sync_customers=False), since=since, hours=1.5)
     assert [r.record_id for r in records] == [f"account.move:{inside}"]
     assert before < inside < after
 
 
-def test_pages_of_two_yield_all_five_invoices_oldest_change_first(odoo: BizzcloudSandbox, clock: Clock) -> None:
-    partner = _jansen(odoo)
-    moves = [odoo.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20") for _ in range(5)]
+def test_pages_of_two_yield_all_five_invoices_oldest_change_first(tenant: BizzcloudSandbox, clock: Clock) -> None:
+    partner = _jansen(tenant)
+    moves = [tenant.create_invoice(partner, MIXED_LINES[:1], invoice_date="2026-11-20") for _ in range(5)]
     for move in reversed(moves):  # changed again newest first: write_date order is the reverse of the ids
         clock.advance(minutes=1)
-        odoo.touch("account.move", move)
-    records = _poll(_source(odoo, page_size=2, sync_customers=False))
+        tenant.touch("account.move", move)
+    records = _poll(_source(tenant, page_size=2, sync_customers=False))
     assert [r.record_id for r in records] == [f"account.move:{m}" for m in reversed(moves)]
     assert [r.changed_at for r in records] == sorted(r.changed_at for r in records)
     assert all(r.events for r in records)
 
 
-def test_each_change_of_a_customer_is_a_new_party_event(odoo: BizzcloudSandbox, clock: Clock) -> None:
-    partner = _jansen(odoo)
-    source = _source(odoo)
+def test_each_change_of_a_customer_is_a_new_party_event(tenant: BizzcloudSandbox, clock: Clock) -> None:
+    partner = _jansen(tenant)
+    source = _source(tenant)
     [first] = [e for r in _poll(source) for e in r.events]
     clock.advance(hours=2)
-    odoo.books.write("res.partner", [partner], {"city": "Zeist"})
+    tenant.books.write("res.partner", [partner], {"city": "Zeist"})
     [second] = [e for r in _poll(source, since=T0 + timedelta(hours=1)) for e in r.events]
     assert isinstance(first, PartyEvent) and isinstance(second, PartyEvent)
     assert (first.kind, second.kind) == ("party.updated", "party.updated")
@@ -279,13 +279,13 @@ def _floats(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def test_json_rpc_and_xml_rpc_give_identical_events_without_floats(odoo: BizzcloudSandbox) -> None:
-    partner = _jansen(odoo)
-    odoo.create_invoice(partner, MIXED_LINES, invoice_date="2026-11-20")
+def test_json_rpc_and_xml_rpc_give_identical_events_without_floats(tenant: BizzcloudSandbox) -> None:
+    partner = _jansen(tenant)
+    tenant.create_invoice(partner, MIXED_LINES, invoice_date="2026-11-20")
     till = [{"product_id": 1, "qty": 2, "price_unit": "24.19", "tax_names": [HIGH_INCL]}]
-    odoo.create_pos_order(till, [("Cash", "50.00")])
-    over_json = [e.model_dump() for r in _poll(_source(odoo, transport="jsonrpc")) for e in r.events]
-    over_xml = [e.model_dump() for r in _poll(_source(odoo, transport="xmlrpc")) for e in r.events]
+    tenant.create_pos_order(till, [("Cash", "50.00")])
+    over_json = [e.model_dump() for r in _poll(_source(tenant, transport="jsonrpc")) for e in r.events]
+    over_xml = [e.model_dump() for r in _poll(_source(tenant, transport="xmlrpc")) for e in r.events]
     assert len(over_json) == 3
     assert over_json == over_xml
     assert _floats(over_json) == [] and _floats(over_xml) == []
@@ -296,38 +296,38 @@ def test_json_rpc_and_xml_rpc_give_identical_events_without_floats(odoo: Bizzclo
 # -- errors ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("transport", ["jsonrpc", "xmlrpc"])
 def test_a_key_revoked_after_authentication_is_an_auth_error_saying_reconnect(
-    odoo: BizzcloudSandbox, transport: str
+    tenant: BizzcloudSandbox, transport: str
 ) -> None:
-    source = _source(odoo, transport=transport)
+    source = _source(tenant, transport=transport)
     _poll(source)  # authenticated once: the uid is kept
-    odoo.revoke_api_key("odoo-key")
+    tenant.revoke_api_key("tenant-key")
     with pytest.raises(AuthError, match="reconnect"):
         _poll(source)
 
 
 @pytest.mark.parametrize("transport", ["jsonrpc", "xmlrpc"])
 def test_a_revoked_api_key_refused_at_login_is_an_auth_error_saying_reconnect(
-    odoo: BizzcloudSandbox, transport: str
+    tenant: BizzcloudSandbox, transport: str
 ) -> None:
-    odoo.revoke_api_key("odoo-key")
+    tenant.revoke_api_key("tenant-key")
     with pytest.raises(AuthError, match="reconnect"):
-        _poll(_source(odoo, transport=transport))
+        _poll(_source(tenant, transport=transport))
 
 
 @pytest.mark.parametrize(("fault", "status"), [("throttle", "429"), ("error", "503")])
-def test_a_throttle_or_an_outage_is_retryable(odoo: BizzcloudSandbox, fault: str, status: str) -> None:
-    source = _source(odoo)
+def test_a_throttle_or_an_outage_is_retryable(tenant: BizzcloudSandbox, fault: str, status: str) -> None:
+    source = _source(tenant)
     _poll(source)
-    odoo.faults.retry_after = 5
-    odoo.faults.queue(fault, 1)
+    tenant.faults.retry_after = 5
+    tenant.faults.queue(fault, 1)
     with pytest.raises(RetryableError, match=status) as raised:
         _poll(source)
     assert raised.value.retry_after == (5 if fault == "throttle" else None)
 
 
 @pytest.mark.parametrize("transport", ["jsonrpc", "xmlrpc"])
-def test_an_unknown_field_is_a_permanent_error_with_odoos_message(odoo: BizzcloudSandbox, transport: str) -> None:
-    source = _source(odoo, transport=transport)
+def test_an_unknown_field_is_a_permanent_error_with_odoos_message(tenant: BizzcloudSandbox, transport: str) -> None:
+    source = _source(tenant, transport=transport)
     with pytest.raises(PermanentError, match=r"Invalid field 'x_colour' on model 'account\.move'"):
         source.odoo.search_read("account.move", [], ["name", "x_colour"])
 
@@ -358,15 +358,15 @@ def test_a_draft_in_a_preview_file_gives_nothing_to_book() -> None:
     assert preview_events(preview_move(state="draft"), connection()) == []
 
 
-def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_have(odoo: BizzcloudSandbox) -> None:
+def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_have(tenant: BizzcloudSandbox) -> None:
     # Given a posted invoice with a line that carries two taxes (Koppel books one VAT rate per line)
-    partner = _jansen(odoo)
-    move = odoo.create_invoice(
+    partner = _jansen(tenant)
+    move = tenant.create_invoice(
         partner, [{"product_id": 1, "quantity": 1, "price_unit": "10.00", "tax_names": [HIGH, LOW]}], "2026-11-20"
     )
 
     # When it is polled
-    [record] = [r for r in _poll(_source(odoo, sync_customers=False)) if r.record_id == f"account.move:{move}"]
+    [record] = [r for r in _poll(_source(tenant, sync_customers=False)) if r.record_id == f"account.move:{move}"]
 
     # Then it carries no event but a problem that names the cause and what to do, under the event id it will have
     assert record.events == ()
@@ -375,14 +375,14 @@ def test_an_invoice_koppel_cannot_read_is_a_problem_under_the_id_its_event_will_
 
 
 # -- payment status written back ----------------------------------------------------------------------------------
-def _write_back(odoo: BizzcloudSandbox, transport: str = "jsonrpc") -> Any:
+def _write_back(tenant: BizzcloudSandbox, transport: str = "jsonrpc") -> Any:
     from koppel.connectors.bizzcloud import build_target
 
-    conn = connection(url=odoo.base_url, database="bizzcloud", transport=transport)
+    conn = connection(url=tenant.base_url, database="bizzcloud", transport=transport)
     ctx = ConnectorContext(
         connection=conn,
         settings=conn.source_settings,
-        secrets={"login": "koppel@shop.nl", "api_key": "odoo-key"},
+        secrets={"login": "koppel@shop.nl", "api_key": "tenant-key"},
         session=session_for(retries=0, timeout=(3, 10)),
     )
     return build_target(ctx)
@@ -397,39 +397,39 @@ def _status(move: dict[str, Any], state: str, open_amount: str) -> Any:
     )  # fmt: skip
 
 
-def _move(odoo: BizzcloudSandbox, move_id: int) -> dict[str, Any]:
-    return next(m for m in odoo.records("account.move") if m["id"] == move_id)
+def _move(tenant: BizzcloudSandbox, move_id: int) -> dict[str, Any]:
+    return next(m for m in tenant.records("account.move") if m["id"] == move_id)
 
 
 @pytest.mark.parametrize("transport", ["jsonrpc", "xmlrpc"])
 def test_a_part_payment_then_the_rest_are_registered_on_the_invoice_once_each(
-    odoo: BizzcloudSandbox, transport: str
+    tenant: BizzcloudSandbox, transport: str
 ) -> None:
     # Given a posted invoice of 97.04 open in Bizzcloud
-    move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:2], invoice_date="2026-11-20")
-    move = _move(odoo, move_id)
+    move_id = tenant.create_invoice(_jansen(tenant), MIXED_LINES[:2], invoice_date="2026-11-20")
+    move = _move(tenant, move_id)
     total = Decimal(str(move["amount_total"]))
-    target = _write_back(odoo, transport)
+    target = _write_back(tenant, transport)
 
     # When the accounting package shows 40.00 still open, then Bizzcloud registers the rest as paid: partial
     target.apply_payment_status(_status(move, "partially_paid", "40.00"))
-    assert Decimal(str(_move(odoo, move_id)["amount_residual"])) == Decimal("40.00")
-    assert _move(odoo, move_id)["payment_state"] == "partial"
+    assert Decimal(str(_move(tenant, move_id)["amount_residual"])) == Decimal("40.00")
+    assert _move(tenant, move_id)["payment_state"] == "partial"
 
     # When the same status arrives again, then nothing more is registered
     target.apply_payment_status(_status(move, "partially_paid", "40.00"))
-    payments = odoo.records("account.payment")
+    payments = tenant.records("account.payment")
     assert [Decimal(str(p["amount"])) for p in payments] == [total - Decimal("40.00")]
 
     # When it is paid in full there, then the invoice is paid in Bizzcloud
     target.apply_payment_status(_status(move, "paid", "0"))
-    assert _move(odoo, move_id)["payment_state"] == "paid"
+    assert _move(tenant, move_id)["payment_state"] == "paid"
 
 
-def test_a_payment_undone_in_the_books_is_parked_for_a_person_not_reversed(odoo: BizzcloudSandbox) -> None:
-    move_id = odoo.create_invoice(_jansen(odoo), MIXED_LINES[:1], invoice_date="2026-11-20")
-    odoo.register_payment(move_id, _move(odoo, move_id)["amount_total"])
-    move = _move(odoo, move_id)
+def test_a_payment_undone_in_the_books_is_parked_for_a_person_not_reversed(tenant: BizzcloudSandbox) -> None:
+    move_id = tenant.create_invoice(_jansen(tenant), MIXED_LINES[:1], invoice_date="2026-11-20")
+    tenant.register_payment(move_id, _move(tenant, move_id)["amount_total"])
+    move = _move(tenant, move_id)
     # When the accounting package shows the invoice open again, then Koppel refuses to guess and says what to do
     with pytest.raises(PermanentError, match="a payment was undone there; correct the payment in Bizzcloud by hand"):
-        _write_back(odoo).apply_payment_status(_status(move, "open", str(move["amount_total"])))
+        _write_back(tenant).apply_payment_status(_status(move, "open", str(move["amount_total"])))

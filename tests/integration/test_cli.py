@@ -280,15 +280,15 @@ def test_revenue_per_product_group_is_mapped_only_to_ledgers_the_target_has(clea
     from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
 
     env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
-    with BizzcloudSandbox() as odoo, EboekhoudenSandbox() as books:
+    with BizzcloudSandbox() as bizzcloud, EboekhoudenSandbox() as books:
         # Given a Bizzcloud → e-Boekhouden connection, connected (its chart read at once)
-        odoo.add_user("koppel@shop.nl", "odoo-key")
+        bizzcloud.add_user("koppel@shop.nl", "bizzcloud-key")
         token = books.add_administration("Shop")
         added = koppel(
             "connections", "add", "spaak", "--tenant", "Spaak", "--source", "bizzcloud", "--target", "eboekhouden",
-            "--setting", f"bizzcloud.url={odoo.base_url}", "--setting", "bizzcloud.database=bizzcloud",
+            "--setting", f"bizzcloud.url={bizzcloud.base_url}", "--setting", "bizzcloud.database=bizzcloud",
             "--setting", f"eboekhouden.api_base={books.base_url}", "--secret", "bizzcloud.login=koppel@shop.nl",
-            "--secret", "bizzcloud.api_key=odoo-key", "--secret", f"eboekhouden.api_token={token}", env=env,
+            "--secret", "bizzcloud.api_key=bizzcloud-key", "--secret", f"eboekhouden.api_token={token}", env=env,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
 
