@@ -162,6 +162,12 @@ CASES: tuple[Case, ...] = (
     # 7 x 0.27 = 1.89; on each rate's total it is 11.88 x 21/121 = 2.06 and 23.31 x 9/109 = 1.92.
     Case("rounding_stress", _doc("2026-0008", _STRESS, "35.19", incl=True),
          D("35.19"), {D(21): D("9.82"), D(9): D("21.39")}, {D(21): D("2.06"), D(9): D("1.92")}),
+    # Excl. VAT, three lines at 21 % and two at 9 %, whose VAT per line (7.14 + 10.66 + 15.36 and 5.86 + 3.43) adds
+    # up to the same 42.45 as per rate (157.88 x 21 % = 33.15, 103.30 x 9 % = 9.30), with a cent on the other rate.
+    Case("rounding_moves_a_cent_between_rates",
+         _doc("2026-0012", [_goods("Zadel", "33.98", 21), _goods("Pomp", "50.76", 21), _goods("Helm", "73.14", 21),
+                            _goods("Atlas", "65.15", 9), _goods("Gids", "38.15", 9)], "303.63"),
+         D("303.63"), {D(21): D("157.88"), D(9): D("103.30")}, {D(21): D("33.15"), D(9): D("9.30")}),
     # A till sale incl. VAT, paid 15.00 cash and 20.10 by PIN.
     Case("with_payments",
          _doc("2026-0009", [_goods("T-shirt", "24.20", 21), _goods("Roman", "10.90", 9)], "35.10", incl=True,

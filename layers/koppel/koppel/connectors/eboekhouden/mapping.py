@@ -225,20 +225,28 @@ def _wire_row(row: dict[str, Any], basis: InExVat) -> dict[str, Any]:
 
 
 def _exact_rows(booking: Booking, rows: list[dict[str, Any]]) -> tuple[InExVat, list[dict[str, Any]]]:
-    """Rows under which e-Boekhouden's own per-row VAT gives the booking's total and VAT to the cent: the document's
-    basis, else the other one; else (a document mixing price-included and excluded taxes, whose lines Odoo rounds
-    each its own way) the document's basis with a few cents of a row split off until each rate's VAT is exact."""
+    """Rows under which e-Boekhouden's own per-row VAT gives the booking's total and each rate's VAT to the cent (the
+    sum alone is not enough: per-row rounding can move a cent from one rate to another): the document's basis, else
+    the other one; else the document's basis with a few cents of a row split off until each rate's VAT is exact."""
     own: InExVat = "IN" if booking.document.prices_include_vat else "EX"
     other: InExVat = "EX" if own == "IN" else "IN"
     for basis in (own, other):
         wired = [_wire_row(r, basis) for r in rows]
-        if predicted_totals(wired, basis) == (booking.total, booking.vat_total):
+        if predicted_totals(wired, basis) == (booking.total, booking.vat_total) and _rates_exact(booking, wired, basis):
             return basis, wired
     for basis in (own, other):
         split = _split_for_vat(booking, [_wire_row(r, basis) for r in rows], basis)
         if split is not None:
             return basis, split
     return "IN", [_wire_row(r, "IN") for r in rows]
+
+
+def _rates_exact(booking: Booking, rows: list[dict[str, Any]], basis: InExVat) -> bool:
+    return all(
+        predicted_totals([r for r in rows if r["vatCode"] == code], basis)[1]
+        == sum((t.vat for t in booking.vat_totals if t.rate == rate), ZERO)
+        for code, rate in VAT_RATES.items()
+    )
 
 
 def _split_for_vat(booking: Booking, rows: list[dict[str, Any]], basis: InExVat) -> list[dict[str, Any]] | None:
