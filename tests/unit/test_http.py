@@ -88,3 +88,28 @@ def test_two_workers_together_keep_within_the_vendors_limits() -> None:
     for i, start in enumerate(stamps):
         assert sum(1 for t in stamps[i:] if t - start < 1.0) <= 10
         assert sum(1 for t in stamps[i:] if t - start < 60.0) <= 500
+
+
+def test_a_vendor_that_never_answers_is_reported_as_slow_not_as_unreachable() -> None:
+    # Given a vendor that accepts the connection but never answers, on every in-process retry of a GET
+    import pytest
+    import requests
+    from requests.adapters import BaseAdapter
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+    from koppel.errors import RetryableError
+    from koppel.http import send
+
+    class Silent(BaseAdapter):
+        def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+            timeout = ReadTimeoutError(None, request.url, "Read timed out. (read timeout=20)")
+            raise requests.ConnectionError(MaxRetryError(None, request.url, timeout), request=request)
+
+        def close(self) -> None:
+            """Nothing to close."""
+
+    session = requests.Session()
+    session.mount("https://", Silent())
+    # When Koppel reads from it, then the retryable error says it did not answer in time
+    with pytest.raises(RetryableError, match=r"SnelStart did not answer GET .* in time"):
+        send(session, "GET", "https://vendor.example/v2/relaties", vendor="SnelStart")

@@ -146,10 +146,19 @@ def send(
     except requests.Timeout as error:
         raise RetryableError(f"{vendor} did not answer {method} {url} in time: {error}") from error
     except requests.ConnectionError as error:
+        if _timed_out(error):  # a read timeout after the last in-process retry arrives wrapped as ConnectionError
+            raise RetryableError(f"{vendor} did not answer {method} {url} in time: {error}") from error
         raise RetryableError(f"could not reach {vendor} for {method} {url}: {error}") from error
     if response.ok:
         return response
     raise error_for(response, vendor=vendor, describe_error=describe_error)
+
+
+def _timed_out(error: requests.ConnectionError) -> bool:
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+    reason = error.args[0] if error.args else None
+    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, ReadTimeoutError)
 
 
 def error_for(
