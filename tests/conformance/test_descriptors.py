@@ -35,7 +35,7 @@ from koppel.preview import PlaceholderSecrets
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTORS = ROOT / "layers" / "koppel" / "koppel" / "connectors"
 NAMES = connectors.available()
-OUTSIDE_DOCUMENTS = ("../shared", "VENDORS.md", "ARCHITECTURE.md", "STYLE.md", "vendor-specs")
+OUTSIDE_DOCUMENTS = ("../shared", "VENDORS.md", "ARCHITECTURE.md", "STYLE.md", "vendor-specs", "vendor-samples")
 
 
 def _context(connector: Connector) -> ConnectorContext:
@@ -133,16 +133,21 @@ def test_every_vendor_has_a_readme_of_its_own(name: str) -> None:
         assert outside not in text, f"{name}'s README cites {outside}"
 
 
+WRITTEN = ("*.py", "*.md", "*.txt", "*.json", "*.yaml", "*.toml")
+
+
 def test_no_code_cites_documents_outside_the_repository() -> None:
-    # Given the layer, the handlers, the dev kit and the tests, then no module points at design or vendor notes
-    # the repository lacks (this file names them only to look for them)
-    for folder in (ROOT / "layers" / "koppel" / "koppel", ROOT / "functions", ROOT / "devkit", ROOT / "tests"):
-        for path in folder.rglob("*.py"):
-            if path == Path(__file__).resolve():
-                continue
-            text = path.read_text()
-            for outside in OUTSIDE_DOCUMENTS:
-                assert outside not in text, f"{path.relative_to(ROOT)} cites {outside}"
+    # Given the layer, the handlers, the dev kit, the tests with their fixtures, the docs and the template, then
+    # nothing points at design or vendor notes the repository lacks (this file names them only to look for them)
+    folders = ("layers/koppel/koppel", "functions", "devkit", "tests", "docs", "infra", "events")
+    paths = [ROOT / "README.md", ROOT / "Makefile", ROOT / "samconfig.toml"]
+    paths += [path for folder in folders for pattern in WRITTEN for path in (ROOT / folder).rglob(pattern)]
+    for path in paths:
+        if path == Path(__file__).resolve():
+            continue
+        text = path.read_text(errors="replace")
+        for outside in OUTSIDE_DOCUMENTS:
+            assert outside not in text, f"{path.relative_to(ROOT)} cites {outside}"
 
 
 def test_an_unknown_or_shared_name_is_no_connector() -> None:

@@ -1,6 +1,6 @@
 """CCV Shop order resources for the sandbox: the exact JSON shapes, CCV's totals, and CCV-style JSON text.
 
-Shapes follow the recorded payloads in vendor-samples/ccvshop field for field and key for key:
+Shapes follow the recorded payloads in tests/fixtures/ccvshop field for field and key for key:
 ``order.get.json`` for an order and ``orderrow.item.truncated-fragment.txt`` for an order row. The row
 fragment was cut off by its recorder right after ``parent``; the sandbox closes the object there and adds
 nothing (the SDK's ``calculator_href`` is absent from the recording, so it is left out).

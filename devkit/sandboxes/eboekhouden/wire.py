@@ -1,6 +1,6 @@
 """e-Boekhouden's wire format: the error body, money as JSON numbers with two decimals, and list paging/filters.
 
-Errors answer ``{"code", "message", "title", "status"}`` (vendor-samples/eboekhouden
+Errors answer ``{"code", "message", "title", "status"}`` (tests/fixtures/eboekhouden
 ``rest.session.create.error400.response.json``, from Mantix/eboekhouden-rest-api tests). Confirmed codes:
 ``API_SESSION_001..004`` and ``MUTA_006`` (outstanding without ``credDeb``, "confirmed against the live API"
 in a public Go client). Every code with a 9xx number is the sandbox's own: branch on the HTTP status.
