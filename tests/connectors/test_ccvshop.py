@@ -802,3 +802,31 @@ def test_preview_shows_the_event_of_a_completed_paid_order_and_nothing_for_a_new
     # Then only the completed one would be enqueued, as the golden document
     assert new_events == []
     assert [e.model_dump(mode="json")["payload"] for e in completed_events] == [case["expected"]["payload"]]
+
+
+@pytest.mark.parametrize(("costs_rate", "total_tax"), [(21, "22.95"), (9, "22.35")])
+def test_payment_costs_take_the_rate_with_which_the_order_s_own_vat_reconciles(costs_rate: int, total_tax: str) -> None:
+    # Given an order priced excluding VAT: goods at 21 %, shipping at 9 %, and 5.00 payment costs, whose VAT CCV
+    # computed either at the goods' main rate or at the shipping rate (CCV does not publish which)
+    order = order_with(
+        taxes_included=False,
+        order_row_taxes_included=False,
+        shipping_taxes_included=False,
+        shipping_tax_percentage=9,
+        total_shipping=10,
+        paymethod_costs=5,
+        total_discounts=0,
+        credit_point_discount=0,
+        total_tax=Decimal(total_tax),
+        total_price=Decimal(115) + Decimal(total_tax),
+    )
+    rows = rows_of(339323562, (2, 50, 21))
+
+    # When it is normalized and planned
+    document = normalize_order(order, rows, CONNECTION).payload
+    booking = plan_booking(document)
+
+    # Then the payment costs carry the rate that makes CCV's own VAT come out, and the booking reconciles to the cent
+    [fee] = [line for line in booking.lines if line.kind == "payment_fee"]
+    assert fee.vat_rate == Decimal(costs_rate)
+    assert (booking.total, booking.vat_total) == (Decimal(115) + Decimal(total_tax), Decimal(total_tax))

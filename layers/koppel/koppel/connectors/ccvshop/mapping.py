@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from koppel.booking import main_rate
+from koppel.booking import main_rate, plan_booking
 from koppel.connectors.ccvshop.fields import amsterdam_date, created_at, first_present, flag, money, text
-from koppel.errors import InputError, PermanentError
+from koppel.errors import InputError, PermanentError, UnbalancedDocumentError
 from koppel.model import Address, Discount, DocumentEvent, Line, Party, SalesDocument
 from koppel.money import ZERO, vat_from_gross, vat_from_net
 
@@ -140,7 +140,7 @@ def normalize_order(
             connection_id=connection.connection_id,
             source=SOURCE,
             occurred_at=created,
-            payload=document,
+            payload=_costs_at_the_reconciling_rate(document),
         )
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
@@ -196,6 +196,32 @@ def _cost_lines(order: Mapping[str, Any], goods: list[Line], *, rows_incl: bool,
         label = text(order, "extra_costs_description") or "Extra kosten"
         lines.append(Line(kind="extra_cost", description=label, unit_price=extra, amount=extra))
     return lines
+
+
+def _costs_at_the_reconciling_rate(document: SalesDocument) -> SalesDocument:
+    """Payment and extra costs without a rate of their own: CCV does not publish whether it taxes them at the goods'
+    main rate (Dutch practice, and the booking's default) or at the shipping rate. Both are tried, in that order:
+    the one with which CCV's own totals reconcile is booked; when neither does, the default stands and the order
+    is parked with its difference."""
+    costs = [line for line in document.lines if line.kind in ("payment_fee", "extra_cost") and line.vat_rate is None]
+    shipping = [line.vat_rate for line in document.lines if line.kind == "shipping" and line.vat_rate is not None]
+    if not costs or not shipping or shipping[0] == main_rate(document.lines):
+        return document
+    if _reconciles(document):
+        return document
+    lines = tuple(
+        line.model_copy(update={"vat_rate": shipping[0]}) if line in costs else line for line in document.lines
+    )
+    alternative = document.model_copy(update={"lines": lines})
+    return alternative if _reconciles(alternative) else document
+
+
+def _reconciles(document: SalesDocument) -> bool:
+    try:
+        plan_booking(document)
+    except UnbalancedDocumentError:
+        return False
+    return True
 
 
 def _to_basis(amount: Decimal, rate: Decimal, *, include_vat: bool) -> Decimal:
