@@ -100,6 +100,26 @@ def test_a_token_refresh_is_single_flight(store) -> None:
     assert store.get_token("shop", "snelstart").value == "t2-a"
 
 
+def test_oauth_workers_racing_on_dynamodb_spend_each_rotating_refresh_token_once(clean_stack, store) -> None:
+    # Given a stored OAuth grant whose access token expired, and a token endpoint that takes each refresh token once
+    from tests.unit.test_oauth_tokens import Clock, TokenEndpoint, all_at_once, worker
+
+    vendor, clock = TokenEndpoint(), Clock()
+    grant = CachedToken(value="a-0", expires_at=clock.now, version=1, refresh_token="r-0", refreshed_at=clock.now)
+    assert store.put_token("demo-shop", "fakebooks", grant)
+    workers = [worker(store, vendor, clock) for _ in range(8)]
+    for hour in range(1, 6):
+        # When eight workers need a token at once, hour after hour
+        clock.now = grant.expires_at + timedelta(hours=hour)
+        assert set(all_at_once(workers)) == {f"a-{hour}"}
+    # Then the vendor saw every refresh token once, and the encrypted grant holds the one it takes now
+    assert len(vendor.seen) == len(set(vendor.seen)) == 5
+    stored = store.get_token("demo-shop", "fakebooks")
+    assert stored.refresh_token == vendor.valid and stored.refreshing_until is None
+    raw = clean_stack.client("dynamodb").scan(TableName=clean_stack._outputs().connections_table)["Items"]
+    assert vendor.valid not in repr(raw)
+
+
 def test_credentials_are_stored_encrypted_and_bound_to_their_connection(clean_stack, store) -> None:
     store.put(Connection(connection_id="shop", tenant_id="t", source="ccvshop", targets=("snelstart",), created_at=T0))
     store.put_secrets("shop", "snelstart", {"koppelsleutel": "VERY-SECRET-KEY"})

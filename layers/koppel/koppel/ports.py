@@ -170,9 +170,18 @@ class Activation(Canonical):
 
 
 class CachedToken(Canonical):
+    """An access token shared by every worker of a connection, and for OAuth the grant that renews it.
+
+    ``version`` makes every write conditional (single flight). An OAuth grant also keeps its refresh token, which
+    the vendor may rotate on every use, and ``refreshing_until``: the lease of the one worker renewing it now."""
+
     value: str = Field(repr=False)
     expires_at: AwareDatetime
     version: int = 0
+    refresh_token: str = Field(default="", repr=False)
+    refresh_expires_at: AwareDatetime | None = None
+    refreshed_at: AwareDatetime | None = None
+    refreshing_until: AwareDatetime | None = None
 
 
 GrantPurpose = Literal["start", "activation", "link"]

@@ -188,11 +188,12 @@ class DynamoConnectionStore:
         if item is None:
             return None
         data = self._decrypt(item["ciphertext"]["S"], connection_id, system)
-        return CachedToken(value=data["value"], expires_at=data["expires_at"], version=int(item["version"]["N"]))
+        return CachedToken.model_validate({**data, "version": int(item["version"]["N"])})
 
     def put_token(self, connection_id: str, system: str, token: CachedToken) -> bool:
         """Single-flight: the write succeeds only for the version after the stored one."""
-        payload = {"value": token.value, "expires_at": token.expires_at.isoformat()}
+        # Encrypted whole: the refresh token is a credential; the times say nothing without it.
+        payload = token.model_dump(mode="json", exclude={"version"}, exclude_none=True)
         request: dict[str, Any] = {
             "TableName": self._table,
             "Item": {
