@@ -25,12 +25,13 @@ CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 .PHONY: help install tools lint fmt validate build unit conformance connectors integration e2e invoke test demo chaos fuzz bench clean deploy security layer-lock
 
 help:
-	@echo "make demo      run CCV Shop -> SnelStart end to end on the embedded local stack (moto + sandboxes)"
+	@echo "make demo      run every koppeling end to end on the embedded local stack (moto + sandboxes), one after the other"
 	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
 	@echo "make unit | conformance | connectors | integration | e2e   one cost class of tests (pytest markers)"
 	@echo "make invoke FN=<Function> EVENT=events/<file>.json   one event through its handler on the local stack"
 	@echo "make security  checkov (template), bandit (code), pip-audit (the layer's pinned dependencies); part of make test"
-	@echo "make chaos [N=2000 SEED=7]   N orders through seeded faults; prints duplicates, lost, parked, retries"
+	@echo "make chaos [KOPPELING=ccvshop_snelstart N=2000 SEED=7]   seeded faults per koppeling (all when none given);"
+	@echo "               prints per koppeling orders/documents, duplicates, lost, parked, retries"
 	@echo "make fuzz [N=10000 SEED=8]   N bad requests at every inbound door; prints requests, 4xx, 5xx, failures"
 	@echo "make bench     cold start, CPU per order, throughput, rate-limited drain, latency, cost (docs/performance.md)"
 	@echo "make deploy ENV=dev   build and deploy to AWS with SAM (needs AWS credentials)"
@@ -98,8 +99,10 @@ test: lint validate build security
 demo: install
 	$(BIN)/python -m devkit.demo
 
+# One koppeling (KOPPELING=<source>_<target>, devkit/koppelingen/), or every one in turn: N is then the largest
+# run's size and the others keep their share (the default: 2000 CCV Shop orders, 300 Bizzcloud documents).
 chaos: install
-	$(if $(filter bizzcloud,$(KOPPELING)),$(BIN)/python -m devkit.chaos_bizzcloud --documents $(or $(N),300) --seed $(or $(SEED),7),$(BIN)/python -m devkit.chaos --orders $(or $(N),2000) --seed $(or $(SEED),7))
+	$(BIN)/python -m devkit.chaos $(if $(KOPPELING),--koppeling $(KOPPELING)) $(if $(N),--size $(N)) --seed $(or $(SEED),7)
 
 # Bad input at scale (docs/security.md): N seeded bad requests per inbound door on the local stack; fails on any
 # 5xx, bad request accepted or enqueued, data changed or secret leaked.

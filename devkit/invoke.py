@@ -32,17 +32,14 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
 
-# What the recorded events carry (events/*.json): change them together.
-WEBHOOK_KEY = "demo-ccv-webhook-key"
-WEBHOOK_ORDER = 339493812
-"""The order the recorded CCV Shop webhook names (tests/fixtures/ccvshop/webhook.orders.status_changed.json)."""
+# What the recorded events carry (events/*.json): change them together (the connections' own: the koppelingen's
+# seed.py).
 START_TOKEN = "demo-start-link-q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8"
 """The owner's start link token in connect__snelstart_start.json."""
 ACTIVATION_REFERENCE = "q8cK3vXo1nB2mZ7rT4sY9wLdA0bC1dE2fG3hI4jK5lM"
 """The activation reference SnelStart sends back in connect__snelstart_activation.json."""
 ACTIVATION_KOPPELSLEUTEL = "demo-koppelsleutel-1f6e0c2a9b"
 SUBSCRIPTION_KEY = "demo-subscription-key"
-ODOO_LOGIN, ODOO_KEY = "koppel@demo-kassa.nl", "demo-bizzcloud-api-key"
 
 
 class InvokeError(Exception):
@@ -114,25 +111,25 @@ class EventWorld:
         self.ccv: CcvShopSandbox = CcvShopSandbox()
         self.snelstart: SnelstartSandbox = SnelstartSandbox(subscription_key=SUBSCRIPTION_KEY)
         self.eboekhouden: EboekhoudenSandbox = EboekhoudenSandbox()
-        self.odoo: BizzcloudSandbox = BizzcloudSandbox()
+        self.bizzcloud: BizzcloudSandbox = BizzcloudSandbox()
         self.koppelsleutel = ""
         self.api_token = ""
 
     def __enter__(self) -> EventWorld:
         self.stack.start()
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.odoo):
+        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
             sandbox.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.odoo):
+        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
             sandbox.stop()
         self.stack.stop()
 
     def reset(self) -> None:
         """An empty stack and empty sandboxes, then the seed again: each event sees the same world."""
         self.stack.reset()
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.odoo):
+        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
             sandbox.reset()
         self.seed()
 
@@ -141,82 +138,18 @@ class EventWorld:
 
     # -- the seed -----------------------------------------------------------------------------------------
     def seed(self) -> None:
-        from koppel import bootstrap
-        from koppel.settings import StoreSettings
+        from devkit.koppelingen.bizzcloud_eboekhouden.seed import seed_demo_kassa
 
-        store = bootstrap.connection_store(StoreSettings.load())
-        self._seed_demo_shop(store)
-        self._seed_demo_kassa()
+        self._seed_demo_shop()
+        self.api_token = seed_demo_kassa(self.bizzcloud, self.eboekhouden)
         self._seed_grants()
 
-    def _seed_demo_shop(self, store: Any) -> None:
-        from devkit.sandboxes.ccvshop.sandbox import RowSpec
-        from devkit.sandboxes.snelstart.chart import land_id
-        from devkit.scenarios import JAN
-        from koppel.model import Connection
+    def _seed_demo_shop(self) -> None:
+        from devkit.koppelingen.ccvshop_snelstart.seed import seed_demo_shop
 
-        self.ccv.add_shop("p", "s")
-        self.ccv._ids["order"] = WEBHOOK_ORDER - 1  # the next order placed gets the id the recorded webhook names
-        self.ccv.add_order(JAN, [RowSpec("OnePlus Blauw", 1, "585.00")], shipping="5.00", status=7, paid=True)
-        self.koppelsleutel = self.snelstart.add_administratie("Demo B.V.")
-        gate = self.snelstart.gate  # the koppelsleutel the recorded activation carries opens the same administratie
-        gate.keys[ACTIVATION_KOPPELSLEUTEL] = gate.history[ACTIVATION_KOPPELSLEUTEL] = gate.keys[self.koppelsleutel]
-        store.put(
-            Connection(
-                connection_id="demo-shop",
-                tenant_id="tenant-demo",
-                source="ccvshop",
-                targets=("snelstart",),
-                source_settings={"base_url": self.ccv.base_url},
-                target_settings={
-                    "snelstart": {
-                        "api_base": f"{self.snelstart.base_url}/v2",
-                        "auth_url": f"{self.snelstart.base_url}/b2b/token",
-                        "activation_base": self.snelstart.base_url,
-                        "ledger_ids": {
-                            str(n): self.snelstart.grootboek_id(self.koppelsleutel, n)
-                            for n in (8000, 8010, 8020, 8050, 8060)
-                        },
-                        "country_ids": {"NL": land_id("NL")},
-                    }
-                },
-                created_at=datetime.now(UTC) - timedelta(days=1),
-            )
-        )
-        store.put_secrets("demo-shop", "ccvshop", {"public_key": "p", "secret_key": "s", "webhook_key": WEBHOOK_KEY})
-        store.put_secrets("demo-shop", "snelstart", {"koppelsleutel": self.koppelsleutel})
-        partner = f"{self.stack._outputs().partner_secret_prefix}snelstart"
-        self.stack.client("secretsmanager").put_secret_value(
-            SecretId=partner,
-            SecretString=json.dumps({"subscription_key": SUBSCRIPTION_KEY, "app_short_name": "koppel"}),
-        )
-
-    def _seed_demo_kassa(self) -> None:
-        from devkit.demo_bizzcloud import HIGH, LOW
-
-        self.odoo.add_user(ODOO_LOGIN, ODOO_KEY)
-        # The invoice the deliver and write-back events name: move 1, INV/2026/00001 (its booking is the e-Boekhouden
-        # event's document), for the write-back to register its payment on.
-        countries = {row["code"]: row["id"] for row in self.odoo.records("res.country")}
-        jansen = self.odoo.add_partner(
-            name="Bakkerij Jansen", email="info@jansen.nl", ref="D1001", is_company=True, street="Dorpsstraat 1",
-            zip="1234 AB", city="Utrecht", country_id=countries["NL"], vat="NL123456789B01",
-        )  # fmt: skip
-        lines = [
-            {"product_id": 1, "quantity": 3, "price_unit": "19.99", "tax_names": [HIGH]},
-            {"product_id": 2, "quantity": 1, "price_unit": "24.95", "tax_names": [LOW], "discount": 10},
-        ]
-        self.odoo.create_invoice(jansen, lines, invoice_date="2026-11-20")
-        self.api_token = self.eboekhouden.add_administration("Demo Kassa B.V.")
-        # Connected as a user connects it: the e-Boekhouden chart of accounts is read into the mapping at once
-        cli(
-            "connections", "add", "demo-kassa", "--tenant", "tenant-demo", "--name", "Demo kassa",
-            "--source", "bizzcloud", "--target", "eboekhouden",
-            "--setting", f"bizzcloud.url={self.odoo.base_url}", "--setting", "bizzcloud.database=bizzcloud",
-            "--setting", f"eboekhouden.api_base={self.eboekhouden.base_url}",
-            "--secret", f"bizzcloud.login={ODOO_LOGIN}", "--secret", f"bizzcloud.api_key={ODOO_KEY}",
-            "--secret", f"eboekhouden.api_token={self.api_token}",
-        )  # fmt: skip
+        self.koppelsleutel = seed_demo_shop(self.stack, self.snelstart, subscription_key=SUBSCRIPTION_KEY, ccv=self.ccv)
+        # The koppelsleutel the recorded activation carries opens the same administratie
+        self.snelstart.add_koppelsleutel(self.koppelsleutel, ACTIVATION_KOPPELSLEUTEL)
 
     def _seed_grants(self) -> None:
         """The owner's start link of connect__snelstart_start.json and the pending activation whose reference
@@ -231,12 +164,6 @@ class EventWorld:
         for token, purpose in ((START_TOKEN, "start"), (ACTIVATION_REFERENCE, "activation")):
             grant = Grant(connection_id="demo-shop", system="snelstart", purpose=purpose, expires_at=expires)
             grants.issue(digest(token), grant)
-
-
-def cli(*args: str) -> None:
-    from koppel.cli import app
-
-    app(list(args), standalone_mode=False)
 
 
 def serve(env_file: str) -> int:

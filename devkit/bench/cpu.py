@@ -79,9 +79,9 @@ def connection() -> Connection:
 
 def sample_orders(n: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
     """``n`` completed and paid CCV orders as (order JSON, orderrows collection JSON), as the API sends them."""
+    from devkit.koppelingen.ccvshop_snelstart.scenarios import chaos_orders
     from devkit.sandboxes.ccvshop.orders import dumps
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
-    from devkit.scenarios import chaos_orders
 
     ccv = CcvShopSandbox()  # never started: orders are placed and rendered in-process
     shop = ccv.add_shop("bench-public", "bench-secret")

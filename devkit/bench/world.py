@@ -1,7 +1,8 @@
 """The local stack the stack benchmarks share: a connected shop, with timings the benchmarks need.
 
 ``BenchWorld`` starts the embedded LocalStack and the demo's sandboxes, connects the shop to SnelStart exactly as
-``make demo`` does (devkit.demo.Demo.connect), and adds two instruments that change no behaviour:
+``make demo`` does (devkit.koppelingen.ccvshop_snelstart.demo.Demo.connect), and adds two instruments that change
+no behaviour:
 - ``TimedStack`` records the wall time of every handler invocation (what Lambda bills), per function;
 - ``RecordingSnelstart`` records, per invoice number, when SnelStart stored the booking, and counts the
   answers of its /v2 API by status (429s included) with the time of each admitted request;
@@ -20,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from devkit.demo import CONNECTION, SUBSCRIPTION_KEY, Demo
+from devkit.koppelingen.ccvshop_snelstart.demo import CONNECTION, SUBSCRIPTION_KEY, Demo
+from devkit.koppelingen.ccvshop_snelstart.scenarios import chaos_orders
 from devkit.local import LocalStack
 from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
-from devkit.scenarios import chaos_orders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -202,8 +203,9 @@ class BenchWorld:
             self.demo = Demo(self.stack)
             self.demo.snelstart = self.snelstart
             self.demo.__enter__()
-            # CCV allows 150 GETs of orders per minute per shop (koppel/connectors/ccvshop/README.md), and ingest re-reads the order (and
-            # its rows) for every webhook: that caps one shop at 75 orders a minute. The benchmarks measure Koppel,
+            # CCV allows 150 GETs of orders per minute per shop (the ccvshop connector's README), and ingest
+            # re-reads the order (and its rows) for every webhook: that caps one shop at 75 orders a minute. The
+            # benchmarks measure Koppel,
             # not that cap, so the sandbox's limits are lifted; docs/performance.md names the cap.
             self.demo.ccv.configure({"rate_limits": UNLIMITED_CCV})
             self.demo.connect()

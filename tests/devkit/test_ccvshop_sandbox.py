@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from devkit.koppelingen.ccvshop_snelstart.scenarios import demo_orders
 from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, Delivery, RateLimits, RowSpec
-from devkit.scenarios import demo_orders
 
 # The recorded CCV payloads, recorded from CCV and kept unchanged in tests/fixtures/ccvshop.
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ccvshop"
@@ -324,3 +324,16 @@ def test_demo_batch_has_exactly_one_paid_order_that_does_not_add_up(sandbox):
     assert [(o["status"], o["paid"]) for o in broken] == [(7, True)]
     assert [o["status"] for o in unpaid] == [4]
     assert all(o["status"] == 7 for o in orders if o["paid"])
+
+
+def test_an_order_can_get_the_id_a_recorded_webhook_names_and_later_ids_stay_unique(sandbox: CcvShopSandbox) -> None:
+    # Given an order placed with a fixed id, as `make invoke` seeds the order the recorded webhook names
+    fixed = sandbox.add_order(JAN, [RowSpec("Boek", 1, Decimal("19.95"), tax=9)], order_id=339493812)
+    # When two more orders are placed
+    later = [sandbox.add_order(JAN, [RowSpec("Boek", 1, Decimal("19.95"), tax=9)])["id"] for _ in range(2)]
+    # Then the first has that id, the others new ones, and the fixed id cannot be given twice
+    assert fixed["id"] == 339493812
+    assert sandbox.get_order(339493812)["id"] == 339493812
+    assert len(set(later) | {339493812}) == 3
+    with pytest.raises(ValueError, match="taken"):
+        sandbox.add_order(JAN, [RowSpec("Boek", 1, Decimal("19.95"), tax=9)], order_id=339493812)

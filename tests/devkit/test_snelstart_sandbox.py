@@ -608,3 +608,17 @@ def test_control_endpoints_show_state_and_reset(sandbox: SnelstartSandbox) -> No
         data={"grant_type": "clientkey", "clientkey": created["koppelsleutel"]},
     )
     assert refused.status_code == 400
+
+
+def test_a_second_koppelsleutel_opens_the_same_administratie(sandbox: SnelstartSandbox) -> None:
+    # Given an administratie and a second, fixed key to it (as a recorded activation carries one)
+    first = sandbox.add_administratie("Demo B.V.")
+    second = sandbox.add_koppelsleutel(first, "recorded-koppelsleutel")
+    # When a token is asked with the second key
+    answer = requests.post(
+        f"{sandbox.base_url}/b2b/token", data={"grant_type": "clientkey", "clientkey": second}, timeout=5
+    )
+    # Then it is handed out, for the same administratie
+    assert second == "recorded-koppelsleutel"
+    assert answer.status_code == 200
+    assert sandbox.administratie(second) is sandbox.administratie(first)

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devkit.demo_bizzcloud import CONNECTION, FAST_CLOCK, BizzcloudDemo, BizzcloudOutcome, booked_invoice_numbers
+from devkit.koppelingen.bizzcloud_eboekhouden.demo import (
+    CONNECTION,
+    FAST_CLOCK,
+    BizzcloudDemo,
+    BizzcloudOutcome,
+    booked_invoice_numbers,
+)
 from devkit.local import LocalStack
 
 if TYPE_CHECKING:
@@ -43,15 +49,15 @@ def test_every_posted_invoice_credit_invoice_and_till_sale_is_booked_exactly_onc
 
 def test_every_booking_reconciles_with_bizzcloud_to_the_cent(played: Played) -> None:
     demo, outcome = played
-    # Given Odoo's own totals of each posted invoice (credit invoices negative, as booked)
+    # Given Bizzcloud's own totals of each posted invoice (credit invoices negative, as booked)
     booked = _invoices(outcome)
-    for move in outcome.odoo_invoices:
+    for move in outcome.bizzcloud_invoices:
         sign = -1 if move["move_type"] == "out_refund" else 1
         mutation = booked[move["name"]]
         # Then e-Boekhouden's computed total and VAT equal Bizzcloud's amount_total and amount_tax exactly
         assert D(str(mutation["totalAmount"])) == sign * D(str(move["amount_total"])), move["name"]
         assert D(str(mutation["totalVat"])) == sign * D(str(move["amount_tax"])), move["name"]
-    for order in demo.odoo.records("pos.order"):
+    for order in demo.bizzcloud.records("pos.order"):
         if order["state"] != "invoiced":
             assert D(str(booked[order["name"]]["totalAmount"])) == D(str(order["amount_total"]))
 
@@ -68,7 +74,7 @@ def test_zero_rate_sales_abroad_are_booked_as_icp_and_export(played: Played) -> 
 
 def test_till_sales_are_booked_with_their_payment_so_they_never_stay_open(played: Played) -> None:
     demo, outcome = played
-    till = [o["name"] for o in demo.odoo.records("pos.order") if o["state"] != "invoiced"]
+    till = [o["name"] for o in demo.bizzcloud.records("pos.order") if o["state"] != "invoiced"]
     paid = {}
     for m in outcome.mutations:
         if m["type"] == 3:
@@ -85,14 +91,18 @@ def test_till_sales_are_booked_with_their_payment_so_they_never_stay_open(played
 def test_a_payment_in_e_boekhouden_marks_the_invoice_paid_in_bizzcloud(played: Played) -> None:
     demo, outcome = played
     # Given Bakkerij Jansen paid its first invoice in e-Boekhouden
-    paid = next(m for m in outcome.odoo_invoices if m["id"] == demo.jansen_invoice)
+    paid = next(m for m in outcome.bizzcloud_invoices if m["id"] == demo.jansen_invoice)
     # Then Bizzcloud shows it paid, through one registered payment
     assert paid["payment_state"] == "paid"
     assert D(str(paid["amount_residual"])) == 0
-    payments = [p for p in demo.odoo.records("account.payment") if D(str(p["amount"])) == D(str(paid["amount_total"]))]
+    payments = [
+        p for p in demo.bizzcloud.records("account.payment") if D(str(p["amount"])) == D(str(paid["amount_total"]))
+    ]
     assert len(payments) == 1
     # And the invoices nobody paid stay open on both sides
-    open_invoices = [m for m in outcome.odoo_invoices if m["move_type"] == "out_invoice" and not m["pos_order_ids"]]
+    open_invoices = [
+        m for m in outcome.bizzcloud_invoices if m["move_type"] == "out_invoice" and not m["pos_order_ids"]
+    ]
     assert {m["payment_state"] for m in open_invoices if m["id"] != demo.jansen_invoice} <= {"not_paid", "reversed"}
 
 
@@ -133,7 +143,7 @@ def test_revenue_of_a_mapped_product_group_goes_to_its_ledger(played: Played) ->
     late = _invoices(outcome)[demo.late_invoice]
     # Then that invoice's revenue row is on ledger 8200, and the invoices booked before the mapping are not
     assert {row["ledgerId"] for row in late["rows"]} == {demo.eboekhouden.ledger_id(demo.api_token, "8200")}
-    first = next(m for m in outcome.odoo_invoices if m["id"] == demo.jansen_invoice)
+    first = next(m for m in outcome.bizzcloud_invoices if m["id"] == demo.jansen_invoice)
     assert demo.eboekhouden.ledger_id(demo.api_token, "8200") not in {
         r["ledgerId"] for r in _invoices(outcome)[first["name"]]["rows"]
     }

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.demo import CONNECTION, Demo, DemoOutcome
+from devkit.koppelingen.ccvshop_snelstart.demo import CONNECTION, Demo, DemoOutcome
 from devkit.local import LocalStack
 
 if TYPE_CHECKING:

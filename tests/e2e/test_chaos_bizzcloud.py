@@ -1,5 +1,5 @@
-"""Chaos on the local stack for the second koppeling: a small seeded run of `make chaos KOPPELING=bizzcloud`,
-played once; each test checks one promise.
+"""Chaos on the local stack for the second koppeling: a small seeded run of
+`make chaos KOPPELING=bizzcloud_eboekhouden`, played once; each test checks one promise.
 
 Every posted invoice, credit invoice and paid till sale in Bizzcloud is booked in e-Boekhouden exactly once and to
 the cent, or parked with a reason a person can act on, and what is paid in e-Boekhouden shows in Bizzcloud, while
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.chaos_bizzcloud import BizzcloudChaosConfig, run_chaos
+from devkit.koppelingen.bizzcloud_eboekhouden.chaos import BizzcloudChaosConfig, run_chaos
 
 if TYPE_CHECKING:
-    from devkit.chaos_bizzcloud_report import BizzcloudChaosReport
+    from devkit.koppelingen.bizzcloud_eboekhouden.report import BizzcloudChaosReport
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def report() -> BizzcloudChaosReport:
     # Given 120 seeded Bizzcloud documents (invoices at 21/9/0 %, EU and export sales, credit invoices, till sales
     # in cash and by PIN, invoiced till sales, drafts posted or cancelled later), polled in three batches through
     # every fault the harness injects, with two e-Boekhouden deliver workers and a payment wave after the first batch
-    return run_chaos(BizzcloudChaosConfig(documents=DOCUMENTS, seed=SEED, workers=2, batch_size=40))
+    return run_chaos(BizzcloudChaosConfig(size=DOCUMENTS, seed=SEED, workers=2, batch_size=40))
 
 
 def test_faults_of_every_kind_were_injected(report: BizzcloudChaosReport) -> None:
@@ -67,12 +67,12 @@ def test_every_parked_document_says_why(report: BizzcloudChaosReport) -> None:
         assert reason.split(": ", 1)[-1].strip() not in ("", "(no reason given)"), numbers
 
 
-def test_every_booking_equals_odoos_total_to_the_cent(report: BizzcloudChaosReport) -> None:
+def test_every_booking_equals_bizzclouds_total_to_the_cent(report: BizzcloudChaosReport) -> None:
     # Then e-Boekhouden's computed total of each booking is Bizzcloud's amount_total (credit invoices negative)
     assert report.total_mismatches == []
 
 
-def test_every_booking_carries_odoos_vat_to_the_cent(report: BizzcloudChaosReport) -> None:
+def test_every_booking_carries_bizzclouds_vat_to_the_cent(report: BizzcloudChaosReport) -> None:
     # Then e-Boekhouden's computed VAT of each booking is Bizzcloud's amount_tax
     assert report.vat_mismatches == []
 

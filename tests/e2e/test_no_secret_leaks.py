@@ -41,7 +41,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_LENGTH = 8
-"""Values shorter than this are not searched: they would match ordinary words. (The only such value is the Odoo
+"""Values shorter than this are not searched: they would match ordinary words. (The only such value is the Bizzcloud
 sandbox's seeded admin/admin user, which Koppel never uses.)"""
 EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 """An e-mail address whose local part is not masked (a masked one reads ``j***@example.nl``)."""

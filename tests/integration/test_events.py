@@ -44,7 +44,7 @@ def _booked_in_eboekhouden(world: EventWorld, answer: dict[str, Any]) -> None:
 
 def _paid_in_bizzcloud(world: EventWorld, answer: dict[str, Any]) -> None:
     assert answer == {"batchItemFailures": []}
-    assert [m["payment_state"] for m in world.odoo.records("account.move", ["payment_state"])] == ["paid"]
+    assert [m["payment_state"] for m in world.bizzcloud.records("account.move", ["payment_state"])] == ["paid"]
 
 
 def _enqueued(world: EventWorld, answer: dict[str, Any]) -> None:

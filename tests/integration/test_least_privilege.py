@@ -326,8 +326,8 @@ def recorded() -> Iterator[list[dict[str, Any]]]:
     from aws_lambda_powertools.utilities import parameters
     from botocore.client import BaseClient
 
-    from devkit.demo import Demo
-    from devkit.demo_bizzcloud import FAST_CLOCK, BizzcloudDemo
+    from devkit.koppelingen.bizzcloud_eboekhouden.demo import FAST_CLOCK, BizzcloudDemo
+    from devkit.koppelingen.ccvshop_snelstart.demo import Demo
     from devkit.local import LocalStack
 
     calls: list[dict[str, Any]] = []

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from devkit.fuzz import mutations as m
 from devkit.fuzz.doors import Door
 from devkit.fuzz.probe import Probe, path_of
+from devkit.koppelingen.ccvshop_snelstart.scenarios import FATIMA, JAN
 from devkit.sandboxes.ccvshop.auth import RateLimits
 from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, RowSpec
-from devkit.scenarios import FATIMA, JAN
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -192,12 +192,14 @@ class CcvShopSandbox(Sandbox):
         create_date: datetime | None = None,
         total_price_override: Decimal | int | str | None = None,
         extra: dict[str, Any] | None = None,
+        order_id: int | None = None,
     ) -> dict[str, Any]:
         """Place an order as a customer's checkout would (fires ``orders.created``); returns the order resource.
 
         Amounts are incl. VAT (``taxes_included=True``, like most Dutch shops) per unit on rows; the totals are
         computed like CCV (see ccvshop_orders). ``total_price_override`` makes an order whose own parts do not
-        add up, ``extra`` overrides top-level order fields verbatim. Values in the result are Decimal.
+        add up, ``extra`` overrides top-level order fields verbatim. ``order_id`` fixes the id (e.g. the one a
+        recorded webhook names; later orders get ids above every id given). Values in the result are Decimal.
         """
         if not rows:
             raise ValueError("an order needs at least one row")
@@ -222,7 +224,12 @@ class CcvShopSandbox(Sandbox):
         )
         with self.lock:
             target = self._pick_shop(shop)
-            order_id = self.next_id("order")
+            if order_id is None:
+                order_id = self.next_id("order")
+            elif order_id in self._order_shop:
+                raise ValueError(f"order id {order_id} is taken")
+            else:
+                self._ids["order"] = max(self._ids["order"], order_id)
             built_rows = [
                 build_row(
                     spec,

@@ -91,8 +91,8 @@ class Gate:
     limits: dict[str, list[Window]] = field(default_factory=dict)  # administratie id -> windows
     history: dict[str, str] = field(default_factory=dict)  # every key ever issued, retired ones included
 
-    def add_key(self, admin_id: str) -> str:
-        key = new_koppelsleutel()
+    def add_key(self, admin_id: str, key: str | None = None) -> str:
+        key = key or new_koppelsleutel()
         self.keys[key] = self.history[key] = admin_id
         return key
 

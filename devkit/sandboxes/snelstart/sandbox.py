@@ -109,6 +109,12 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
             self._administraties[administratie.id] = administratie
             return self.gate.add_key(administratie.id)
 
+    def add_koppelsleutel(self, koppelsleutel: str, key: str | None = None) -> str:
+        """One more key to the administratie behind ``koppelsleutel``: ``key`` (e.g. the one a recorded activation
+        carries) or a new one; returns it."""
+        with self._lock:
+            return self.gate.add_key(self.administratie(koppelsleutel).id, key)
+
     def administratie(self, koppelsleutel: str) -> Administratie:
         """The live administratie behind a key, retired keys included so tests can inspect it after a Delete.
 

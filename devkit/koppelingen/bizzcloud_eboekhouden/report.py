@@ -1,4 +1,5 @@
-"""What a Bizzcloud → e-Boekhouden chaos run found: read from the final state of Odoo, e-Boekhouden and the ledger.
+"""What a Bizzcloud → e-Boekhouden chaos run found: read from the final state of Bizzcloud, e-Boekhouden and the
+ledger.
 
 Every figure compares the two systems directly (not what Koppel believes it did): an expected document is a posted
 invoice or credit invoice, or a paid till sale that was not invoiced; a booking is an invoice mutation (type 2) in
@@ -13,9 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
-from devkit.chaos_report import group_reasons
+from devkit.chaos.report import ChaosReport, Row, group_reasons, pairs
 
 if TYPE_CHECKING:
     from koppel.ports import LedgerEntry
@@ -23,50 +22,41 @@ if TYPE_CHECKING:
 INVOICE, PAYMENT = 2, 3
 
 
-@dataclass
-class BizzcloudChaosReport:
-    seed: int
-    workers: int
-    created: dict[str, int]
-    documents: int
-    expected: int
-    """Posted invoices and credit invoices, and paid till sales that were not invoiced."""
-    invoice_mutations: int
-    duplicates: list[str]
-    """Invoice numbers e-Boekhouden holds more than once (the sandbox's own count)."""
-    counted_twice: list[str]
+@dataclass(kw_only=True)
+class BizzcloudChaosReport(ChaosReport):
+    invoice_mutations: int = 0
+    """Invoice mutations in e-Boekhouden, a number booked twice counted twice."""
+    counted_twice: list[str] = field(default_factory=list)
     """Invoice numbers with more than one invoice mutation, counted here from the mutation list."""
-    lost: list[str]
-    unexpected: list[str]
-    """Booked although no posted document or paid till sale has that number (a draft, a cancelled one)."""
-    parked: dict[str, list[str]]
-    pending: list[str]
-    unsettled_till_sales: list[str]
-    payment_disagreements: list[str]
-    total_mismatches: list[str]
-    """Bookings whose total differs from Odoo's amount_total (credit invoices negative)."""
-    vat_mismatches: list[str]
-    """Bookings whose VAT differs from Odoo's amount_tax."""
-    retries: dict[str, int]
-    faults: dict[str, int]
+    unsettled_till_sales: list[str] = field(default_factory=list)
+    payment_disagreements: list[str] = field(default_factory=list)
+    total_mismatches: list[str] = field(default_factory=list)
+    """Bookings whose total differs from Bizzcloud's amount_total (credit invoices negative)."""
+    vat_mismatches: list[str] = field(default_factory=list)
+    """Bookings whose VAT differs from Bizzcloud's amount_tax."""
     payment_wave: dict[str, int] = field(default_factory=dict)
     reversed_skipped: int = 0
     """Reversed invoices: settled by their credit invoice in Bizzcloud, open in e-Boekhouden by design."""
-    polls: int = 0
-    rates: str = ""
-    dead_lettered: int = 0
-    wall_seconds: float = 0.0
-    drained: bool = True
 
-    @property
-    def ok(self) -> bool:
-        problems = (self.duplicates, self.counted_twice, self.lost, self.unexpected, self.pending)
-        more = (self.unsettled_till_sales, self.payment_disagreements, self.total_mismatches, self.vat_mismatches)
-        return not any(problems + more) and self.drained and not self.dead_lettered
+    def checks(self) -> dict[str, list[str]]:
+        return {
+            "duplicates (counted here)": self.counted_twice,
+            "till sales not settled": self.unsettled_till_sales,
+            "payment state disagrees": self.payment_disagreements,
+            "totals off by a cent or more": self.total_mismatches,
+            "VAT off by a cent or more": self.vat_mismatches,
+        }
 
-    @property
-    def parked_count(self) -> int:
-        return sum(len(numbers) for numbers in self.parked.values())
+    def rows(self) -> list[Row]:
+        return [
+            ("invoice mutations in e-Boekhouden", str(self.invoice_mutations), "type 2"),
+            (
+                "reversed invoices",
+                str(self.reversed_skipped),
+                "payment state not compared: settled by a credit invoice",
+            ),
+            ("payment wave", str(sum(self.payment_wave.values())), pairs(self.payment_wave)),
+        ]
 
 
 @dataclass
@@ -94,6 +84,8 @@ def figures(state: FinalState) -> dict[str, Any]:
     parked_numbers = {e.document_number for e in state.parked if e.target == "eboekhouden"}
     return {
         "expected": len(expected),
+        "expected_means": "posted (credit) invoices + paid, non-invoiced till sales",
+        "booked": len(booked),
         "invoice_mutations": len(invoices),
         "duplicates": sorted(state.sandbox_duplicates),
         "counted_twice": sorted(number for number, count in per_number.items() if count > 1),
@@ -113,9 +105,9 @@ def _grouped(parked: list[LedgerEntry]) -> dict[str, list[str]]:
     for entry in parked:
         by_target[entry.target].append(entry)
     return {
-        f"{target}: {reason}": numbers
+        reason: numbers
         for target, entries in by_target.items()
-        for reason, numbers in group_reasons(entries).items()
+        for reason, numbers in group_reasons(entries, f"{target}: ").items()
     }
 
 
@@ -146,11 +138,11 @@ def _unsettled(
 def _mismatches(
     booked: dict[str, Any], posted: list[dict[str, Any]], till: list[dict[str, Any]], ours: str, theirs: str
 ) -> list[str]:
-    """Bookings whose ``ours`` differs from Odoo's ``theirs`` (credit invoices negative)."""
-    odoo = [(str(m["name"]), -1 if m["move_type"] == "out_refund" else 1, m) for m in posted]
-    odoo += [(str(o["name"]), 1, o) for o in till]
+    """Bookings whose ``ours`` differs from Bizzcloud's ``theirs`` (credit invoices negative)."""
+    documents = [(str(m["name"]), -1 if m["move_type"] == "out_refund" else 1, m) for m in posted]
+    documents += [(str(o["name"]), 1, o) for o in till]
     wrong = []
-    for number, sign, record in odoo:
+    for number, sign, record in documents:
         mutation = booked.get(number)
         if mutation is None:
             continue
@@ -175,48 +167,3 @@ def _payment_disagreements(state: FinalState, booked: dict[str, Any], posted: li
         if residual != open_amount:
             wrong.append(f"{number}: {open_amount} open in e-Boekhouden, residual {residual} ({move['payment_state']})")
     return {"payment_disagreements": wrong, "reversed_skipped": reversed_skipped}
-
-
-def report_table(report: BizzcloudChaosReport) -> Table:
-    title = f"Chaos run Bizzcloud → e-Boekhouden: seed {report.seed}, {report.workers} deliver worker(s)"
-    table = Table(title=title, show_header=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("detail", overflow="fold")
-
-    def bad(items: list[str]) -> str:
-        return f"[bold red]{len(items)}[/]" if items else "[green]0[/]"
-
-    table.add_row("documents created", str(report.documents), _pairs(report.created))
-    table.add_row("expected bookable", str(report.expected), "posted (credit) invoices + paid, non-invoiced till sales")
-    table.add_row("invoice mutations in e-Boekhouden", str(report.invoice_mutations), "type 2")
-    table.add_row("duplicates (e-Boekhouden)", bad(report.duplicates), ", ".join(report.duplicates[:20]))
-    table.add_row("duplicates (counted here)", bad(report.counted_twice), ", ".join(report.counted_twice[:20]))
-    table.add_row("lost", bad(report.lost), ", ".join(report.lost[:20]))
-    table.add_row("booked but not to be booked", bad(report.unexpected), ", ".join(report.unexpected[:20]))
-    table.add_row("stuck PENDING", bad(report.pending), ", ".join(report.pending[:20]))
-    table.add_row("parked", str(report.parked_count), "")
-    for reason, numbers in sorted(report.parked.items(), key=lambda item: -len(item[1])):
-        table.add_row("", str(len(numbers)), f"{reason[:300]} (e.g. {numbers[0]})")
-    table.add_row(
-        "till sales not settled", bad(report.unsettled_till_sales), "; ".join(report.unsettled_till_sales[:10])
-    )
-    table.add_row(
-        "payment state disagrees", bad(report.payment_disagreements), "; ".join(report.payment_disagreements[:10])
-    )
-    table.add_row("", str(report.reversed_skipped), "reversed invoices not compared (settled by their credit invoice)")
-    table.add_row("totals off by a cent or more", bad(report.total_mismatches), "; ".join(report.total_mismatches[:10]))
-    table.add_row("VAT off by a cent or more", bad(report.vat_mismatches), "; ".join(report.vat_mismatches[:10]))
-    table.add_row("payment wave", str(sum(report.payment_wave.values())), _pairs(report.payment_wave))
-    table.add_row("retries", str(sum(report.retries.values())), _pairs(report.retries))
-    table.add_row("faults injected", str(sum(report.faults.values())), _pairs(report.faults))
-    table.add_row("fault rates", "", report.rates)
-    table.add_row("scheduled polls", str(report.polls), "")
-    table.add_row("dead-lettered messages", f"[bold red]{report.dead_lettered}[/]" if report.dead_lettered else "0", "")
-    table.add_row("queues drained", "yes" if report.drained else "[bold red]no[/]", "")
-    table.add_row("wall time", f"{report.wall_seconds:.1f} s", "")
-    return table
-
-
-def _pairs(values: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in values.items())

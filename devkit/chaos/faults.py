@@ -1,11 +1,12 @@
-"""The faults of a chaos run, each drawn from a seeded random generator (see devkit.chaos for the story).
+"""The faults a chaos run can give any koppeling, each drawn from a seeded random generator (devkit.chaos.runner).
 
 - ``ChaosFaultPlan``: the sandboxes' FaultPlan (503, 429 + Retry-After, commit then hang) plus slow answers: a
   share of requests waits a random while, still below the client's read timeout, before it is answered.
-- ``HydrateHiccups``: before a webhook is POSTed, sometimes queues a burst of CCV Shop failures long enough to
-  outlast the connector's own retries, so ingest cannot re-read the order and answers 503.
-- ``LostWebhooks``: every webhook of some orders never arrives (a subscription briefly off, an endpoint down
-  beyond CCV's retries), so only the scheduled poll can bring those orders in.
+- ``TargetFaults``: the rates every target gets a ChaosFaultPlan from, and how they are told and counted.
+- ``HydrateHiccups``: before a webhook is POSTed, sometimes queues a burst of source failures long enough to
+  outlast the connector's own retries, so ingest cannot re-read the record (a CCV Shop order, say) and answers 503.
+- ``LostWebhooks``: every webhook of some records never arrives (a subscription briefly off, an endpoint down
+  beyond the sender's retries), so only the scheduled poll can bring those records in.
 - ``KillSwitch`` + ``killing_deliver_workers``: the deliver handler's ledger is wrapped so that ``mark_posted``
   sometimes raises ``WorkerKilled`` before it writes: the worker dies between the vendor's commit and the
   ledger update, the one moment an outbox exists for.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import random
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devkit.local import WorkerCrashed
@@ -71,8 +73,46 @@ class ChaosFaultPlan(FaultPlan):
         return kind
 
 
+@dataclass(frozen=True)
+class TargetFaults:
+    """What a target's API does wrong in a run: 503, 429 with Retry-After 1, stores and then hangs past the client's
+    read timeout (so the client believes it failed), answers slowly, and ``latency`` seconds on every answer."""
+
+    error_rate: float = 0.03
+    throttle_rate: float = 0.02
+    hang_rate: float = 0.01
+    slow_rate: float = 0.03
+    latency: float = 0.01
+
+    def plan(self, seed: int, applies_to: tuple[str, ...]) -> ChaosFaultPlan:
+        """The plan for the sandbox's ``faults``, on the paths of its API only (never its control endpoints)."""
+        return ChaosFaultPlan(
+            seed=seed,
+            applies_to=applies_to,
+            error_rate=self.error_rate,
+            throttle_rate=self.throttle_rate,
+            retry_after=1,
+            latency=self.latency,
+            commit_then_hang_rate=self.hang_rate,
+            hang_seconds=2.0,  # longer than HTTP_READ_TIMEOUT (1.5 s): the client gives up, the target stored it
+            slow_rate=self.slow_rate,
+            slow_seconds=(0.2, 0.8),
+        )
+
+    def describe(self, name: str) -> str:
+        return (
+            f"{name}: 503 {self.error_rate:.0%}, 429 {self.throttle_rate:.0%}, commit then hang {self.hang_rate:.0%}, "
+            f"slow {self.slow_rate:.0%}, +{self.latency * 1000:.0f} ms each"
+        )
+
+    @staticmethod
+    def counted(name: str, plan: FaultPlan) -> dict[str, int]:
+        kinds = (("error", "503"), ("throttle", "429"), ("commit_then_hang", "commit then hang"), ("slow", "slow"))
+        return {f"{name} {label}": plan.counts.get(kind, 0) for kind, label in kinds}
+
+
 class HydrateHiccups:
-    """Per webhook POST: maybe a burst of CCV Shop 503s or 429s that the hydrating GET cannot retry through."""
+    """Per webhook POST: maybe a burst of the source's 503s or 429s that the hydrating GET cannot retry through."""
 
     def __init__(self, plan: FaultPlan, seed: int, error_rate: float, throttle_rate: float) -> None:
         self.plan = plan
@@ -101,7 +141,7 @@ class HydrateHiccups:
 
 
 class LostWebhooks:
-    """Decides per order, the first time one of its webhooks is about to leave, whether all of them are lost."""
+    """Decides per record, the first time one of its webhooks is about to leave, whether all of them are lost."""
 
     def __init__(self, seed: int, rate: float) -> None:
         self.rate = rate
@@ -109,12 +149,12 @@ class LostWebhooks:
         self._decided: set[int] = set()
         self._random = random.Random(seed)
 
-    def is_lost(self, order_id: int) -> bool:
-        if order_id not in self._decided:
-            self._decided.add(order_id)
+    def is_lost(self, record_id: int) -> bool:
+        if record_id not in self._decided:
+            self._decided.add(record_id)
             if self._random.random() < self.rate:
-                self.lost.add(order_id)
-        return order_id in self.lost
+                self.lost.add(record_id)
+        return record_id in self.lost
 
 
 class KillSwitch:

@@ -1,11 +1,11 @@
-"""The documents of a Bizzcloud chaos run, from one seeded generator: what a Dutch shop with a till and a back office
-creates in a day, in batches.
+"""The workload of a Bizzcloud → e-Boekhouden chaos run, from one seeded generator: what a Dutch shop with a till
+and a back office creates in a day, in batches.
 
 Kinds: invoices at 21, 9 and 0 % (now and then a price-included 21 % line) with discounts, intra-EU supplies to
 businesses with a VAT number, exports; credit invoices (a full reverse of an invoice of the same batch); till
 sales paid cash (with change), by PIN, or both; till sales invoiced to a customer; drafts that are posted or
 cancelled a batch later. Everything is made through the sandbox's Python helpers, as the shop's staff would in
-Odoo's screens, so no vendor fault touches it.
+Bizzcloud's screens, so no vendor fault touches it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ EU_GOODS, EU_SERVICES, EXPORT = (
     "Export sales outside EU",
 )
 PRODUCTS = {1: "19.99", 2: "24.95", 3: "95.00", 4: "25.00"}
-"""Product id → list price (T-shirt 21 %, novel 9 %, consultancy hour 21 %, gift voucher 0 %: odoo_models)."""
+"""Product id → list price (T-shirt 21 %, novel 9 %, consultancy hour 21 %, gift voucher 0 %: the sandbox's models)."""
 DISCOUNTS = (Decimal(0), Decimal(0), Decimal(0), Decimal(5), Decimal(10), Decimal("12.5"), Decimal(15), Decimal(33))
 KINDS = (
     ("invoice", 40),
@@ -74,32 +74,32 @@ class Created:
 class DocumentMaker:
     """Makes batches of documents in a BizzcloudSandbox from one seeded generator."""
 
-    def __init__(self, odoo: BizzcloudSandbox, seed: int) -> None:
-        self.odoo = odoo
+    def __init__(self, bizzcloud: BizzcloudSandbox, seed: int) -> None:
+        self.bizzcloud = bizzcloud
         self.rng = random.Random(seed)
         self.created = Created()
         self.customers: list[tuple[int, str]] = []
         """(partner id, country code)."""
 
     def add_customers(self) -> None:
-        countries = {row["code"]: row["id"] for row in self.odoo.records("res.country")}
+        countries = {row["code"]: row["id"] for row in self.bizzcloud.records("res.country")}
         for index, (name, country, vat, company) in enumerate(CUSTOMERS, start=1):
             fields: dict[str, Any] = {"name": name, "email": f"klant{index}@voorbeeld-{country.lower()}.test"}
             fields |= {"is_company": company, "country_id": countries[country], "city": "Plaats", "zip": "1000"}
             fields |= {"street": f"Straat {index}", "ref": f"D{1000 + index}"}
             if vat:
                 fields["vat"] = vat
-            self.customers.append((self.odoo.add_partner(**fields), country))
+            self.customers.append((self.bizzcloud.add_partner(**fields), country))
 
     def batch(self, size: int) -> None:
         """Finish last batch's drafts, then make ``size`` new documents."""
         drafts, self.created.drafts = self.created.drafts, []
         for move_id in drafts:
             if self.rng.random() < 0.6:
-                self.odoo.post(move_id)
+                self.bizzcloud.post(move_id)
                 self.created.counts["draft posted later"] += 1
             else:
-                self.odoo.cancel(move_id)
+                self.bizzcloud.cancel(move_id)
                 self.created.counts["draft cancelled"] += 1
         made: list[int] = []
         weights = [weight for _, weight in KINDS]
@@ -113,17 +113,17 @@ class DocumentMaker:
             elif kind == "draft":
                 self.created.drafts.append(self.invoice(post=False))
             elif kind == "credit invoice":
-                self.odoo.reverse(made.pop(self.rng.randrange(len(made))))
+                self.bizzcloud.reverse(made.pop(self.rng.randrange(len(made))))
             else:
                 self.till_sale(kind)
         if self.rng.random() < 0.3:
-            self.odoo.close_session()  # the day's till orders turn done: changed, so read again, booked once
+            self.bizzcloud.close_session()  # the day's till orders turn done: changed, so read again, booked once
 
     # -- invoices -------------------------------------------------------------------------------------------------
     def invoice(self, *, post: bool = True) -> int:
         partner, country = self.rng.choice(self.customers)
         lines = [self.invoice_line(country) for _ in range(self.rng.randint(1, 4))]
-        return self.odoo.create_invoice(partner, lines, post=post)
+        return self.bizzcloud.create_invoice(partner, lines, post=post)
 
     def invoice_line(self, country: str) -> dict[str, Any]:
         product = self.rng.choice(list(PRODUCTS))
@@ -165,7 +165,7 @@ class DocumentMaker:
         total = self.till_total(lines)
         if kind == "invoiced till sale":
             partner = self.rng.choice([p for p, country in self.customers if country == "NL"])
-            return self.odoo.create_pos_order(lines, [("PIN", total)], partner_id=partner, invoice=True)
+            return self.bizzcloud.create_pos_order(lines, [("PIN", total)], partner_id=partner, invoice=True)
         partner_id = self.rng.choice([p for p, c in self.customers if c == "NL"]) if self.rng.random() < 0.2 else None
         if kind == "till cash":
             payments = [("Cash", self.handed_over(total))]
@@ -174,7 +174,7 @@ class DocumentMaker:
         else:
             by_card = cents(total * Decimal(self.rng.randint(20, 80)) / 100)
             payments = [("PIN", by_card), ("Cash", self.handed_over(total - by_card))]
-        return self.odoo.create_pos_order(lines, payments, partner_id=partner_id)
+        return self.bizzcloud.create_pos_order(lines, payments, partner_id=partner_id)
 
     def handed_over(self, amount: Decimal) -> Decimal:
         """Cash the customer hands over: the exact amount now and then, else rounded up to a note (change back)."""
@@ -184,8 +184,8 @@ class DocumentMaker:
         return (amount / note).to_integral_value(rounding=ROUND_CEILING) * note + (note if amount % note == 0 else 0)
 
     def till_total(self, lines: list[dict[str, Any]]) -> Decimal:
-        """The order's amount_total as the sandbox's till computes it (odoo_pos.create_order), to pay it exactly."""
-        books = self.odoo.books
+        """The order's amount_total as the sandbox's till computes it (its pos.create_order), to pay it exactly."""
+        books = self.bizzcloud.books
         untaxed = taxes = Decimal(0)
         for line in lines:
             product = books.data["product.product"][line["product_id"]]

@@ -1,0 +1,55 @@
+"""The koppelingen the dev kit can play, one package per pair: ``devkit/koppelingen/<source>_<target>/``.
+
+Each package holds the same files: ``scenarios.py`` (its workload: orders or documents), ``demo.py`` (its part
+of ``make demo``: ``part(stack, console, up)`` and the ``ENV`` it needs), ``chaos.py`` (its plug-in to the shared
+chaos runner, devkit.chaos.runner: ``CONFIG`` and ``run_chaos``), ``report.py`` (how its target's final state is
+read and compared) and ``seed.py`` (the connection the recorded events name). The registry below is what
+``make demo`` and ``make chaos`` loop over; the packages are imported only when a pair is played.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Koppeling:
+    name: str
+    """``<source>_<target>``: the package's name, and KOPPELING= of `make chaos`."""
+    source: str
+    target: str
+    title: str
+    """As a user reads it, e.g. in the demo's headings."""
+    chaos_size: int
+    """Orders or documents of `make chaos` when no N is given."""
+
+    def module(self, part: str) -> ModuleType:
+        """The pair's ``demo``, ``chaos``, ``scenarios``, ``report`` or ``seed`` module."""
+        return importlib.import_module(f"{__name__}.{self.name}.{part}")
+
+    @property
+    def demo(self) -> Any:
+        """``part(stack, console, up) -> bool``: this pair's part of `make demo` (its sandboxes entered in ``up``)."""
+        return self.module("demo").part
+
+
+KOPPELINGEN = (
+    Koppeling("ccvshop_snelstart", "ccvshop", "snelstart", "CCV Shop → SnelStart", chaos_size=2000),
+    Koppeling("bizzcloud_eboekhouden", "bizzcloud", "eboekhouden", "Bizzcloud → e-Boekhouden.nl", chaos_size=300),
+)
+
+
+class UnknownKoppeling(LookupError):
+    """A name that is in no registry entry; the message lists the known ones."""
+
+
+def find(name: str) -> Koppeling:
+    for koppeling in KOPPELINGEN:
+        if koppeling.name == name:
+            return koppeling
+    raise UnknownKoppeling(f"unknown koppeling {name!r}; known: {', '.join(k.name for k in KOPPELINGEN)}")
