@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from koppel import bootstrap
-from koppel.errors import InputError, PermanentError, RetryableError
+from koppel.errors import AuthError, InputError, PermanentError, RetryableError
 from koppel.inbound import MAX_CALLBACK_BYTES, check_size, raw_body
 from koppel.observability import logger
+from koppel.services.authorize import receive_authorization
 from koppel.services.connect import activation_of, begin_activation, receive_callback
 from koppel.settings import ConnectSettings
 
@@ -34,13 +35,17 @@ def _deps() -> ConnectDeps:
     return bootstrap.build_connect_deps(ConnectSettings.load())
 
 
+def _here(ending: str) -> str:
+    """This function's address for the same target, ending in ``ending`` (done page, OAuth return)."""
+    event = app.current_event
+    base = f"{event.headers.get('x-forwarded-proto', 'https')}://{event.request_context.domain_name}"
+    return base + event.raw_path.rsplit("/", 1)[0] + ending
+
+
 @app.get("/connect/<target>/start")
 def start(target: str) -> Response[dict[str, Any]]:
-    event = app.current_event
-    token = (event.query_string_parameters or {}).get("token")
-    done = f"{event.headers.get('x-forwarded-proto', 'https')}://{event.request_context.domain_name}"
-    done += event.raw_path.removesuffix("/start") + "/done"
-    started = begin_activation(target, token, _deps(), done_url=done)
+    token = (app.current_event.query_string_parameters or {}).get("token")
+    started = begin_activation(target, token, _deps(), done_url=_here("/done"), callback_url=_here("/callback"))
     logger.info("activation started", extra={"connection_id": started.connection.connection_id, "target": target})
     return Response(status_code=302, headers={"Location": started.vendor_url} | NO_STORE, body=None)
 
@@ -54,6 +59,15 @@ def done(target: str) -> Response[str]:
         "You may close this page; <code>koppel status</code> shows the connection.</p>"
     )
     return Response(status_code=200, content_type=content_types.TEXT_HTML, body=page, headers=NO_STORE)
+
+
+@app.get("/connect/<target>/callback")
+def authorized(target: str) -> Response[dict[str, Any]]:
+    """The owner back from the vendor's OAuth consent page, with a code (or the reason there is none)."""
+    query = app.current_event.query_string_parameters or {}
+    returned = receive_authorization(target, query, _deps(), callback_url=_here("/callback"), done_url=_here("/done"))
+    logger.info("authorized", extra={"connection_id": returned.connection.connection_id, "target": target})
+    return Response(status_code=302, headers={"Location": returned.return_url} | NO_STORE, body=None)
 
 
 @app.post("/connect/<target>/callback")
@@ -75,6 +89,13 @@ def bad_input(error: InputError) -> Response[dict[str, Any]]:
 def vendor_refused(error: PermanentError) -> Response[dict[str, Any]]:
     logger.warning("vendor refused while connecting", extra={"reason": str(error)})
     return _json(422, {"error": f"{error}; nothing was changed"})
+
+
+@app.exception_handler(AuthError)  # type: ignore[untyped-decorator]
+def vendor_refused_grant(error: AuthError) -> Response[dict[str, Any]]:
+    """The vendor refused Koppel's own client or the code (expired, used): nothing was stored."""
+    logger.warning("vendor refused the authorization", extra={"reason": str(error)})
+    return _json(403, {"error": f"{error}; nothing was changed: ask the owner for a new start link"})
 
 
 @app.exception_handler(RetryableError)  # type: ignore[untyped-decorator]

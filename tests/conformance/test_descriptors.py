@@ -20,6 +20,7 @@ from koppel.connectors.contract import (
     ChartSync,
     Connector,
     ConnectorContext,
+    OAuthFlow,
     PartyUpdater,
     PaymentStatusReader,
     PaymentStatusWriter,
@@ -75,6 +76,7 @@ def _implements(connector: Connector, capability: Capability) -> bool:
         "payment_status_writer": isinstance(target, PaymentStatusWriter),
         "chart_sync": isinstance(target, ChartSync),
         "activation": isinstance(connector.activation, ActivationFlow),
+        "oauth": isinstance(connector.oauth, OAuthFlow),
         "preview_source": connector.preview_events is not None,
         "preview_target": connector.preview_account is not None,
     }

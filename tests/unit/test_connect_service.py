@@ -172,7 +172,7 @@ def test_a_start_link_opens_only_the_target_it_was_issued_for(store, deps) -> No
 
 
 def test_a_start_link_for_a_target_the_connection_does_not_have_is_not_issued(store, deps) -> None:
-    with pytest.raises(InputError, match="has no target"):
+    with pytest.raises(InputError, match="has no system"):
         issue_start_link(store.get("demo-shop"), "otherbooks", deps)
 
 

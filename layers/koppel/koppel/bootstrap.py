@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
-    from koppel.connectors.contract import ActivationFlow
+    from koppel.connectors.contract import ActivationFlow, OAuthFlow
     from koppel.model import Connection
     from koppel.ports import (
         ConnectionStore,
@@ -239,6 +239,17 @@ def activation_flow(target: str) -> ActivationFlow:
     return flow
 
 
+def oauth_flow(system: str) -> OAuthFlow:
+    """The OAuth 2.0 consent of a vendor whose owner grants access on its page; NotFoundError for any other."""
+    from koppel import connectors
+    from koppel.errors import NotFoundError
+
+    flow = connectors.load(system).oauth
+    if flow is None:
+        raise NotFoundError(f"{system} is connected with its API credentials: use `koppel connections connect`")
+    return flow
+
+
 def job_queue(settings: PollSettings) -> JobQueue:
     from koppel.adapters.sqs import SqsJobQueue
 
@@ -287,6 +298,7 @@ def build_connect_deps(settings: ConnectSettings) -> ConnectDeps:
         grants=grant_store(settings),
         target_with=target_with(settings),
         activation_for=activation_flow,
+        oauth_for=oauth_flow,
         partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
         start_link_ttl=timedelta(minutes=settings.START_LINK_MINUTES),
         activation_ttl=timedelta(minutes=settings.ACTIVATION_MINUTES),

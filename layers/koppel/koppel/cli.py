@@ -165,7 +165,9 @@ def connections_connect(
 @connections_app.command("activate")
 def connections_activate(
     connection_id: Annotated[str, typer.Argument(help="The connection")],
-    target: Annotated[str, typer.Argument(help="The target that activates by calling back, e.g. snelstart")],
+    target: Annotated[
+        str, typer.Argument(help="The system whose owner grants access on the vendor's page, e.g. snelstart")
+    ],
     api_url: Annotated[
         str | None, typer.Option(help="The HTTP API's base URL (stack output HttpApiUrl); default $HTTP_API_URL")
     ] = None,

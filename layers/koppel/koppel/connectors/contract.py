@@ -21,6 +21,8 @@ Capabilities, and who uses them:
 ``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
 ``webhook_registration``      ``WebhookRegistration``: the source subscribes Koppel's address to its webhooks.
 ``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
+``oauth``                     ``OAuthFlow`` (on the descriptor): the owner grants access on the vendor's page
+                              (OAuth 2.0 authorization code); the vendor sends them back with a code.
 ``preview_source``            ``Connector.preview_events``: ``koppel preview`` reads one record from a file.
 ``preview_target``            ``Connector.preview_account``: ``koppel preview`` plays an empty account.
 ============================  ===========================================================================
@@ -54,6 +56,7 @@ Capability = Literal[
     "product_groups",
     "webhook_registration",
     "activation",
+    "oauth",
     "preview_source",
     "preview_target",
 ]
@@ -177,6 +180,31 @@ class ActivationFlow(Protocol):
         """The vendor's callback body, normalized; InputError with a reason for anything else."""
 
 
+@dataclass(frozen=True)
+class Authorized:
+    """What the vendor's token endpoint gave for an authorization code: the grant, and how to reach the account."""
+
+    access_token: str = field(repr=False)
+    expires_in: int
+    refresh_token: str = field(repr=False)
+    refresh_expires_in: int | None = None
+    account: Mapping[str, str] = field(default_factory=dict)
+    """Where the grant opens (QuickBooks' realm id, Pipedrive's API domain): stored with the credentials."""
+
+
+@runtime_checkable
+class OAuthFlow(Protocol):
+    """A vendor whose owner grants Koppel access on the vendor's own page (OAuth 2.0 authorization code)."""
+
+    def authorize_url(self, *, state: str, redirect_uri: str, partner: Mapping[str, str]) -> str:
+        """The vendor's consent page; it sends the owner back to ``redirect_uri`` with a code and ``state``."""
+
+    def exchange(
+        self, *, code: str, redirect_uri: str, query: Mapping[str, str], partner: Mapping[str, str]
+    ) -> Authorized:
+        """The code (and the rest of the return address's query, e.g. ``realmId``) traded for a grant."""
+
+
 PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
 """``answer(method, path, body, new_id)``: an empty account's answer to a call, or None for the default."""
 
@@ -210,6 +238,7 @@ class Connector:
     poll_interval_minutes: int = 5
     """How often a new connection polls this source by default."""
     activation: ActivationFlow | None = None
+    oauth: OAuthFlow | None = None
     preview_events: Callable[[Mapping[str, Any], Connection], list[HubEvent]] | None = None
     preview_account: PreviewAccount | None = None
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
+from koppel.errors import AuthError, InputError, NotFoundError, PermanentError, RetryableError, SignatureError
 from koppel.inbound import digest, opaque_token
 from koppel.ports import Grant
 from koppel.services.target_sync import after_connect
@@ -28,7 +28,7 @@ from koppel.services.target_sync import after_connect
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from koppel.connectors.contract import ActivationFlow
+    from koppel.connectors.contract import ActivationFlow, OAuthFlow
     from koppel.model import Connection
     from koppel.ports import Activation, ConnectionStore, GrantStore
 
@@ -40,6 +40,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_oauth(system: str) -> OAuthFlow:
+    raise NotFoundError(f"{system} is connected with its API credentials: use `koppel connections connect`")
+
+
 @dataclass
 class ConnectDeps:
     connections: ConnectionStore
@@ -49,6 +53,8 @@ class ConnectDeps:
     cache and no store, so that using it proves whether the vendor takes them."""
     activation_for: Callable[[str], ActivationFlow]
     """A target's activation flow (its vendor calls back with the credential); NotFoundError for one without."""
+    oauth_for: Callable[[str], OAuthFlow] = field(default=_no_oauth)
+    """A system's OAuth 2.0 flow (the owner consents on the vendor's page); NotFoundError for one without."""
     partner_secret: Callable[[str], Mapping[str, str]] = field(default=lambda _: {})
     """Koppel's own credentials at a vendor (SnelStart's subscription key, say), which its activation page needs."""
     clock: Callable[[], datetime] = field(default=_utcnow)
@@ -62,11 +68,21 @@ class Started:
     vendor_url: str
 
 
+def consent_flow(system: str, deps: ConnectDeps) -> ActivationFlow | OAuthFlow:
+    """How the owner grants Koppel access to ``system``: the vendor calls back (activation) or sends the owner back
+    with a code (OAuth). NotFoundError for a vendor connected with API credentials instead."""
+    try:
+        return deps.activation_for(system)
+    except NotFoundError:
+        return deps.oauth_for(system)
+
+
 def issue_start_link(connection: Connection, target: str, deps: ConnectDeps, *, return_url: str = "") -> str:
-    """The owner's start link token for one activation of ``target``: single use, valid ``start_link_ttl``."""
-    deps.activation_for(target)  # a target that activates otherwise (API keys) gets no start link: NotFoundError
-    if target not in connection.targets:
-        raise InputError(f"connection {connection.connection_id!r} has no target {target!r}")
+    """The owner's start link token for one activation of ``target`` (a target, or an OAuth source): single use,
+    valid ``start_link_ttl``."""
+    consent_flow(target, deps)  # a vendor that is connected otherwise (API keys) gets no start link: NotFoundError
+    if target not in (*connection.targets, connection.source):
+        raise InputError(f"connection {connection.connection_id!r} has no system {target!r}")
     token = secrets.token_urlsafe(32)
     grant = Grant(
         connection_id=connection.connection_id,
@@ -79,20 +95,29 @@ def issue_start_link(connection: Connection, target: str, deps: ConnectDeps, *, 
     return token
 
 
-def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url: str = "") -> Started:
+def begin_activation(
+    target: str, token: object, deps: ConnectDeps, *, done_url: str = "", callback_url: str = ""
+) -> Started:
     """Use up a start link and hand out a fresh activation reference for the vendor's page, which sends the user
-    back to the owner's return address, else to ``done_url``."""
-    flow = deps.activation_for(target)  # first: a target without activation is a 404, and no link is used up
+    back to the owner's return address, else to ``done_url``. For OAuth the reference is the ``state`` the vendor
+    returns to ``callback_url`` with the code: random, single use, expiring, and stored only as its digest (a
+    state that is checked on the server needs no signature)."""
+    flow = consent_flow(target, deps)  # first: a vendor without a consent page is a 404, and no link is used up
     refused = NOT_ISSUED.format(what="start link", action=NEW_LINK)
     start = deps.grants.redeem(digest(opaque_token(token, refused)), "start", deps.clock())
     if start is None or start.system != target:
         raise SignatureError(refused)
     connection = deps.connections.get(start.connection_id)
-    if target not in connection.targets:
+    if target not in (*connection.targets, connection.source):
         raise SignatureError(refused)
     reference = secrets.token_urlsafe(32)
     pending = start.model_copy(update={"purpose": "activation", "expires_at": deps.clock() + deps.activation_ttl})
     deps.grants.issue(digest(reference), pending)
+    from koppel.connectors.contract import OAuthFlow  # here, not at import: the scheduler loads no connector code
+
+    if isinstance(flow, OAuthFlow):
+        url = flow.authorize_url(state=reference, redirect_uri=callback_url, partner=deps.partner_secret(target))
+        return Started(connection, url)
     vendor_url = flow.start_url(
         success_url=start.return_url or done_url,
         reference_key=reference,
@@ -102,9 +127,9 @@ def begin_activation(target: str, token: object, deps: ConnectDeps, *, done_url:
     return Started(connection, vendor_url)
 
 
-def activation_of(target: str, deps: ConnectDeps) -> ActivationFlow:
-    """The target's activation flow; NotFoundError (404) for a target that activates otherwise, or no target."""
-    return deps.activation_for(target)
+def activation_of(target: str, deps: ConnectDeps) -> ActivationFlow | OAuthFlow:
+    """The system's consent flow; NotFoundError (404) for a vendor connected with API credentials, or none."""
+    return consent_flow(target, deps)
 
 
 def receive_callback(target: str, body: bytes, deps: ConnectDeps) -> tuple[Activation, Connection]:
