@@ -1,4 +1,5 @@
-"""Bizzcloud sandbox: an Odoo 17 tenant reached over Odoo's external API (koppel/connectors/bizzcloud/README.md), on one loopback server.
+"""Bizzcloud sandbox: an Odoo 17 tenant reached over Odoo's external API, on one loopback server (the vendor's
+facts: koppel/connectors/bizzcloud/README.md).
 
 Transports (``odoo/addons/base/controllers/rpc.py``):
 - ``POST /jsonrpc`` ``{"jsonrpc": "2.0", "method": "call", "params": {"service", "method", "args"}, "id"}``; errors

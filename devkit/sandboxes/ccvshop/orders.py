@@ -5,7 +5,7 @@ Shapes follow the recorded payloads in tests/fixtures/ccvshop field for field an
 fragment was cut off by its recorder right after ``parent``; the sandbox closes the object there and adds
 nothing (the SDK's ``calculator_href`` is absent from the recording, so it is left out).
 
-Totals (koppel/connectors/ccvshop/README.md and the samples; the arithmetic inside CCV is not published, so this is [I]):
+Totals (the connector's README and the samples; the arithmetic inside CCV is not published, so this is [I]):
 - row ``total_price`` = (price − discount) × count, incl. VAT when ``order_row_taxes_included``.
 - ``total_price`` = Σ rows + shipping + paymethod costs + extra costs − total_discounts − credit points
   (prices excl. VAT: plus ``total_tax``).

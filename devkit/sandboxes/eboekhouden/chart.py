@@ -1,7 +1,7 @@
 """e-Boekhouden's reference data: ledger categories, VAT codes with their rates, and a default Dutch chart.
 
 Sources: the REST ``VatCode`` enum and ``LedgerCategory`` values as a public SDK models them
-(matisup10/e-Boekhouden-MCP ``eboekhouden/models/enums.py``) and the vendor facts in koppel/connectors/eboekhouden/README.md. The rates are the Dutch
+(matisup10/e-Boekhouden-MCP ``eboekhouden/models/enums.py``) and the connector's README. The rates are the Dutch
 statutory ones. [I]: the exact default chart of a new administration (codes and names differ per template);
 the one here is typical and small, with every category a connector meets.
 """

@@ -1,4 +1,5 @@
-"""e-Boekhouden.nl REST API sandbox (api.e-boekhouden.nl; facts: koppel/connectors/eboekhouden/README.md) on one loopback server.
+"""e-Boekhouden.nl REST API sandbox (api.e-boekhouden.nl) on one loopback server (the vendor's facts:
+koppel/connectors/eboekhouden/README.md).
 
 Surface: ``POST``/``DELETE /v1/session``; ``GET``/``POST /v1/relation``, ``GET``/``PATCH /v1/relation/{id}``;
 ``GET``/``POST /v1/ledger``, ``GET``/``PATCH /v1/ledger/{id}``; ``GET``/``POST /v1/mutation``,

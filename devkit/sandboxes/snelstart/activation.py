@@ -1,4 +1,5 @@
-"""SnelStart's koppeling activation: the only webhook SnelStart sends (koppel/connectors/snelstart/README.md, b2bapi-developer "oauth").
+"""SnelStart's koppeling activation: the only webhook SnelStart sends (the connector's README, b2bapi-developer
+"oauth").
 
 A user opens ``https://web.snelstart.nl/couplings/activate/{appShortName}?successUrl=…&referenceKey=…``, picks an
 administratie and agrees; SnelStart then POSTs ``{"koppelSleutel", "actionType": "Create"|"Regenerate"|"Delete",

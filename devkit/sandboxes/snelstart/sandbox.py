@@ -1,4 +1,5 @@
-"""SnelStart B2B API v2 sandbox: the auth host and the API on one loopback server (koppel/connectors/snelstart/README.md).
+"""SnelStart B2B API v2 sandbox: the auth host and the API on one loopback server (the vendor's facts:
+koppel/connectors/snelstart/README.md).
 
 - ``POST /b2b/token`` (auth.snelstart.nl) swaps a koppelsleutel for a bearer token, OAuth style.
 - ``/v2/...`` (b2bapi.snelstart.nl/v2) needs the partner's ``Ocp-Apim-Subscription-Key`` (or
