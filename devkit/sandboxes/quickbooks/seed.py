@@ -1,0 +1,138 @@
+"""What a new non-US (UK) QuickBooks Online company holds: VAT codes and rates, a small chart, items, terms,
+CompanyInfo and Preferences, in the shapes of the recorded ``TaxCode``/``TaxRate``/``Item``/``Term`` answers.
+
+The UK code names (``20.0% S``, ``5.0% R``, ``0.0% Z``, ``Exempt``, ``No VAT``, ``0.0% ECG``, ``0.0% ECS``) and
+rate names (``SS-20.0`` sales, ``SP-20.0`` purchases) are the ones UK users quote in public issues; their ids
+differ per company [I], so a connector must look codes up (``SELECT * FROM TaxCode``), never hard-code ids.
+An Irish company would have 23 %/13.5 %/9 %: pass your own ``vat_codes`` to ``add_company``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+# (code id, name, description, ((sales rate id, rate name, percent), ...)); purchase rates are left out
+UK_VAT_CODES: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("2", "20.0% S", "Standard", (("1", "SS-20.0", "20"),)),
+    ("3", "5.0% R", "Reduced", (("3", "SR-5.0", "5"),)),
+    ("4", "0.0% Z", "Zero-rated", (("5", "SZ-0.0", "0"),)),
+    ("5", "Exempt", "Exempt", (("7", "SE-0.0", "0"),)),
+    ("6", "0.0% ECG", "EC Goods Zero-rated", (("9", "ECG-S-0.0", "0"),)),
+    ("7", "0.0% ECS", "EC Services Zero-rated", (("11", "ECS-S-0.0", "0"),)),
+    ("8", "No VAT", "No VAT", ()),
+)
+ACCOUNTS = (
+    ("1", "Sales", "Income", "SalesOfProductIncome", "Revenue"),
+    ("2", "Discounts given", "Income", "DiscountsRefundsGiven", "Revenue"),
+    ("3", "Current", "Bank", "Checking", "Asset"),
+    ("4", "Trade Debtors", "Accounts Receivable", "AccountsReceivable", "Asset"),
+    ("5", "VAT Control", "Other Current Liability", "GlobalTaxPayable", "Liability"),
+    ("6", "Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
+)
+TERMS = (("1", "Due on receipt", 0), ("2", "Net 14", 14), ("3", "Net 30", 30))
+CURRENCIES = {"GBP": "British Pound Sterling", "EUR": "Euro", "USD": "United States Dollar"}
+
+
+def tax_rows(codes: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...]) -> tuple[list[Any], list[Any]]:
+    """TaxCode and TaxRate rows (without Id/SyncToken/MetaData, which the store adds)."""
+    tax_codes: list[dict[str, Any]] = []
+    tax_rates: list[dict[str, Any]] = []
+    for code_id, name, description, rates in codes:
+        details = [
+            {"TaxRateRef": {"value": rate_id, "name": rate_name}, "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0}
+            for rate_id, rate_name, _ in rates
+        ]
+        tax_codes.append(
+            {
+                "Id": code_id,
+                "Name": name,
+                "Description": description,
+                "Active": True,
+                "Taxable": bool(rates),
+                "TaxGroup": True,
+                "SalesTaxRateList": {"TaxRateDetail": details},
+                "PurchaseTaxRateList": {"TaxRateDetail": []},
+            }
+        )
+        for rate_id, rate_name, percent in rates:
+            tax_rates.append(
+                {
+                    "Id": rate_id,
+                    "Name": rate_name,
+                    "Description": description,
+                    "Active": True,
+                    "RateValue": Decimal(percent),
+                    "AgencyRef": {"value": "1"},
+                    "SpecialTaxType": "NONE",
+                    "DisplayType": "ReadOnly",
+                    "EffectiveTaxRate": [{"RateValue": Decimal(percent), "EffectiveDate": "2011-01-04T00:00:00Z"}],
+                }
+            )
+    return tax_codes, tax_rates
+
+
+def account_rows(currency: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Id": ident,
+            "Name": name,
+            "SubAccount": False,
+            "FullyQualifiedName": name,
+            "Active": True,
+            "Classification": classification,
+            "AccountType": account_type,
+            "AccountSubType": sub_type,
+            "CurrentBalance": Decimal(0),
+            "CurrentBalanceWithSubAccounts": Decimal(0),
+            "CurrencyRef": currency_ref(currency),
+        }
+        for ident, name, account_type, sub_type, classification in ACCOUNTS
+    ]
+
+
+def item_rows() -> list[dict[str, Any]]:
+    def item(ident: str, name: str, kind: str) -> dict[str, Any]:
+        return {
+            "Id": ident,
+            "Name": name,
+            "FullyQualifiedName": name,
+            "Active": True,
+            "Type": kind,
+            "Taxable": True,
+            "UnitPrice": Decimal(0),
+            "IncomeAccountRef": {"value": "1", "name": "Sales"},
+            "TrackQtyOnHand": False,
+        }
+
+    return [item("1", "Services", "Service"), item("2", "Goods", "NonInventory")]
+
+
+def term_rows() -> list[dict[str, Any]]:
+    return [
+        {"Id": ident, "Name": name, "Active": True, "Type": "STANDARD", "DueDays": days, "DiscountDays": 0}
+        for ident, name, days in TERMS
+    ]
+
+
+def currency_ref(code: str) -> dict[str, str]:
+    return {"value": code, "name": CURRENCIES.get(code, code)}
+
+
+def company_rows(realm: str, name: str, country: str, currency: str, multicurrency: bool) -> dict[str, Any]:
+    info = {
+        "Id": "1",
+        "CompanyName": name,
+        "LegalName": name,
+        "CompanyAddr": {"Id": "1", "Line1": "1 Sandbox Street", "City": "London", "Country": country},
+        "Country": country,
+        "SupportedLanguages": "en",
+        "NameValue": [{"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
+    }
+    preferences = {
+        "Id": "1",
+        "CurrencyPrefs": {"HomeCurrency": {"value": currency}, "MultiCurrencyEnabled": multicurrency},
+        "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
+        "SalesFormsPrefs": {"CustomTxnNumbers": True, "AllowDiscount": True, "DefaultTerms": {"value": "3"}},
+    }
+    return {"CompanyInfo": info, "Preferences": preferences}
