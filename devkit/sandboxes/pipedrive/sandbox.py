@@ -1,0 +1,249 @@
+"""Pipedrive sandbox: a real HTTP Pipedrive on loopback — OAuth, API tokens, the v2 deals API, v1 deal
+fields and webhooks, v2 webhooks out, the daily token budget and the burst limit.
+
+Talk to it like to ``https://{company}.pipedrive.com`` (``/api/v2/…``, ``/v1/…``) and to
+``https://oauth.pipedrive.com`` (``/oauth/authorize``, ``/oauth/token``): both are served from
+``base_url``, which is also the ``api_domain`` the token endpoint answers. The vendor facts, and what is
+assumed where none were found, are written in README.md and in each module's docstring.
+
+Scene from Python (see seeding.py): ``add_company`` (with its first user), ``add_user``, ``add_api_token``,
+``add_oauth_client``, ``add_person``, ``add_organization``, ``add_product``, ``add_deal`` with
+``ProductLine``s, ``add_deal_product``, ``update_deal``/``set_deal_status``, ``add_deal_field``; look with
+``get_deal``, ``get_deal_products``, ``custom_field_values``, ``preview_deal``, ``received`` (requests),
+``refresh_token_uses``, ``tokens_left``. Webhooks wait in an outbox (``pending_webhooks``) until
+``deliver_webhooks`` (or ``auto_deliver=True``); a failed delivery comes back later with ``meta.attempt``
+raised, like Pipedrive's retries.
+
+Control over HTTP besides ``/_sandbox/faults|reset|state``: ``GET /_sandbox/webhooks``, ``POST
+/_sandbox/webhooks/deliver`` and ``POST /_sandbox/config`` with any of ``burst_override``, ``burst_answer``
+("429" | "403" | "html"), ``retry_after_header``, ``refresh_grace_seconds``, ``auto_deliver``,
+``daily_budget`` (all companies). ``reset`` keeps companies, users and credentials, and drops records,
+custom fields, webhooks, the outbox, OAuth sessions, spent tokens and the request log.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from devkit.sandboxes.kit.server import Sandbox, json_response
+from devkit.sandboxes.pipedrive import deals, fields
+from devkit.sandboxes.pipedrive.api import PipedriveApi
+from devkit.sandboxes.pipedrive.budget import BURST_ANSWERS, Budget, Limits
+from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox, WebhookDesk
+from devkit.sandboxes.pipedrive.oauth import Grant, TokenBook
+from devkit.sandboxes.pipedrive.products import ProductLine
+from devkit.sandboxes.pipedrive.seeding import Seeding
+from devkit.sandboxes.pipedrive.store import Company, Store, User
+from devkit.sandboxes.pipedrive.wire import PipedriveError, answer, not_found
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from werkzeug.wrappers import Request, Response
+
+    from devkit.sandboxes.kit.server import FaultPlan
+
+__all__ = ["Company", "Delivery", "Limits", "PipedriveSandbox", "ProductLine", "Received", "User"]
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):
+    name = "pipedrive"
+
+    def __init__(
+        self,
+        faults: FaultPlan | None = None,
+        *,
+        limits: Limits | None = None,
+        refresh_grace_seconds: float = 0.0,
+        auto_deliver: bool = False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(faults)
+        self.store = Store()
+        self.tokens = TokenBook(refresh_grace_seconds=refresh_grace_seconds)
+        self.budget = Budget(limits or Limits())
+        self.outbox = Outbox()
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        self.auto_deliver = auto_deliver
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.lock = threading.RLock()
+        self.received: list[Received] = []
+        self.consenting_user: User | None = None
+        self.api = PipedriveApi(self)
+        self._initial = {
+            "limits": copy.deepcopy(self.budget.limits),
+            "grace": refresh_grace_seconds,
+            "auto": auto_deliver,
+        }
+
+    # -- HTTP ---------------------------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        self.received.append(Received(request.method, request.path, dict(request.args), headers, request.get_data()))
+        return self.api.handle(request)
+
+    def fault_response(self, kind: str) -> Response:
+        if kind == "throttle":
+            error = PipedriveError(429, "Request over limit", {"Retry-After": str(self.faults.retry_after)})
+        else:
+            error = PipedriveError(503, "Service unavailable")
+        return answer(error.body, error.status, error.headers)
+
+    # -- helpers shared by seeding and the API -------------------------------------------------------------------
+    def company(self, ref: Company | int | None = None) -> Company:
+        if isinstance(ref, Company):
+            return ref
+        if ref is not None:
+            return self.store.companies[ref]
+        if not self.store.companies:
+            raise ValueError("add a company first (add_company)")
+        return next(iter(self.store.companies.values()))
+
+    def owner(self, company: Company) -> int:
+        return next(iter(company.users))
+
+    def consenting_grant_user(self) -> User:
+        if self.consenting_user is not None:
+            return self.consenting_user
+        return next(iter(self.company().users.values()))
+
+    def consenting_grant(self) -> Grant:
+        user = self.consenting_grant_user()
+        return Grant(user.company_id, user.id)
+
+    def api_domain(self, company_id: int) -> str:
+        return self.base_url or f"https://{self.store.companies[company_id].host}"
+
+    def find_deal(self, deal_id: int) -> tuple[Company, dict[str, Any]]:
+        company_id = self.store.owner.get(("deal", deal_id))
+        if company_id is None:
+            raise KeyError(f"no deal {deal_id}")
+        return self.store.companies[company_id], self.store.deals[deal_id]
+
+    def field_types(self, company_id: int) -> dict[str, str]:
+        return {f["key"]: f["field_type"] for f in self.deal_fields(company_id) if f["edit_flag"]}
+
+    def deal_fields(self, company_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            owned = [
+                f for f in self.store.deal_fields.values() if self.store.owner.get(("field", f["id"])) == company_id
+            ]
+            return sorted(owned, key=lambda f: f["order_nr"])
+
+    def add_deal_field_from(self, body: dict[str, Any], grant: Grant) -> dict[str, Any]:
+        with self.lock:
+            ident = self.store.next_id("field")
+            order = len(self.deal_fields(grant.company_id)) + 1
+            field = fields.custom_field(ident, grant.company_id, order, grant.user_id, body, self.clock())
+            return dict(self.store.put("field", field, grant.company_id))
+
+    def change_deal(
+        self, deal_id: int, changes: dict[str, Any], *, company: int, source: str, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """Apply a change (PATCH rules), fire ``change.deal`` with ``previous``; returns the deal as GET shows it."""
+        with self.lock:
+            deal = self.store.find("deal", deal_id, company)
+            if deal is None or deal["is_deleted"]:
+                raise not_found("Deal")
+            target = self.store.companies[company]
+            previous = deals.apply_changes(deal, changes, self.field_types(company), self.clock())
+            if previous:
+                if "custom_fields" in previous:
+                    previous["custom_fields"] = deals.typed_fields(previous["custom_fields"], self.field_types(company))
+                self.emit(target, "change", "deal", deal_id, previous, user_id=user_id, source=source)
+            return deals.render(deal)
+
+    # -- limits -------------------------------------------------------------------------------------------------
+    def tokens_left(self, company: Company | int | None = None) -> int:
+        target = self.company(company)
+        return self.budget.tokens_left(target.id, target.budget, self.clock())
+
+    def spend_tokens(self, tokens: int, company: Company | int | None = None) -> None:
+        """Use up budget as the company's other integrations would."""
+        self.budget.spend(self.company(company).id, tokens, self.clock())
+
+    # -- configuration and control ----------------------------------------------------------------------------------
+    def configure(self, settings: dict[str, Any]) -> None:
+        limits = self.budget.limits
+        for key, value in settings.items():
+            if key == "burst_override":
+                limits.burst_override = None if value is None else int(value)
+            elif key == "burst_answer":
+                if str(value) not in BURST_ANSWERS:
+                    raise ValueError(f"burst_answer must be one of {BURST_ANSWERS}")
+                limits.burst_answer = str(value)
+            elif key == "retry_after_header":
+                limits.retry_after_header = bool(value)
+            elif key == "refresh_grace_seconds":
+                self.tokens.refresh_grace_seconds = float(value)
+            elif key == "auto_deliver":
+                self.auto_deliver = bool(value)
+            elif key == "daily_budget":
+                for company in self.store.companies.values():
+                    company.daily_budget = None if value is None else int(value)
+            else:
+                raise ValueError(f"unknown pipedrive setting {key!r}")
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            companies = {
+                c.id: {
+                    "deals": sum(1 for k in self.store.owner if k[0] == "deal" and self.store.owner[k] == c.id),
+                    "tokens_left": self.tokens_left(c),
+                }
+                for c in self.store.companies.values()
+            }
+        return {"companies": companies, "webhooks": len(self.webhooks), "pending_webhooks": len(self.outbox.pending())}
+
+    def reset(self) -> None:
+        super().reset()
+        with self.lock:
+            self.store.clear_data()
+            self.webhooks.clear()
+            self.received.clear()
+            self.consenting_user = None
+        self.outbox.clear()
+        self.budget.reset()
+        self.budget.limits = copy.deepcopy(self._initial["limits"])
+        self.tokens.clear_sessions()
+        self.tokens.refresh_grace_seconds = self._initial["grace"]
+        self.auto_deliver = self._initial["auto"]
+        for company in self.store.companies.values():
+            company.daily_budget = company.initial_daily_budget
+
+    def _control(self, request: Request) -> Response:
+        action = request.path.removeprefix("/_sandbox/")
+        try:
+            if action == "webhooks" and request.method == "GET":
+                items = [
+                    {
+                        "url": d.url,
+                        "event": d.event,
+                        "attempt": d.attempt,
+                        "headers": d.headers,
+                        "body": d.body.decode(),
+                    }
+                    for d in self.pending_webhooks()
+                ]
+                return json_response(items)
+            if action == "webhooks/deliver" and request.method == "POST":
+                return json_response({"delivered": [s for _, s in self.deliver_webhooks(due_only=False)]})
+            if action == "config" and request.method == "POST":
+                self.configure(request.get_json(force=True))
+                return json_response(self.state())
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        return super()._control(request)
