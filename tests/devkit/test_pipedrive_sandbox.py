@@ -500,3 +500,33 @@ def test_the_preview_fixture_is_what_the_sandbox_serves():
     saved = json.loads((SAMPLES / "preview_deal.json").read_text(), parse_float=Decimal)
     assert wire.loads(wire.dumps(fresh.preview_deal(deal_id))) == saved
     assert [p["tax_method"] for p in saved["products"]] == ["exclusive", "exclusive"]
+
+
+def test_kit_faults_and_http_control_speak_pipedrive(sandbox):
+    # Given a forced throttle and a config change over the control surface
+    sandbox.faults.queue("throttle")
+    throttled = get(sandbox, "/v1/dealFields")
+    configured = requests.post(sandbox.base_url + "/_sandbox/config", json={"burst_answer": "teapot"}, timeout=5)
+    # Then the throttle is a 429 in Pipedrive's body, and a bad setting is refused
+    assert throttled.status_code == 429 and throttled.json()["error"] == "Request over limit"
+    assert configured.status_code == 400
+
+
+def test_an_app_sees_only_its_own_webhooks(sandbox):
+    # Given a general webhook made with the API token and one made by the OAuth app
+    sandbox.register_webhook("change.deal", "https://koppel.example/general")
+    bearer = {"Authorization": f"Bearer {oauth_login(sandbox)['access_token']}"}
+    body = {
+        "subscription_url": "https://koppel.example/app",
+        "event_action": "*",
+        "event_object": "deal",
+        "version": "2.0",
+    }
+    made = send(sandbox, "POST", "/v1/webhooks", body, headers=bearer).json()["data"]
+    # When the app lists webhooks and deletes its own
+    listed = requests.get(sandbox.base_url + "/v1/webhooks", headers=bearer, timeout=5).json()["data"]
+    deleted = requests.delete(sandbox.base_url + f"/v1/webhooks/{made['id']}", headers=bearer, timeout=5)
+    # Then it saw only its own, typed "application", and the delete worked
+    assert [(h["subscription_url"], h["type"]) for h in listed] == [("https://koppel.example/app", "application")]
+    assert deleted.json() == {"success": True, "status": "ok"}
+    assert len(get(sandbox, "/v1/webhooks").json()["data"]) == 1

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.pipedrive import deals
+from devkit.sandboxes.pipedrive.core import Core
 from devkit.sandboxes.pipedrive.webhooks import matches, new_subscription, payload
 from devkit.sandboxes.pipedrive.wire import dumps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
     from devkit.sandboxes.pipedrive.store import Company, User
 
 RETRY_DELAYS = (timedelta(seconds=3), timedelta(seconds=30), timedelta(seconds=150))
@@ -111,11 +111,11 @@ class Outbox:
         return results
 
 
-class WebhookDesk:
+class WebhookDesk(Core):
     """Mixed into PipedriveSandbox: fire, register, list and deliver webhooks."""
 
     def emit(
-        self: PipedriveSandbox,
+        self,
         company: Company,
         action: str,
         entity: str,
@@ -126,10 +126,11 @@ class WebhookDesk:
         source: str = "app",
     ) -> None:
         record = self.store.find(entity, entity_id, company.id)
+        data: dict[str, Any] | None
         if entity == "deal" and record is not None:
             data = deals.webhook_data(record, self.field_types(company.id), created=action == "create")
         else:
-            data = copy.deepcopy(record)
+            data = None if record is None else copy.deepcopy(record)
         now, who = self.clock(), user_id or self.owner(company)
         fresh = [
             Delivery(
@@ -158,7 +159,7 @@ class WebhookDesk:
             threading.Thread(target=self.deliver_webhooks, daemon=True).start()
 
     def register_webhook(
-        self: PipedriveSandbox,
+        self,
         event: str,
         url: str,
         *,
@@ -181,7 +182,7 @@ class WebhookDesk:
         return self.outbox.pending()
 
     def deliver_webhooks(
-        self: PipedriveSandbox, post: Callable[[Delivery], int] | None = None, *, due_only: bool = True
+        self, post: Callable[[Delivery], int] | None = None, *, due_only: bool = True
     ) -> list[tuple[Delivery, int]]:
         """POST the due deliveries (``requests`` unless ``post`` is given; it returns the HTTP status)."""
         results = self.outbox.deliver(post or post_with_requests, self.clock(), due_only=due_only)

@@ -30,15 +30,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.kit.server import Sandbox, json_response
-from devkit.sandboxes.pipedrive import deals, fields
 from devkit.sandboxes.pipedrive.api import PipedriveApi
 from devkit.sandboxes.pipedrive.budget import BURST_ANSWERS, Budget, Limits
 from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox, WebhookDesk
-from devkit.sandboxes.pipedrive.oauth import Grant, TokenBook
+from devkit.sandboxes.pipedrive.oauth import TokenBook
 from devkit.sandboxes.pipedrive.products import ProductLine
 from devkit.sandboxes.pipedrive.seeding import Seeding
 from devkit.sandboxes.pipedrive.store import Company, Store, User
-from devkit.sandboxes.pipedrive.wire import PipedriveError, answer, not_found
+from devkit.sandboxes.pipedrive.wire import PipedriveError, answer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +58,7 @@ class Received:
     body: bytes
 
 
-class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):
+class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):  # Core comes through both mixins
     name = "pipedrive"
 
     def __init__(
@@ -83,11 +82,8 @@ class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):
         self.received: list[Received] = []
         self.consenting_user: User | None = None
         self.api = PipedriveApi(self)
-        self._initial = {
-            "limits": copy.deepcopy(self.budget.limits),
-            "grace": refresh_grace_seconds,
-            "auto": auto_deliver,
-        }
+        self._initial_limits = copy.deepcopy(self.budget.limits)
+        self._initial_grace, self._initial_auto = refresh_grace_seconds, auto_deliver
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -101,70 +97,6 @@ class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):
         else:
             error = PipedriveError(503, "Service unavailable")
         return answer(error.body, error.status, error.headers)
-
-    # -- helpers shared by seeding and the API -------------------------------------------------------------------
-    def company(self, ref: Company | int | None = None) -> Company:
-        if isinstance(ref, Company):
-            return ref
-        if ref is not None:
-            return self.store.companies[ref]
-        if not self.store.companies:
-            raise ValueError("add a company first (add_company)")
-        return next(iter(self.store.companies.values()))
-
-    def owner(self, company: Company) -> int:
-        return next(iter(company.users))
-
-    def consenting_grant_user(self) -> User:
-        if self.consenting_user is not None:
-            return self.consenting_user
-        return next(iter(self.company().users.values()))
-
-    def consenting_grant(self) -> Grant:
-        user = self.consenting_grant_user()
-        return Grant(user.company_id, user.id)
-
-    def api_domain(self, company_id: int) -> str:
-        return self.base_url or f"https://{self.store.companies[company_id].host}"
-
-    def find_deal(self, deal_id: int) -> tuple[Company, dict[str, Any]]:
-        company_id = self.store.owner.get(("deal", deal_id))
-        if company_id is None:
-            raise KeyError(f"no deal {deal_id}")
-        return self.store.companies[company_id], self.store.deals[deal_id]
-
-    def field_types(self, company_id: int) -> dict[str, str]:
-        return {f["key"]: f["field_type"] for f in self.deal_fields(company_id) if f["edit_flag"]}
-
-    def deal_fields(self, company_id: int) -> list[dict[str, Any]]:
-        with self.lock:
-            owned = [
-                f for f in self.store.deal_fields.values() if self.store.owner.get(("field", f["id"])) == company_id
-            ]
-            return sorted(owned, key=lambda f: f["order_nr"])
-
-    def add_deal_field_from(self, body: dict[str, Any], grant: Grant) -> dict[str, Any]:
-        with self.lock:
-            ident = self.store.next_id("field")
-            order = len(self.deal_fields(grant.company_id)) + 1
-            field = fields.custom_field(ident, grant.company_id, order, grant.user_id, body, self.clock())
-            return dict(self.store.put("field", field, grant.company_id))
-
-    def change_deal(
-        self, deal_id: int, changes: dict[str, Any], *, company: int, source: str, user_id: int | None = None
-    ) -> dict[str, Any]:
-        """Apply a change (PATCH rules), fire ``change.deal`` with ``previous``; returns the deal as GET shows it."""
-        with self.lock:
-            deal = self.store.find("deal", deal_id, company)
-            if deal is None or deal["is_deleted"]:
-                raise not_found("Deal")
-            target = self.store.companies[company]
-            previous = deals.apply_changes(deal, changes, self.field_types(company), self.clock())
-            if previous:
-                if "custom_fields" in previous:
-                    previous["custom_fields"] = deals.typed_fields(previous["custom_fields"], self.field_types(company))
-                self.emit(target, "change", "deal", deal_id, previous, user_id=user_id, source=source)
-            return deals.render(deal)
 
     # -- limits -------------------------------------------------------------------------------------------------
     def tokens_left(self, company: Company | int | None = None) -> int:
@@ -217,10 +149,10 @@ class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):
             self.consenting_user = None
         self.outbox.clear()
         self.budget.reset()
-        self.budget.limits = copy.deepcopy(self._initial["limits"])
+        self.budget.limits = copy.deepcopy(self._initial_limits)
         self.tokens.clear_sessions()
-        self.tokens.refresh_grace_seconds = self._initial["grace"]
-        self.auto_deliver = self._initial["auto"]
+        self.tokens.refresh_grace_seconds = self._initial_grace
+        self.auto_deliver = self._initial_auto
         for company in self.store.companies.values():
             company.daily_budget = company.initial_daily_budget
 

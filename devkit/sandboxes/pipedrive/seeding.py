@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.pipedrive import deals, fields
+from devkit.sandboxes.pipedrive.core import Core
 from devkit.sandboxes.pipedrive.extensions import ExtensionRequest, extension_request
 from devkit.sandboxes.pipedrive.oauth import Grant, OAuthClient
 from devkit.sandboxes.pipedrive.products import ProductLine, check_line, deal_product, set_tax_method
@@ -20,15 +21,13 @@ from devkit.sandboxes.pipedrive.store import Company, User, money
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
 
-
-class Seeding:
+class Seeding(Core):
     """Mixed into PipedriveSandbox: the methods tests use to set the scene and look at the result."""
 
     # -- accounts and credentials -----------------------------------------------------------------------------
     def add_company(
-        self: PipedriveSandbox,
+        self,
         name: str = "Koppel Demo B.V.",
         *,
         domain: str = "koppeldemo",
@@ -51,14 +50,14 @@ class Seeding:
             self.add_user(company, user_name, user_email)
             return company
 
-    def add_user(self: PipedriveSandbox, company: Company | int | None, name: str, email: str) -> User:
+    def add_user(self, company: Company | int | None, name: str, email: str) -> User:
         with self.lock:
             target = self.company(company)
             user = User(self.store.next_id("user"), target.id, name, email)
             target.users[user.id] = user
             return user
 
-    def add_api_token(self: PipedriveSandbox, user: User, token: str | None = None) -> str:
+    def add_api_token(self, user: User, token: str | None = None) -> str:
         """The user's personal API token (one per user per company; a new one replaces the old [V])."""
         token = token or secrets.token_hex(20)
         with self.lock:
@@ -68,7 +67,7 @@ class Seeding:
         return token
 
     def add_oauth_client(
-        self: PipedriveSandbox,
+        self,
         client_id: str,
         client_secret: str,
         redirect_uri: str,
@@ -82,18 +81,18 @@ class Seeding:
         self.tokens.clients[client_id] = client
         return client
 
-    def consent_as(self: PipedriveSandbox, user: User) -> None:
+    def consent_as(self, user: User) -> None:
         """The user who approves the next ``/oauth/authorize`` (default: the first user of the first company)."""
         self.consenting_user = user
 
-    def refresh_token_uses(self: PipedriveSandbox) -> dict[str, int]:
+    def refresh_token_uses(self) -> dict[str, int]:
         """How often each refresh token was presented to ``/oauth/token`` (a value over 1 is a reuse)."""
         with self.tokens.lock:
             return dict(self.tokens.uses)
 
     # -- contacts and products ----------------------------------------------------------------------------------
     def add_person(
-        self: PipedriveSandbox,
+        self,
         name: str,
         *,
         emails: list[dict[str, Any]] | None = None,
@@ -111,7 +110,7 @@ class Seeding:
             return dict(record)
 
     def add_organization(
-        self: PipedriveSandbox,
+        self,
         name: str,
         *,
         address: dict[str, Any] | None = None,
@@ -125,7 +124,7 @@ class Seeding:
             return dict(record)
 
     def add_product(
-        self: PipedriveSandbox,
+        self,
         name: str,
         price: Decimal | int | str,
         *,
@@ -145,7 +144,7 @@ class Seeding:
 
     # -- deals --------------------------------------------------------------------------------------------------
     def add_deal(
-        self: PipedriveSandbox,
+        self,
         title: str,
         products: list[ProductLine] | None = None,
         *,
@@ -184,7 +183,7 @@ class Seeding:
             self.set_deal_status(ident, status)
         return self.get_deal(ident)
 
-    def add_deal_product(self: PipedriveSandbox, deal_id: int, line: ProductLine) -> dict[str, Any]:
+    def add_deal_product(self, deal_id: int, line: ProductLine) -> dict[str, Any]:
         """Attach a product to an existing deal (fires ``create.deal_product`` and the deal's value change)."""
         check_line(line)
         with self.lock:
@@ -193,7 +192,7 @@ class Seeding:
             self.change_deal(deal_id, {"value": self.store.deal_value(deal_id)}, company=target.id, source="app")
             return dict(attached)
 
-    def _attach(self: PipedriveSandbox, target: Company, deal: dict[str, Any], line: ProductLine) -> dict[str, Any]:
+    def _attach(self, target: Company, deal: dict[str, Any], line: ProductLine) -> dict[str, Any]:
         product_id = line.product_id or next(
             (
                 p["id"]
@@ -223,32 +222,30 @@ class Seeding:
         self.emit(target, "create", "deal_product", attached["id"], None)
         return attached
 
-    def update_deal(self: PipedriveSandbox, deal_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_deal(self, deal_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         """Change a deal as a salesperson would in the web app (same rules as PATCH)."""
         target, _ = self.find_deal(deal_id)
         return self.change_deal(deal_id, changes, company=target.id, source="app")
 
-    def set_deal_status(
-        self: PipedriveSandbox, deal_id: int, status: str, lost_reason: str | None = None
-    ) -> dict[str, Any]:
+    def set_deal_status(self, deal_id: int, status: str, lost_reason: str | None = None) -> dict[str, Any]:
         changes: dict[str, Any] = {"status": status}
         if lost_reason is not None:
             changes["lost_reason"] = lost_reason
         return self.update_deal(deal_id, changes)
 
-    def get_deal(self: PipedriveSandbox, deal_id: int) -> dict[str, Any]:
+    def get_deal(self, deal_id: int) -> dict[str, Any]:
         with self.lock:
             return deals.render(self.find_deal(deal_id)[1])
 
-    def get_deal_products(self: PipedriveSandbox, deal_id: int) -> list[dict[str, Any]]:
+    def get_deal_products(self, deal_id: int) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(p) for p in self.store.products_of(deal_id)]
 
-    def custom_field_values(self: PipedriveSandbox, deal_id: int) -> dict[str, Any]:
+    def custom_field_values(self, deal_id: int) -> dict[str, Any]:
         """The deal's ``custom_fields`` (key → value), e.g. to read the invoice status the connector wrote."""
-        return self.get_deal(deal_id)["custom_fields"]
+        return dict(self.get_deal(deal_id)["custom_fields"])
 
-    def preview_deal(self: PipedriveSandbox, deal_id: int) -> dict[str, Any]:
+    def preview_deal(self, deal_id: int) -> dict[str, Any]:
         """The deal as GET returns its data, plus ``products``, ``person`` and ``organization`` (or None)."""
         with self.lock:
             target, deal = self.find_deal(deal_id)
@@ -258,9 +255,7 @@ class Seeding:
             return {**deals.render(deal), "products": products, "person": person, "organization": org}
 
     # -- fields -------------------------------------------------------------------------------------------------
-    def add_deal_field(
-        self: PipedriveSandbox, name: str, field_type: str = "varchar", *, company: Company | int | None = None
-    ) -> str:
+    def add_deal_field(self, name: str, field_type: str = "varchar", *, company: Company | int | None = None) -> str:
         """A custom deal field as an admin would make it; returns its 40-character key."""
         target = self.company(company)
         user = next(iter(target.users.values()))
@@ -268,7 +263,7 @@ class Seeding:
 
     # -- app extensions -----------------------------------------------------------------------------------------
     def app_extension_request(
-        self: PipedriveSandbox,
+        self,
         app_url: str,
         client_id: str,
         selected_ids: list[int],

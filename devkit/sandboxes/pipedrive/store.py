@@ -146,7 +146,7 @@ class Store:
         now: datetime,
     ) -> dict[str, Any]:
         first, _, last = name.partition(" ")
-        record = {
+        record: dict[str, Any] = {
             "id": self.next_id("person"),
             "name": name,
             "first_name": first,
@@ -187,7 +187,7 @@ class Store:
             town = " ".join(p for p in (given.get("postal_code"), given.get("locality")) if p)
             full["value"] = ", ".join(p for p in (street, town, given.get("country")) if p)
         full["formatted_address"] = full["value"]
-        record = {
+        record: dict[str, Any] = {
             "id": self.next_id("organization"),
             "name": name,
             "owner_id": owner_id,
@@ -212,7 +212,7 @@ class Store:
         tax: Decimal,
         now: datetime,
     ) -> dict[str, Any]:
-        record = {
+        record: dict[str, Any] = {
             "id": self.next_id("product"),
             "name": name,
             "code": code,

@@ -1,4 +1,4 @@
-"""Pipedrive webhooks: subscriptions (``/v1/webhooks``), v2 bodies like the recorded one, and an outbox.
+"""Pipedrive webhooks: subscriptions (``/v1/webhooks``) and v2 bodies like the recorded one (delivery.py posts).
 
 Verified [V] (https://pipedrive.readme.io/docs/guide-for-webhooks-v2,
 https://pipedrive.readme.io/docs/webhooks-for-apps, pipedrive/client-nodejs v1 models ``add-webhook-request``,
@@ -12,11 +12,9 @@ https://pipedrive.readme.io/docs/webhooks-for-apps, pipedrive/client-nodejs v1 m
   strings, ``version`` "2.0", ``attempt`` counting deliveries). No signature: only HTTP Basic auth with the
   subscription's user and password.
 - A delivery fails on a non-2xx answer or after a 10-second timeout.
-Assumed [I]: the retry schedule — after a failed first attempt Pipedrive retries 3 times, 3 s, 30 s and
-150 s later (our reading of the "webhooks policy" section, not re-checked); the sandbox keeps a failed
-delivery in the outbox with ``meta.attempt`` raised and the time it is due, and drops it after the last
-try. ``previous`` holds the old values of the fields the change set (``null`` on create). Version "1.0"
-subscriptions are stored but get no deliveries (the v1 body is not modelled). Error bodies of the
+Assumed [I]: the retry schedule (see delivery.py). ``previous`` holds the old values of the fields the
+change set (``null`` on create). Version "1.0" subscriptions are stored but get no deliveries (the v1 body
+is not modelled). Error bodies of the
 webhook endpoints: 400 ``{"success": false, "status": "error", "errors": {field: [message]}}`` (the SDK's
 ``WebhooksBadRequestResponse`` names), 403 in Pipedrive's generic error body.
 """
@@ -34,8 +32,8 @@ if TYPE_CHECKING:
 
 MAX_PER_USER = 40
 ACTIONS = ("create", "change", "delete", "*")
-OBJECTS = ("activity", "deal", "deal_product", "lead", "note", "organization", "person", "pipeline", "product")
-OBJECTS += ("stage", "user", "*")
+OBJECTS: tuple[str, ...] = ("activity", "deal", "deal_product", "lead", "note", "organization", "person")
+OBJECTS += ("pipeline", "product", "stage", "user", "*")
 
 
 class WebhookInvalid(PipedriveError):

@@ -1,0 +1,116 @@
+"""What seeding, the webhook desk and the HTTP routes share: the sandbox's state and its lookups.
+
+``Core`` declares the state PipedriveSandbox sets up and holds the helpers every part uses: finding the
+company, a deal, the custom fields, and applying a deal change (which fires ``change.deal``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from devkit.sandboxes.pipedrive import deals, fields
+from devkit.sandboxes.pipedrive.oauth import Grant
+from devkit.sandboxes.pipedrive.store import Company, User
+from devkit.sandboxes.pipedrive.wire import not_found
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from devkit.sandboxes.pipedrive.budget import Budget
+    from devkit.sandboxes.pipedrive.delivery import Outbox
+    from devkit.sandboxes.pipedrive.oauth import TokenBook
+    from devkit.sandboxes.pipedrive.store import Store
+
+
+class Core:
+    """State and lookups; PipedriveSandbox fills the attributes in its constructor."""
+
+    base_url: str
+    store: Store
+    tokens: TokenBook
+    budget: Budget
+    outbox: Outbox
+    webhooks: dict[int, dict[str, Any]]
+    auto_deliver: bool
+    clock: Callable[[], datetime]
+    lock: threading.RLock
+    consenting_user: User | None
+
+    def emit(
+        self,
+        company: Company,
+        action: str,
+        entity: str,
+        entity_id: int,
+        previous: dict[str, Any] | None,
+        *,
+        user_id: int | None = None,
+        source: str = "app",
+    ) -> None:
+        """Queue the webhooks of a change (WebhookDesk does it)."""
+        raise NotImplementedError
+
+    def company(self, ref: Company | int | None = None) -> Company:
+        if isinstance(ref, Company):
+            return ref
+        if ref is not None:
+            return self.store.companies[ref]
+        if not self.store.companies:
+            raise ValueError("add a company first (add_company)")
+        return next(iter(self.store.companies.values()))
+
+    def owner(self, company: Company) -> int:
+        return next(iter(company.users))
+
+    def consenting_grant_user(self) -> User:
+        if self.consenting_user is not None:
+            return self.consenting_user
+        return next(iter(self.company().users.values()))
+
+    def consenting_grant(self) -> Grant:
+        user = self.consenting_grant_user()
+        return Grant(user.company_id, user.id)
+
+    def api_domain(self, company_id: int) -> str:
+        return self.base_url or f"https://{self.store.companies[company_id].host}"
+
+    def find_deal(self, deal_id: int) -> tuple[Company, dict[str, Any]]:
+        company_id = self.store.owner.get(("deal", deal_id))
+        if company_id is None:
+            raise KeyError(f"no deal {deal_id}")
+        return self.store.companies[company_id], self.store.deals[deal_id]
+
+    def field_types(self, company_id: int) -> dict[str, str]:
+        return {f["key"]: f["field_type"] for f in self.deal_fields(company_id) if f["edit_flag"]}
+
+    def deal_fields(self, company_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            owned = [
+                f for f in self.store.deal_fields.values() if self.store.owner.get(("field", f["id"])) == company_id
+            ]
+            return sorted(owned, key=lambda f: f["order_nr"])
+
+    def add_deal_field_from(self, body: dict[str, Any], grant: Grant) -> dict[str, Any]:
+        with self.lock:
+            ident = self.store.next_id("field")
+            order = len(self.deal_fields(grant.company_id)) + 1
+            field = fields.custom_field(ident, grant.company_id, order, grant.user_id, body, self.clock())
+            return dict(self.store.put("field", field, grant.company_id))
+
+    def change_deal(
+        self, deal_id: int, changes: dict[str, Any], *, company: int, source: str, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """Apply a change (PATCH rules), fire ``change.deal`` with ``previous``; returns the deal as GET shows it."""
+        with self.lock:
+            deal = self.store.find("deal", deal_id, company)
+            if deal is None or deal["is_deleted"]:
+                raise not_found("Deal")
+            target = self.store.companies[company]
+            previous = deals.apply_changes(deal, changes, self.field_types(company), self.clock())
+            if previous:
+                if "custom_fields" in previous:
+                    previous["custom_fields"] = deals.typed_fields(previous["custom_fields"], self.field_types(company))
+                self.emit(target, "change", "deal", deal_id, previous, user_id=user_id, source=source)
+            return deals.render(deal)
