@@ -6,15 +6,18 @@ company, a deal, the custom fields, and applying a deal change (which fires ``ch
 
 from __future__ import annotations
 
+import copy
+import threading
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.pipedrive import deals, fields
+from devkit.sandboxes.pipedrive.delivery import Delivery, post_with_requests
 from devkit.sandboxes.pipedrive.oauth import Grant
 from devkit.sandboxes.pipedrive.store import Company, User
+from devkit.sandboxes.pipedrive.webhooks import matches, payload
 from devkit.sandboxes.pipedrive.wire import not_found
 
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable
     from datetime import datetime
 
@@ -49,8 +52,38 @@ class Core:
         user_id: int | None = None,
         source: str = "app",
     ) -> None:
-        """Queue the webhooks of a change (WebhookDesk does it)."""
-        raise NotImplementedError
+        record = self.store.find(entity, entity_id, company.id)
+        data: dict[str, Any] | None
+        if entity == "deal" and record is not None:
+            data = deals.webhook_data(record, self.field_types(company.id), created=action == "create")
+        else:
+            data = None if record is None else copy.deepcopy(record)
+        now, who = self.clock(), user_id or self.owner(company)
+        fresh = [
+            Delivery(
+                url=hook["subscription_url"],
+                auth=(hook["http_auth_user"], hook["http_auth_password"] or "") if hook["http_auth_user"] else None,
+                payload=payload(
+                    hook,
+                    action=action,
+                    entity=entity,
+                    entity_id=entity_id,
+                    data=data,
+                    previous=previous,
+                    user_id=who,
+                    host=company.host,
+                    change_source=source,
+                    now=now,
+                ),
+                webhook_id=hook["id"],
+                event=f"{action}.{entity}",
+            )
+            for hook in self.webhooks.values()
+            if hook["company_id"] == company.id and matches(hook, action, entity)
+        ]
+        self.outbox.add(fresh)
+        if self.auto_deliver and fresh:
+            threading.Thread(target=self.deliver_webhooks, daemon=True).start()
 
     def company(self, ref: Company | int | None = None) -> Company:
         if isinstance(ref, Company):
@@ -114,3 +147,18 @@ class Core:
                     previous["custom_fields"] = deals.typed_fields(previous["custom_fields"], self.field_types(company))
                 self.emit(target, "change", "deal", deal_id, previous, user_id=user_id, source=source)
             return deals.render(deal)
+
+    def deliver_webhooks(
+        self, post: Callable[[Delivery], int] | None = None, *, due_only: bool = True
+    ) -> list[tuple[Delivery, int]]:
+        """POST the due deliveries (``requests`` unless ``post`` is given; it returns the HTTP status)."""
+        results = self.outbox.deliver(post or post_with_requests, self.clock(), due_only=due_only)
+        with self.lock:
+            for delivery, status in results:
+                hook = self.webhooks.get(delivery.webhook_id)
+                if hook is not None:
+                    hook["last_delivery_time"], hook["last_http_status"] = (
+                        self.clock().strftime("%Y-%m-%d %H:%M:%S"),
+                        status,
+                    )
+        return results

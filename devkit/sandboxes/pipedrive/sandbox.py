@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 from devkit.sandboxes.kit.server import Sandbox, json_response
 from devkit.sandboxes.pipedrive.api import PipedriveApi
 from devkit.sandboxes.pipedrive.budget import BURST_ANSWERS, Budget, Limits
-from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox, WebhookDesk
+from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox
 from devkit.sandboxes.pipedrive.oauth import TokenBook
 from devkit.sandboxes.pipedrive.products import ProductLine
 from devkit.sandboxes.pipedrive.seeding import Seeding
 from devkit.sandboxes.pipedrive.store import Company, Store, User
+from devkit.sandboxes.pipedrive.webhooks import new_subscription
 from devkit.sandboxes.pipedrive.wire import PipedriveError, answer
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Received:
     body: bytes
 
 
-class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):  # Core comes through both mixins
+class PipedriveSandbox(Seeding, Sandbox):
     name = "pipedrive"
 
     def __init__(
@@ -97,6 +98,30 @@ class PipedriveSandbox(Seeding, WebhookDesk, Sandbox):  # Core comes through bot
         else:
             error = PipedriveError(503, "Service unavailable")
         return answer(error.body, error.status, error.headers)
+
+    # -- webhooks -------------------------------------------------------------------------------------------------
+    def register_webhook(
+        self,
+        event: str,
+        url: str,
+        *,
+        user: User | None = None,
+        http_auth: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The Python twin of ``POST /v1/webhooks`` (``event`` like "change.deal"; version 2.0)."""
+        action, _, entity = event.partition(".")
+        who = user or next(iter(self.company().users.values()))
+        body = {"subscription_url": url, "event_action": action, "event_object": entity, "version": "2.0"}
+        if http_auth:
+            body |= {"http_auth_user": http_auth[0], "http_auth_password": http_auth[1]}
+        with self.lock:
+            hook = new_subscription(self.store.next_id("webhook"), who.company_id, who.id, body, False, self.clock())
+            hook["_client"] = None
+            self.webhooks[hook["id"]] = hook
+            return dict(hook)
+
+    def pending_webhooks(self) -> list[Delivery]:
+        return self.outbox.pending()
 
     # -- limits -------------------------------------------------------------------------------------------------
     def tokens_left(self, company: Company | int | None = None) -> int:
