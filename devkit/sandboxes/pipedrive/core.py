@@ -1,7 +1,8 @@
-"""What seeding, the webhook desk and the HTTP routes share: the sandbox's state and its lookups.
+"""What seeding and the HTTP routes share: the sandbox's state, its lookups and the firing of webhooks.
 
 ``Core`` declares the state PipedriveSandbox sets up and holds the helpers every part uses: finding the
-company, a deal, the custom fields, and applying a deal change (which fires ``change.deal``).
+company, a deal, the custom fields, applying a deal change (which fires ``change.deal``), queueing the
+webhooks of a change and delivering them.
 """
 
 from __future__ import annotations
