@@ -279,6 +279,37 @@ def test_a_token_of_another_company_is_refused_with_403(sandbox: QuickbooksSandb
     assert first_error(answer)["code"] == "3100"
 
 
+def test_revoking_disconnects_the_app_from_the_company(sandbox: QuickbooksSandbox, realm: str) -> None:
+    # Given tokens from the consent flow
+    _, tokens = connect(sandbox)
+
+    # When the app revokes its refresh token (the user disconnects)
+    revoked = requests.post(
+        f"{sandbox.base_url}/v2/oauth2/tokens/revoke",
+        json={"token": tokens["refresh_token"]},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=5,
+    )
+
+    # Then neither the refresh token nor the access token works any more
+    assert revoked.status_code == 200
+    assert refresh(sandbox, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert Api(sandbox, realm, tokens["access_token"]).get(f"companyinfo/{realm}").status_code == 401
+
+
+def test_the_401_fault_can_come_in_either_letter_case(sandbox: QuickbooksSandbox, realm: str) -> None:
+    # Given the sandbox set to the capitalised Fault/Error shape most clients parse
+    requests.post(f"{sandbox.base_url}/_sandbox/settings", json={"auth_fault_case": "upper"}, timeout=5)
+
+    # When an unknown token is used
+    answer = Api(sandbox, realm, "not-a-token").get(f"companyinfo/{realm}")
+
+    # Then the same 3200 fault in the Fault/Error shape
+    assert answer.status_code == 401
+    assert answer.json()["Fault"]["type"] == "AUTHENTICATION"
+    assert first_error(answer)["code"] == "3200"
+
+
 # -- names ------------------------------------------------------------------------------------------------------------
 def test_a_customer_named_like_a_vendor_is_refused_with_6240_duplicate_name(
     sandbox: QuickbooksSandbox, realm: str
@@ -470,6 +501,47 @@ def test_invoice_totals_are_computed_per_tax_code_to_the_cent(sandbox: Quickbook
     assert '"UnitPrice": 12.35' in sandbox.received[-1]["body"]
 
 
+def test_tax_inclusive_adds_gross_line_amounts_and_not_applicable_has_no_tax(
+    sandbox: QuickbooksSandbox, realm: str
+) -> None:
+    # Given a customer and the standard code
+    customer = sandbox.add_customer(realm, "Bakkerij De Korst")
+    standard = sandbox.tax_code_id(realm, "20.0% S")
+    api = Api(sandbox, realm)
+
+    # When one invoice is TaxInclusive and another NotApplicable (no tax codes)
+    inclusive = api.post(
+        "invoice",
+        invoice(customer["Id"], line("1", "2", "41.65", "83.30", standard), GlobalTaxCalculation="TaxInclusive"),
+    )
+    untaxed = api.post(
+        "invoice", invoice(customer["Id"], line("1", "1", "10", "10", None), GlobalTaxCalculation="NotApplicable")
+    )
+
+    # Then the inclusive one shows each line's gross, and the other has no tax
+    booked = decimal_json(inclusive)["Invoice"]
+    assert booked["Line"][0]["SalesItemLineDetail"]["TaxInclusiveAmt"] == Decimal("99.96")
+    assert (booked["TxnTaxDetail"]["TotalTax"], booked["TotalAmt"]) == (Decimal("16.66"), Decimal("99.96"))
+    plain = decimal_json(untaxed)["Invoice"]
+    assert (plain["TxnTaxDetail"]["TotalTax"], plain["TotalAmt"]) == (0, Decimal(10))
+
+
+def test_a_credit_memo_is_booked_with_its_remaining_credit(sandbox: QuickbooksSandbox, realm: str) -> None:
+    # Given a customer with an invoice of 120.00
+    customer = sandbox.add_customer(realm, "Bakkerij De Korst")
+    standard = sandbox.tax_code_id(realm, "20.0% S")
+    api = Api(sandbox, realm)
+    api.post("invoice", invoice(customer["Id"], line("1", "1", "100", "100", standard)))
+
+    # When a credit memo of 24.00 is booked
+    answer = api.post("creditmemo", invoice(customer["Id"], line("1", "1", "20", "20", standard)))
+
+    # Then it carries its total as remaining credit and lowers what the customer owes
+    memo = decimal_json(answer)["CreditMemo"]
+    assert (memo["TotalAmt"], memo["RemainingCredit"]) == (Decimal("24.00"), Decimal("24.00"))
+    assert sandbox.entity(realm, "Customer", customer["Id"])["Balance"] == Decimal("96.00")
+
+
 def test_a_create_repeated_with_the_same_requestid_is_booked_once(sandbox: QuickbooksSandbox, realm: str) -> None:
     # Given an invoice create that the connector sends with a requestid
     customer = sandbox.add_customer(realm, "Bakkerij De Korst")
@@ -482,10 +554,12 @@ def test_a_create_repeated_with_the_same_requestid_is_booked_once(sandbox: Quick
     # When the answer was lost and the connector sends the same request again
     second = api.post("invoice", body, requestid="deal-7-attempt")
 
-    # Then the same answer, byte for byte, and one invoice
+    # Then the same answer, byte for byte, and one invoice (which a DocNumber query finds)
     assert second.status_code == first.status_code == 200
     assert second.text == first.text
     assert len(sandbox.invoices(realm)) == 1
+    found = api.query("SELECT * FROM Invoice WHERE DocNumber = 'PD-7'").json()["QueryResponse"]["Invoice"]
+    assert [i["Id"] for i in found] == [first.json()["Invoice"]["Id"]]
     # while a new requestid books again (QuickBooks has no other guard on invoices)
     assert api.post("invoice", body, requestid="another").status_code == 200
     assert sandbox.duplicates(realm) == ["PD-7"]

@@ -5,7 +5,7 @@ changes only the fields sent, otherwise the body replaces the entity (fields lef
 QuickBooks does) [V: documented]. ``?operation=delete`` answers ``{"<Entity>": {"status": "Deleted",
 "domain": "QBO", "Id"}}``; ``?operation=void`` answers the voided entity (amounts 0, PrivateNote "Voided").
 Transactions with payments applied cannot be deleted or voided until the payments are [I].
-A customer's ``Balance`` is what its open invoices still owe.
+A customer's ``Balance`` is what its open invoices still owe, less its credit memos' remaining credit [I].
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ class Books:
         self._balances(company, row)
         return row
 
-    def _take_back(self, company: Company, entity: str, body: dict[str, Any], operation: str, now: datetime) -> Any:
+    def _take_back(
+        self, company: Company, entity: str, body: dict[str, Any], operation: str, now: datetime
+    ) -> dict[str, Any]:
         """The transaction a delete or void names, its payments given back; refuses name lists and paid forms."""
         if entity not in TRANSACTIONS:
             raise unsupported(f"Operation {operation} is not supported for {entity}; make it inactive instead")
@@ -121,14 +123,11 @@ class Books:
         customer = company.table("Customer").get(str(customer_id)) if customer_id else None
         if customer is None:
             return
-        owed = sum(
-            (
-                Decimal(i["Balance"])
-                for i in company.table("Invoice").values()
-                if i["CustomerRef"]["value"] == customer_id
-            ),
-            ZERO,
-        )
+        owed = ZERO
+        for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
+            for form in company.table(entity).values():
+                if form["CustomerRef"]["value"] == customer_id:
+                    owed += sign * Decimal(form["Balance"])
         customer["Balance"] = customer["BalanceWithJobs"] = owed
 
     def add_name(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:

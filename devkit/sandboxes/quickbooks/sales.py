@@ -10,11 +10,14 @@ Refusals [V: codes and wording from public issues, see README]:
 - a missing ``CustomerRef``/``Line``/``Amount``: 2020 Required param missing; a reference to nothing: 2500.
 Computation [I: QuickBooks does not publish its algorithm]: lines are grouped by tax code; a discount line
 (``PercentBased`` with ``DiscountPercent``, or a fixed ``Amount``) is spread over the groups in proportion
-and comes off before tax; tax is rounded half up per tax rate and group (TaxExcluded: base × rate;
-TaxInclusive: base × rate / (100 + rate)); a line ``DiscountRate``/``DiscountAmt`` is expected to be already
-taken off the line ``Amount``. ``SubTotalLineDetail`` lines sent in are replaced by the computed one;
-``TxnTaxDetail`` sent in is recomputed. ``DueDate`` defaults to TxnDate + the term's DueDays (the invoice's
-``SalesTermRef``, else the customer's, else the company's default term).
+and comes off before tax; tax is rounded half up per tax rate and group. Line amounts are net of tax in
+every mode: a user reports that QuickBooks takes line prices as tax-exclusive and that TaxInclusive only
+changes how the form shows them (https://github.com/ruckus/quickbooks-ruby/issues/346), so TaxInclusive adds
+each line's gross as ``TaxInclusiveAmt`` and otherwise computes like TaxExcluded; NotApplicable has no tax.
+A line ``DiscountRate``/``DiscountAmt`` is expected to be already taken off the line ``Amount``.
+``SubTotalLineDetail`` lines sent in are replaced by the computed one; ``TxnTaxDetail`` sent in is recomputed.
+``DueDate`` defaults to TxnDate + the term's DueDays (the invoice's ``SalesTermRef``, else the customer's,
+else the company's default term).
 """
 
 from __future__ import annotations
@@ -139,6 +142,9 @@ class SalesForm:
         elif price is not None and price:
             detail["Qty"] = amount / price
         line["Amount"] = cents(amount)
+        if mode == "TaxInclusive":
+            percent = sum((Decimal(rate["RateValue"]) for rate in self._rates(detail["TaxCodeRef"]["value"])), ZERO)
+            detail["TaxInclusiveAmt"] = cents(line["Amount"] * (100 + percent) / 100)
         line["SalesItemLineDetail"] = detail
         return line
 
@@ -163,7 +169,7 @@ class SalesForm:
         tax_lines = self._tax(items, subtotal, discount, mode)
         total_tax = sum((line["Amount"] for line in tax_lines), ZERO)
         row["TxnTaxDetail"] = {"TotalTax": total_tax, "TaxLine": tax_lines}
-        total = subtotal - discount + (total_tax if mode == "TaxExcluded" else ZERO)
+        total = subtotal - discount + total_tax
         row["TotalAmt"] = total
         if total < paid:
             raise business("The new total is less than what has been paid on this transaction.", "TotalAmt")
@@ -188,16 +194,18 @@ class SalesForm:
         for index, (code, net) in enumerate(groups.items()):
             share = left if index == len(groups) - 1 else cents(discount * net / subtotal)
             left -= share
-            tax_lines.extend(self._code_tax(code, net - share, mode))
+            tax_lines.extend(self._code_tax(code, net - share))
         return tax_lines
 
-    def _code_tax(self, code: str, base: Decimal, mode: str) -> list[dict[str, Any]]:
+    def _rates(self, code: str) -> list[dict[str, Any]]:
+        details = self.company.get("TaxCode", code)["SalesTaxRateList"]["TaxRateDetail"]
+        return [self.company.get("TaxRate", detail["TaxRateRef"]["value"]) for detail in details]
+
+    def _code_tax(self, code: str, base: Decimal) -> list[dict[str, Any]]:
         lines = []
-        for detail in self.company.get("TaxCode", code)["SalesTaxRateList"]["TaxRateDetail"]:
-            rate = self.company.get("TaxRate", detail["TaxRateRef"]["value"])
+        for rate in self._rates(code):
             percent = Decimal(rate["RateValue"])
-            divisor = 100 if mode == "TaxExcluded" else 100 + percent
-            tax = cents(base * percent / divisor)
+            tax = cents(base * percent / 100)
             lines.append(
                 {
                     "Amount": tax,
@@ -206,7 +214,7 @@ class SalesForm:
                         "TaxRateRef": {"value": rate["Id"]},
                         "PercentBased": True,
                         "TaxPercent": percent,
-                        "NetAmountTaxable": base if mode == "TaxExcluded" else base - tax,
+                        "NetAmountTaxable": base,
                     },
                 }
             )

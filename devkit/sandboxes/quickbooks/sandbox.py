@@ -8,7 +8,8 @@
   and changes nothing [V: Intuit's developer blog, 2015].
 - Limits and auth refusals in QuickBooks' shapes (gate.py); webhooks in both formats (webhooks.py).
 Entities: Customer, Vendor, Employee, Item, Account, Term, TaxCode, TaxRate (read-only), Invoice, Payment,
-CreditMemo, CompanyInfo, Preferences. Seeding and inspection for tests live in helpers.py. Faults from the base
+CreditMemo, CompanyInfo, Preferences. Seeding and inspection for tests live in helpers.py, their HTTP
+control (``/_sandbox/*``) in control.py. Faults from the base
 FaultPlan apply to /v3 and /oauth2 and answer like QuickBooks (throttle as configured, 503 SystemFault).
 """
 
@@ -26,8 +27,8 @@ from werkzeug.wrappers import Response
 from devkit.sandboxes.kit.server import FaultPlan, Sandbox
 from devkit.sandboxes.quickbooks import query as qbo_query
 from devkit.sandboxes.quickbooks.books import Books
+from devkit.sandboxes.quickbooks.control import ControlMixin
 from devkit.sandboxes.quickbooks.gate import Limits, auth_failed, forbidden, throttle_answer
-from devkit.sandboxes.quickbooks.helpers import SeedingMixin
 from devkit.sandboxes.quickbooks.oauth import OAuth
 from devkit.sandboxes.quickbooks.store import ENTITIES, Company
 from devkit.sandboxes.quickbooks.webhooks import Webhooks
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 API_PREFIXES = ("/v3", "/oauth2")
 CDC_WINDOW = timedelta(days=30)
+CDC_MAX = 1000  # objects per answer, all entities together
 _ENTITY_PATHS = {entity.lower(): entity for entity in ENTITIES}
 _ROUTES = Map(
     [
@@ -55,7 +57,7 @@ _ROUTES = Map(
 )
 
 
-class QuickbooksSandbox(SeedingMixin, Sandbox):
+class QuickbooksSandbox(ControlMixin, Sandbox):
     """A faithful QuickBooks Online for tests and the local stack; see the module docstring for the surface."""
 
     name = "quickbooks"
@@ -247,11 +249,14 @@ class QuickbooksSandbox(SeedingMixin, Sandbox):
         if since < now - CDC_WINDOW:
             detail = "changedSince is older than 30 days; do a full read with queries instead"
             raise Fault(400, "ValidationFault", ("10", "Invalid changedSince", detail, "changedSince"))
-        responses = [self._changed(company, _ENTITY_PATHS.get(n.lower(), n), since) for n in names]
+        responses, budget = [], CDC_MAX
+        for name in names:
+            responses.append(self._changed(company, _ENTITY_PATHS.get(name.lower(), name), since, budget))
+            budget -= responses[-1].get("maxResults", 0)
         return answer({"CDCResponse": [{"QueryResponse": responses}], "time": qbo_time(now, millis=True)})
 
     @staticmethod
-    def _changed(company: Company, entity: str, since: datetime) -> dict[str, Any]:
+    def _changed(company: Company, entity: str, since: datetime, budget: int) -> dict[str, Any]:
         if entity not in ENTITIES:
             raise unsupported(f"CDC does not support entity {entity}")
         found: list[dict[str, Any]] = [
@@ -261,7 +266,7 @@ class QuickbooksSandbox(SeedingMixin, Sandbox):
             if at >= since:
                 stamp = {"LastUpdatedTime": qbo_time(at)}
                 found.append({"domain": "QBO", "status": "Deleted", "Id": ident, "MetaData": stamp})
-        found = found[:1000]
+        found = found[: max(budget, 0)]
         if not found:
             return {}
         return {entity: found, "startPosition": 1, "maxResults": len(found), "totalCount": len(found)}
