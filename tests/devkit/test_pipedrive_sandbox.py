@@ -408,6 +408,25 @@ def test_a_failed_delivery_is_retried_later_with_attempt_two(sandbox, receiver):
     assert (early, attempts, sandbox.pending_webhooks()) == ([], [1, 2], [])
 
 
+def test_ten_failed_first_attempts_ban_the_webhook_for_30_minutes_and_its_events_are_lost(sandbox):
+    # Given a webhook whose endpoint keeps failing
+    clock = Clock()
+    sandbox.clock = clock
+    sandbox.register_webhook("create.deal", "https://koppel.example/down")
+    for n in range(10):
+        sandbox.add_deal(f"Deal {n}", [ProductLine("Advies", "1")])
+        sandbox.deliver_webhooks(lambda delivery: 503)
+    sandbox.outbox.items.clear()  # the retries of those ten do not matter here
+    # When an eleventh deal comes in during the ban, and a twelfth after it
+    sandbox.add_deal("Tijdens ban", [ProductLine("Advies", "1")])
+    during = sandbox.pending_webhooks()
+    clock.advance(30 * 60)
+    sandbox.add_deal("Na ban", [ProductLine("Advies", "1")])
+    # Then the eleventh event was lost for good, the twelfth is queued again
+    assert during == [] and len(sandbox.outbox.lost) == 1
+    assert [json.loads(d.body)["data"]["title"] for d in sandbox.pending_webhooks()] == ["Na ban"]
+
+
 def test_the_41st_webhook_of_a_user_is_refused(sandbox):
     # Given 40 webhooks
     for n in range(40):

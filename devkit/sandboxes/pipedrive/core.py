@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.pipedrive import deals, fields
-from devkit.sandboxes.pipedrive.delivery import Delivery, post_with_requests
+from devkit.sandboxes.pipedrive.delivery import Delivery, ban_on_failure, banned, post_with_requests
 from devkit.sandboxes.pipedrive.oauth import Grant
 from devkit.sandboxes.pipedrive.store import Company, User
 from devkit.sandboxes.pipedrive.webhooks import matches, payload
@@ -60,6 +60,7 @@ class Core:
         else:
             data = None if record is None else copy.deepcopy(record)
         now, who = self.clock(), user_id or self.owner(company)
+        lost: list[str] = []
         fresh = [
             Delivery(
                 url=hook["subscription_url"],
@@ -80,9 +81,10 @@ class Core:
                 event=f"{action}.{entity}",
             )
             for hook in self.webhooks.values()
-            if hook["company_id"] == company.id and matches(hook, action, entity)
+            if hook["company_id"] == company.id and matches(hook, action, entity) and not banned(hook, now, lost)
         ]
         self.outbox.add(fresh)
+        self.outbox.lost.extend(f"{action}.{entity} {entity_id} for webhook {hook_id}" for hook_id in lost)
         if self.auto_deliver and fresh:
             threading.Thread(target=self.deliver_webhooks, daemon=True).start()
 
@@ -153,13 +155,14 @@ class Core:
         self, post: Callable[[Delivery], int] | None = None, *, due_only: bool = True
     ) -> list[tuple[Delivery, int]]:
         """POST the due deliveries (``requests`` unless ``post`` is given; it returns the HTTP status)."""
-        results = self.outbox.deliver(post or post_with_requests, self.clock(), due_only=due_only)
+        now = self.clock()
+        results = self.outbox.deliver(post or post_with_requests, now, due_only=due_only)
         with self.lock:
             for delivery, status in results:
                 hook = self.webhooks.get(delivery.webhook_id)
-                if hook is not None:
-                    hook["last_delivery_time"], hook["last_http_status"] = (
-                        self.clock().strftime("%Y-%m-%d %H:%M:%S"),
-                        status,
-                    )
+                if hook is None:
+                    continue
+                hook["last_delivery_time"], hook["last_http_status"] = now.strftime("%Y-%m-%d %H:%M:%S"), status
+                if delivery.attempt == 1 and not 200 <= status < 300:
+                    ban_on_failure(hook, now)
         return results

@@ -1,9 +1,14 @@
 """Webhook deliveries: the POSTs Pipedrive makes and the outbox tests drain.
 
-A delivery fails on a non-2xx answer or after a 10-second timeout [V]
-(https://pipedrive.readme.io/docs/webhooks-for-apps). Retries [I]: 3 more tries, 3 s, 30 s and 150 s after
-the failure before them; each retry carries ``meta.attempt`` one higher (the recorded body has
-``"attempt": 1``). The outbox only hands out deliveries that are due, unless asked for all.
+Verified [V] (https://pipedrive.readme.io/docs/guide-for-webhooks, "Retry logic" and "Webhooks policy";
+https://pipedrive.readme.io/docs/webhooks-for-apps): a delivery fails on any non-2xx answer or after a
+10-second timeout; then Pipedrive tries 3 more times, after 3, 30 and 150 seconds. Each failed *first*
+attempt raises the webhook's ban counter; at 10 the webhook is banned for 30 minutes, and events in that
+time are lost (not kept for later); then the counter starts at zero again. A webhook without any
+successful delivery on 3 consecutive days is deleted (not modelled).
+Assumed [I]: the delays count from the failure before (not from the first attempt); each retry carries
+``meta.attempt`` one higher (the recorded body has ``"attempt": 1``). The outbox only hands out deliveries
+that are due, unless asked for all; ``lost`` lists the events a ban swallowed.
 """
 
 from __future__ import annotations
@@ -22,6 +27,24 @@ if TYPE_CHECKING:
 
 RETRY_DELAYS = (timedelta(seconds=3), timedelta(seconds=30), timedelta(seconds=150))
 TIMEOUT_SECONDS = 10
+BAN_AFTER = 10
+BAN_FOR = timedelta(minutes=30)
+
+
+def ban_on_failure(hook: dict[str, Any], now: datetime) -> None:
+    """Count a failed first attempt; the tenth bans the webhook for 30 minutes."""
+    hook["_ban_count"] = hook.get("_ban_count", 0) + 1
+    if hook["_ban_count"] >= BAN_AFTER:
+        hook["_banned_until"], hook["_ban_count"] = now + BAN_FOR, 0
+
+
+def banned(hook: dict[str, Any], now: datetime, lost: list[str]) -> bool:
+    """Whether the webhook is banned now; a banned webhook's event is noted in ``lost``."""
+    until = hook.get("_banned_until")
+    if until is not None and now < until:
+        lost.append(str(hook["id"]))
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Outbox:
     items: list[Delivery] = field(default_factory=list)
     delivered: list[tuple[Delivery, int]] = field(default_factory=list)
     failed: list[tuple[Delivery, int]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, deliveries: list[Delivery]) -> None:
@@ -77,6 +101,7 @@ class Outbox:
             self.items.clear()
             self.delivered.clear()
             self.failed.clear()
+            self.lost.clear()
 
     def pending(self) -> list[Delivery]:
         with self.lock:

@@ -118,7 +118,7 @@ class PipedriveSandbox(Seeding, Sandbox):
             hook = new_subscription(self.store.next_id("webhook"), who.company_id, who.id, body, False, self.clock())
             hook["_client"] = None
             self.webhooks[hook["id"]] = hook
-            return dict(hook)
+            return {k: v for k, v in hook.items() if not k.startswith("_")}
 
     def pending_webhooks(self) -> list[Delivery]:
         return self.outbox.pending()
