@@ -408,6 +408,24 @@ def test_a_query_outside_the_language_gets_quickbooks_query_faults(
     assert detail in error["Detail"]
 
 
+def test_the_company_tells_its_country_currency_and_vat_codes(sandbox: QuickbooksSandbox, realm: str) -> None:
+    # Given a new UK company
+    api = Api(sandbox, realm)
+
+    # When the connector reads its preferences and looks up a VAT code by name
+    preferences = api.query("SELECT * FROM Preferences").json()["QueryResponse"]["Preferences"][0]
+    codes = api.query("SELECT * FROM TaxCode WHERE Name = '20.0% S'").json()["QueryResponse"]["TaxCode"]
+    rate_id = codes[0]["SalesTaxRateList"]["TaxRateDetail"][0]["TaxRateRef"]["value"]
+    rate = decimal_json(api.get(f"taxrate/{rate_id}"))["TaxRate"]
+
+    # Then a GBP company without multicurrency, whose standard code carries the 20 % sales rate
+    assert preferences["CurrencyPrefs"] == {"HomeCurrency": {"value": "GBP"}, "MultiCurrencyEnabled": False}
+    assert api.get(f"companyinfo/{realm}").json()["CompanyInfo"]["Country"] == "GB"
+    assert rate["RateValue"] == 20
+    # and tax codes cannot be written through the entity endpoint
+    assert api.post("taxcode", {"Name": "My own 21 %"}).status_code == 400
+
+
 # -- invoices ----------------------------------------------------------------------------------------------------------
 def test_an_invoice_line_whose_amount_is_not_qty_times_price_is_refused(sandbox: QuickbooksSandbox, realm: str) -> None:
     # Given a customer and the standard VAT code
@@ -628,6 +646,11 @@ def test_a_payment_lowers_the_balance_until_the_invoice_is_paid(sandbox: Quickbo
     paid = decimal_json(api.get(f"invoice/{invoice_id}"))["Invoice"]
     assert paid["Balance"] == 0
     assert {"TxnId": payment["Id"], "TxnType": "Payment"} in paid["LinkedTxn"]
+    # and a full update of the paid invoice keeps its payment links and its zero balance
+    body = invoice(customer["Id"], line("1", "1", "100", "100", sandbox.tax_code_id(realm, "20.0% S")))
+    updated = api.post("invoice", {**body, "Id": invoice_id, "SyncToken": paid["SyncToken"], "PrivateNote": "paid"})
+    assert decimal_json(updated)["Invoice"]["Balance"] == 0
+    assert len(updated.json()["Invoice"]["LinkedTxn"]) == 2
     # and a payment for more than is open is refused
     more = {
         "CustomerRef": {"value": customer["Id"]},

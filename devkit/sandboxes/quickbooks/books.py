@@ -67,7 +67,9 @@ class Books:
 
     def update(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         old = company.check_token(entity, body)
-        new = {**copy.deepcopy(old), **body} if body.get("sparse") else body
+        new = {**copy.deepcopy(old), **body} if body.get("sparse") else {**body}
+        if entity in ("Invoice", "CreditMemo"):
+            new["LinkedTxn"] = old.get("LinkedTxn", [])  # payment links are QuickBooks' to keep
         if entity == "Payment":
             payments.apply(company, old, -1, now)
         try:
