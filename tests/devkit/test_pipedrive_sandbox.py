@@ -427,6 +427,26 @@ def test_ten_failed_first_attempts_ban_the_webhook_for_30_minutes_and_its_events
     assert [json.loads(d.body)["data"]["title"] for d in sandbox.pending_webhooks()] == ["Na ban"]
 
 
+def test_changes_to_persons_and_deal_lines_fire_their_own_change_webhooks(sandbox):
+    # Given webhooks on person and deal-product changes, a contact and a deal with one line
+    sandbox.register_webhook("change.person", "https://koppel.example/person")
+    sandbox.register_webhook("change.deal_product", "https://koppel.example/line")
+    person = sandbox.add_person("Eva de Wit", emails=[{"value": "eva@oud.nl"}])
+    deal = sandbox.add_deal("Regels", [ProductLine("Advies", "100.00", 2, tax=21)])
+    line = sandbox.get_deal_products(deal["id"])[0]
+    # When the e-mail address and the line's quantity change
+    sandbox.update_person(person["id"], {"emails": [{"value": "eva@nieuw.nl"}]})
+    sandbox.update_deal_product(line["id"], {"quantity": 3})
+    # Then each change is a webhook with the old values in previous, and the line's sum and the deal follow
+    bodies = {d.event: json.loads(d.body, parse_float=Decimal) for d in sandbox.pending_webhooks()}
+    assert bodies["change.person"]["previous"] == {
+        "emails": [{"value": "eva@oud.nl", "primary": True, "label": "work"}]
+    }
+    assert bodies["change.deal_product"]["previous"] == {"quantity": 2}
+    assert bodies["change.deal_product"]["data"]["sum"] == Decimal("363")
+    assert sandbox.get_deal(deal["id"])["value"] == Decimal("363.00")
+
+
 def test_the_41st_webhook_of_a_user_is_refused(sandbox):
     # Given 40 webhooks
     for n in range(40):

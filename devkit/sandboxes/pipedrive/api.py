@@ -117,7 +117,8 @@ class PipedriveApi:
         handler = ROUTES.get((request.method, path))
         if handler is None:
             raise PipedriveError(404, f"Unknown method {request.method} {request.path}")
-        answered: tuple[int, Any] = getattr(self, handler)(request, grant, *ids)
+        with self.sandbox.lock:  # seeding may change the records from another thread meanwhile
+            answered: tuple[int, Any] = getattr(self, handler)(request, grant, *ids)
         return answered
 
     def get_deals(self, request: Request, grant: Grant) -> tuple[int, Any]:

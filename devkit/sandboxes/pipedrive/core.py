@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from devkit.sandboxes.pipedrive import deals, fields
 from devkit.sandboxes.pipedrive.delivery import Delivery, ban_on_failure, banned, post_with_requests
 from devkit.sandboxes.pipedrive.oauth import Grant
-from devkit.sandboxes.pipedrive.store import Company, User
+from devkit.sandboxes.pipedrive.products import check_line_values, set_tax_method
+from devkit.sandboxes.pipedrive.store import Company, User, contacts, money
 from devkit.sandboxes.pipedrive.webhooks import matches, payload
 from devkit.sandboxes.pipedrive.wire import not_found
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from devkit.sandboxes.pipedrive.delivery import Outbox
     from devkit.sandboxes.pipedrive.oauth import TokenBook
     from devkit.sandboxes.pipedrive.store import Store
+
+MONEY_KEYS = ("item_price", "quantity", "discount", "tax")
+READ_ONLY = {"id", "deal_id", "add_time", "update_time", "sum", "is_deleted"}
 
 
 class Core:
@@ -166,3 +170,31 @@ class Core:
                 if delivery.attempt == 1 and not 200 <= status < 300:
                     ban_on_failure(hook, now)
         return results
+
+    def change_record(self, entity: str, ident: int, changes: dict[str, Any], *, source: str = "app") -> dict[str, Any]:
+        """Change a person, organization or deal product; fires ``change.<entity>`` with ``previous``."""
+        with self.lock:
+            company_id = self.store.owner.get((entity, ident))
+            if company_id is None:
+                raise KeyError(f"no {entity} {ident}")
+            record = self.store.table(entity)[ident]
+            unknown = sorted(set(changes) - (set(record) - READ_ONLY))
+            if unknown:
+                raise ValueError(f"cannot change {', '.join(unknown)} of a {entity}")
+            changes = {k: contacts(v) if k in ("emails", "phones") else v for k, v in changes.items()}
+            changes = {k: money(v) if k in MONEY_KEYS else v for k, v in changes.items()}
+            previous = {k: copy.deepcopy(record[k]) for k, v in changes.items() if record[k] != v}
+            if not previous:
+                return dict(record)
+            record.update(changes)
+            record["update_time"] = self.clock()
+            if entity == "deal_product":
+                check_line_values(record)
+                for line in self.store.products_of(record["deal_id"]):
+                    set_tax_method(line, record["tax_method"])  # one tax method per deal [V]
+            company = self.store.companies[company_id]
+            self.emit(company, "change", entity, ident, previous, source=source)
+            if entity == "deal_product":
+                value = self.store.deal_value(record["deal_id"])
+                self.change_deal(record["deal_id"], {"value": value}, company=company_id, source=source)
+            return dict(record)

@@ -53,11 +53,15 @@ def line_sum(
     return net.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def check_line(line: ProductLine) -> None:
-    if line.discount_type not in DISCOUNT_TYPES:
+def check_line_values(record: dict[str, Any]) -> None:
+    if record["discount_type"] not in DISCOUNT_TYPES:
         raise ValueError(f"discount_type must be one of {DISCOUNT_TYPES}")
-    if line.tax_method not in TAX_METHODS:
+    if record["tax_method"] not in TAX_METHODS:
         raise ValueError(f"tax_method must be one of {TAX_METHODS}")
+
+
+def check_line(line: ProductLine) -> None:
+    check_line_values({"discount_type": line.discount_type, "tax_method": line.tax_method})
 
 
 def deal_product(
@@ -94,6 +98,11 @@ def set_tax_method(record: dict[str, Any], tax_method: str) -> None:
     """Pipedrive keeps one tax method per deal: "Changing this in one product affects the rest of the
     products attached to the deal" [V, v2 spec]; the other lines follow and their sums are recomputed."""
     record["tax_method"] = tax_method
+    recompute(record)
+
+
+def recompute(record: dict[str, Any]) -> None:
+    tax_method = record["tax_method"]
     record["sum"] = line_sum(
         record["item_price"], record["quantity"], record["discount"], record["discount_type"], record["tax"], tax_method
     )

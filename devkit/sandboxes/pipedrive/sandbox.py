@@ -33,6 +33,7 @@ from devkit.sandboxes.kit.server import Sandbox, json_response
 from devkit.sandboxes.pipedrive.api import PipedriveApi
 from devkit.sandboxes.pipedrive.budget import BURST_ANSWERS, Budget, Limits
 from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox
+from devkit.sandboxes.pipedrive.extensions import ExtensionRequest, extension_request
 from devkit.sandboxes.pipedrive.oauth import TokenBook
 from devkit.sandboxes.pipedrive.products import ProductLine
 from devkit.sandboxes.pipedrive.seeding import Seeding
@@ -122,6 +123,35 @@ class PipedriveSandbox(Seeding, Sandbox):
 
     def pending_webhooks(self) -> list[Delivery]:
         return self.outbox.pending()
+
+    # -- app extensions -----------------------------------------------------------------------------------------
+    def app_extension_request(
+        self,
+        app_url: str,
+        client_id: str,
+        selected_ids: list[int],
+        *,
+        user: User | None = None,
+        resource: str = "deal",
+        view: str = "details",
+        custom_ui: bool = False,
+        now: datetime | None = None,
+    ) -> ExtensionRequest:
+        """The GET Pipedrive sends to an app's panel/action URL, its ``token`` signed with the app's JWT secret
+        (or its client secret when it has none [V])."""
+        client = self.tokens.clients[client_id]
+        who = user or self.consenting_grant_user()
+        return extension_request(
+            app_url,
+            user_id=who.id,
+            company_id=who.company_id,
+            secret=client.jwt_secret or client.client_secret,
+            selected_ids=selected_ids,
+            resource=resource,
+            view=view,
+            custom_ui=custom_ui,
+            now=now or self.clock(),
+        )
 
     # -- limits -------------------------------------------------------------------------------------------------
     def tokens_left(self, company: Company | int | None = None) -> int:

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from devkit.sandboxes.pipedrive import deals, fields
 from devkit.sandboxes.pipedrive.core import Core
-from devkit.sandboxes.pipedrive.extensions import ExtensionRequest, extension_request
 from devkit.sandboxes.pipedrive.oauth import Grant, OAuthClient
 from devkit.sandboxes.pipedrive.products import ProductLine, check_line, deal_product, set_tax_method
 from devkit.sandboxes.pipedrive.store import Company, User, money
-
-if TYPE_CHECKING:
-    from datetime import datetime
 
 
 class Seeding(Core):
@@ -254,38 +250,21 @@ class Seeding(Core):
             products = [dict(p) for p in self.store.products_of(deal_id)]
             return {**deals.render(deal), "products": products, "person": person, "organization": org}
 
+    def update_person(self, person_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a person (e.g. ``{"emails": [...]}``); fires ``change.person`` with ``previous``."""
+        return self.change_record("person", person_id, changes)
+
+    def update_organization(self, org_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change an organization (e.g. ``{"address": {...}}``); fires ``change.organization``."""
+        return self.change_record("organization", org_id, changes)
+
+    def update_deal_product(self, deal_product_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a deal's line (quantity, item_price, discount, …); its sum and the deal's value follow."""
+        return self.change_record("deal_product", deal_product_id, changes)
+
     # -- fields -------------------------------------------------------------------------------------------------
     def add_deal_field(self, name: str, field_type: str = "varchar", *, company: Company | int | None = None) -> str:
         """A custom deal field as an admin would make it; returns its 40-character key."""
         target = self.company(company)
         user = next(iter(target.users.values()))
         return str(self.add_deal_field_from({"name": name, "field_type": field_type}, Grant(target.id, user.id))["key"])
-
-    # -- app extensions -----------------------------------------------------------------------------------------
-    def app_extension_request(
-        self,
-        app_url: str,
-        client_id: str,
-        selected_ids: list[int],
-        *,
-        user: User | None = None,
-        resource: str = "deal",
-        view: str = "details",
-        custom_ui: bool = False,
-        now: datetime | None = None,
-    ) -> ExtensionRequest:
-        """The GET Pipedrive sends to an app's panel/action URL, its ``token`` signed with the app's JWT secret
-        (or its client secret when it has none [V])."""
-        client = self.tokens.clients[client_id]
-        who = user or self.consenting_grant_user()
-        return extension_request(
-            app_url,
-            user_id=who.id,
-            company_id=who.company_id,
-            secret=client.jwt_secret or client.client_secret,
-            selected_ids=selected_ids,
-            resource=resource,
-            view=view,
-            custom_ui=custom_ui,
-            now=now or self.clock(),
-        )

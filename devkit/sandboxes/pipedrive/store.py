@@ -155,8 +155,8 @@ class Store:
             "org_id": org_id,
             "add_time": now,
             "update_time": now,
-            "emails": _contacts(emails),
-            "phones": _contacts(phones),
+            "emails": contacts(emails),
+            "phones": contacts(phones),
             "is_deleted": False,
             "visible_to": 3,
             "label_ids": [],
@@ -250,7 +250,7 @@ class Store:
         return sum((p["sum"] for p in self.products_of(deal_id) if p["is_enabled"]), Decimal(0))
 
 
-def _contacts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def contacts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [
         {"value": i["value"], "primary": bool(i.get("primary", False)), "label": i.get("label", "work")} for i in items
     ]
