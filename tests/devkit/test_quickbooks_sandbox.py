@@ -359,6 +359,12 @@ def test_customers_are_found_by_email_by_display_name_and_by_ids(sandbox: Quickb
     assert {c["Id"] for c in by_ids["QueryResponse"]["Customer"]} == {korst["Id"], third["Id"]}
     assert count["QueryResponse"] == {"totalCount": 3}
     assert nobody["QueryResponse"] == {}
+    # and a customer made inactive is only found when the query asks for inactive ones too
+    api.post("customer", {"Id": third["Id"], "SyncToken": third["SyncToken"], "sparse": True, "Active": False})
+    hidden = api.query("SELECT * FROM Customer WHERE DisplayName = 'Cafe Noord'").json()["QueryResponse"]
+    shown = api.query("SELECT * FROM Customer WHERE DisplayName = 'Cafe Noord' AND Active IN (true, false)").json()
+    assert hidden == {}
+    assert [c["Active"] for c in shown["QueryResponse"]["Customer"]] == [False]
 
 
 def test_paging_and_changed_since_queries(sandbox: QuickbooksSandbox, realm: str, clock: Clock) -> None:

@@ -3,9 +3,11 @@
 ``SELECT * | COUNT(*) | f1, f2 FROM <Entity> [WHERE <f> <op> <value> [AND ...]] [ORDERBY <f> [ASC|DESC]]
 [STARTPOSITION n] [MAXRESULTS m]`` with ``op`` one of ``= != < > <= >= LIKE IN``; values are quoted strings
 (``\\'`` escapes a quote), numbers or true/false. Keywords, entity and property names are case-insensitive;
-string values compare case-insensitively [I]. No OR, no joins, no brackets around conditions (QuickBooks has
-none either [V]). ``PrimaryEmailAddr``/``CustomerRef`` compare their ``Address``/``value``;
-``MetaData.LastUpdatedTime`` (also spelled ``Metadata``) compares as a time.
+string values compare case-insensitively [I]. Inactive names (``Active: false``) are left out unless the
+query names ``Active`` (e.g. ``WHERE Active IN (true, false)``) [I: widely reported] — a connector that looks a
+customer up by name must ask for inactive ones too, or its create meets 6240. No OR, no joins, no brackets
+around conditions [I: as Intuit's query pages are quoted]. ``PrimaryEmailAddr``/``CustomerRef`` compare their
+``Address``/``value``; ``MetaData.LastUpdatedTime`` (also spelled ``Metadata``) compares as a time.
 
 Answers: ``{"QueryResponse": {"<Entity>": [...], "startPosition", "maxResults"}, "time"}`` where maxResults is
 the number returned [I: recorded answers mostly say so]; nothing found is ``{"QueryResponse": {}}``;
@@ -251,7 +253,10 @@ def _sort_key(value: Any, prop: str) -> tuple[int, Any]:
 
 
 def run(query: Query, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    found = [row for row in rows if all(_matches(row, c) for c in query.conditions)]
+    conditions = list(query.conditions)
+    if "Active" in FILTERABLE.get(query.entity, ()) and not any(c[0] == "Active" for c in conditions):
+        conditions.append(("Active", "=", True))  # inactive names only when asked for
+    found = [row for row in rows if all(_matches(row, c) for c in conditions)]
     if query.fields == []:
         return {"totalCount": len(found)}
     if query.order:

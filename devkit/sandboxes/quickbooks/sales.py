@@ -152,7 +152,7 @@ class SalesForm:
     def _totals(
         self, row: dict[str, Any], items: list[dict[str, Any]], discounts: list[dict[str, Any]], mode: str, paid: Any
     ) -> None:
-        subtotal = sum((line["Amount"] for line in items), ZERO)
+        subtotal = sum((line["Amount"] for line in items if line["DetailType"] == "SalesItemLineDetail"), ZERO)
         discount = ZERO
         for line in discounts:
             detail = line.get("DiscountLineDetail") or {}
