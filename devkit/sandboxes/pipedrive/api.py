@@ -72,7 +72,9 @@ class PipedriveApi:
             parts = [p for p in path.split("/") if p]
             version = "v2" if path.startswith("/api/v2/") else "v1"
             company = self.sandbox.store.companies[grant.company_id]
-            cost = self.sandbox.budget.limits.costs[(version, operation(request.method, parts[-1].isdigit()))]
+            cost = self.sandbox.budget.limits.costs[
+                (version, operation(request.method, bool(parts) and parts[-1].isdigit()))
+            ]
             headers = self.sandbox.budget.admit(
                 company_id=company.id,
                 daily_budget=company.budget,

@@ -183,13 +183,14 @@ class Core:
                 raise ValueError(f"cannot change {', '.join(unknown)} of a {entity}")
             changes = {k: contacts(v) if k in ("emails", "phones") else v for k, v in changes.items()}
             changes = {k: money(v) if k in MONEY_KEYS else v for k, v in changes.items()}
+            if entity == "deal_product":
+                check_line_values({**record, **changes})
             previous = {k: copy.deepcopy(record[k]) for k, v in changes.items() if record[k] != v}
             if not previous:
                 return dict(record)
             record.update(changes)
             record["update_time"] = self.clock()
             if entity == "deal_product":
-                check_line_values(record)
                 for line in self.store.products_of(record["deal_id"]):
                     set_tax_method(line, record["tax_method"])  # one tax method per deal [V]
             company = self.store.companies[company_id]
