@@ -2,6 +2,8 @@
 
 - ``GET /connect/oauth2`` (appcenter.intuit.com) stands for the consent screen: it redirects (302) at once to
   ``redirect_uri`` with ``code``, ``state`` and ``realmId``, or with ``error=...`` as OAuth 2.0 prescribes.
+  The company is the one named by a ``realmId`` parameter (the sandbox's own, standing for the user's choice
+  on the consent screen), else the first one added.
 - ``POST /oauth2/v1/tokens/bearer`` (oauth.platform.intuit.com), client id and secret by HTTP Basic (or in
   the form), ``grant_type=authorization_code`` or ``refresh_token``; answers the documented token body
   (``token_type``, ``expires_in`` 3600, ``refresh_token``, ``x_refresh_token_expires_in``, ``access_token``).

@@ -13,6 +13,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from devkit.sandboxes.quickbooks import seed
 from devkit.sandboxes.quickbooks.sales import ZERO, number
 from devkit.sandboxes.quickbooks.wire import business, cents, required
 
@@ -55,7 +56,7 @@ def prepare(company: Company, body: dict[str, Any], today: date, previous: dict[
         raise business("The amount applied to transactions is more than the payment amount.", "TotalAmt")
     row["UnappliedAmt"] = row["TotalAmt"] - applied
     row["TxnDate"] = str(row.get("TxnDate") or today.isoformat())
-    row.setdefault("CurrencyRef", {"value": company.currency})
+    row.setdefault("CurrencyRef", seed.currency_ref(company.currency))
     return row
 
 
