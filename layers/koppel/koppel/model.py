@@ -168,7 +168,8 @@ class SalesDocument(Canonical):
     attachments: tuple[DocumentRef, ...] = ()
 
 
-PaymentState = Literal["open", "paid", "partially_paid", "overdue", "cancelled", "deleted"]
+PaymentState = Literal["open", "paid", "partially_paid", "overdue", "voided", "cancelled", "deleted"]
+"""``voided``: the invoice stays in the books at zero (QuickBooks' void); ``deleted``: it is gone."""
 
 
 class PaymentStatus(Canonical):

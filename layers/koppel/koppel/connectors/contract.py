@@ -16,6 +16,8 @@ Capabilities, and who uses them:
 ``party_updates``             ``PartyUpdater``: a customer changed in the source is updated in the target.
 ``payment_status_reader``     ``PaymentStatusReader``: target sync reads what is still open of booked invoices.
 ``payment_status_writer``     ``PaymentStatusWriter``: the source takes payment status back (write-back queue).
+``invoice_actions``           ``InvoiceActions``: a person acts on a booked invoice from the source's screen (void,
+                              delete, send, its PDF, a link that opens it in the target).
 ``chart_sync``                ``ChartSync``: after connecting (and on every target sync) the target's chart of
                               accounts is read into the connection's settings.
 ``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
@@ -53,6 +55,7 @@ Capability = Literal[
     "payment_status_reader",
     "payment_status_writer",
     "chart_sync",
+    "invoice_actions",
     "product_groups",
     "webhook_registration",
     "activation",
@@ -158,6 +161,26 @@ class PartyUpdater(Protocol):
 class PaymentStatusReader(Protocol):
     def payment_status(self, invoice_numbers: list[str]) -> Iterator[tuple[str, PaymentStatus | None]]:
         """What is open of each booked invoice; None for one that is paid."""
+
+
+@runtime_checkable
+class InvoiceActions(Protocol):
+    """What a person may do with an invoice Koppel booked, from where they work (Pipedrive's deal panel)."""
+
+    def void_invoice(self, ref: ExternalRef) -> None:
+        """Void it in the target: it stays in the books at zero."""
+
+    def delete_invoice(self, ref: ExternalRef) -> None:
+        """Delete it in the target."""
+
+    def send_invoice(self, ref: ExternalRef, email: str | None = None) -> None:
+        """Have the target e-mail it to the customer (to ``email`` instead, when given)."""
+
+    def invoice_pdf(self, ref: ExternalRef) -> bytes:
+        """The invoice as the target renders it."""
+
+    def invoice_link(self, ref: ExternalRef) -> str:
+        """An address that opens the invoice in the target's own screens."""
 
 
 @runtime_checkable
