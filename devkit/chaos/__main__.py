@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {name: value for name in ("workers", "batch_size") if (value := getattr(args, name)) is not None}
     # Every retry logs a warning, and a chaos run retries thousands of times: the table says what matters.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    console = Console()
+    console = Console(width=max(Console().width, 120))  # one summary line per koppeling, also in CI logs
     reports: list[ChaosReport] = []
     for koppeling, size in zip(chosen, sizes(chosen, args.size), strict=True):
         chaos = koppeling.module("chaos")

@@ -87,7 +87,7 @@ class ChaosReport:
         return (
             f"{self.koppeling}: {self.sent} {self.unit}, {self.expected} to book, {self.booked} booked, "
             f"duplicates {len(self.duplicates)}, lost {len(self.lost)}, parked {self.parked_count}, "
-            f"retries {retries}, faults {self.faults_injected} ({seconds}): {verdict}"
+            f"retries {retries} ({seconds}): {verdict}"
         )
 
 
