@@ -120,6 +120,17 @@ def test_oauth_workers_racing_on_dynamodb_spend_each_rotating_refresh_token_once
     assert vendor.valid not in repr(raw)
 
 
+def test_a_vendor_account_finds_its_connections_by_key(store) -> None:
+    # Given two connections that reach one QuickBooks company, and one that reaches another
+    for connection_id, realm in (("shop-a", "9130"), ("shop-b", "9130"), ("shop-c", "4620")):
+        store.link_account("quickbooks", realm, connection_id)
+    store.link_account("quickbooks", "9130", "shop-a")  # linked again on a reconnect: still once
+    # Then a notice that names the company finds exactly its connections, and an unknown company none
+    assert store.connections_of_account("quickbooks", "9130") == ["shop-a", "shop-b"]
+    assert store.connections_of_account("pipedrive", "9130") == []
+    assert store.connections_of_account("quickbooks", "0") == []
+
+
 def test_credentials_are_stored_encrypted_and_bound_to_their_connection(clean_stack, store) -> None:
     store.put(Connection(connection_id="shop", tenant_id="t", source="ccvshop", targets=("snelstart",), created_at=T0))
     store.put_secrets("shop", "snelstart", {"koppelsleutel": "VERY-SECRET-KEY"})

@@ -41,7 +41,11 @@ class FakeConsent:
         if account is None:
             raise AuthError("the vendor refused the code (invalid_grant)")
         return Authorized(
-            access_token="access-1", expires_in=3600, refresh_token="refresh-1", account={"company": account}
+            access_token="access-1",
+            expires_in=3600,
+            refresh_token="refresh-1",
+            account={"company": account},
+            account_id=account,
         )
 
 
@@ -93,6 +97,8 @@ def test_the_owner_s_consent_connects_the_source_with_its_grant_stored(store, de
     assert grant is not None and (grant.value, grant.refresh_token, grant.version) == ("access-1", "refresh-1", 1)
     assert grant.expires_at == T0 + timedelta(hours=1)
     assert store.get_secrets("demo-shop", "fakecrm") == {"company": "company-42"}
+    # And a webhook or a click that names only the vendor account finds the connection
+    assert store.connections_of_account("fakecrm", "company-42") == ["demo-shop"]
     assert returned.connection.status == "active"
     assert returned.return_url == "https://crm.example/settings"
 

@@ -254,6 +254,13 @@ class ConnectionStore(Protocol):
     def delete_secrets(self, connection_id: str, system: str) -> None:
         """Forget a system's credentials and the access token they gave."""
 
+    def link_account(self, system: str, account_id: str, connection_id: str) -> None:
+        """Note that the connection reaches this vendor account (a QuickBooks company, a Pipedrive company), so that
+        a notice naming only the account (a webhook, an app-extension click) finds its connections by key."""
+
+    def connections_of_account(self, system: str, account_id: str) -> list[str]:
+        """The connections linked to a vendor account, read by key (never a Scan)."""
+
     def get_watermark(self, connection_id: str, stream: str) -> datetime | None: ...
 
     def advance_watermark(self, connection_id: str, stream: str, to: datetime) -> bool:

@@ -44,6 +44,11 @@ def due_shard(connection_id: str) -> str:
     return f"due#{zlib.crc32(connection_id.encode()) % DUE_SHARDS}"
 
 
+def _account_key(system: str, account_id: str) -> str:
+    """The partition of a vendor account's links: no connection id has a ``#`` (model.Connection checks it)."""
+    return f"account#{system}#{account_id}"
+
+
 def _conditional_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -160,6 +165,26 @@ class DynamoConnectionStore:
     def delete_secrets(self, connection_id: str, system: str) -> None:
         for sk in (f"secret#{system}", f"token#{system}"):
             self._db.delete_item(TableName=self._table, Key={"pk": {"S": connection_id}, "sk": {"S": sk}})
+
+    # -- vendor accounts ----------------------------------------------------------------------------------
+    def link_account(self, system: str, account_id: str, connection_id: str) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": _account_key(system, account_id)}, "sk": {"S": f"connection#{connection_id}"}},
+        )
+
+    def connections_of_account(self, system: str, account_id: str) -> list[str]:
+        found: list[str] = []
+        for page in self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :account AND begins_with(sk, :connection)",
+            ExpressionAttributeValues={
+                ":account": {"S": _account_key(system, account_id)},
+                ":connection": {"S": "connection#"},
+            },
+        ):
+            found += [item["sk"]["S"].removeprefix("connection#") for item in page.get("Items", [])]
+        return sorted(found)
 
     # -- watermarks ---------------------------------------------------------------------------------------
     def get_watermark(self, connection_id: str, stream: str) -> datetime | None:

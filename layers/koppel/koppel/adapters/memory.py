@@ -36,6 +36,7 @@ class MemoryConnectionStore:
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
         self.watermarks: dict[tuple[str, str], datetime] = {}
         self.tokens: dict[tuple[str, str], CachedToken] = {}
+        self.accounts: dict[tuple[str, str], set[str]] = {}
         self.next_polls: dict[str, datetime] = {}
         """Next scheduled poll per connection; an active connection not in here is due at once."""
         self._lock = threading.Lock()
@@ -85,6 +86,12 @@ class MemoryConnectionStore:
     def delete_secrets(self, connection_id: str, system: str) -> None:
         self.secrets.pop((connection_id, system), None)
         self.tokens.pop((connection_id, system), None)
+
+    def link_account(self, system: str, account_id: str, connection_id: str) -> None:
+        self.accounts.setdefault((system, account_id), set()).add(connection_id)
+
+    def connections_of_account(self, system: str, account_id: str) -> list[str]:
+        return sorted(self.accounts.get((system, account_id), set()))
 
     def get_watermark(self, connection_id: str, stream: str) -> datetime | None:
         return self.watermarks.get((connection_id, stream))

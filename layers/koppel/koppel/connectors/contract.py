@@ -213,6 +213,9 @@ class Authorized:
     refresh_expires_in: int | None = None
     account: Mapping[str, str] = field(default_factory=dict)
     """Where the grant opens (QuickBooks' realm id, Pipedrive's API domain): stored with the credentials."""
+    account_id: str = ""
+    """The vendor account's own id (the realm id, the company id): webhooks and app-extension clicks that name only
+    the account find the connection by it."""
 
 
 @runtime_checkable

@@ -70,6 +70,8 @@ def receive_authorization(
     deps.connections.put_secrets(connection.connection_id, system, dict(authorized.account))
     if not deps.connections.put_token(connection.connection_id, system, grant):
         raise InputError(f"{system} was being connected twice at once; {NEW_LINK}", status=409)
+    if authorized.account_id:
+        deps.connections.link_account(system, authorized.account_id, connection.connection_id)
     connection = connection.model_copy(update={"status": "active", "status_reason": ""})
     deps.connections.put(connection)
     return Returned(connection, pending.return_url or done_url)
