@@ -15,6 +15,7 @@ from koppel import connectors
 from koppel.connectors.contract import (
     CAPABILITIES,
     ActivationFlow,
+    AppExtension,
     BookingTarget,
     Capability,
     ChartSync,
@@ -79,6 +80,7 @@ def _implements(connector: Connector, capability: Capability) -> bool:
         "invoice_actions": isinstance(target, InvoiceActions),
         "activation": isinstance(connector.activation, ActivationFlow),
         "oauth": isinstance(connector.oauth, OAuthFlow),
+        "app_extension": isinstance(connector.app_extension, AppExtension),
         "preview_source": connector.preview_events is not None,
         "preview_target": connector.preview_account is not None,
     }

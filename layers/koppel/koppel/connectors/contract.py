@@ -23,6 +23,8 @@ Capabilities, and who uses them:
 ``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
 ``webhook_registration``      ``WebhookRegistration``: the source subscribes Koppel's address to its webhooks.
 ``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
+``app_extension``             ``AppExtension`` (on the descriptor): the vendor's screens call Koppel (a button, a
+                              panel), signing each request with Koppel's app secret.
 ``oauth``                     ``OAuthFlow`` (on the descriptor): the owner grants access on the vendor's page
                               (OAuth 2.0 authorization code); the vendor sends them back with a code.
 ``preview_source``            ``Connector.preview_events``: ``koppel preview`` reads one record from a file.
@@ -38,7 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, get_args, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     import requests
     from pydantic import BaseModel, JsonValue
@@ -60,6 +62,7 @@ Capability = Literal[
     "webhook_registration",
     "activation",
     "oauth",
+    "app_extension",
     "preview_source",
     "preview_target",
 ]
@@ -231,6 +234,50 @@ class OAuthFlow(Protocol):
         """The code (and the rest of the return address's query, e.g. ``realmId``) traded for a grant."""
 
 
+@dataclass(frozen=True)
+class ExtensionRequest:
+    """A request from the vendor's own screens (Pipedrive's app extensions), its signature checked."""
+
+    account_id: str
+    """The vendor account it comes from (the Pipedrive company): how Koppel finds the connection."""
+    user_id: str
+    record_ids: tuple[str, ...]
+    """The records the person selected (deal ids)."""
+
+
+@dataclass(frozen=True)
+class PanelInvoice:
+    """One booked invoice as a person sees it in the source's panel."""
+
+    number: str
+    status: str
+    """In words: Open, Paid, Partially paid, Overdue, Voided, Deleted, Pending, Needs attention."""
+    total: str
+    """As the ledger keeps it, e.g. "EUR 121.00"."""
+    reason: str = ""
+    """Why it needs attention (the vendor's message), when it does."""
+    link: str = ""
+    actions: tuple[str, ...] = ()
+    """What may be done with it from the panel: void, delete, send, pdf."""
+
+
+@runtime_checkable
+class AppExtension(Protocol):
+    """How a vendor's screens call Koppel: the request read and verified, the answer in the vendor's shape."""
+
+    def read_request(self, query: Mapping[str, str], secret: str, now: datetime) -> ExtensionRequest:
+        """The request's signed parameters, verified with Koppel's app secret; SignatureError otherwise."""
+
+    def event_ids(self, record_id: str) -> tuple[str, ...]:
+        """The ids of the events a selected record books as (without reading the vendor)."""
+
+    def notice(self, record_id: str) -> WebhookNotice:
+        """What the source's ``hydrate`` reads the selected record by."""
+
+    def panel(self, invoices: Sequence[PanelInvoice]) -> dict[str, Any]:
+        """The panel's body as the vendor's screen expects it."""
+
+
 PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
 """``answer(method, path, body, new_id)``: an empty account's answer to a call, or None for the default."""
 
@@ -265,6 +312,7 @@ class Connector:
     """How often a new connection polls this source by default."""
     activation: ActivationFlow | None = None
     oauth: OAuthFlow | None = None
+    app_extension: AppExtension | None = None
     preview_events: Callable[[Mapping[str, Any], Connection], list[HubEvent]] | None = None
     preview_account: PreviewAccount | None = None
 

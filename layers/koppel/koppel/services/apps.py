@@ -1,0 +1,171 @@
+"""The source's own screens (Pipedrive's app extensions): a button that books a record now, a panel that shows its
+invoices with their status, and actions on those invoices, all found from the vendor account that signed the request.
+
+Every request is verified first (the vendor signs it with Koppel's app secret) and names only the vendor account;
+the account's link (``ConnectionStore.connections_of_account``) gives the connection, read by key. A record booked
+from the button goes the same way as a webhook's: onto the targets' queues, under its deterministic event id, so a
+second press, a won-deal webhook and a poll all collapse onto one invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from koppel.errors import InputError, NotFoundError, PermanentError
+from koppel.model import ExternalRef
+from koppel.services.ingest import publish
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from koppel.connectors.contract import AppExtension, ExtensionRequest, PanelInvoice
+    from koppel.model import Connection
+    from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher, Source
+
+ACTIONS = ("void", "delete", "send", "pdf")
+STATUS_WORDS = {
+    "open": "Open",
+    "paid": "Paid",
+    "partially_paid": "Partially paid",
+    "overdue": "Overdue",
+    "voided": "Voided",
+    "cancelled": "Cancelled",
+    "deleted": "Deleted",
+}
+FINAL = ("Voided", "Cancelled", "Deleted")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppDeps:
+    connections: ConnectionStore
+    ledger: Ledger
+    publisher: Publisher
+    source_for: Callable[[Connection], Source]
+    target_for: Callable[[Connection, str], object]
+    extension_for: Callable[[str], AppExtension]
+    """The source's app extension; NotFoundError for a vendor without one."""
+    app_secret: Callable[[str], str]
+    """Koppel's app secret at the vendor, which signs the vendor's requests."""
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+
+@dataclass(frozen=True)
+class Queued:
+    connection: Connection
+    event_ids: tuple[str, ...]
+    already_booked: tuple[str, ...]
+
+
+def _request(source: str, query: Mapping[str, str], deps: AppDeps) -> tuple[AppExtension, ExtensionRequest, Connection]:
+    extension = deps.extension_for(source)
+    request = extension.read_request(query, deps.app_secret(source), deps.clock())
+    linked = deps.connections.connections_of_account(source, request.account_id)
+    connections = [deps.connections.get(connection_id) for connection_id in linked]
+    active = [c for c in connections if c.status == "active"]
+    if not active:
+        state = f"is {connections[0].status}" if connections else "has no Koppel connection"
+        raise NotFoundError(f"this {source} account {state}: connect it in Koppel first (koppel connections activate)")
+    return extension, request, active[0]
+
+
+def book_now(source: str, query: Mapping[str, str], deps: AppDeps) -> Queued:
+    """The button: read each selected record from the source and queue it for every target, once."""
+    from koppel.connectors.contract import RecordReader  # here, not at import: the scheduler loads no connector
+
+    extension, request, connection = _request(source, query, deps)
+    if not request.record_ids:
+        raise InputError(f"the {source} request selected no record to invoice")
+    reader = deps.source_for(connection)
+    if not isinstance(reader, RecordReader):
+        raise NotFoundError(f"{source} records cannot be read one by one")
+    queued: list[str] = []
+    booked: list[str] = []
+    for record_id in request.record_ids:
+        if all(_booked(connection, event_id, deps) for event_id in extension.event_ids(record_id)):
+            booked.append(record_id)
+            continue
+        events = reader.hydrate(extension.notice(record_id))
+        if not events:
+            raise PermanentError(f"{source} record {record_id} is not ready to invoice yet")
+        publish(connection, events, deps.publisher)
+        queued += [event.event_id for event in events]
+    return Queued(connection, tuple(queued), tuple(booked))
+
+
+def panel(source: str, query: Mapping[str, str], deps: AppDeps) -> dict[str, object]:
+    """The panel: every invoice of the selected records, in every target, with its status in words."""
+    from koppel.connectors.contract import InvoiceActions
+
+    extension, request, connection = _request(source, query, deps)
+    invoices: list[PanelInvoice] = []
+    for target in connection.targets:
+        actions = deps.target_for(connection, target)
+        for record_id in request.record_ids:
+            for event_id in extension.event_ids(record_id):
+                row = deps.ledger.get(connection.connection_id, target, event_id)
+                if row is not None:
+                    invoices.append(_shown(row, actions if isinstance(actions, InvoiceActions) else None))
+    return extension.panel(invoices)
+
+
+def act(source: str, action: str, query: Mapping[str, str], deps: AppDeps) -> bytes | None:
+    """Void, delete, send or download one booked invoice of the selected record; the PDF's bytes for ``pdf``."""
+    from koppel.connectors.contract import InvoiceActions
+
+    if action not in ACTIONS:
+        raise NotFoundError(f"no invoice action {action!r}; actions: {', '.join(ACTIONS)}")
+    extension, request, connection = _request(source, query, deps)
+    for target in connection.targets:
+        for record_id in request.record_ids:
+            for event_id in extension.event_ids(record_id):
+                row = deps.ledger.get(connection.connection_id, target, event_id)
+                if row is None or row.state != "POSTED":
+                    continue
+                books = deps.target_for(connection, target)
+                if not isinstance(books, InvoiceActions):
+                    raise NotFoundError(f"{target} takes no {action} from Koppel: do it in {target} itself")
+                ref = ExternalRef(system=target, id=row.external_id, number=row.external_number or None)
+                return _perform(books, action, ref)
+    raise NotFoundError(f"the selected {source} record has no booked invoice to {action}")
+
+
+def _perform(books: object, action: str, ref: ExternalRef) -> bytes | None:
+    from koppel.connectors.contract import InvoiceActions
+
+    assert isinstance(books, InvoiceActions)  # checked by the caller; narrows the type here
+    if action == "pdf":
+        return books.invoice_pdf(ref)
+    {"void": books.void_invoice, "delete": books.delete_invoice, "send": books.send_invoice}[action](ref)
+    return None
+
+
+def _booked(connection: Connection, event_id: str, deps: AppDeps) -> bool:
+    rows = [deps.ledger.get(connection.connection_id, target, event_id) for target in connection.targets]
+    return all(row is not None and row.state == "POSTED" for row in rows)
+
+
+def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
+    from koppel.connectors.contract import InvoiceActions, PanelInvoice
+
+    if row.state == "PARKED":
+        status = "Needs attention"
+    elif row.state == "PENDING":
+        status = "Pending"
+    else:
+        status = STATUS_WORDS.get(row.payment.split(" ", 1)[0], "Open")
+    can_act = row.state == "POSTED" and status not in FINAL and isinstance(books, InvoiceActions)
+    ref = ExternalRef(system=row.target, id=row.external_id, number=row.external_number or None)
+    return PanelInvoice(
+        number=row.external_number or row.document_number,
+        status=status,
+        total=row.total,
+        reason=row.reason if row.state == "PARKED" else "",
+        link=books.invoice_link(ref) if can_act and isinstance(books, InvoiceActions) else "",
+        actions=ACTIONS if can_act else (),
+    )
