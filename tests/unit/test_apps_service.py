@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 class FakeExtension:
     """The vendor's app extension: a request is signed when its ``sig`` is the app secret."""
 
-    def read_request(self, query: Mapping[str, str], secret: str, now: datetime) -> ExtensionRequest:
-        if query.get("sig") != secret:
+    def read_request(self, query: Mapping[str, str], partner: Mapping[str, str], now: datetime) -> ExtensionRequest:
+        if query.get("sig") != partner["app_secret"]:
             raise SignatureError("the request is not signed with Koppel's app secret")
         return ExtensionRequest(account_id=query["company"], user_id="7", record_ids=(query["deal"],))
 
@@ -74,8 +74,8 @@ def world() -> dict[str, Any]:
     shop.webhook_events = {"1001": [an_event("1001", connection)]}
     deps = AppDeps(
         connections=store, ledger=ledger, publisher=queue, source_for=lambda c: shop,
-        target_for=lambda c, t: books, extension_for=lambda s: FakeExtension(), app_secret=lambda s: "app-secret",
-        clock=lambda: T0,
+        target_for=lambda c, t: books, extension_for=lambda s: FakeExtension(),
+        partner_secret=lambda s: {"app_secret": "app-secret"}, clock=lambda: T0,
     )  # fmt: skip
     return {"deps": deps, "queue": queue, "ledger": ledger, "books": books, "store": store, "shop": shop}
 

@@ -265,8 +265,9 @@ class PanelInvoice:
 class AppExtension(Protocol):
     """How a vendor's screens call Koppel: the request read and verified, the answer in the vendor's shape."""
 
-    def read_request(self, query: Mapping[str, str], secret: str, now: datetime) -> ExtensionRequest:
-        """The request's signed parameters, verified with Koppel's app secret; SignatureError otherwise."""
+    def read_request(self, query: Mapping[str, str], partner: Mapping[str, str], now: datetime) -> ExtensionRequest:
+        """The request's signed parameters, verified with Koppel's app credentials at the vendor (``partner``);
+        SignatureError otherwise."""
 
     def event_ids(self, record_id: str) -> tuple[str, ...]:
         """The ids of the events a selected record books as (without reading the vendor)."""

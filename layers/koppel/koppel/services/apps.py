@@ -50,8 +50,8 @@ class AppDeps:
     target_for: Callable[[Connection, str], object]
     extension_for: Callable[[str], AppExtension]
     """The source's app extension; NotFoundError for a vendor without one."""
-    app_secret: Callable[[str], str]
-    """Koppel's app secret at the vendor, which signs the vendor's requests."""
+    partner_secret: Callable[[str], Mapping[str, str]]
+    """Koppel's app credentials at the vendor, whose secret signs the vendor's requests."""
     clock: Callable[[], datetime] = field(default=_utcnow)
 
 
@@ -64,7 +64,7 @@ class Queued:
 
 def _request(source: str, query: Mapping[str, str], deps: AppDeps) -> tuple[AppExtension, ExtensionRequest, Connection]:
     extension = deps.extension_for(source)
-    request = extension.read_request(query, deps.app_secret(source), deps.clock())
+    request = extension.read_request(query, deps.partner_secret(source), deps.clock())
     linked = deps.connections.connections_of_account(source, request.account_id)
     connections = [deps.connections.get(connection_id) for connection_id in linked]
     active = [c for c in connections if c.status == "active"]
