@@ -85,7 +85,7 @@ class Company:
 
 def field_key(company_id: int, name: str, serial: int) -> str:
     """A 40-character hex key like Pipedrive's custom field keys (different per account) [V format]."""
-    return hashlib.sha1(f"{company_id}:{name}:{serial}".encode()).hexdigest()
+    return hashlib.sha1(f"{company_id}:{name}:{serial}".encode(), usedforsecurity=False).hexdigest()
 
 
 class Store:
