@@ -7,6 +7,7 @@ from tests.conformance.harness import Harness, SourceHarness, TargetHarness
 from tests.conformance.harness.bizzcloud import BizzcloudHarness
 from tests.conformance.harness.ccvshop import CcvshopHarness
 from tests.conformance.harness.eboekhouden import EboekhoudenHarness
+from tests.conformance.harness.quickbooks import QuickbooksHarness
 from tests.conformance.harness.snelstart import SnelstartHarness
 
 VENDORS: tuple[Harness, ...] = (
@@ -14,6 +15,7 @@ VENDORS: tuple[Harness, ...] = (
     BizzcloudHarness(),
     SnelstartHarness(),
     EboekhoudenHarness(),
+    QuickbooksHarness(),
 )
 
 TARGETS = tuple(h for h in VENDORS if isinstance(h, TargetHarness))

@@ -132,6 +132,29 @@ class Books:
                     owed += sign * Decimal(form["Balance"])
         customer["Balance"] = customer["BalanceWithJobs"] = owed
 
+    def send(self, company: Company, entity: str, ident: str, send_to: str | None, now: datetime) -> dict[str, Any]:
+        """E-mail a sales form [V: Intuit's Invoice reference]: EmailStatus EmailSent, DeliveryInfo filled, and
+        BillEmail set to ``sendTo`` when given; without either address QuickBooks cannot send it [I: the fault]."""
+        if entity not in ("Invoice", "CreditMemo"):
+            raise unsupported(f"Operation send is not supported for {entity}")
+        row = company.get(entity, ident)
+        if send_to:
+            row["BillEmail"] = {"Address": send_to}
+        if not (row.get("BillEmail") or {}).get("Address"):
+            raise business("Please supply an email address to send this transaction to.", "BillEmail")
+        row["EmailStatus"] = "EmailSent"
+        row["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": now.isoformat()}
+        company.touch(entity, row, now)
+        return copy.deepcopy(row)
+
+    def pdf(self, company: Company, entity: str, ident: str) -> bytes:
+        """The form as a PDF (``Accept: application/pdf``); the sandbox's is a one-line stand-in [I: the layout]."""
+        if entity not in ("Invoice", "CreditMemo"):
+            raise unsupported(f"Operation pdf is not supported for {entity}")
+        row = company.get(entity, ident)
+        text = f"{entity} {row.get('DocNumber') or row['Id']} total {row['TotalAmt']}"
+        return b"%PDF-1.4\n% " + text.encode() + b"\n%%EOF\n"
+
     def add_name(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         if entity not in (*NAME_LISTS, "Item", "Account", "Term"):
             raise ValueError(f"{entity} is not a name list")

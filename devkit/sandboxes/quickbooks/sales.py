@@ -15,7 +15,9 @@ every mode: a user reports that QuickBooks takes line prices as tax-exclusive an
 changes how the form shows them (https://github.com/ruckus/quickbooks-ruby/issues/346), so TaxInclusive adds
 each line's gross as ``TaxInclusiveAmt`` and otherwise computes like TaxExcluded; NotApplicable has no tax.
 A line ``DiscountRate``/``DiscountAmt`` is expected to be already taken off the line ``Amount``.
-``SubTotalLineDetail`` lines sent in are replaced by the computed one; ``TxnTaxDetail`` sent in is recomputed.
+``SubTotalLineDetail`` lines sent in are replaced by the computed one. ``TxnTaxDetail`` is computed, except that a
+``TaxLine`` sent in states the tax of its ``TaxRateRef`` (an override: Intuit's Invoice reference says the tax
+detail "can be calculated by QuickBooks business logic or you may supply it"; [I] how far it may differ).
 ``DueDate`` defaults to TxnDate + the term's DueDays (the invoice's ``SalesTermRef``, else the customer's,
 else the company's default term).
 """
@@ -167,6 +169,9 @@ class SalesForm:
         sub_line: dict[str, Any] = {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
         row["Line"] = [*items, sub_line, *discounts]
         tax_lines = self._tax(items, subtotal, discount, mode)
+        stated = _stated_tax(row)
+        for line in tax_lines:
+            line["Amount"] = stated.get(line["TaxLineDetail"]["TaxRateRef"]["value"], line["Amount"])
         total_tax = sum((line["Amount"] for line in tax_lines), ZERO)
         row["TxnTaxDetail"] = {"TotalTax": total_tax, "TaxLine": tax_lines}
         total = subtotal - discount + total_tax
@@ -250,6 +255,17 @@ def _date(value: Any, element: str) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         raise validation("2040", "Invalid Date", f"{element} is not a date: {value}", element) from None
+
+
+def _stated_tax(row: dict[str, Any]) -> dict[str, Decimal]:
+    """TaxRate id → the tax the request states for it (its TxnTaxDetail.TaxLine), rounded to the cent."""
+    stated: dict[str, Decimal] = {}
+    for line in (row.get("TxnTaxDetail") or {}).get("TaxLine") or []:
+        ref = ((line.get("TaxLineDetail") or {}).get("TaxRateRef") or {}).get("value")
+        amount = number(line.get("Amount"), "TxnTaxDetail.TaxLine.Amount")
+        if ref and amount is not None:
+            stated[str(ref)] = cents(amount)
+    return stated
 
 
 def void(row: dict[str, Any]) -> None:

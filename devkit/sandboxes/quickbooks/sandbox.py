@@ -4,6 +4,7 @@
 - ``/v3/company/{realmId}/...`` with ``Authorization: Bearer``; ``?minorversion=`` is accepted and ignored:
   ``POST /{entity}`` creates, updates (``Id`` + ``SyncToken``, ``sparse``) or, with ``?operation=delete|void``,
   deletes or voids (books.py); ``GET /{entity}/{id}`` reads; ``GET|POST /query`` (query.py); ``GET /cdc``.
+  ``POST /invoice/{id}/send[?sendTo=]`` e-mails it, ``GET /invoice/{id}/pdf`` renders it (books.py).
   ``?requestid=X`` on a write makes it idempotent per company: a repeat gets the first answer, byte for byte,
   and changes nothing [V: Intuit's developer blog, 2015].
 - Limits and auth refusals in QuickBooks' shapes (gate.py); webhooks in both formats (webhooks.py).
@@ -53,6 +54,8 @@ _ROUTES = Map(
         Rule("/v3/company/<realm>/cdc", endpoint="cdc", methods=["GET"]),
         Rule("/v3/company/<realm>/<entity>", endpoint="entity", methods=["GET", "POST"]),
         Rule("/v3/company/<realm>/<entity>/<ident>", endpoint="read", methods=["GET"]),
+        Rule("/v3/company/<realm>/<entity>/<ident>/send", endpoint="send", methods=["POST"]),
+        Rule("/v3/company/<realm>/<entity>/<ident>/pdf", endpoint="pdf", methods=["GET"]),
     ]
 )
 
@@ -193,6 +196,11 @@ class QuickbooksSandbox(ControlMixin, Sandbox):
         entity = _ENTITY_PATHS.get(args["entity"].lower())
         if entity is None:
             raise unsupported(f"operation could not find resource for entity {args['entity']}")
+        if endpoint == "send":
+            row = self.books.send(company, entity, args["ident"], request.args.get("sendTo"), now)
+            return answer({entity: row, "time": qbo_time(now, millis=True)})
+        if endpoint == "pdf":
+            return Response(self.books.pdf(company, entity, args["ident"]), content_type="application/pdf")
         if endpoint == "read" or request.method == "GET":
             return self._read(company, entity, args.get("ident"), now)
         return self._write(request, company, entity, now)

@@ -1,0 +1,41 @@
+"""QuickBooks Online (accounting, v3 Accounting API) as a target: customers, invoices and credit memos, payment status
+read back, invoice actions for the source's panel, the company's tax codes read after connecting; connected by
+Intuit's OAuth 2.0 consent. README.md has the API facts."""
+
+from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.quickbooks.chart import preview_answer, preview_settings
+from koppel.connectors.quickbooks.oauth import QuickbooksOAuth
+from koppel.connectors.quickbooks.settings import QuickbooksSettings
+from koppel.connectors.quickbooks.target import QuickbooksTarget, build_target
+from koppel.connectors.quickbooks.webhooks import Notice, parse_notices, verify_signature
+
+CONNECTOR = Connector(
+    name="quickbooks",
+    title="QuickBooks Online",
+    settings=QuickbooksSettings,
+    capabilities=frozenset(
+        {
+            "target",
+            "party_updates",
+            "payment_status_reader",
+            "chart_sync",
+            "invoice_actions",
+            "oauth",
+            "preview_target",
+        }
+    ),
+    build_target=build_target,
+    oauth=QuickbooksOAuth(),
+    preview_account=PreviewAccount(answer=preview_answer, settings=preview_settings),
+)
+
+__all__ = [
+    "CONNECTOR",
+    "Notice",
+    "QuickbooksOAuth",
+    "QuickbooksSettings",
+    "QuickbooksTarget",
+    "build_target",
+    "parse_notices",
+    "verify_signature",
+]

@@ -1,0 +1,143 @@
+"""What a QuickBooks Online company tells Koppel about itself once connected (``after_connect``): its tax codes and
+their rates, the Item to book on, its home currency and whether it takes other currencies. A mapping a person made
+stays as long as the company still has what it names. Also the empty company ``koppel preview`` plays."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from koppel.connectors.quickbooks.settings import QuickbooksSettings, rate_key
+
+if TYPE_CHECKING:
+    from koppel.connectors.quickbooks.target import QuickbooksTarget
+
+NOT_DOMESTIC = re.compile(r"\b(EC|EU|ECG|ECS|RC|DRC|reverse|exempt|export|outside|no vat|import|postponed)\b", re.I)
+"""A code whose name says it is not the plain domestic code of its rate ("0.0% ECG", "Exempt", "20.0% RC")."""
+EC_GOODS = re.compile(r"\bECG\b|EC Goods", re.I)
+
+
+def read_company(target: QuickbooksTarget) -> dict[str, Any]:
+    client, settings = target.client, target.settings
+    codes = client.query("SELECT * FROM TaxCode MAXRESULTS 1000").get("TaxCode") or []
+    rates = client.query("SELECT * FROM TaxRate MAXRESULTS 1000").get("TaxRate") or []
+    items = client.query("SELECT * FROM Item WHERE Active = true MAXRESULTS 1000").get("Item") or []
+    info = client.call("GET", f"/companyinfo/{client.realm_id}").get("CompanyInfo") or {}
+    prefs = client.call("GET", "/preferences").get("Preferences") or {}
+    currency = prefs.get("CurrencyPrefs") or {}
+    code_rates = tax_code_rates(codes, rates)
+    return {
+        "tax_code_rates": code_rates,
+        "tax_codes": tax_codes_by_rate(codes, code_rates, settings),
+        "treatment_tax_codes": _treatments(codes, code_rates, settings),
+        "item_id": _item(items, settings),
+        "home_currency": str((currency.get("HomeCurrency") or {}).get("value") or settings.home_currency),
+        "multicurrency": bool(currency.get("MultiCurrencyEnabled", False)),
+        "country": str(info.get("Country") or ""),
+    }
+
+
+def tax_code_rates(codes: list[dict[str, Any]], rates: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Active TaxCode id → {sales TaxRate id: percent}."""
+    percent = {str(rate["Id"]): format(Decimal(str(rate.get("RateValue", 0))).normalize(), "f") for rate in rates}
+    found: dict[str, dict[str, str]] = {}
+    for code in codes:
+        if code.get("Active") is False:
+            continue
+        details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+        refs = [str((d.get("TaxRateRef") or {}).get("value") or "") for d in details]
+        found[str(code["Id"])] = {ref: percent[ref] for ref in refs if ref in percent}
+    return found
+
+
+def tax_codes_by_rate(
+    codes: list[dict[str, Any]], code_rates: dict[str, dict[str, str]], settings: QuickbooksSettings
+) -> dict[str, str]:
+    """Rate → code where the company has one plain domestic code of that one rate; the person's mapping kept."""
+    candidates: dict[str, list[str]] = defaultdict(list)
+    for code in codes:
+        ident, rates = str(code["Id"]), code_rates.get(str(code["Id"]))
+        if (
+            rates
+            and len(rates) == 1
+            and not NOT_DOMESTIC.search(f"{code.get('Name', '')} {code.get('Description', '')}")
+        ):
+            candidates[rate_key(next(iter(rates.values())))].append(ident)
+    found = {rate: idents[0] for rate, idents in candidates.items() if len(idents) == 1}
+    kept = {rate: code for rate, code in settings.tax_codes.items() if code in code_rates}
+    return {**found, **kept}
+
+
+def _treatments(
+    codes: list[dict[str, Any]], code_rates: dict[str, dict[str, str]], settings: QuickbooksSettings
+) -> dict[str, str]:
+    kept: dict[str, str] = {k: code for k, code in settings.treatment_tax_codes.items() if code in code_rates}
+    ec_goods = [str(c["Id"]) for c in codes if str(c["Id"]) in code_rates and EC_GOODS.search(str(c.get("Name", "")))]
+    if "intra_eu" not in kept and len(ec_goods) == 1:
+        kept["intra_eu"] = ec_goods[0]
+    return kept
+
+
+def _item(items: list[dict[str, Any]], settings: QuickbooksSettings) -> str:
+    """The person's Item while it is active, else the company's "Sales" or "Services" Item, else its first service."""
+    usable = [i for i in items if i.get("Type") in ("Service", "NonInventory")]
+    ids = {str(i["Id"]) for i in usable}
+    if settings.item_id in ids:
+        return settings.item_id
+    named = [str(i["Id"]) for i in usable if str(i.get("Name", "")).casefold() in ("sales", "services")]
+    return (named or sorted(ids, key=lambda i: (len(i), i)) or [""])[0]
+
+
+# -- `koppel preview`: an empty company ------------------------------------------------------------------------------
+PREVIEW_CODES = {
+    "2": ("1", "20"),
+    "3": ("3", "5"),
+    "4": ("5", "0"),
+    "6": ("9", "0"),
+    "9": ("13", "21"),
+    "10": ("15", "9"),
+}
+"""TaxCode id → (TaxRate id, percent): the UK codes 20.0% S, 5.0% R, 0.0% Z and 0.0% ECG, and two codes at the
+Dutch 21 % and 9 % (QuickBooks is not sold in the Netherlands; they let a Dutch shop's document preview)."""
+
+
+def preview_settings() -> dict[str, Any]:
+    return {
+        "tax_codes": {"20": "2", "5": "3", "0": "4", "21": "9", "9": "10"},
+        "tax_code_rates": {code: {rate: pct} for code, (rate, pct) in PREVIEW_CODES.items()},
+        "treatment_tax_codes": {"intra_eu": "6"},
+        "item_id": "1",
+        "home_currency": "EUR",
+        "multicurrency": True,
+    }
+
+
+def preview_answer(method: str, path: str, body: Any, new_id: int) -> tuple[Any, int] | None:
+    """No customers and no invoices; what is created gets the next id, an invoice QuickBooks' own totals."""
+    entity = path.rstrip("/").rsplit("/", 1)[-1]
+    if method == "GET" and entity == "query":
+        return {"QueryResponse": {}}, 200
+    if method == "GET" and "/customer/" in path:
+        return {"Customer": {"Id": entity, "SyncToken": "0", "DisplayName": "preview", "Active": True}}, 200
+    if method != "POST" or not isinstance(body, dict):
+        return None
+    if entity == "customer":
+        return {"Customer": {**body, "Id": str(new_id), "SyncToken": "0", "Active": True}}, 201
+    if entity in ("invoice", "creditmemo"):
+        name = "Invoice" if entity == "invoice" else "CreditMemo"
+        return {name: {**body, "Id": str(new_id), "SyncToken": "0", "TotalAmt": _preview_total(body)}}, 201
+    return None
+
+
+def _preview_total(body: dict[str, Any]) -> Decimal:
+    bases: dict[str, Decimal] = defaultdict(Decimal)
+    for line in body.get("Line") or []:
+        if line.get("DetailType") == "SalesItemLineDetail":
+            bases[line["SalesItemLineDetail"]["TaxCodeRef"]["value"]] += Decimal(str(line["Amount"]))
+    stated = (body.get("TxnTaxDetail") or {}).get("TotalTax")
+    percent = {code: Decimal(pct) for code, (_, pct) in PREVIEW_CODES.items()}
+    tax = sum((base * percent.get(code, Decimal(0)) / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+              for code, base in bases.items())  # fmt: skip
+    return sum(bases.values(), Decimal(0)) + (Decimal(str(stated)) if stated is not None else tax)
