@@ -380,6 +380,38 @@ def test_a_customer_changed_in_the_source_is_updated_only_when_the_setting_says_
     assert held["PrimaryPhone"] == {"FreeFormNumber": "+44 20 7946 0000"} and held["DisplayName"] == KORST.name
 
 
+def test_a_change_made_in_quickbooks_meanwhile_is_read_again_once(company: Company) -> None:
+    # Given updates are on, and the customer changes in QuickBooks between Koppel's read and its write (5010)
+    company.settings["update_customers"] = True
+    target = company.target()
+    ref = target.create_party(KORST)
+    inner = target.client.call
+
+    def racing(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if method == "POST" and path == "/customer" and not racing.done:  # type: ignore[attr-defined]
+            racing.done = True  # type: ignore[attr-defined]
+            with company.sandbox._lock:
+                customer = company.sandbox.company(company.realm).get("Customer", ref.id)
+                company.sandbox.company(company.realm).touch("Customer", customer, datetime.now(UTC))
+        return inner(method, path, **kwargs)
+
+    racing.done = False  # type: ignore[attr-defined]
+    target.client.call = racing  # type: ignore[method-assign]
+    # When the source's change is applied  Then the stale write is read again once and goes through
+    target.update_party(ref, KORST.model_copy(update={"phone": "+44 20 7946 0001"}))
+    held = company.sandbox.entity(company.realm, "Customer", ref.id)
+    assert held["PrimaryPhone"] == {"FreeFormNumber": "+44 20 7946 0001"}
+
+
+def test_a_name_with_quotes_is_looked_up_and_created_once(company: Company) -> None:
+    party = Party(name="O'Brien's Bakery", email="")
+    target = company.target()
+    assert target.find_party(party) is None
+    created = target.create_party(party)
+    found = company.target().find_party(party)
+    assert found is not None and found.id == created.id
+
+
 def test_the_consent_trade_gives_the_grant_and_the_realm(server: QuickbooksSandbox) -> None:
     server.reset()
     realm = server.add_company("Consent Ltd")
