@@ -207,6 +207,15 @@ def test_a_fault_is_described_in_quickbooks_words_in_either_letter_case() -> Non
     assert describe_error(_response(401, lower)) == "3200 message=AuthenticationFailed: Token expired"
 
 
+def test_a_void_is_read_from_its_note_as_the_recorded_answer_keeps_the_amounts() -> None:
+    # Given QuickBooks' recorded answer of a void: PrivateNote "Voided", TotalAmt and Balance still 50.00
+    from koppel.connectors.quickbooks.target import _Form, _state
+
+    voided = _Form(Id="1", TotalAmt=D("50.00"), Balance=D("50.00"), PrivateNote="Voided", DueDate="2020-01-01")
+    # Then it reads as voided, not as overdue
+    assert _state(voided, "2026-12-01") == "voided"
+
+
 # -- against the sandbox ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server() -> Iterator[QuickbooksSandbox]:

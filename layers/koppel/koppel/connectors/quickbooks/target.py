@@ -201,11 +201,8 @@ class QuickbooksTarget:
             if form is None:
                 state, open_amount, currency = "deleted", Decimal(0), self.settings.home_currency or "EUR"
             else:
-                state, open_amount, currency = (
-                    _state(form, now.date().isoformat()),
-                    form.Balance,
-                    form.CurrencyRef.value,
-                )
+                state, currency = _state(form, now.date().isoformat()), form.CurrencyRef.value
+                open_amount = Decimal(0) if state == "voided" else form.Balance
             yield number, PaymentStatus(
                 document_number=number, status=state, amount_open=open_amount,
                 currency=currency or self.settings.home_currency or "EUR", updated_at=now,
@@ -252,8 +249,8 @@ def _email(customer: _Customer) -> str:
 
 
 def _state(form: _Form, today: str) -> PaymentState:
-    if form.TotalAmt == 0 and form.Balance == 0 and form.PrivateNote.startswith("Voided"):
-        return "voided"
+    if form.PrivateNote.strip().casefold().startswith("voided"):
+        return "voided"  # a recorded void answer keeps TotalAmt and Balance; only the note says it (README.md)
     if form.Balance <= 0:
         return "paid"
     if form.DueDate and form.DueDate < today:
