@@ -7,12 +7,14 @@ from tests.conformance.harness import Harness, SourceHarness, TargetHarness
 from tests.conformance.harness.bizzcloud import BizzcloudHarness
 from tests.conformance.harness.ccvshop import CcvshopHarness
 from tests.conformance.harness.eboekhouden import EboekhoudenHarness
+from tests.conformance.harness.pipedrive import PipedriveHarness
 from tests.conformance.harness.quickbooks import QuickbooksHarness
 from tests.conformance.harness.snelstart import SnelstartHarness
 
 VENDORS: tuple[Harness, ...] = (
     CcvshopHarness(),
     BizzcloudHarness(),
+    PipedriveHarness(),
     SnelstartHarness(),
     EboekhoudenHarness(),
     QuickbooksHarness(),

@@ -47,6 +47,7 @@ ROUTES = {
     ("GET", "api/v2/persons/{id}"): "get_record",
     ("GET", "api/v2/organizations/{id}"): "get_record",
     ("GET", "api/v2/products/{id}"): "get_record",
+    ("GET", "v1/users/me"): "get_me",
     ("GET", "v1/dealFields"): "get_deal_fields",
     ("POST", "v1/dealFields"): "post_deal_field",
     ("GET", "v1/webhooks"): "list_webhooks",
@@ -144,6 +145,15 @@ class PipedriveApi:
         if record is None:
             raise not_found(label)
         return 200, ok(record)
+
+    def get_me(self, request: Request, grant: Grant) -> tuple[int, Any]:
+        """``GET /v1/users/me`` [V endpoint, https://developers.pipedrive.com/docs/api/v1/Users#getCurrentUser]:
+        the token's user with its company; the fields beyond id, name, email, company_id, company_name,
+        company_domain are left out [I]."""
+        company = self.sandbox.store.companies[grant.company_id]
+        user = company.users[grant.user_id]
+        me = {"id": user.id, "name": user.name, "email": user.email, "company_id": company.id}
+        return 200, ok(me | {"company_name": company.name, "company_domain": company.domain})
 
     def get_deal_fields(self, request: Request, grant: Grant) -> tuple[int, Any]:
         page, extra = fields.page_v1(self.sandbox.deal_fields(grant.company_id), request.args)
