@@ -327,6 +327,12 @@ def test_other_deal_changes_book_nothing(pd: PipedriveSandbox, clock: Clock) -> 
     # When every webhook is read  Then only the one that won the deal is about a won deal
     topics = [source.parse_webhook(d.body).topic for d in pd.pending_webhooks()]
     assert topics == [WON, IGNORED]
+    # And the recorded create.deal body of a live account, or a v1 body, is acknowledged without booking anything
+    recorded = (FIXTURES / "webhook.v2.deal.create.json").read_bytes()
+    assert source.parse_webhook(recorded) == WebhookNotice(entity="deal", record_id="178", topic=IGNORED)
+    v1 = json.dumps({"current": {"id": 5, "status": "won"}, "previous": {"status": "open"},
+                     "meta": {"v": 1, "object": "deal", "id": 5}}).encode()  # fmt: skip
+    assert source.parse_webhook(v1).topic == IGNORED
     # And a body that is no Pipedrive webhook is refused with why
     with pytest.raises(InputError, match="no meta"):
         source.parse_webhook(b'{"id": 5}')

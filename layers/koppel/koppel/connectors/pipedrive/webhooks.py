@@ -59,17 +59,16 @@ def parse_deal_webhook(body: bytes, *, won_creates_invoice: bool) -> WebhookNoti
     meta = data.get("meta") if isinstance(data, Mapping) else None
     if not isinstance(meta, Mapping):
         raise InputError("the Pipedrive webhook body has no meta: it is not a Pipedrive webhook")
-    if str(meta.get("version")) != "2.0":
-        raise InputError(
-            f"Koppel reads Pipedrive's version 2.0 webhooks, this one is {meta.get('version')!r}: subscribe again"
-        )
-    entity = str(meta.get("entity") or "unknown")
+    if str(meta.get("version")) != "2.0":  # a v1 body (an old subscription): acknowledged, never refused
+        entity, ident_text = str(meta.get("object") or "unknown"), str(meta.get("id") or "unknown")
+        return WebhookNotice(entity=entity[:40], record_id=ident_text[:40], topic=IGNORED)
+    entity = str(meta.get("entity") or "unknown")[:40]
     current = data.get("data")
     previous = data.get("previous")
     ident = record_id(current.get("id")) if isinstance(current, Mapping) else None
     ident = ident or record_id(meta.get("entity_id"))
     if ident is None:
-        raise InputError(f"the Pipedrive webhook about a {entity} names no id")
+        return WebhookNotice(entity=entity, record_id="unknown", topic=IGNORED)
     won = (
         entity == "deal"
         and meta.get("action") == "change"
