@@ -594,6 +594,32 @@ def test_the_app_extension_reads_the_click_as_the_deal_s_invoice(pd: PipedriveSa
         extension.read_request(person, partner, T0)
 
 
+def test_the_button_queues_the_deal_s_invoice_through_koppel_s_app_service(pd: PipedriveSandbox, clock: Clock) -> None:
+    # Given a connection linked to the Pipedrive company, and a deal with its products and contacts
+    from koppel.adapters.memory import MemoryLedger, MemoryPublisher
+    from koppel.services.apps import AppDeps, book_now, panel
+
+    deal = pd.add_deal("Ovens", [ProductLine("Oven", "1250", 2, discount="10", tax=21)], **_contacts(pd))
+    store, queue = MemoryConnectionStore([CONNECTION]), MemoryPublisher()
+    store.link_account("pipedrive", str(pd.company().id), CONNECTION.connection_id)
+    source = _source(pd, clock)
+    deps = AppDeps(
+        connections=store, ledger=MemoryLedger(), publisher=queue, source_for=lambda c: source,
+        target_for=lambda c, t: object(), extension_for=lambda s: CONNECTOR.app_extension,  # type: ignore[arg-type,return-value]
+        partner_secret=lambda s: {"client_secret": CLIENT_SECRET, "jwt_secret": JWT_SECRET}, clock=clock,
+    )  # fmt: skip
+
+    # When the salesperson presses "Create invoice" on the deal
+    click = _panel_query(pd, deal["id"])
+    queued = book_now("pipedrive", click, deps)
+
+    # Then the deal's invoice is queued for the target under its one event id, and the panel has nothing booked yet
+    assert queued.event_ids == (f"pipedrive:deal:{deal['id']}:invoice",)
+    [event] = queue.sent["quickbooks"]
+    assert isinstance(event, DocumentEvent) and event.payload.total == Decimal("2722.50")  # 2250.00 + 21 %
+    assert panel("pipedrive", click, deps) == {"data": []}
+
+
 def test_the_deal_panel_answers_the_documented_json_panel_shape() -> None:
     # Given a deal's invoices as Koppel's ledger shows them
     invoices = [
