@@ -187,6 +187,10 @@ def test_the_sandbox_serves_the_preview_scene_and_the_button_reads_it_the_same(
     previewed = _document(preview_events(pd.preview_deal(deal_id), CONNECTION, now=clock.now))
     assert read == previewed
     assert read.payload.total == Decimal("16184.66")
+    # And the token went in the x-api-token header on every call, never in an address a log could keep
+    assert pd.received and all(
+        r.headers.get("X-Api-Token") == API_TOKEN and "api_token" not in r.query for r in pd.received
+    )
 
 
 CASES = {
