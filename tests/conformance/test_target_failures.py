@@ -86,8 +86,10 @@ def test_a_refused_access_token_is_renewed_once_and_the_call_succeeds(target: Ta
     # Then the 401 made it fetch one new token, and the call went through with it
     assert found is None
     assert target.tokens_fetched() == fetched + 1
+    # And the stored grant is the renewed one, left by no worker mid-renewal (an OAuth renewal takes a lease first,
+    # so its version may move by two)
     stored = target.store.get_token("conformance", target.name)
-    assert stored is not None and stored.version == 2
+    assert stored is not None and stored.version >= 2 and stored.refreshing_until is None
 
 
 def test_a_token_refused_again_after_renewal_is_an_auth_error_not_a_loop(target: TargetHarness) -> None:

@@ -31,8 +31,18 @@ FUNCTIONS = functions_of(TEMPLATE)
 UNSCOPABLE = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 """The only actions that may have Resource "*": X-Ray offers no resource-level permission for them."""
 
-SOURCES = {"ccvshop", "bizzcloud"}
-"""The systems that are sources: the only credentials the webhook function may decrypt."""
+
+def _sources(capability: str = "") -> set[str]:
+    from koppel import connectors
+
+    sources = {name for name in connectors.available() if connectors.load(name).build_source is not None}
+    return {name for name in sources if not capability or connectors.load(name).can(capability)}  # type: ignore[arg-type]
+
+
+SOURCES = _sources()
+"""The systems that are sources (their descriptors say so): the only credentials the webhook function may decrypt."""
+OAUTH_SOURCES = _sources("oauth")
+"""The sources reached with an OAuth grant: the webhook door renews and re-encrypts it while re-reading a record."""
 
 CHECKOV_SKIPS = {"CKV_AWS_27", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 """Checks skipped for the whole template in .checkov.yaml, each with its reason there and in docs/security.md."""
@@ -151,35 +161,54 @@ def test_kms_use_is_bound_to_the_connection_and_system_the_ciphertext_was_made_f
         # And a deliver function reaches only its own target's credentials
         if "CONNECTOR" in environment:
             assert systems == {environment["CONNECTOR"]}, function
-        # And the webhook door, open to anyone, only decrypts sources' credentials and never encrypts
+        # And the webhook door, open to anyone, only decrypts sources' credentials, and encrypts only a renewed
+        # grant of a source reached by OAuth (the grant it re-reads the record with)
         if function == "IngestWebhookFunction":
             assert systems == SOURCES
-            assert {action for action, *_ in _grants(function) if action.startswith("kms:")} == {"kms:Decrypt"}
+            encrypts = [s for s in kms if "kms:Encrypt" in _as_list(s["Action"])]
+            pinned_systems = [s["Condition"]["StringEquals"]["kms:EncryptionContext:system"] for s in encrypts]
+            assert {system for pinned in pinned_systems for system in _as_list(pinned)} == OAUTH_SOURCES
         # And the scheduler never touches the key
         if function == "SchedulePollsFunction":
             assert not kms
 
 
-def test_only_the_functions_that_call_a_vendor_as_partner_read_its_secret() -> None:
-    # Given the partner secret of SnelStart, named by the prefix the app reads plus the vendor name
-    secret = RESOURCES["PartnerSnelstartSecret"]["Properties"]
+PARTNER_SECRET_READERS = {
+    # Delivery sends the subscription key with every call; connect shows the activation page and reads the first
+    # chart; the poll re-reads the targets' charts
+    "snelstart": {"DeliverSnelstartFunction", "ConnectFunction", "PollSourceFunction"},
+    # Koppel's OAuth client renews a grant wherever one is used: delivery, consent (the code's exchange), the poll's
+    # target sync
+    "quickbooks": {"DeliverQuickbooksFunction", "ConnectFunction", "PollSourceFunction"},
+    # and for a source also the webhook door, which re-reads the deal
+    "pipedrive": {"DeliverPipedriveFunction", "ConnectFunction", "PollSourceFunction", "IngestWebhookFunction"},
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(PARTNER_SECRET_READERS))
+def test_only_the_functions_that_call_a_vendor_as_partner_read_its_secret(vendor: str) -> None:
+    # Given the vendor's partner secret, named by the prefix the app reads plus the vendor name
+    logical_id = f"Partner{vendor.capitalize()}Secret"
+    secret = RESOURCES[logical_id]["Properties"]
     prefix = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["PARTNER_SECRET_PREFIX"]["Fn::Sub"]
-    assert secret["Name"]["Fn::Sub"] == prefix + "snelstart"
+    assert secret["Name"]["Fn::Sub"] == prefix + vendor
     assert json.loads(secret["GenerateSecretString"]["SecretStringTemplate"]) == {}
-    assert secret["GenerateSecretString"]["GenerateStringKey"] == "subscription_key"
 
     # When we look for who may read it
     readers = {
-        function
-        for function in FUNCTIONS
-        if ("secretsmanager:GetSecretValue", "PartnerSnelstartSecret", "") in _grants(function)
+        function for function in FUNCTIONS if ("secretsmanager:GetSecretValue", logical_id, "") in _grants(function)
     }
 
-    # Then only delivery to SnelStart, the connect callback and the poll (which re-reads the targets' charts) can,
-    # and no role reads any other secret
-    assert readers == {"DeliverSnelstartFunction", "ConnectFunction", "PollSourceFunction"}
-    assert {g for f in FUNCTIONS for g in _grants(f) if g[0].startswith("secretsmanager:")} == {
-        ("secretsmanager:GetSecretValue", "PartnerSnelstartSecret", "")
+    # Then only the functions that call the vendor with Koppel's own credentials can
+    assert readers == PARTNER_SECRET_READERS[vendor]
+
+
+def test_no_role_reads_a_secret_other_than_a_partner_secret() -> None:
+    partner_secrets = {f"Partner{vendor.capitalize()}Secret" for vendor in PARTNER_SECRET_READERS}
+    read = {g[1] for f in FUNCTIONS for g in _grants(f) if g[0].startswith("secretsmanager:")}
+    assert read == partner_secrets
+    assert {g[0] for f in FUNCTIONS for g in _grants(f) if g[0].startswith("secretsmanager:")} == {
+        "secretsmanager:GetSecretValue"
     }
 
 

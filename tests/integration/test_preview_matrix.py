@@ -81,9 +81,38 @@ def _eboekhouden(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Deci
     return net, vat, net + vat
 
 
+def _quickbooks(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """QuickBooks computes the tax per tax code on the sum of its lines, unless the invoice states it (TxnTaxDetail);
+    a credit note is a CreditMemo of positive amounts."""
+    from koppel.connectors.quickbooks.chart import PREVIEW_CODES
+
+    (request,) = [
+        r for r in requests if r["method"] == "POST" and r["path"].split("?")[0].endswith(("/invoice", "/creditmemo"))
+    ]
+    body, sign = request["body"], (-1 if "/creditmemo" in request["path"] else 1)
+    bases: dict[str, Decimal] = {}
+    for line in body["Line"]:
+        if line["DetailType"] == "SalesItemLineDetail":
+            code = line["SalesItemLineDetail"]["TaxCodeRef"]["value"]
+            bases[code] = bases.get(code, Decimal(0)) + Decimal(str(line["Amount"]))
+    stated = (body.get("TxnTaxDetail") or {}).get("TotalTax")
+    vat = (
+        Decimal(str(stated))
+        if stated is not None
+        else sum(
+            ((base * Decimal(PREVIEW_CODES[code][1]) / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+             for code, base in bases.items()),
+            Decimal(0),
+        )
+    )  # fmt: skip
+    net = sum(bases.values(), Decimal(0))
+    return sign * net, sign * vat, sign * (net + vat)
+
+
 BOOKED: dict[str, Callable[[list[dict[str, Any]]], tuple[Decimal, Decimal, Decimal]]] = {
     "snelstart": _snelstart,
     "eboekhouden": _eboekhouden,
+    "quickbooks": _quickbooks,
 }
 
 

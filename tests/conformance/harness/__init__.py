@@ -153,6 +153,8 @@ class TargetHarness(Harness):
     max_decimals: ClassVar[int] = 2
     booking_path: ClassVar[str]
     """Where bookings are POSTed: the requests whose amounts are checked digit by digit."""
+    other_booking_paths: ClassVar[tuple[str, ...]] = ()
+    """Where else a booking may be POSTed (QuickBooks' credit notes go to /creditmemo)."""
     token_path: ClassVar[str]
     """Where an access token is fetched (POST)."""
 

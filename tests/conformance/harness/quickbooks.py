@@ -56,22 +56,11 @@ class QuickbooksHarness(TargetHarness):
         # in one country does not have: the connector parks it, naming the rate to map or to book by hand.
         "eu_distance_sale_oss": r"VAT rate 19 %, which has no QuickBooks Online tax code.*map it",
     }
-    gaps: ClassVar[Mapping[str, str]] = {
-        "test_amounts_go_out_as_exact_decimals_with_no_more_digits_than_the_vendor_takes": (
-            "QuickBooks books a credit note as a CreditMemo (POST /creditmemo), a second booking path the suite's "
-            "single booking_path cannot name, so it counts one body less than cases. Fix: TargetHarness.booking_paths. "
-            "tests/connectors/test_quickbooks.py checks the digits of both paths meanwhile."
-        ),
-        "test_a_refused_access_token_is_renewed_once_and_the_call_succeeds": (
-            "kit.OAuthTokens writes a lease (version + 1) before it renews a rotating refresh token and the grant "
-            "after (version + 1), so one renewal moves the stored version by two, where the test expects one. Fix: "
-            "the test asserts one token fetch and a newer, unleased grant."
-        ),
-    }
     # The on-the-spot payments of a till sale are left to QuickBooks' bank feed (Pipedrive, the source this target
     # serves, has none): a Payment entity per till payment is not built.
     takes_payments = False
     booking_path = f"/v3/company/{REALM}/invoice"
+    other_booking_paths = (f"/v3/company/{REALM}/creditmemo",)
     token_path = "/oauth2/v1/tokens/bearer"
 
     def __init__(self) -> None:
