@@ -477,6 +477,21 @@ def test_oauth_connects_to_the_api_domain_and_renews_a_refused_token_once(pd: Pi
     assert stored is not None and stored.refresh_token not in uses and stored.refreshing_until is None
 
 
+def test_an_idle_grant_is_renewed_by_the_daily_poll_even_when_won_deals_make_no_invoices(
+    pd: PipedriveSandbox, clock: Clock
+) -> None:
+    # Given a grant renewed last two days ago, on a connection where only the button makes invoices
+    store, account = _connected_by_oauth(pd, clock)
+    clock.now = T0 + timedelta(days=2)
+    source = CONNECTOR.build_source(_ctx(pd, clock, store, secrets=account))  # type: ignore[misc]
+
+    # When the scheduled poll runs twice  Then the grant is renewed once, and no deal is read
+    assert list(source.poll(clock.now - timedelta(minutes=5), clock.now)) == []
+    assert list(source.poll(clock.now - timedelta(minutes=5), clock.now)) == []
+    assert list(pd.refresh_token_uses().values()) == [1]
+    assert not any(r.path.startswith("/api/") for r in pd.received)
+
+
 def test_a_refused_grant_is_an_auth_error_saying_reconnect(pd: PipedriveSandbox, clock: Clock) -> None:
     # Given a connection whose grant Pipedrive no longer knows (the app was uninstalled)
     deal = pd.add_deal("Ovens", [ProductLine("Oven", "1250", 1, tax=21)], **_contacts(pd))

@@ -73,6 +73,11 @@ class PipedriveClient:
         self._tokens = tokens
         self._closed_until: datetime | None = None
 
+    def keep_alive(self) -> bool:
+        """Renew an idle OAuth grant (at most once a day): its refresh token lapses after weeks unused, and a
+        connection whose won deals do not make invoices may call nothing else for that long. True when renewed."""
+        return self._tokens.keep_alive() if self._tokens is not None else False
+
     # -- calls --------------------------------------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.call("GET", path, params=params)

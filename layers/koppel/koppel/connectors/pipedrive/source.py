@@ -101,6 +101,7 @@ class PipedriveSource:
         """Won deals changed in [since, until), oldest first; nothing while won deals do not make invoices."""
         if since.tzinfo is None or until.tzinfo is None:
             raise InputError("a Pipedrive poll window needs time-zone aware timestamps")
+        self.client.keep_alive()  # the OAuth grant stays alive while the button is the only path
         if not self.settings.won_deals_create_invoices:
             return
         query = {
