@@ -179,9 +179,17 @@ PARTNER_SECRET_READERS = {
     "snelstart": {"DeliverSnelstartFunction", "ConnectFunction", "PollSourceFunction"},
     # Koppel's OAuth client renews a grant wherever one is used: delivery, consent (the code's exchange), the poll's
     # target sync
-    "quickbooks": {"DeliverQuickbooksFunction", "ConnectFunction", "PollSourceFunction"},
-    # and for a source also the webhook door, which re-reads the deal
-    "pipedrive": {"DeliverPipedriveFunction", "ConnectFunction", "PollSourceFunction", "IngestWebhookFunction"},
+    # target sync, and the source's screens (an invoice action)
+    "quickbooks": {"DeliverQuickbooksFunction", "ConnectFunction", "PollSourceFunction", "AppsFunction"},
+    # and for a source also the webhook door, which re-reads the deal, and the source's screens, whose requests
+    # Koppel's app secret signs
+    "pipedrive": {
+        "DeliverPipedriveFunction",
+        "ConnectFunction",
+        "PollSourceFunction",
+        "IngestWebhookFunction",
+        "AppsFunction",
+    },
 }
 
 

@@ -46,6 +46,7 @@ SETTINGS_OF_CODE: dict[str, type[settings.StoreSettings]] = {
     "functions.poll_source.app": settings.PollSettings,
     "functions.deliver.app": settings.DeliverSettings,
     "functions.connect.app": settings.ConnectSettings,
+    "functions.apps.app": settings.PublishSettings,
 }
 
 
@@ -203,7 +204,13 @@ def test_the_dispatcher_learns_each_event_source_from_the_template(stack: StackO
     assert set(stack.functions["ConnectFunction"].http_routes) == {
         "GET /connect/{target}/start",
         "POST /connect/{target}/callback",
+        "GET /connect/{target}/callback",
         "GET /connect/{target}/done",
+    }
+    assert set(stack.functions["AppsFunction"].http_routes) == {
+        "GET /apps/{source}/panel",
+        "POST /apps/{source}/invoice",
+        "POST /apps/{source}/invoices/{action}",
     }
     assert stack.functions["SchedulePollsFunction"].schedules == ("rate(1 minute)",)
     assert (deliver.module, deliver.handler, poll.timeout) == ("functions.deliver.app", "lambda_handler", 120)

@@ -49,6 +49,7 @@ SETTINGS_OF_CODE: dict[str, type[settings.StoreSettings]] = {
     "poll_source": settings.PollSettings,
     "deliver": settings.DeliverSettings,
     "connect": settings.ConnectSettings,
+    "apps": settings.PublishSettings,
 }
 LOCAL_ONLY = {"AWS_ENDPOINT_URL"}
 """Settings a laptop sets and AWS never does."""

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from koppel.services.apps import AppDeps
 from koppel.services.connect import ConnectDeps
 from koppel.services.deliver import DeliverDeps
 from koppel.services.ingest import IngestDeps
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
-    from koppel.connectors.contract import ActivationFlow, OAuthFlow
+    from koppel.connectors.contract import ActivationFlow, AppExtension, OAuthFlow
     from koppel.model import Connection
     from koppel.ports import (
         ConnectionStore,
@@ -248,6 +249,31 @@ def oauth_flow(system: str) -> OAuthFlow:
     if flow is None:
         raise NotFoundError(f"{system} is connected with its API credentials: use `koppel connections connect`")
     return flow
+
+
+def build_app_deps(settings: PublishSettings) -> AppDeps:
+    """The source's own screens: its connections by account, the ledger, the queues, both ends' connectors."""
+    store = connection_store(settings)
+    return AppDeps(
+        connections=store,
+        ledger=ledger(settings),
+        publisher=_publisher(settings),
+        source_for=_source_factory(settings, store),
+        target_for=lambda connection, name: target_for(settings, connection, name),
+        extension_for=app_extension,
+        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
+    )
+
+
+def app_extension(source: str) -> AppExtension:
+    """The source's app extension (the vendor's screens call Koppel); NotFoundError for a vendor without one."""
+    from koppel import connectors
+    from koppel.errors import NotFoundError
+
+    extension = connectors.load(source).app_extension
+    if extension is None:
+        raise NotFoundError(f"{source} has no app extension: its records come by webhook or poll")
+    return extension
 
 
 def job_queue(settings: PollSettings) -> JobQueue:

@@ -1,0 +1,119 @@
+"""API Gateway HTTP API: the source's own screens call Koppel (Pipedrive's app extensions).
+
+- ``GET /apps/{source}/panel``: the invoices of the selected record, in the vendor's panel shape;
+- ``POST /apps/{source}/invoice``: book the selected record now (queued once, under its event id);
+- ``POST /apps/{source}/invoices/{action}``: void, delete, send or download (pdf) its booked invoice.
+
+parse (the vendor's signed query, checked by the source's app extension) → service (koppel.services.apps) →
+queues and targets. Every refusal is a 4xx with a reason; a busy vendor is a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from koppel import bootstrap
+from koppel.errors import AuthError, InputError, PermanentError, RetryableError
+from koppel.observability import logger, meter
+from koppel.services.apps import act, book_now, panel
+from koppel.settings import PublishSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from koppel.services.apps import AppDeps
+
+app = APIGatewayHttpResolver()
+_deps: list[AppDeps] = []
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=NO_STORE | (headers or {})
+    )
+
+
+def _services() -> AppDeps:
+    if not _deps:
+        _deps.append(bootstrap.build_app_deps(PublishSettings.load()))
+    return _deps[0]
+
+
+def _query() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+@app.get("/apps/<source>/panel")
+def show_panel(source: str) -> Response[dict[str, Any]]:
+    return _json(200, panel(source, _query(), _services()))
+
+
+@app.post("/apps/<source>/invoice")
+def create_invoice(source: str) -> Response[dict[str, Any]]:
+    queued = book_now(source, _query(), _services())
+    logger.info("booked from the source's screen", extra={"queued": list(queued.event_ids)})
+    message = (
+        "the invoice is being created; the panel shows it in a moment"
+        if queued.event_ids
+        else "this record already has its invoice: the panel shows it"
+    )
+    return _json(
+        202,
+        {"queued": list(queued.event_ids), "already_booked": list(queued.already_booked), "message": message},
+    )
+
+
+@app.post("/apps/<source>/invoices/<action>")
+def invoice_action(source: str, action: str) -> Response[Any]:
+    pdf = act(source, action, _query(), _services())
+    logger.info("invoice action", extra={"action": action})
+    if pdf is not None:
+        return Response(
+            status_code=200,
+            content_type="application/pdf",
+            body=base64.b64encode(pdf).decode(),
+            headers=NO_STORE | {"Content-Disposition": 'attachment; filename="invoice.pdf"'},
+            compress=False,
+        )
+    return _json(200, {"done": action})
+
+
+@app.exception_handler(InputError)  # type: ignore[untyped-decorator]
+def bad_input(error: InputError) -> Response[dict[str, Any]]:
+    logger.warning("app request refused", extra={"status": error.status, "reason": str(error)})
+    return _json(error.status, {"error": str(error)})
+
+
+@app.exception_handler(PermanentError)  # type: ignore[untyped-decorator]
+def vendor_refused(error: PermanentError) -> Response[dict[str, Any]]:
+    logger.warning("vendor refused", extra={"reason": str(error)})
+    return _json(422, {"error": str(error)})
+
+
+@app.exception_handler(RetryableError)  # type: ignore[untyped-decorator]
+def vendor_busy(error: RetryableError) -> Response[dict[str, Any]]:
+    logger.warning("vendor busy", extra={"reason": str(error)})
+    retry = str(int(error.retry_after or 30))
+    return _json(503, {"error": f"{error}; nothing was changed, try again in a moment"}, {"Retry-After": retry})
+
+
+@app.exception_handler(AuthError)  # type: ignore[untyped-decorator]
+def credentials_refused(error: AuthError) -> Response[dict[str, Any]]:
+    logger.error("credentials refused", extra={"reason": str(error)})
+    return _json(502, {"error": f"{error}; ask the account's owner to reconnect it in Koppel"})
+
+
+@app.not_found
+def no_such_route(_: Exception) -> Response[dict[str, Any]]:
+    """A path that matches no route: a 404 with a reason."""
+    return _json(404, {"error": "no such address: check the path against the README"})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@meter.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
