@@ -29,7 +29,7 @@ from koppel.connectors.ccvshop import (
     preview_events,
     read_preview_file,
 )
-from koppel.connectors.ccvshop import fields as ccvshop_fields
+from koppel.connectors.kit import dates as kit_dates
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError, UnbalancedDocumentError
 from koppel.http import session_for
 from koppel.model import Connection, DocumentEvent
@@ -228,7 +228,7 @@ def test_issue_date_is_the_order_day_in_the_netherlands(
 ) -> None:
     # Given an order placed around midnight Dutch time (with or without a tz database on the machine)
     if not has_tz_database:
-        monkeypatch.setattr(ccvshop_fields, "_AMSTERDAM", None)
+        monkeypatch.setattr(kit_dates, "_AMSTERDAM", None)
     _, rows = sample()
 
     # When it is normalized

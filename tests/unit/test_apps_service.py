@@ -127,6 +127,7 @@ def test_the_panel_shows_each_invoice_in_words_with_its_link_and_actions(world) 
     [shown] = panel("fakeshop", CLICK, world["deps"])["data"]
     # Then it shows the invoice's number, status in words, total, link and what may be done with it
     assert shown["number"] == "1001" and shown["status"] == "Partially paid" and shown["total"] == row.total
+    assert shown["amount_open"] == "EUR 21.00"
     assert shown["link"] == f"https://books.example/invoice/{row.external_id}"
     assert shown["actions"] == ("void", "delete", "send", "pdf")
 

@@ -170,6 +170,16 @@ class SalesDocument(Canonical):
 
 PaymentState = Literal["open", "paid", "partially_paid", "overdue", "voided", "cancelled", "deleted"]
 """``voided``: the invoice stays in the books at zero (QuickBooks' void); ``deleted``: it is gone."""
+PAYMENT_STATE_WORDS: dict[PaymentState, str] = {
+    "open": "Open",
+    "paid": "Paid",
+    "partially_paid": "Partially paid",
+    "overdue": "Overdue",
+    "voided": "Voided",
+    "cancelled": "Cancelled",
+    "deleted": "Deleted",
+}
+"""How a person reads a payment state, wherever Koppel shows it (a deal field, a panel, the console)."""
 
 
 class PaymentStatus(Canonical):

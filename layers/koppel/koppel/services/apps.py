@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError, NotFoundError, PermanentError
-from koppel.model import ExternalRef
+from koppel.model import PAYMENT_STATE_WORDS, ExternalRef
 from koppel.services.ingest import publish
 
 if TYPE_CHECKING:
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher, Source
 
 ACTIONS = ("void", "delete", "send", "pdf")
-STATUS_WORDS = {
-    "open": "Open",
-    "paid": "Paid",
-    "partially_paid": "Partially paid",
-    "overdue": "Overdue",
-    "voided": "Voided",
-    "cancelled": "Cancelled",
-    "deleted": "Deleted",
-}
 FINAL = ("Voided", "Cancelled", "Deleted")
 
 
@@ -153,12 +144,14 @@ def _booked(connection: Connection, event_id: str, deps: AppDeps) -> bool:
 def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
     from koppel.connectors.contract import InvoiceActions, PanelInvoice
 
+    state, _, open_amount = row.payment.partition(" ")  # "partially_paid 21.00", as target sync notes it
     if row.state == "PARKED":
         status = "Needs attention"
     elif row.state == "PENDING":
         status = "Pending"
     else:
-        status = STATUS_WORDS.get(row.payment.split(" ", 1)[0], "Open")
+        status = PAYMENT_STATE_WORDS.get(state, "Open")  # type: ignore[call-overload]
+    currency = row.total.split(" ", 1)[0]
     can_act = row.state == "POSTED" and status not in FINAL and isinstance(books, InvoiceActions)
     ref = ExternalRef(system=row.target, id=row.external_id, number=row.external_number or None)
     return PanelInvoice(
@@ -166,6 +159,7 @@ def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
         status=status,
         total=row.total,
         reason=row.reason if row.state == "PARKED" else "",
+        amount_open=f"{currency} {open_amount}" if row.state == "POSTED" and state in PAYMENT_STATE_WORDS else "",
         link=books.invoice_link(ref) if can_act and isinstance(books, InvoiceActions) else "",
         actions=ACTIONS if can_act else (),
     )

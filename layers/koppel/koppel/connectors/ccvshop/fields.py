@@ -1,42 +1,15 @@
-"""How CCV Shop's field values read exactly: amounts as Decimal from the JSON text (never a float), flags, text,
-the create date, and the Dutch calendar day of a moment. Pure; README.md in this folder has the API facts."""
+"""How CCV Shop's field values read exactly: amounts as Decimal from the JSON text (never a float), flags, text and
+the create date. Pure; README.md in this folder has the API facts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from koppel.errors import PermanentError
 from koppel.money import ZERO
-
-
-def amsterdam_date(moment: datetime) -> date:
-    """The calendar date in the Netherlands: an order placed at 00:30 Dutch time belongs to that day."""
-    if _AMSTERDAM is not None:
-        return moment.astimezone(_AMSTERDAM).date()
-    # No tz database (a slim Lambda image): the EU rule, unchanged since 1996 — summer time from the last
-    # Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC.
-    utc = moment.astimezone(UTC)
-    summer = _last_sunday_0100(utc.year, 3) <= utc < _last_sunday_0100(utc.year, 10)
-    return (utc + timedelta(hours=2 if summer else 1)).date()
-
-
-def _load_amsterdam() -> ZoneInfo | None:
-    try:
-        return ZoneInfo("Europe/Amsterdam")
-    except ZoneInfoNotFoundError:
-        return None
-
-
-_AMSTERDAM = _load_amsterdam()
-
-
-def _last_sunday_0100(year: int, month: int) -> datetime:
-    last = datetime(year, month + 1, 1, 1, tzinfo=UTC) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - 6) % 7)
 
 
 def created_at(order: Mapping[str, Any]) -> datetime:

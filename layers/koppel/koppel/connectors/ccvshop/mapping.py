@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from koppel.booking import main_rate, plan_booking
-from koppel.connectors.ccvshop.fields import amsterdam_date, created_at, first_present, flag, money, text
+from koppel.connectors.ccvshop.fields import created_at, first_present, flag, money, text
+from koppel.connectors.kit.dates import amsterdam_date
 from koppel.errors import InputError, PermanentError, UnbalancedDocumentError
 from koppel.model import Address, Discount, DocumentEvent, Line, Party, SalesDocument
 from koppel.money import ZERO, vat_from_gross, vat_from_net

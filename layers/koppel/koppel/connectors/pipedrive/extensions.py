@@ -183,7 +183,7 @@ def invoice_panel(
             "header": invoice.number,
             "status": {"color": COLORS.get(invoice.status, "grey"), "label": invoice.status[:40]},
         }
-        for name, text in (("amount", invoice.total), ("open", getattr(invoice, "amount_open", ""))):
+        for name, text in (("amount", invoice.total), ("open", invoice.amount_open)):
             money = _currency(text)
             if money is not None:
                 item[name] = money

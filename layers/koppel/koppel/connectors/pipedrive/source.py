@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.ccvshop.fields import amsterdam_date
 from koppel.connectors.kit import load_settings
+from koppel.connectors.kit.dates import amsterdam_date
 from koppel.connectors.kit.oauth import OAuthTokens
 from koppel.connectors.pipedrive import webhooks
 from koppel.connectors.pipedrive.client import PipedriveClient

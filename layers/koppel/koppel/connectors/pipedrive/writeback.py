@@ -14,31 +14,22 @@ from typing import TYPE_CHECKING, ClassVar
 from koppel.connectors.pipedrive.fields import VENDOR, custom_value
 from koppel.errors import PermanentError
 from koppel.inbound import ascii_digits
-from koppel.model import ExternalRef
+from koppel.model import PAYMENT_STATE_WORDS, ExternalRef
 from koppel.money import cents
 
 if TYPE_CHECKING:
     from koppel.connectors.pipedrive.client import PipedriveClient
     from koppel.connectors.pipedrive.settings import PipedriveSettings
-    from koppel.model import PaymentState, PaymentStatus
+    from koppel.model import PaymentStatus
 
 SOURCE = "pipedrive"
-WORDS: dict[PaymentState, str] = {
-    "open": "Open",
-    "paid": "Paid",
-    "partially_paid": "Partially paid",
-    "overdue": "Overdue",
-    "voided": "Voided",
-    "cancelled": "Cancelled",
-    "deleted": "Deleted",
-}
 _FIELD_KEYS: dict[tuple[str, str, str], str] = {}
 """(connection, API address, field name) → the field's key, for this process (a deal field list costs 20 tokens)."""
 
 
 def status_text(status: PaymentStatus) -> str:
     """What the deal shows: ``PD-1042 · Partially paid · EUR 121.00 open``."""
-    words = WORDS[status.status]
+    words = PAYMENT_STATE_WORDS[status.status]
     return f"{status.document_number} · {words} · {status.currency} {cents(status.amount_open)} open"
 
 
