@@ -329,3 +329,37 @@ def test_connections_reindex_schedules_a_connection_stored_before_the_scheduler_
     assert done.returncode == 0, done.stderr
     assert "1 connection(s)" in done.stdout
     assert [d.connection_id for d in store.due(datetime.now(UTC))] == ["demo-shop"]
+
+
+def test_webhooks_are_subscribed_after_the_source_is_connected_and_their_credentials_kept(
+    clean_stack: LocalStack,
+) -> None:
+    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
+
+    env = dict(clean_stack._outputs().environment()) | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    with PipedriveSandbox() as pipedrive:
+        # Given a Pipedrive connection, connected with a user's API token
+        token = pipedrive.add_api_token(_first_user(pipedrive))
+        added = koppel(
+            "connections", "add", "deals", "--tenant", "Koppel Demo", "--source", "pipedrive", "--target", "snelstart",
+            "--setting", f"pipedrive.api_url={pipedrive.base_url}", "--secret", f"pipedrive.api_token={token}",
+            env=env,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        # When the operator subscribes its webhooks
+        done = koppel("connections", "webhooks", "deals", "--webhook-base", "https://koppel.example", env=env)
+        # Then Pipedrive sends deal changes to the connection's door, with credentials Koppel keeps encrypted
+        assert done.returncode == 0, done.stderr
+        assert "https://koppel.example/hooks/pipedrive/deals" in done.stdout
+        [hook] = pipedrive.webhooks.values()
+        assert hook["subscription_url"] == "https://koppel.example/hooks/pipedrive/deals"
+        shown = json.loads(koppel("connections", "show", "deals", env=env).stdout)
+        assert {"webhook_user", "webhook_password"} <= set(shown["secrets_stored"]["pipedrive"])
+        # And a base that is no address is refused with what to give
+        wrong = koppel("connections", "webhooks", "deals", "--webhook-base", "koppel.example", env=env)
+        assert wrong.returncode == 2 and "https://" in wrong.stderr
+
+
+def _first_user(pipedrive):  # type: ignore[no-untyped-def]
+    company = pipedrive.add_company()
+    return next(iter(company.users.values()))

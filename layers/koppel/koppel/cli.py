@@ -144,6 +144,22 @@ def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address:
     store.put_secrets(connection.connection_id, connection.source, {**current, **added})
 
 
+@connections_app.command("webhooks")
+def connections_webhooks(
+    connection_id: Annotated[str, typer.Argument(help="The connection")],
+    webhook_base: Annotated[str, typer.Option(help="The HTTP API's base URL (stack output HttpApiUrl)")],
+) -> None:
+    """Subscribe the source's webhooks now, e.g. once its owner consented (OAuth): the credentials the source
+    sends them with are stored encrypted with the connection."""
+    store = _store()
+    connection = store.get(connection_id)
+    if not webhook_base.startswith(("https://", "http://")):
+        raise InputError("give the HTTP API's address with --webhook-base https://… (stack output HttpApiUrl)")
+    address = f"{webhook_base.rstrip('/')}/hooks/{connection.source}/{connection_id}"
+    _subscribe_webhooks(store, connection, address)
+    out.print(f"webhooks of {connection.source} now go to {address}")
+
+
 @connections_app.command("connect")
 def connections_connect(
     connection_id: Annotated[str, typer.Argument(help="The connection")],
