@@ -1,4 +1,5 @@
-"""API Gateway HTTP API: POST /hooks/{source}/{connection_id}.
+"""API Gateway HTTP API: POST /hooks/{source}/{connection_id} (a source's webhooks) and POST /notices/{target} (a
+target's own webhooks, one address for every account).
 
 parse (size, verify, normalize in the source connector) → service (koppel.services.ingest) → SQS.
 Bad input is answered 4xx with a reason and never enqueued; a vendor hiccup while re-reading the record is
@@ -16,15 +17,18 @@ from koppel.errors import AuthError, InputError, RetryableError
 from koppel.inbound import MAX_BODY_BYTES, check_size, raw_body
 from koppel.observability import logger, meter
 from koppel.services.ingest import ingest_webhook
+from koppel.services.notices import receive_notices
 from koppel.settings import IngestSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from koppel.services.ingest import IngestDeps
+    from koppel.services.notices import NoticeDeps
 
 app = APIGatewayHttpResolver()
 _deps: list[IngestDeps] = []
+_notice_deps: list[NoticeDeps] = []
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
@@ -43,6 +47,19 @@ def receive(source: str, connection_id: str) -> Response[dict[str, Any]]:
     result = ingest_webhook(source, connection_id, dict(event.headers), body, url, _deps[0])
     logger.info("webhook accepted", extra={"accepted": result.accepted, "note": result.note})
     return _json(202, {"accepted": result.accepted, "event_ids": list(result.event_ids), "note": result.note})
+
+
+@app.post("/notices/<target>")
+def notices(target: str) -> Response[dict[str, Any]]:
+    """A target's own webhook (QuickBooks Online): its accounts' status is read back now."""
+    event = app.current_event
+    body = raw_body(event.body, event.is_base64_encoded)
+    check_size(body, MAX_BODY_BYTES, "notice body")
+    if not _notice_deps:
+        _notice_deps.append(bootstrap.build_notice_deps(IngestSettings.load()))
+    connections = receive_notices(target, dict(event.headers), body, _notice_deps[0])
+    logger.info("change notice", extra={"target": target, "connections": list(connections)})
+    return _json(200, {"reading_back": len(connections)})
 
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]

@@ -18,6 +18,7 @@ from koppel.connectors.contract import (
     AppExtension,
     BookingTarget,
     Capability,
+    ChangeNotices,
     ChartSync,
     Connector,
     ConnectorContext,
@@ -81,6 +82,7 @@ def _implements(connector: Connector, capability: Capability) -> bool:
         "activation": isinstance(connector.activation, ActivationFlow),
         "oauth": isinstance(connector.oauth, OAuthFlow),
         "app_extension": isinstance(connector.app_extension, AppExtension),
+        "change_notices": isinstance(connector.change_notices, ChangeNotices),
         "preview_source": connector.preview_events is not None,
         "preview_target": connector.preview_account is not None,
     }

@@ -471,3 +471,33 @@ def _response(status: int, body: Any) -> requests.Response:
     response._content = json.dumps(body).encode()
     response.headers["Content-Type"] = "application/json"
     return response
+
+
+def test_a_signed_notice_names_the_realms_whose_invoices_or_payments_changed() -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    from koppel.connectors.quickbooks import CONNECTOR
+
+    notices = CONNECTOR.change_notices
+    assert notices is not None
+    # Given Intuit's own signed body, which names a vendor and a customer changed: no status to read back
+    body = (FIXTURES / "quickbooks" / "webhook.classic.json").read_bytes()
+    assert notices.changed_accounts({"intuit-signature": DOTNET[1]}, body, {"webhook_verifier_token": DOTNET[0]}) == ()
+    # When an invoice of one realm and a payment of another changed, in Intuit's format, signed
+    changed = {"eventNotifications": [
+        {"realmId": realm, "dataChangeEvent": {"entities": [
+            {"name": entity, "id": "7", "operation": "Update", "lastUpdated": "2026-12-03T10:00:00.000Z"}]}}
+        for realm, entity in (("9130", "Invoice"), ("4620", "Payment"), ("5555", "Customer"))
+    ]}  # fmt: skip
+    raw = json.dumps(changed).encode()
+    signature = base64.b64encode(hmac.new(b"verifier", raw, hashlib.sha256).digest()).decode()
+    # Then exactly those realms are named; with another token, nothing is
+    assert notices.changed_accounts({"intuit-signature": signature}, raw, {"webhook_verifier_token": "verifier"}) == (
+        "4620",
+        "9130",
+    )
+    with pytest.raises(SignatureError):
+        notices.changed_accounts({"intuit-signature": signature}, raw, {"webhook_verifier_token": "other"})

@@ -180,7 +180,15 @@ PARTNER_SECRET_READERS = {
     # Koppel's OAuth client renews a grant wherever one is used: delivery, consent (the code's exchange), the poll's
     # target sync
     # target sync, and the source's screens (an invoice action)
-    "quickbooks": {"DeliverQuickbooksFunction", "ConnectFunction", "PollSourceFunction", "AppsFunction"},
+    # target sync, and the source's screens (an invoice action); the webhook door checks Intuit's notices with its
+    # verifier token
+    "quickbooks": {
+        "DeliverQuickbooksFunction",
+        "ConnectFunction",
+        "PollSourceFunction",
+        "AppsFunction",
+        "IngestWebhookFunction",
+    },
     # and for a source also the webhook door, which re-reads the deal, and the source's screens, whose requests
     # Koppel's app secret signs
     "pipedrive": {

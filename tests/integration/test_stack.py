@@ -200,7 +200,10 @@ def test_the_dispatcher_learns_each_event_source_from_the_template(stack: StackO
     )
     assert source.reports_batch_item_failures and source.max_concurrency == 2
     assert poll.sqs_sources[0].queue_url == stack.poll_queue_url and poll.sqs_sources[0].batch_size == 5
-    assert stack.functions["IngestWebhookFunction"].http_routes == ("POST /hooks/{source}/{connection_id}",)
+    assert set(stack.functions["IngestWebhookFunction"].http_routes) == {
+        "POST /hooks/{source}/{connection_id}",
+        "POST /notices/{target}",
+    }
     assert set(stack.functions["ConnectFunction"].http_routes) == {
         "GET /connect/{target}/start",
         "POST /connect/{target}/callback",

@@ -19,6 +19,7 @@ from koppel.services.apps import AppDeps
 from koppel.services.connect import ConnectDeps
 from koppel.services.deliver import DeliverDeps
 from koppel.services.ingest import IngestDeps
+from koppel.services.notices import NoticeDeps
 from koppel.services.poll import PollDeps
 from koppel.services.replay import ReplayDeps
 from koppel.services.target_sync import TargetSyncDeps
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
-    from koppel.connectors.contract import ActivationFlow, AppExtension, OAuthFlow
+    from koppel.connectors.contract import ActivationFlow, AppExtension, ChangeNotices, OAuthFlow
     from koppel.model import Connection
     from koppel.ports import (
         ConnectionStore,
@@ -263,6 +264,29 @@ def build_app_deps(settings: PublishSettings) -> AppDeps:
         extension_for=app_extension,
         partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
     )
+
+
+def build_notice_deps(settings: IngestSettings) -> NoticeDeps:
+    """A target's webhooks: the accounts' connections, and the poll queue that reads their status back."""
+    from koppel.adapters.sqs import SqsJobQueue
+
+    return NoticeDeps(
+        connections=connection_store(settings),
+        jobs=SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL)),
+        notices_for=change_notices,
+        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
+    )
+
+
+def change_notices(system: str) -> ChangeNotices:
+    """The target's change notices (its webhooks); NotFoundError for a vendor that sends none."""
+    from koppel import connectors
+    from koppel.errors import NotFoundError
+
+    notices = connectors.load(system).change_notices
+    if notices is None:
+        raise NotFoundError(f"{system} sends Koppel no change notices")
+    return notices
 
 
 def app_extension(source: str) -> AppExtension:

@@ -111,6 +111,8 @@ class PollJob(Canonical):
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
     is_backfill: bool = False
+    sync_targets_now: bool = False
+    """A target said its records changed (a webhook): read its status back now, and poll nothing."""
 
 
 class JobQueue(Protocol):

@@ -62,6 +62,8 @@ class IngestSettings(PublishSettings):
     WEBHOOK_REPLAY_SECONDS: int = Field(default=3600, ge=0)
     """How long a webhook body already handled is remembered: a replay within it re-reads nothing and queues
     nothing (a sender without a timestamp in its signature, like CCV Shop, can be replayed at any time)."""
+    POLL_QUEUE_URL: str
+    """Where a target's change notice (its webhook) queues the read-back of the accounts it names."""
 
 
 class PollSettings(PublishSettings):

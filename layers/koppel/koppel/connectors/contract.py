@@ -25,6 +25,8 @@ Capabilities, and who uses them:
 ``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
 ``app_extension``             ``AppExtension`` (on the descriptor): the vendor's screens call Koppel (a button, a
                               panel), signing each request with Koppel's app secret.
+``change_notices``            ``ChangeNotices`` (on the descriptor): a target tells Koppel which accounts changed
+                              (QuickBooks' webhooks), so their status is read back now instead of at the next sync.
 ``oauth``                     ``OAuthFlow`` (on the descriptor): the owner grants access on the vendor's page
                               (OAuth 2.0 authorization code); the vendor sends them back with a code.
 ``preview_source``            ``Connector.preview_events``: ``koppel preview`` reads one record from a file.
@@ -63,6 +65,7 @@ Capability = Literal[
     "activation",
     "oauth",
     "app_extension",
+    "change_notices",
     "preview_source",
     "preview_target",
 ]
@@ -281,6 +284,16 @@ class AppExtension(Protocol):
         """The panel's body as the vendor's screen expects it."""
 
 
+@runtime_checkable
+class ChangeNotices(Protocol):
+    """A target that sends webhooks when its records change (QuickBooks Online): one address for every account."""
+
+    def changed_accounts(self, headers: Mapping[str, str], body: bytes, partner: Mapping[str, str]) -> tuple[str, ...]:
+        """The vendor's signature checked with Koppel's app credentials (SignatureError otherwise), then the ids of
+        the accounts (QuickBooks realms) whose invoices or payments changed; () for changes of nothing Koppel
+        books."""
+
+
 PreviewAnswer = Callable[[str, str, Any, int], "tuple[Any, int] | None"]
 """``answer(method, path, body, new_id)``: an empty account's answer to a call, or None for the default."""
 
@@ -316,6 +329,7 @@ class Connector:
     activation: ActivationFlow | None = None
     oauth: OAuthFlow | None = None
     app_extension: AppExtension | None = None
+    change_notices: ChangeNotices | None = None
     preview_events: Callable[[Mapping[str, Any], Connection], list[HubEvent]] | None = None
     preview_account: PreviewAccount | None = None
 

@@ -101,6 +101,11 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
     """
     connection = deps.connections.get(job.connection_id)
     now = deps.clock()
+    if job.sync_targets_now:
+        if deps.targets is None:
+            return PollResult(connection.connection_id, now, now, 0, 0, None)
+        statuses, sync_error = _sync(connection, deps.targets, now_=True)
+        return PollResult(connection.connection_id, now, now, 0, 0, None, (), statuses, sync_error)
     if job.is_backfill:
         if job.since is None or job.until is None:
             raise InputError("a backfill job needs both since and until")
@@ -156,9 +161,9 @@ def _read_window(
     return safe_point, records, enqueued, skipped
 
 
-def _sync(connection: Connection, deps: TargetSyncDeps) -> tuple[int, str]:
+def _sync(connection: Connection, deps: TargetSyncDeps, *, now_: bool = False) -> tuple[int, str]:
     try:
-        return len(sync_targets(connection, deps).statuses), ""
+        return len(sync_targets(connection, deps, now_=now_).statuses), ""
     except KoppelError as error:
         return 0, f"{type(error).__name__}: {error}"
 

@@ -52,12 +52,13 @@ class SyncResult:
     settings_changed: tuple[str, ...] = ()
 
 
-def sync_targets(connection: Connection, deps: TargetSyncDeps) -> SyncResult:
+def sync_targets(connection: Connection, deps: TargetSyncDeps, *, now_: bool = False) -> SyncResult:
     """Once per ``every`` per connection (a conditional write on its own watermark decides, so overlapping polls
-    do it once): the targets' charts, then the payment status of what was booked."""
+    do it once), or ``now_`` when a target said its records changed: the targets' charts, then the payment status
+    of what was booked."""
     now = deps.clock()
     last = deps.connections.get_watermark(connection.connection_id, SYNC_STREAM)
-    if last is not None and now - last < deps.every:
+    if not now_ and last is not None and now - last < deps.every:
         return SyncResult()
     if not deps.connections.advance_watermark(connection.connection_id, SYNC_STREAM, now):
         return SyncResult()

@@ -7,7 +7,7 @@ from koppel.connectors.quickbooks.chart import preview_answer, preview_settings
 from koppel.connectors.quickbooks.oauth import QuickbooksOAuth
 from koppel.connectors.quickbooks.settings import QuickbooksSettings
 from koppel.connectors.quickbooks.target import QuickbooksTarget, build_target
-from koppel.connectors.quickbooks.webhooks import Notice, parse_notices, verify_signature
+from koppel.connectors.quickbooks.webhooks import Notice, QuickbooksChangeNotices, parse_notices, verify_signature
 
 CONNECTOR = Connector(
     name="quickbooks",
@@ -21,11 +21,13 @@ CONNECTOR = Connector(
             "chart_sync",
             "invoice_actions",
             "oauth",
+            "change_notices",
             "preview_target",
         }
     ),
     build_target=build_target,
     oauth=QuickbooksOAuth(),
+    change_notices=QuickbooksChangeNotices(),
     preview_account=PreviewAccount(answer=preview_answer, settings=preview_settings),
 )
 

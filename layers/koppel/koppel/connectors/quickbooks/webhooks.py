@@ -94,3 +94,16 @@ def _text(value: Any, name: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         raise InputError(f"the {VENDOR} webhook body has no {name}")
     return str(value).strip()[:200]
+
+
+BOOKED_ENTITIES = frozenset({"Invoice", "CreditMemo", "Payment"})
+"""What Koppel books or reads back: a change of anything else (a customer, an item) changes no status."""
+
+
+class QuickbooksChangeNotices:
+    """``ChangeNotices`` (on the descriptor): Intuit's webhooks, verified with Koppel's app verifier token."""
+
+    def changed_accounts(self, headers: Mapping[str, str], body: bytes, partner: Mapping[str, str]) -> tuple[str, ...]:
+        verify_signature(headers, body, partner.get("webhook_verifier_token", ""))
+        realms = {notice.realm_id for notice in parse_notices(body) if notice.entity in BOOKED_ENTITIES}
+        return tuple(sorted(realms))
