@@ -50,6 +50,8 @@ def problems(probe: Probe, answer: Answer, secrets: set[str]) -> list[tuple[str,
     leaked = sorted(secret for secret in secrets if secret in text and secret not in sent)
     if leaked:
         found.append(("leaked a secret", f"{len(leaked)} secret(s), e.g. {leaked[0][:6]}…"))
+    if shown := [value for value in probe.not_shown if value and value in text]:
+        found.append(("leaked a secret", f"another tenant's {shown[0][:12]!r}"))
     if match := INTERNALS.search(text):
         found.append(("showed internals", match.group(0)))
     if "html" in answer.content_type and "<script" in sent.lower() and "<script" in text.lower():

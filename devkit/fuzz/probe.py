@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import http.client
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Header = tuple[str, str | bytes]
 
@@ -30,6 +34,11 @@ class Probe:
     """Why a 2xx is a right answer to this one (e.g. "replay of an accepted webhook"); empty: it must be a 4xx."""
     expect: frozenset[int] = frozenset()
     """The 4xx statuses the door promises for it, when it promises one (e.g. 413 for a body over the limit)."""
+    not_shown: tuple[str, ...] = ()
+    """What the answer must not show even when it is a right one (another tenant's invoice numbers in a panel)."""
+    when_sent: Callable[[Probe], Probe] | None = None
+    """Makes the probe as it is sent, when it carries a single-use secret it uses up (a fresh consent's state): made
+    when drawn, a probe hypothesis drew and then dropped would leave the secret behind."""
 
     def summary(self) -> str:
         body = f" body {len(self.body)} B {self.body[:60]!r}" if self.body else ""

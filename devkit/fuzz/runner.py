@@ -75,6 +75,8 @@ def fire(door: Door, world: World, sends: state.SqsSends, report: FuzzReport, co
     secrets = world.secrets()
 
     def send(probe: Probe) -> None:
+        if probe.when_sent is not None:
+            probe = probe.when_sent(probe)
         reads, sent = world.requests_served(), sends.sent
         answer = sender.send(probe)
         problems = checks.problems(probe, answer, secrets)

@@ -2,9 +2,10 @@
 
 Two tenants, so that every door can be tried across tenants (A's signature, body, token or reference at B's
 connection). Each tenant gets one connection per source vendor, paired round-robin with the target vendors (and
-the other way round when there are more targets), so every vendor takes part in at least one connection per
-tenant. Connections are made the way an operator makes them: ``koppel connections add``, then the vendor's own
-step (``Vendor.connected``), then genuine traffic that Koppel accepts (``Vendor.genuine_traffic``).
+the other way round when there are more targets; a source that belongs to a koppeling names its target with
+``pairs_with``), so every vendor takes part in at least one connection per tenant. Connections are made the way
+an operator makes them: ``koppel connections add``, then the vendor's own step (``Vendor.connected``), then
+genuine traffic that Koppel accepts (``Vendor.genuine_traffic``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,23 @@ class FuzzConnection:
     """What each vendor keeps about this connection for its doors, by vendor name (keys, genuine requests)."""
 
 
+def _pairs(vendors: list[Vendor]) -> list[tuple[str, str]]:
+    """(source, target) of each tenant's connections. A source that names its target (``pairs_with``, the
+    koppeling it belongs to) gets it; the others are paired round-robin with the targets nobody named, and a target
+    still without a source gets one, so every vendor takes part in at least one connection."""
+    sources = [v for v in vendors if v.role == "source"]
+    targets = [v.name for v in vendors if v.role == "target"]
+    named = {getattr(v, "pairs_with", "") for v in sources} & set(targets)
+    free = [t for t in targets if t not in named] or targets
+    pairs: list[tuple[str, str]] = []
+    for index, source in enumerate(v for v in sources if getattr(v, "pairs_with", "") not in named):
+        pairs.append((source.name, free[index % len(free)]))
+    pairs += [(v.name, v.pairs_with) for v in sources if getattr(v, "pairs_with", "") in named]
+    paired = {target for _, target in pairs}
+    pairs += [(sources[i % len(sources)].name, t) for i, t in enumerate(t for t in targets if t not in paired)]
+    return sorted(pairs)
+
+
 class World:
     def __init__(self, stack: LocalStack, vendors: list[Vendor]) -> None:
         self.stack = stack
@@ -38,7 +56,7 @@ class World:
         targets = [v.name for v in vendors if v.role == "target"]
         if not sources or not targets:
             raise RuntimeError(f"the fuzz world needs a source and a target vendor; declared: {sources} → {targets}")
-        pairs = [(sources[i % len(sources)], targets[i % len(targets)]) for i in range(max(len(sources), len(targets)))]
+        pairs = _pairs(vendors)
         self.connections = [
             FuzzConnection(tenant, f"{slug}-{source}-{target}", source, target)
             for tenant, slug, _ in TENANTS

@@ -4,8 +4,9 @@ A vendor module (``devkit/fuzz/doors/<vendor>.py``) defines ``vendor() -> Vendor
 vendor's sandbox, says what ``koppel connections add`` needs for it, connects it the way the vendor does
 (webhook registration, an activation callback, an OAuth dance), sends genuine traffic once, and declares its doors
 with the bad requests to send at each. Nothing else is edited to fuzz a new vendor: ``vendors()`` finds the module,
-the world pairs it with the other vendors into connections, and the runner refuses to start while any HTTP API
-route of infra/template.yaml is declared by no door.
+the world pairs it with the other vendors into connections (a source of a koppeling names its target with a
+``pairs_with`` attribute), and the runner refuses to start while any HTTP API route of infra/template.yaml is
+declared by no door. Doors of one route may come from several vendors (each OAuth vendor's consent return).
 """
 
 from __future__ import annotations
