@@ -2,6 +2,7 @@
 
 python -m devkit.bench                       # all of them (about five minutes)
 python -m devkit.bench --only cpu coldstart  # some of them (cost needs throughput's durations: it runs it)
+python -m devkit.bench --only quickbooks     # Pipedrive → QuickBooks drained under Intuit's limits (own stack)
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from devkit.bench import coldstart, cost, cpu, latency, ratelimit, throughput
+from devkit.bench import coldstart, cost, cpu, latency, quickbooks_drain, ratelimit, throughput
 from devkit.bench.world import BenchWorld
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-FIGURES = ("coldstart", "cpu", "throughput", "ratelimit", "latency", "cost")
+FIGURES = ("coldstart", "cpu", "throughput", "ratelimit", "quickbooks", "latency", "cost")
 
 
 def _load() -> str:
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "--drain-concurrency",
         type=int,
         default=None,
-        help="deliver containers for the rate-limited drain (default: the template's MaximumConcurrency)",
+        help="deliver containers for the rate-limited drains (default: the template's MaximumConcurrency)",
     )
     args = parser.parse_args(argv)
     # The local stack's log level (devkit.local uses it when a stack starts), set before anything imports Koppel's
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             "throughput": lambda: throughput.measure_throughput(orders=100, bare_messages=500, say=say, world=world()),
             "ratelimit": lambda: ratelimit.measure_rate_limited_drain(
                 say=say, world=world(), concurrency=args.drain_concurrency
+            ),
+            # A stack of its own (its deliver containers are QuickBooks', the shared stack's SnelStart's)
+            "quickbooks": lambda: quickbooks_drain.measure_quickbooks_drain(
+                say=say, concurrency=args.drain_concurrency
             ),
             "latency": lambda: _latencies(results.get("throughput"), world(), say),
             "cost": lambda: cost.measure_cost(results["throughput"].timings, say=say),
@@ -136,15 +141,11 @@ def summary(results: dict[str, Any]) -> Table:
         )  # fmt: skip
     if "ratelimit" in results:
         drain: ratelimit.DrainResult = results["ratelimit"]
-        table.add_row(
-            f"rate-limited drain ({drain.concurrency} container{'s' if drain.concurrency > 1 else ''})",
-            f"{drain.achieved_per_second:.2f} req/s, {drain.booked}/{drain.orders} booked",
-            f"allowed {drain.allowed_per_second:.2f} req/s", f"{drain.ratio:.2f} ≥ 0.9", _verdict(drain.ratio >= 0.9),
-        )  # fmt: skip
-        table.add_row(
-            "  records failed by 429", str(drain.failed_records), f"{drain.throttled_answers} 429 answers",
-            "0", _verdict(drain.failed_records == 0),
-        )  # fmt: skip
+        _drain_rows(table, "rate-limited drain", drain, drain.failed_records, f"{drain.throttled_answers} 429 answers")
+    if "quickbooks" in results:
+        books: quickbooks_drain.QuickbooksDrainResult = results["quickbooks"]
+        answers = f"{books.throttled_answers} 429 answers, {books.failed_records} records failed in all"
+        _drain_rows(table, "Pipedrive → QuickBooks drain", books, books.failed_by_throttle, answers)
     for result in results.get("latency", []):
         table.add_row(
             f"latency at {result.rate:g} orders/s", f"p50 {_ms(result.p50)}, p99 {_ms(result.p99)}",
@@ -157,6 +158,16 @@ def summary(results: dict[str, Any]) -> Table:
             f"+ polling ${bill.poll_dollars:.2f}/month for {bill.connections:,} shops", "", "",
         )  # fmt: skip
     return table
+
+
+def _drain_rows(table: Table, title: str, drain: ratelimit.DrainResult, failed_by_429: int, answers: str) -> None:
+    """A drain's rate against the allowed one, and the records its 429s failed."""
+    table.add_row(
+        f"{title} ({drain.concurrency} container{'s' if drain.concurrency > 1 else ''})",
+        f"{drain.achieved_per_second:.2f} req/s, {drain.booked}/{drain.orders} booked in {drain.seconds:.0f} s",
+        f"allowed {drain.allowed_per_second:.2f} req/s", f"{drain.ratio:.2f} ≥ 0.9", _verdict(drain.ratio >= 0.9),
+    )  # fmt: skip
+    table.add_row("  records failed by 429", str(failed_by_429), answers, "0", _verdict(failed_by_429 == 0))
 
 
 if __name__ == "__main__":

@@ -146,23 +146,25 @@ class RecordingSnelstart(SnelstartSandbox):
 
 
 class Dispatcher(threading.Thread):
-    """Plays the deliver event source mapping in one container without pause: poll, invoke, delete, again.
+    """Plays a deliver event source mapping (SnelStart's unless ``function`` names another) in one container
+    without pause: poll, invoke, delete, again.
 
     Several dispatchers, each in its own container, play the mapping's MaximumConcurrency."""
 
-    def __init__(self, stack: LocalStack, container: int, idle: float = 0.005) -> None:
+    def __init__(self, stack: LocalStack, container: int, idle: float = 0.005, function: str = DELIVER) -> None:
         super().__init__(name=f"bench-dispatcher-{container}", daemon=True)
         self.stack = stack
         self.container = container
         self.idle = idle
+        self.function = function
         self.stopping = threading.Event()
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        (source,) = [s for name, s in self.stack.consumers() if name == DELIVER]
+        (source,) = [s for name, s in self.stack.consumers() if name == self.function]
         try:
             while not self.stopping.is_set():
-                if self.stack.drain_once(DELIVER, source, container=self.container) == 0:
+                if self.stack.drain_once(self.function, source, container=self.container) == 0:
                     self.stopping.wait(self.idle)
         except BaseException as error:  # handed to the benchmark by stop(), not lost in a thread
             self.error = error

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.bench import coldstart, cost, cpu, latency, ratelimit, schedule, throughput
+from devkit.bench import coldstart, cost, cpu, latency, quickbooks_drain, ratelimit, schedule, throughput
 from devkit.bench.world import BenchWorld
 
 if TYPE_CHECKING:
@@ -87,6 +87,25 @@ def test_cost_shows_the_arithmetic_at_list_prices() -> None:
 def test_cost_reads_memory_and_batch_sizes_from_the_template() -> None:
     facts = cost.TemplateFacts.read()
     assert facts.memory_mb > 0 and facts.deliver_batch >= 1 and facts.schedule_minutes >= 1
+
+
+@pytest.mark.e2e
+def test_quickbooks_drain_books_pipedrive_invoices_under_intuits_limits() -> None:
+    # When five Pipedrive invoices of three customers are drained under a generous limit, on a stack of its own
+    result = quickbooks_drain.measure_quickbooks_drain(
+        per_second=50, per_minute=3000, invoices=5, customers=3, deadline=60, say=quiet
+    )
+
+    # Then each was booked once, through the deliver containers of the template, and the figures are rates
+    assert result.booked == result.orders == 5
+    assert result.concurrency == 2
+    assert result.allowed_per_second == 50
+    # a DocNumber look-up and the invoice each; a new customer adds two look-ups and its creation
+    assert result.admitted_requests >= 2 * result.orders + 3 * result.customers
+    assert result.achieved_per_second > 0 and result.ratio == pytest.approx(result.achieved_per_second / 50)
+    assert result.throttled_answers == result.failed_by_throttle == 0
+    assert result.token_renewals == 0  # the seeded grant lives an hour
+    assert 1 <= result.busiest[0] <= result.busiest[1] <= result.admitted_requests
 
 
 @pytest.fixture(scope="module")
