@@ -108,3 +108,29 @@ def test_refused_credentials_turn_the_connection_red_with_what_to_do() -> None:
     assert connection.status == "error"
     assert connection.status_reason == "401 invalid_grant — reconnect"
     assert redelivery.delays == [(QUEUE_ARN, "handle-1", 900)]
+
+
+def test_a_connection_read_again_unchanged_keeps_its_target_and_new_credentials_build_a_new_one(monkeypatch) -> None:
+    # Given a container that re-reads its connection for every message (no cache time)
+    from koppel import bootstrap
+
+    built: list[object] = []
+
+    def build(settings, connection):  # type: ignore[no-untyped-def]
+        built.append(object())
+        return built[-1]
+
+    monkeypatch.setattr(bootstrap, "build_deliver_deps", build)
+    runtime, store = _runtime(None, MemoryRedelivery())
+    runtime.settings = _settings(CONNECTION_CACHE_SECONDS=0)
+    store.put_secrets("demo-shop", "fakebooks", {"api_token": "one"})
+    # When it delivers twice for an unchanged connection, then the target built first is kept (and with it its
+    # rate limiter's memory of what this container sent)
+    first, again = runtime.deps_for("demo-shop"), runtime.deps_for("demo-shop")
+    assert first is again and len(built) == 1
+    # When the credentials are replaced, or the mapping changes, then the target is built anew
+    store.put_secrets("demo-shop", "fakebooks", {"api_token": "two"})
+    assert runtime.deps_for("demo-shop") is not first
+    store.put(store.get("demo-shop").model_copy(update={"target_settings": {"fakebooks": {"ledger": "8001"}}}))
+    runtime.deps_for("demo-shop")
+    assert len(built) == 3

@@ -7,6 +7,8 @@ message visible again after the vendor's Retry-After or an exponential backoff.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -26,12 +28,13 @@ from koppel.services.status import mark_red
 from koppel.settings import DeliverSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from koppel.model import Connection
     from koppel.ports import ConnectionStore, Meter, Redelivery
 
 
@@ -54,7 +57,8 @@ class DeliverRuntime:
     connections: ConnectionStore
     redelivery: Redelivery
     meter: Meter = field(default=shared_meter)
-    _deps: dict[str, tuple[float, DeliverDeps]] = field(default_factory=dict)
+    _deps: dict[str, tuple[float, str, DeliverDeps]] = field(default_factory=dict)
+    """Per connection: when it was read, what it was (connection and credentials), the dependencies built for it."""
 
     @classmethod
     def from_environment(cls) -> DeliverRuntime:
@@ -93,7 +97,7 @@ class DeliverRuntime:
     def deps_for(self, connection_id: str, *, fresh: bool = False) -> DeliverDeps:
         cached = self._deps.get(connection_id)
         if cached and not fresh and time.monotonic() - cached[0] < self.settings.CONNECTION_CACHE_SECONDS:
-            return cached[1]
+            return cached[2]
         connection = self.connections.get(connection_id)
         if connection.status in ("disconnected", "paused"):
             # Nothing is sent for a connection the user stopped; its records wait (up to the queue's retention)
@@ -103,8 +107,14 @@ class DeliverRuntime:
                 f"connection {connection_id} is {connection.status}: reconnect it to resume; its records wait",
                 retry_after=DISCONNECTED_WAIT_SECONDS,
             )
+        # The same connection and credentials as before keep the target built for them: its rate limiter knows
+        # what this container sent in the vendor's last minute (a new one would start empty and overshoot it).
+        seen = _fingerprint(connection, self.connections.get_secrets(connection_id, self.settings.CONNECTOR))
+        if cached and cached[1] == seen:
+            self._deps[connection_id] = (time.monotonic(), seen, cached[2])
+            return cached[2]
         deps = bootstrap.build_deliver_deps(self.settings, connection)
-        self._deps[connection_id] = (time.monotonic(), deps)
+        self._deps[connection_id] = (time.monotonic(), seen, deps)
         return deps
 
     def handle(self, record: SQSRecord) -> None:
@@ -143,6 +153,13 @@ class DeliverRuntime:
 
     def _delay(self, record: SQSRecord, seconds: int) -> None:
         self.redelivery.retry_later(record.event_source_arn, record.receipt_handle, seconds)
+
+
+def _fingerprint(connection: Connection, secrets: Mapping[str, str]) -> str:
+    """Whether a connection's target must be built again: a digest of the connection and its credentials (only
+    the digest is kept beside the target)."""
+    body = json.dumps([connection.model_dump(mode="json"), dict(sorted(secrets.items()))], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _sent_at(record: SQSRecord) -> datetime | None:
