@@ -254,7 +254,8 @@ def wrong_types(draw: DrawFn) -> Probe:
 
 @st.composite
 def non_ascii(draw: DrawFn) -> Probe:
-    text = draw(st.one_of(m.non_ascii_digits(), m.tricky_text()))
+    # Not only white space: Koppel trims a realm id, so ours + " " would be a genuine notice about our company.
+    text = draw(st.one_of(m.non_ascii_digits(), m.tricky_text()).filter(str.strip))
     where = draw(st.sampled_from(["realmId", "realmId after ours", "lone surrogate"]))
     if where == "lone surrogate":
         what, body = draw(m.lone_surrogate_in({"eventNotifications": []}, "eventNotifications"))
