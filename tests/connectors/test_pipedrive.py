@@ -350,7 +350,8 @@ def test_a_webhook_without_the_subscriptions_basic_credentials_is_refused(pd: Pi
 
     # When webhooks arrive with the right, wrong or no credentials  Then only the right ones pass
     source.verify_webhook({"Authorization": good}, b"{}", "")
-    for headers in ({"Authorization": wrong}, {}, {"Authorization": "Basic !!!"}, {"Authorization": "Bearer x"}):
+    odd = ({"Authorization": "Basic !!!"}, {"Authorization": "Basic ÿ=="}, {"Authorization": "Basic " + "é" * 400})
+    for headers in ({"Authorization": wrong}, {}, *odd, {"Authorization": "Bearer x"}):
         with pytest.raises(SignatureError, match="Basic credentials"):
             source.verify_webhook(headers, b"{}", "")
 
@@ -446,6 +447,7 @@ def _connected_by_oauth(pd: PipedriveSandbox, clock: Clock) -> tuple[MemoryConne
     location = requests.get(url, allow_redirects=False, timeout=2).headers["Location"]
     code = requests.utils.urlparse(location).query.split("code=")[1].split("&")[0]
     granted = flow.exchange(code=code, redirect_uri=REDIRECT, query={}, partner=partner)
+    assert granted.account_id == granted.account["company_id"]  # the company finds its connection by it
     store = MemoryConnectionStore()
     grant = CachedToken(
         value=granted.access_token, expires_at=clock.now + timedelta(seconds=granted.expires_in), version=1,

@@ -66,6 +66,7 @@ class PipedriveOAuth:
             expires_in=int(answer.get("expires_in") or 3600),
             refresh_token=str(answer["refresh_token"]),
             account={"api_domain": api_domain, "company_id": str(company)},
+            account_id=str(company),
         )
 
     def _base(self, partner: Mapping[str, str]) -> str:

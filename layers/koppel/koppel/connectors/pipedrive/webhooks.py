@@ -44,7 +44,7 @@ def verify_basic(headers: Mapping[str, str], *, user: str, password: str) -> Non
         raise SignatureError(refused)
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as error:
+    except (binascii.Error, ValueError) as error:  # ValueError: non-ASCII text; UnicodeDecodeError is one too
         raise SignatureError(refused) from error
     given_user, colon, given_password = decoded.partition(":")
     user_ok = same_secret(given_user, user)
