@@ -5,7 +5,9 @@ on a machine with Docker.
 The local stack (moto + the template's resources) starts with the vendor sandboxes, and the world the recorded
 events name is seeded first: the connection ``demo-shop`` (CCV Shop → SnelStart, SnelStart activated, holding the
 order the webhook names), ``demo-kassa`` (Bizzcloud → e-Boekhouden, holding the invoice the deliver and write-back
-events name), the owner's start link and the pending activation the connect events carry. Then the handler runs
+events name), ``demo-deals`` (Pipedrive → QuickBooks Online, both OAuth consents given, deal 801 booked and deal
+802 waiting for its button), the owner's start link and the pending activation the connect events carry. Then the
+handler runs
 with the environment the template gives its function, and its answer is printed as JSON.
 """
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
     from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
+    from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
     from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,6 +109,8 @@ class EventWorld:
         from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
         from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
         from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+        from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
+        from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
         from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
         self.stack = LocalStack()
@@ -112,24 +118,30 @@ class EventWorld:
         self.snelstart: SnelstartSandbox = SnelstartSandbox(subscription_key=SUBSCRIPTION_KEY)
         self.eboekhouden: EboekhoudenSandbox = EboekhoudenSandbox()
         self.bizzcloud: BizzcloudSandbox = BizzcloudSandbox()
+        self.pipedrive: PipedriveSandbox = PipedriveSandbox()
+        self.quickbooks: QuickbooksSandbox = QuickbooksSandbox()
         self.koppelsleutel = ""
         self.api_token = ""
 
+    @property
+    def sandboxes(self) -> tuple[Any, ...]:
+        return (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud, self.pipedrive, self.quickbooks)
+
     def __enter__(self) -> EventWorld:
         self.stack.start()
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
+        for sandbox in self.sandboxes:
             sandbox.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
+        for sandbox in self.sandboxes:
             sandbox.stop()
         self.stack.stop()
 
     def reset(self) -> None:
         """An empty stack and empty sandboxes, then the seed again: each event sees the same world."""
         self.stack.reset()
-        for sandbox in (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud):
+        for sandbox in self.sandboxes:
             sandbox.reset()
         self.seed()
 
@@ -139,7 +151,11 @@ class EventWorld:
     # -- the seed -----------------------------------------------------------------------------------------
     def seed(self) -> None:
         from devkit.koppelingen.bizzcloud_eboekhouden.seed import seed_demo_kassa
+        from devkit.koppelingen.pipedrive_quickbooks.seed import seed_demo_deals
 
+        # demo-deals first: its seed lets the schedule fire (the target sync reads QuickBooks' tax codes) and the
+        # queues drain, which must not yet find what the other connections' events are about
+        seed_demo_deals(self.stack, self.pipedrive, self.quickbooks)
         self._seed_demo_shop()
         self.api_token = seed_demo_kassa(self.bizzcloud, self.eboekhouden)
         self._seed_grants()

@@ -10,6 +10,7 @@ koppeling's run is looked for the same way in every other.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import time
@@ -36,6 +37,8 @@ VISIBILITY_TIMEOUT = 5
 comes back this soon."""
 VISIBLE = ("ApproximateNumberOfMessages",)
 IN_QUEUE = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+SETTLE_POLLS = 8
+"""At most this many polls in ``settle``; it stops earlier once two polls in a row change nothing."""
 SHORT_TIMINGS = {"LEASE_SECONDS": "2", "RETRY_BASE_SECONDS": "1", "RETRY_MAX_SECONDS": "4", "HTTP_READ_TIMEOUT": "1.5"}
 """Leases, backoff and the client's read timeout of seconds, so a run of thousands of retries takes minutes."""
 
@@ -99,6 +102,20 @@ class ChaosRun:
     def unleash(self) -> None:
         """Faults on. Runs with the kill switch armed and before the deliver consumers start."""
 
+    def start_containers(self) -> None:
+        """Invoke every deliver container, then each other function drained here, once with an empty batch, one after
+        the other, so each reads its own environment before they run side by side: two deliver functions differ in
+        CONNECTOR, and a handler reads its environment on its first invocation. Powertools refuses the empty batch,
+        but only after the handler has built its runtime, which is all this is for. For a koppeling whose target
+        has a write-back queue (a second deliver function); call it from ``unleash``."""
+        from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
+
+        starts = [(self.DELIVER, container) for container in range(1, self.config.workers + 1)]
+        starts += [(name, 0) for name in self.DRAINED_HERE if name != POLL]
+        for function, container in starts:
+            with contextlib.suppress(UnexpectedBatchTypeError):
+                self.stack.invoke(function, {"Records": []}, container=container)
+
     def batch(self, index: int, size: int, batches: int) -> None:
         """Make ``size`` orders or documents and send what announces them (webhooks, a poll)."""
         raise NotImplementedError
@@ -113,6 +130,26 @@ class ChaosRun:
 
     def report(self, wall_seconds: float, drained: bool) -> ChaosReport:
         raise NotImplementedError
+
+    def activity(self) -> object:
+        """What changes while the run is still booking or carrying back (for ``settle``): ledger rows, bookings, ..."""
+        raise NotImplementedError
+
+    def settle(self, consumers: Consumers, before_poll: Callable[[], None] = lambda: None) -> bool:
+        """For a ``finish`` that carries status back: poll (after ``before_poll``) until two polls in a row change
+        nothing (``activity``), at most SETTLE_POLLS, draining every queue after each; False when a drain gave up."""
+        quiet, seen, drained = 0, self.activity(), False
+        for _ in range(SETTLE_POLLS):
+            before_poll()
+            self.poll()
+            drained = self.wait_until(self.empty, consumers)
+            now = self.activity()
+            quiet = quiet + 1 if now == seen else 0
+            seen = now
+            if quiet >= 2:
+                break
+        self.say(f"settled after {self.polls} polls")
+        return drained
 
     # -- the run ------------------------------------------------------------------------------------------------
     def run(self) -> ChaosReport:

@@ -81,7 +81,8 @@ def play_demo_and_report(report: str) -> int:
         finally:
             del running.function
         answers.append({"function": logical_id, "answer": answer})
-        links.update(v for v in (event.get("queryStringParameters") or {}).values() if LINK_TOKEN.fullmatch(v))
+        query = (event.get("queryStringParameters") or {}).items()
+        links.update(v for k, v in query if k not in NOT_A_TOKEN and LINK_TOKEN.fullmatch(v))
         return answer
 
     def stop_after_snapshot(self: Any) -> None:
@@ -125,6 +126,11 @@ OPERATOR, SNAPSHOT = "the demo or the koppel CLI", "this test's snapshot"
 START_LINK = "Koppel start link token"
 LINK_TOKEN = re.compile(r"[\w-]{16,}")
 """A token in a link to one of Koppel's doors (not a URL, not a connection id)."""
+NOT_A_TOKEN = {"realmId", "companyId", "userId", "selectedIds", "resource", "view", "isShared"}
+"""Query parameters of Koppel's doors that name an account or a record, not a credential (QuickBooks' return names
+the company, Pipedrive's app-extension requests the company, the user and the deals)."""
+WHERE_A_GRANT_OPENS = {"api_domain", "company_id", "realm_id"}
+"""Stored with an OAuth grant, encrypted like it, but not secret: the vendor account and its API address."""
 WRITES = {
     "dynamodb": {"PutItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems"},
     "sqs": {"SendMessage", "SendMessageBatch"},
@@ -162,6 +168,8 @@ def _issued(sandbox: Any) -> list[tuple[str, str]]:
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
     from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
+    from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
     from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
     found: list[tuple[str, str]] = []
@@ -185,8 +193,33 @@ def _issued(sandbox: Any) -> list[tuple[str, str]]:
             found += [("Bizzcloud API key", key) for key in user["keys"]]
             found += [("Bizzcloud password", user["password"])] if user["password"] else []
             found += [("Bizzcloud login", user["login"])] if user["keys"] else []
+    elif isinstance(sandbox, PipedriveSandbox | QuickbooksSandbox):
+        found += _oauth_issued(sandbox)
     else:
         raise TypeError(f"teach tests/e2e/test_no_secret_leaks.py which secrets {type(sandbox).__name__} issues")
+    return found
+
+
+def _oauth_issued(sandbox: Any) -> list[tuple[str, str]]:
+    """What the OAuth vendors' sandboxes issued or were given: the app's secrets, every access and refresh token."""
+    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
+
+    found: list[tuple[str, str]] = []
+    if isinstance(sandbox, PipedriveSandbox):
+        book = sandbox.tokens
+        for client in book.clients.values():
+            found.append(("Pipedrive app client secret", client.client_secret))
+            found += [("Pipedrive app extension JWT secret", client.jwt_secret)] if client.jwt_secret else []
+        found += [("Pipedrive API token", token) for token in book.api_tokens]
+        found += [("Pipedrive OAuth access token", token) for token in book.access]
+        # every refresh token ever issued or presented, rotated-out ones included
+        found += [("Pipedrive OAuth refresh token", token) for token in {*book.refresh, *book.uses}]
+        return found
+    oauth, verifier = sandbox.oauth, sandbox.webhooks.verifier_token
+    found += [("Intuit app client secret", secret) for secret, _ in oauth.clients.values()]
+    found += [("QuickBooks OAuth access token", token) for token in oauth.access]
+    found += [("QuickBooks OAuth refresh token", token) for token in oauth.refresh]
+    found += [("Intuit webhook verifier token", verifier)] if verifier else []
     return found
 
 
@@ -194,12 +227,15 @@ def _customer_emails(sandbox: Any) -> set[str]:
     """The e-mail addresses of the customers in a source sandbox: business data Koppel books."""
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+    from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
 
     if isinstance(sandbox, CcvShopSandbox):
         orders = [order for shop in sandbox.shops.values() for order in shop.orders.values()]
         return {str(o["customer"]["email"]) for o in orders if o.get("customer", {}).get("email")}
     if isinstance(sandbox, BizzcloudSandbox):
         return {str(p["email"]) for p in sandbox.records("res.partner") if p.get("email")}
+    if isinstance(sandbox, PipedriveSandbox):
+        return {str(e["value"]) for person in sandbox.store.persons.values() for e in person.get("emails") or []}
     return set()
 
 
@@ -299,8 +335,8 @@ def _secrets(report: dict[str, Any]) -> dict[str, str]:
     secrets = {value: what for entry in report["issued"] for what, value in entry["secrets"]}
     for stored in report["stored"]:
         for name, value in stored["values"].items():
-            if name == "expires_at":
-                continue  # a token's expiry time, stored beside its value
+            if name == "expires_at" or name in WHERE_A_GRANT_OPENS:
+                continue  # a token's expiry time, or the account it opens, stored beside its value
             for part in str(value).split(","):  # several webhook keys are stored comma-separated
                 secrets.setdefault(part.strip(), f"stored {name} ({stored['row']})")
     return {value: what for value, what in secrets.items() if len(value) >= MIN_LENGTH}
@@ -371,6 +407,8 @@ def test_each_function_decrypts_only_the_credentials_of_the_systems_it_talks_to(
                 "functions.ingest_webhook.app": {connection["source"]},
                 "functions.poll_source.app": {connection["source"], *connection["targets"]},
                 "functions.connect.app": set(connection["targets"]),
+                # the button re-reads the record from the source; the panel's actions act in the targets
+                "functions.apps.app": {connection["source"], *connection["targets"]},
             }.get(function["module"], set())
             assert system.partition(".")[0] in allowed, f"{name} decrypted {row}"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,18 +68,72 @@ def _answered(status: int, saying: str, *, location: str = "") -> Callable[[Even
 
 
 def _scheduled(world: EventWorld, answer: dict[str, Any]) -> None:
+    # demo-deals is not due: its seed let the schedule fire a moment ago (its target sync read QuickBooks' tax codes)
     assert answer == {"scheduled": ["demo-kassa", "demo-shop"]}
+
+
+def _invoices(world: EventWorld) -> dict[str, dict[str, Any]]:
+    from devkit.koppelingen.pipedrive_quickbooks.scenarios import REALM
+
+    return {str(invoice["DocNumber"]): invoice for invoice in world.quickbooks.invoices(REALM)}
+
+
+def _read_back(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 200, answer
+    assert _body(answer) == {"reading_back": 1}  # demo-deals, the connection of the realm the notice names
+    assert world.stack.queue_depths()["poll"] == 1
+
+
+def _booked_in_quickbooks(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    booked = _invoices(world)
+    assert sorted(booked) == ["PD-801", "PD-802"]  # the seed's deal, and the event's
+    assert booked["PD-802"]["TotalAmt"] == Decimal("16312.74")
+
+
+def _status_on_the_deal(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    keys = {field["name"]: field["key"] for field in world.pipedrive.store.deal_fields.values()}
+    status = world.pipedrive.custom_field_values(801)[keys["Invoice status"]]
+    assert status == "PD-801 · Partially paid · EUR 15312.74 open"
+
+
+def _button_queued(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 202, answer
+    assert _body(answer)["queued"] == ["pipedrive:deal:802:invoice"]
+    world.stack.run_until_idle()
+    assert "PD-802" in _invoices(world)
+
+
+def _panel_lists_the_invoice(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 200, answer
+    [row] = _body(answer)["data"]
+    assert row["header"] == "PD-801" and row["status"]["label"] == "Open"
+    assert row["amount"] == {"code": "EUR", "value": "16312.74"}
+
+
+def _sent_from_the_panel(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 200, answer
+    assert _body(answer) == {"done": "send"}
+    assert _invoices(world)["PD-801"]["EmailStatus"] == "EmailSent"
 
 
 EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "connect__snelstart_start.json": _answered(302, "", location="referenceKey="),
     "connect__snelstart_activation.json": _answered(200, '"status":"active"'),
     "connect__snelstart_done.json": _answered(200, "activation has reached Koppel"),
+    "connect__oauth_callback.json": _answered(401, "authorization"),
+    "apps__panel.json": _panel_lists_the_invoice,
+    "apps__invoice.json": _button_queued,
+    "apps__invoice_action.json": _sent_from_the_panel,
+    "deliver__quickbooks_invoice.json": _booked_in_quickbooks,
+    "deliver__pipedrive_invoice_status.json": _status_on_the_deal,
     "deliver__order_completed.json": _booked_in_snelstart,
     "deliver__eboekhouden_invoice.json": _booked_in_eboekhouden,
     "deliver__bizzcloud_payment_status.json": _paid_in_bizzcloud,
     "ingest_webhook__bad_signature.json": _answered(401, "could not be verified"),
     "ingest_webhook__ccvshop_status_changed.json": _enqueued,
+    "ingest_webhook__quickbooks_notice.json": _read_back,
     "poll_source__job.json": _polled,
     "schedule_polls__tick.json": _scheduled,
 }

@@ -22,7 +22,6 @@ other function's variables are set.
 
 from __future__ import annotations
 
-import contextlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 
 DELIVER = "DeliverEboekhoudenFunction"
 WRITE_BACK = "DeliverBizzcloudFunction"
-SETTLE_POLLS = 8
-"""At most this many polls after the last batch; the run stops earlier once two polls in a row change nothing."""
 EBOEKHOUDEN_FAULTS = TargetFaults(latency=0.005)
 
 
@@ -96,18 +93,6 @@ class BizzcloudChaosRun(ChaosRun):
         self.world.connect()
         self.maker.add_customers()
 
-    def start_containers(self) -> None:
-        """Invoke every container once with an empty batch, one after the other, so each reads its own
-        environment before the functions run side by side (see the module docstring). Powertools refuses the
-        empty batch, but only after the handler has built its runtime from the environment, which is all this is for.
-        """
-        from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
-
-        starts = [(DELIVER, container) for container in range(1, self.config.workers + 1)] + [(WRITE_BACK, 0)]
-        for function, container in starts:
-            with contextlib.suppress(UnexpectedBatchTypeError):
-                self.stack.invoke(function, {"Records": []}, container=container)
-
     def unleash(self) -> None:
         self.start_containers()
         c = self.config
@@ -141,17 +126,7 @@ class BizzcloudChaosRun(ChaosRun):
         anything, and drain every queue."""
         self.maker.batch(0)
         self.say("last documents made: polling until nothing changes, then draining every queue")
-        quiet, seen, drained = 0, self.activity(), False
-        for _ in range(SETTLE_POLLS):
-            self.poll()
-            drained = self.wait_until(self.empty, consumers)
-            now = self.activity()
-            quiet = quiet + 1 if now == seen else 0
-            seen = now
-            if quiet >= 2:
-                break
-        self.say(f"settled after {self.polls} polls")
-        return drained
+        return self.settle(consumers)
 
     def activity(self) -> tuple[int, int]:
         """Ledger rows and e-Boekhouden mutations: what changes while the run is still booking or carrying back."""

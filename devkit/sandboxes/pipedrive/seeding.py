@@ -151,14 +151,22 @@ class Seeding(Core):
         status: str = "open",
         custom_fields: dict[str, Any] | None = None,
         company: Company | int | None = None,
+        deal_id: int | None = None,
     ) -> dict[str, Any]:
         """A deal with its products; ``value`` follows the products unless given. ``status`` "won"/"lost"
-        is set after creation, so it fires ``change.deal`` like a salesperson closing the deal."""
+        is set after creation, so it fires ``change.deal`` like a salesperson closing the deal. ``deal_id`` gives
+        it that id (a recorded event names it; later ids count on from the highest)."""
         for line in products or []:
             check_line(line)
         with self.lock:
             target = self.company(company)
-            ident = self.store.next_id("deal")
+            if deal_id is None:
+                ident = self.store.next_id("deal")
+            else:
+                if deal_id in self.store.deals:
+                    raise ValueError(f"deal {deal_id} exists")
+                ident = deal_id
+                self.store._ids["deal"] = max(self.store._ids["deal"], deal_id)
             record = deals.new_deal(
                 ident,
                 title=title,

@@ -78,6 +78,11 @@ class SeedingMixin:
         with self._lock:
             return self.oauth.uses(refresh_token)
 
+    def refresh_token_uses(self) -> dict[str, int]:
+        """How often each refresh token ever issued was presented at the token endpoint (over 1 is a reuse)."""
+        with self._lock:
+            return {token: grant.uses for token, grant in self.oauth.refresh.items()}
+
     def disconnect(self, realm: str) -> None:
         """The user disconnects the app in QuickBooks: every token for the company stops working."""
         with self._lock:
