@@ -107,24 +107,6 @@ def consent(stack: LocalStack, connection: str, system: str) -> Consent:
     return Consent(system, start.headers["Location"], back, done.status_code)
 
 
-def link_pipedrive_company(connection: str) -> str:
-    """Work-around of a product gap (PipedriveOAuth.exchange returns no ``account_id``, so services/authorize.py
-    never links the Pipedrive company to the connection, and the app extension's requests, which name only the
-    company, find no connection): link it as authorize.py would, from what the consent stored. A no-op once the
-    product links it itself. Returns what was done, for the demo to say."""
-    from koppel import bootstrap
-    from koppel.settings import StoreSettings
-
-    store = bootstrap.connection_store(StoreSettings.load())
-    company = store.get_secrets(connection, "pipedrive").get("company_id", "")
-    if not company:
-        raise RuntimeError("the Pipedrive consent stored no company_id")
-    if connection in store.connections_of_account("pipedrive", company):
-        return ""
-    store.link_account("pipedrive", company, connection)
-    return f"pipedrive company {company} linked by the dev kit (product gap: the consent does not link it)"
-
-
 def connect(
     stack: LocalStack,
     pipedrive: PipedriveSandbox,
@@ -142,7 +124,6 @@ def connect(
     partner_secrets(stack, pipedrive, quickbooks)
     add_connection(connection, pipedrive, quickbooks, tenant=tenant, name=name)
     consents = [consent(stack, connection, "quickbooks"), consent(stack, connection, "pipedrive")]
-    link_pipedrive_company(connection)
     if webhooks:
         cli("connections", "webhooks", connection, "--webhook-base", stack.http_url)
     return consents
