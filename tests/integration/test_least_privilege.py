@@ -329,14 +329,7 @@ def _allowed(function: str, action: str, resource: tuple[str, str], context: dic
     )
 
 
-ROLE_GAPS: dict[str, str] = {
-    "DeliverPipedriveFunction: kms:Encrypt on KoppelKey {'connection_id': 'van-den-berg', 'system': 'pipedrive'}": (
-        "the write-back meets an expired Pipedrive access token, renews the grant (the rotating refresh token is "
-        "spent at Pipedrive) and must store the new one encrypted, but DeliverPipedriveRole allows kms:Decrypt only: "
-        "in AWS the rotated refresh token is lost and the connection turns red at its next renewal. Fix: add "
-        "kms:Encrypt with the condition kms:EncryptionContext:system pipedrive to DeliverPipedriveRole"
-    ),
-}
+ROLE_GAPS: dict[str, str] = {}
 """Calls of the demo that IAM would refuse, each a known gap in infra/template.yaml with its fix."""
 
 NOT_IN_THE_DEMO: dict[tuple[str, str, str], str] = {
