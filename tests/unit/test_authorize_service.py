@@ -147,3 +147,27 @@ def test_a_vendor_connected_with_api_credentials_has_no_consent_page(store, deps
     # Then the owner gets no start link for it
     with pytest.raises(NotFoundError, match="koppel connections connect"):
         issue_start_link(store.get("demo-shop"), "fakecrm", deps)
+
+
+def test_a_target_s_consent_reads_its_chart_with_the_grant_just_stored(store, deps, vendor) -> None:
+    # Given a connection whose target connects by OAuth, and a target that reads its tax codes with the stored grant
+    store.put(a_connection(source="fakeshop", targets=("fakecrm",), status="disconnected"))
+    seen: list[str] = []
+
+    class Books:
+        def after_connect(self) -> dict:
+            grant = store.get_token("demo-shop", "fakecrm")
+            seen.append(grant.value if grant else "no grant")
+            return {"tax_codes": {"21": "9"}}
+
+    deps.stored_target = lambda connection, system: Books()
+    state = consent_page(store, deps)
+    vendor.codes["code-1"] = "company-42"
+    # When the owner comes back from the consent page
+    returned = receive_authorization(
+        "fakecrm", {"state": state, "code": "code-1"}, deps, callback_url=CALLBACK, done_url=DONE
+    )
+    # Then the chart was read with the new grant and is in the connection's settings before the first booking
+    assert seen == ["access-1"]
+    assert returned.connection.target_settings["fakecrm"]["tax_codes"] == {"21": "9"}
+    assert store.get("demo-shop").target_settings["fakecrm"]["tax_codes"] == {"21": "9"}

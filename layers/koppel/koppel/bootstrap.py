@@ -349,6 +349,7 @@ def build_connect_deps(settings: ConnectSettings) -> ConnectDeps:
         target_with=target_with(settings),
         activation_for=activation_flow,
         oauth_for=oauth_flow,
+        stored_target=lambda connection, name: target_for(settings, connection, name),
         partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
         start_link_ttl=timedelta(minutes=settings.START_LINK_MINUTES),
         activation_ttl=timedelta(minutes=settings.ACTIVATION_MINUTES),

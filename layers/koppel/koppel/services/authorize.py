@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from koppel.errors import InputError, SignatureError
+from koppel.errors import InputError, PermanentError, RetryableError, SignatureError
 from koppel.inbound import digest, opaque_token
 from koppel.ports import CachedToken
 from koppel.services.connect import NEW_LINK, NOT_ISSUED
+from koppel.services.target_sync import after_connect
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -73,5 +74,20 @@ def receive_authorization(
     if authorized.account_id:
         deps.connections.link_account(system, authorized.account_id, connection.connection_id)
     connection = connection.model_copy(update={"status": "active", "status_reason": ""})
+    if system in connection.targets:
+        connection = _with_chart(connection, system, deps)
     deps.connections.put(connection)
     return Returned(connection, pending.return_url or done_url)
+
+
+def _with_chart(connection: Connection, system: str, deps: ConnectDeps) -> Connection:
+    """The target's after-connect step (its tax codes, items, chart) with the grant just stored, so the first
+    booking finds its mapping; if the vendor is busy now, target sync reads it within minutes."""
+    try:
+        synced = after_connect(deps.stored_target(connection, system))
+    except (RetryableError, PermanentError):
+        return connection
+    if not synced:
+        return connection
+    settings = {**connection.target_settings.get(system, {}), **synced}
+    return connection.model_copy(update={"target_settings": {**connection.target_settings, system: settings}})

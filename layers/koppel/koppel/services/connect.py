@@ -55,6 +55,9 @@ class ConnectDeps:
     """A target's activation flow (its vendor calls back with the credential); NotFoundError for one without."""
     oauth_for: Callable[[str], OAuthFlow] = field(default=_no_oauth)
     """A system's OAuth 2.0 flow (the owner consents on the vendor's page); NotFoundError for one without."""
+    stored_target: Callable[[Connection, str], object] = field(default=lambda *_: None)
+    """(connection, system) → that system's target as deliver builds it, with the credentials and grant stored now:
+    an OAuth target reads its chart with the grant its consent just stored."""
     partner_secret: Callable[[str], Mapping[str, str]] = field(default=lambda _: {})
     """Koppel's own credentials at a vendor (SnelStart's subscription key, say), which its activation page needs."""
     clock: Callable[[], datetime] = field(default=_utcnow)
