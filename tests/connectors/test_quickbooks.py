@@ -363,9 +363,12 @@ def test_payment_status_reads_open_partial_paid_overdue_voided_and_deleted(compa
     company.sandbox.record_payment(realm, refs["A-3"].id, "65.44")
     target.void_invoice(refs["A-5"])
     target.delete_invoice(refs["A-6"])
-    found = {number: status.status for number, status in target.payment_status(sorted(docs)) if status}
+    statuses = {number: status for number, status in target.payment_status(sorted(docs)) if status}
+    found = {number: status.status for number, status in statuses.items()}
     assert found == {"A-1": "open", "A-2": "partially_paid", "A-3": "paid", "A-4": "overdue", "A-5": "voided",
                      "A-6": "deleted"}  # fmt: skip
+    # And the due date QuickBooks holds comes with each status (the deal panel shows it)
+    assert statuses["A-4"].due_date == old.issue_date + timedelta(days=14)
 
 
 def test_a_booked_invoice_can_be_sent_rendered_and_opened(company: Company) -> None:

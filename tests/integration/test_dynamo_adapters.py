@@ -221,7 +221,7 @@ def test_the_ledger_is_read_through_its_state_index_and_only_closed_rows_expire(
     ref = ExternalRef(system="snelstart", id="vb-1", number="2026-1")
     ledger.mark_posted(claimed("e:open"), ref, T0)
     settled = ledger.mark_posted(claimed("e:settled"), ref, T0)
-    ledger.note_payment(settled, "paid 0.00", T0 + timedelta(hours=1))
+    ledger.note_payment(settled, "paid 0.00", T0 + timedelta(hours=1), due_date="2026-12-17")
     ledger.mark_parked(claimed("e:parked", "other-shop"), "not ours", T0)
 
     # Then each state of the connection is one Query of the index, booked rows open or settled
@@ -235,7 +235,7 @@ def test_the_ledger_is_read_through_its_state_index_and_only_closed_rows_expire(
     # and reads one row for the last success of a target
     assert [ledger.count("shop", s) for s in ("POSTED", "PENDING", "PARKED")] == [2, 1, 1]
     last = ledger.latest("shop", "POSTED", "snelstart")
-    assert last is not None and last.event_id == "e:settled"
+    assert last is not None and last.event_id == "e:settled" and last.due_date == "2026-12-17"
     assert ledger.latest("shop", "POSTED", "eboekhouden") is None
     # And "changed since" reads only what changed since
     assert [e.event_id for e in ledger.entries("shop", since=T0 + timedelta(minutes=30))] == ["e:settled"]

@@ -122,12 +122,12 @@ def test_the_panel_shows_each_invoice_in_words_with_its_link_and_actions(world) 
     paid = PaymentStatus(
         document_number="1001", status="partially_paid", amount_open=Decimal("21.00"), currency="EUR", updated_at=T0
     )
-    world["ledger"].note_payment(row, f"{paid.status} 21.00", T0)
+    world["ledger"].note_payment(row, f"{paid.status} 21.00", T0, due_date="2026-12-17")
     # When the salesperson opens the deal's panel
     [shown] = panel("fakeshop", CLICK, world["deps"])["data"]
     # Then it shows the invoice's number, status in words, total, link and what may be done with it
     assert shown["number"] == "1001" and shown["status"] == "Partially paid" and shown["total"] == row.total
-    assert shown["amount_open"] == "EUR 21.00"
+    assert shown["amount_open"] == "EUR 21.00" and shown["due_date"] == "2026-12-17"
     assert shown["link"] == f"https://books.example/invoice/{row.external_id}"
     assert shown["actions"] == ("void", "delete", "send", "pdf")
 

@@ -203,3 +203,22 @@ def test_a_change_whose_written_back_row_expired_does_not_hold_the_next_one_back
     del world["books"].open["1001"]
     [(_, paid)] = _run(world, minutes=365 * 24 * 60)
     assert paid.payload.status == "paid"
+
+
+def test_the_due_date_the_target_states_is_kept_for_the_panel_without_telling_the_source(world: dict[str, Any]) -> None:
+    # Given the accounting package states when the open invoice falls due (its customer's terms set it)
+    from datetime import date
+
+    books = world["books"]
+    plain = books.payment_status
+
+    def with_due_date(numbers: list[str]) -> Any:
+        for number, status in plain(numbers):
+            yield number, status.model_copy(update={"due_date": date(2026, 12, 17)}) if status else None
+
+    books.payment_status = with_due_date
+    # When target sync reads the invoice back, still wholly open
+    assert _run(world) == []
+    # Then its row keeps the due date (the panel shows it), and nothing was carried back to the source
+    [row] = world["ledger"].entries(world["connection"].connection_id, "POSTED", target="fakebooks")
+    assert row.due_date == "2026-12-17"

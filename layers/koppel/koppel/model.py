@@ -191,6 +191,8 @@ class PaymentStatus(Canonical):
     amount_open: Amount
     currency: Currency
     updated_at: AwareDatetime
+    due_date: date | None = None
+    """When it falls due, as the target says (its terms may have set it); None when the target does not say."""
 
 
 class EventBase(Canonical):

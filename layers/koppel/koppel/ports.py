@@ -305,6 +305,8 @@ class LedgerEntry(Canonical):
     replays: int = 0
     event_json: str = ""
     """The event as it was delivered (a HubEnvelope), so a parked record can be replayed after a fix."""
+    due_date: str = ""
+    """When the booked invoice falls due (ISO date), as the target said when its status was last read."""
     payment: str = ""
     """The payment status last carried back to the source ("open 12.10", "paid 0.00", "settled when booked"), or
     "not followed" when nothing carries it back."""
@@ -345,8 +347,8 @@ class Ledger(Protocol):
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry: ...
 
-    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
-        """Remember the payment status carried back for a POSTED row."""
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime, *, due_date: str = "") -> LedgerEntry:
+        """Remember the payment status carried back for a POSTED row (and its due date, when the target said)."""
 
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         """Give up the lease after a retryable failure, keeping the row PENDING with the reason."""

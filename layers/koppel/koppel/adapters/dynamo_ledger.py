@@ -29,7 +29,7 @@ CLOSED = "CLOSED"
 DEFAULT_RETENTION = timedelta(days=400)
 _FIELDS = (
     "connection_id", "target", "event_id", "state", "request_id", "document_number", "party_name", "total",
-    "external_id", "external_number", "reason", "event_json", "payment",
+    "external_id", "external_number", "reason", "event_json", "payment", "due_date",
 )  # fmt: skip
 
 
@@ -147,8 +147,8 @@ class DynamoLedger:
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._transition(entry, now, lease_until=now, reason=reason[:2000])
 
-    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
-        return self._transition(entry, now, payment=payment)
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime, *, due_date: str = "") -> LedgerEntry:
+        return self._transition(entry, now, payment=payment, due_date=due_date or entry.due_date)
 
     def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
         current = self.get(entry.connection_id, entry.target, entry.event_id)

@@ -216,8 +216,8 @@ class MemoryLedger:
     def release(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._update(entry, now, lease_until=now, reason=reason)
 
-    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime) -> LedgerEntry:
-        return self._update(entry, now, payment=payment)
+    def note_payment(self, entry: LedgerEntry, payment: str, now: datetime, *, due_date: str = "") -> LedgerEntry:
+        return self._update(entry, now, payment=payment, due_date=due_date or entry.due_date)
 
     def reopen(self, entry: LedgerEntry, now: datetime) -> LedgerEntry | None:
         with self._lock:

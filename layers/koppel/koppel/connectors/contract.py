@@ -261,6 +261,8 @@ class PanelInvoice:
     """Why it needs attention (the vendor's message), when it does."""
     amount_open: str = ""
     """What is still to be paid, e.g. "EUR 21.00", once the target said so."""
+    due_date: str = ""
+    """When it falls due (ISO date), once the target said so."""
     link: str = ""
     actions: tuple[str, ...] = ()
     """What may be done with it from the panel: void, delete, send, pdf."""

@@ -160,6 +160,7 @@ def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
         total=row.total,
         reason=row.reason if row.state == "PARKED" else "",
         amount_open=f"{currency} {open_amount}" if row.state == "POSTED" and state in PAYMENT_STATE_WORDS else "",
+        due_date=row.due_date,
         link=books.invoice_link(ref) if can_act and isinstance(books, InvoiceActions) else "",
         actions=ACTIONS if can_act else (),
     )

@@ -115,7 +115,10 @@ def _payment_statuses(
             document_number=number, status="paid", amount_open=ZERO, currency=doc.currency, updated_at=now
         )
         label = f"{status.status} {cents(status.amount_open)}"
+        due = status.due_date.isoformat() if status.due_date else ""
         if label == entry.payment or (not entry.payment and status.status == "open"):
+            if due and due != entry.due_date:  # shown in the source's panel; nothing to carry back for it
+                deps.ledger.note_payment(entry, entry.payment, now, due_date=due)
             continue  # nothing new since it was booked or last carried back
         if entry.payment and not _carried_back(connection, entry, target, doc.source_id, deps):
             continue  # one change at a time per invoice: the next run sends this one
@@ -129,7 +132,7 @@ def _payment_statuses(
             payload=status.model_copy(update={"document_number": doc.number, "source_id": doc.source_id}),
         )
         deps.publisher.publish(connection.source, [update])
-        deps.ledger.note_payment(entry, label, now)
+        deps.ledger.note_payment(entry, label, now, due_date=due)
         events.append(update)
     return events
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
@@ -207,9 +208,10 @@ class QuickbooksTarget:
             else:
                 state, currency = _state(form, now.date().isoformat()), form.CurrencyRef.value
                 open_amount = Decimal(0) if state == "voided" else form.Balance
+            due = date.fromisoformat(form.DueDate[:10]) if form is not None and form.DueDate else None
             yield number, PaymentStatus(
                 document_number=number, status=state, amount_open=open_amount,
-                currency=currency or self.settings.home_currency or "EUR", updated_at=now,
+                currency=currency or self.settings.home_currency or "EUR", updated_at=now, due_date=due,
             )  # fmt: skip
 
     # -- invoice actions --------------------------------------------------------------------------------------------
