@@ -13,7 +13,7 @@ import dataclasses
 import time
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from koppel.services.apps import AppDeps
 from koppel.services.connect import ConnectDeps
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
     from koppel.connectors import ConnectorContext
-    from koppel.connectors.contract import ActivationFlow, AppExtension, ChangeNotices, OAuthFlow
+    from koppel.connectors.contract import ActivationFlow, AppExtension, ChangeNotices, Connector, OAuthFlow
     from koppel.model import Connection
     from koppel.ports import (
         ConnectionStore,
@@ -59,6 +59,10 @@ if TYPE_CHECKING:
         PublishSettings,
         StoreSettings,
     )
+
+
+D = TypeVar("D")
+"""A part a connector descriptor may declare."""
 
 
 @overload
@@ -88,6 +92,11 @@ def connection_store(settings: StoreSettings) -> DynamoConnectionStore:
         _client("dynamodb", settings.AWS_ENDPOINT_URL),
         _client("kms", settings.AWS_ENDPOINT_URL),
     )
+
+
+def _partner_secrets(settings: StoreSettings) -> Callable[[str], Mapping[str, str]]:
+    """Koppel's own credentials at any vendor, by vendor name (each read as ``partner_secret_reader`` reads it)."""
+    return lambda vendor: partner_secret_reader(settings, vendor)()
 
 
 def partner_secret_reader(settings: StoreSettings, vendor: str) -> Callable[[], Mapping[str, str]]:
@@ -232,24 +241,15 @@ def target_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[s
 
 def activation_flow(target: str) -> ActivationFlow:
     """The activation of a vendor that activates by calling back; NotFoundError for one that does not."""
-    from koppel import connectors
-    from koppel.errors import NotFoundError
-
-    flow = connectors.load(target).activation
-    if flow is None:
-        raise NotFoundError(f"{target} has no activation callback: connect it with `koppel connections connect`")
-    return flow
+    return _declared(
+        target, lambda c: c.activation, "has no activation callback: connect it with `koppel connections connect`"
+    )
 
 
 def oauth_flow(system: str) -> OAuthFlow:
     """The OAuth 2.0 consent of a vendor whose owner grants access on its page; NotFoundError for any other."""
-    from koppel import connectors
-    from koppel.errors import NotFoundError
-
-    flow = connectors.load(system).oauth
-    if flow is None:
-        raise NotFoundError(f"{system} is connected with its API credentials: use `koppel connections connect`")
-    return flow
+    missing = "is connected with its API credentials: use `koppel connections connect`"
+    return _declared(system, lambda c: c.oauth, missing)
 
 
 def build_app_deps(settings: PublishSettings) -> AppDeps:
@@ -262,45 +262,43 @@ def build_app_deps(settings: PublishSettings) -> AppDeps:
         source_for=_source_factory(settings, store),
         target_for=lambda connection, name: target_for(settings, connection, name),
         extension_for=app_extension,
-        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
+        partner_secret=_partner_secrets(settings),
     )
 
 
 def build_notice_deps(settings: IngestSettings) -> NoticeDeps:
     """A target's webhooks: the accounts' connections, and the poll queue that reads their status back."""
-    from koppel.adapters.sqs import SqsJobQueue
-
     return NoticeDeps(
         connections=connection_store(settings),
-        jobs=SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL)),
+        jobs=job_queue(settings),
         notices_for=change_notices,
-        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
+        partner_secret=_partner_secrets(settings),
     )
 
 
 def change_notices(system: str) -> ChangeNotices:
     """The target's change notices (its webhooks); NotFoundError for a vendor that sends none."""
-    from koppel import connectors
-    from koppel.errors import NotFoundError
-
-    notices = connectors.load(system).change_notices
-    if notices is None:
-        raise NotFoundError(f"{system} sends Koppel no change notices")
-    return notices
+    return _declared(system, lambda c: c.change_notices, "sends Koppel no change notices")
 
 
 def app_extension(source: str) -> AppExtension:
     """The source's app extension (the vendor's screens call Koppel); NotFoundError for a vendor without one."""
+    return _declared(source, lambda c: c.app_extension, "has no app extension: its records come by webhook or poll")
+
+
+def _declared(system: str, part: Callable[[Connector], D | None], missing: str) -> D:
+    """A part a vendor's descriptor may declare (activation, OAuth, app extension, notices), or a 404 that says what
+    the vendor does instead."""
     from koppel import connectors
     from koppel.errors import NotFoundError
 
-    extension = connectors.load(source).app_extension
-    if extension is None:
-        raise NotFoundError(f"{source} has no app extension: its records come by webhook or poll")
-    return extension
+    declared = part(connectors.load(system))
+    if declared is None:
+        raise NotFoundError(f"{system} {missing}")
+    return declared
 
 
-def job_queue(settings: PollSettings) -> JobQueue:
+def job_queue(settings: PollSettings | IngestSettings) -> JobQueue:
     from koppel.adapters.sqs import SqsJobQueue
 
     return SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL))
@@ -350,7 +348,7 @@ def build_connect_deps(settings: ConnectSettings) -> ConnectDeps:
         activation_for=activation_flow,
         oauth_for=oauth_flow,
         stored_target=lambda connection, name: target_for(settings, connection, name),
-        partner_secret=lambda vendor: partner_secret_reader(settings, vendor)(),
+        partner_secret=_partner_secrets(settings),
         start_link_ttl=timedelta(minutes=settings.START_LINK_MINUTES),
         activation_ttl=timedelta(minutes=settings.ACTIVATION_MINUTES),
     )

@@ -18,9 +18,9 @@ from koppel.model import PAYMENT_STATE_WORDS, ExternalRef
 from koppel.services.ingest import publish
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
-    from koppel.connectors.contract import AppExtension, ExtensionRequest, PanelInvoice
+    from koppel.connectors.contract import AppExtension, ExtensionRequest, InvoiceActions, PanelInvoice
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher, Source
 
@@ -94,14 +94,11 @@ def panel(source: str, query: Mapping[str, str], deps: AppDeps) -> dict[str, obj
     from koppel.connectors.contract import InvoiceActions
 
     extension, request, connection = _request(source, query, deps)
+    books = {target: deps.target_for(connection, target) for target in connection.targets}
     invoices: list[PanelInvoice] = []
-    for target in connection.targets:
-        actions = deps.target_for(connection, target)
-        for record_id in request.record_ids:
-            for event_id in extension.event_ids(record_id):
-                row = deps.ledger.get(connection.connection_id, target, event_id)
-                if row is not None:
-                    invoices.append(_shown(row, actions if isinstance(actions, InvoiceActions) else None))
+    for row in _rows(extension, request, connection, deps):
+        actions = books[row.target]
+        invoices.append(_shown(row, actions if isinstance(actions, InvoiceActions) else None))
     return extension.panel(invoices)
 
 
@@ -112,24 +109,33 @@ def act(source: str, action: str, query: Mapping[str, str], deps: AppDeps) -> by
     if action not in ACTIONS:
         raise NotFoundError(f"no invoice action {action!r}; actions: {', '.join(ACTIONS)}")
     extension, request, connection = _request(source, query, deps)
+    for row in _rows(extension, request, connection, deps):
+        if row.state != "POSTED":
+            continue
+        books = deps.target_for(connection, row.target)
+        if not isinstance(books, InvoiceActions):
+            raise NotFoundError(f"{row.target} takes no {action} from Koppel: do it in {row.target} itself")
+        return _perform(books, action, _ref(row))
+    raise NotFoundError(f"the selected {source} record has no booked invoice to {action}")
+
+
+def _rows(
+    extension: AppExtension, request: ExtensionRequest, connection: Connection, deps: AppDeps
+) -> Iterator[LedgerEntry]:
+    """The ledger rows of the selected records, target by target (read by key: one row per event and target)."""
     for target in connection.targets:
         for record_id in request.record_ids:
             for event_id in extension.event_ids(record_id):
                 row = deps.ledger.get(connection.connection_id, target, event_id)
-                if row is None or row.state != "POSTED":
-                    continue
-                books = deps.target_for(connection, target)
-                if not isinstance(books, InvoiceActions):
-                    raise NotFoundError(f"{target} takes no {action} from Koppel: do it in {target} itself")
-                ref = ExternalRef(system=target, id=row.external_id, number=row.external_number or None)
-                return _perform(books, action, ref)
-    raise NotFoundError(f"the selected {source} record has no booked invoice to {action}")
+                if row is not None:
+                    yield row
 
 
-def _perform(books: object, action: str, ref: ExternalRef) -> bytes | None:
-    from koppel.connectors.contract import InvoiceActions
+def _ref(row: LedgerEntry) -> ExternalRef:
+    return ExternalRef(system=row.target, id=row.external_id, number=row.external_number or None)
 
-    assert isinstance(books, InvoiceActions)  # checked by the caller; narrows the type here
+
+def _perform(books: InvoiceActions, action: str, ref: ExternalRef) -> bytes | None:
     if action == "pdf":
         return books.invoice_pdf(ref)
     {"void": books.void_invoice, "delete": books.delete_invoice, "send": books.send_invoice}[action](ref)
@@ -141,8 +147,8 @@ def _booked(connection: Connection, event_id: str, deps: AppDeps) -> bool:
     return all(row is not None and row.state == "POSTED" for row in rows)
 
 
-def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
-    from koppel.connectors.contract import InvoiceActions, PanelInvoice
+def _shown(row: LedgerEntry, books: InvoiceActions | None) -> PanelInvoice:
+    from koppel.connectors.contract import PanelInvoice
 
     state, _, open_amount = row.payment.partition(" ")  # "partially_paid 21.00", as target sync notes it
     if row.state == "PARKED":
@@ -152,8 +158,7 @@ def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
     else:
         status = PAYMENT_STATE_WORDS.get(state, "Open")  # type: ignore[call-overload]
     currency = row.total.split(" ", 1)[0]
-    can_act = row.state == "POSTED" and status not in FINAL and isinstance(books, InvoiceActions)
-    ref = ExternalRef(system=row.target, id=row.external_id, number=row.external_number or None)
+    can_act = row.state == "POSTED" and status not in FINAL and books is not None
     return PanelInvoice(
         number=row.external_number or row.document_number,
         status=status,
@@ -161,6 +166,6 @@ def _shown(row: LedgerEntry, books: object | None) -> PanelInvoice:
         reason=row.reason if row.state == "PARKED" else "",
         amount_open=f"{currency} {open_amount}" if row.state == "POSTED" and state in PAYMENT_STATE_WORDS else "",
         due_date=row.due_date,
-        link=books.invoice_link(ref) if can_act and isinstance(books, InvoiceActions) else "",
+        link=books.invoice_link(_ref(row)) if can_act and books is not None else "",
         actions=ACTIONS if can_act else (),
     )
