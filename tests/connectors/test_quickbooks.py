@@ -137,11 +137,48 @@ def test_a_credit_note_is_a_credit_memo_with_positive_amounts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("net", "quantity"), [("37.05", "3"), ("10.00", "3"), ("0.01", "7"), ("-19.98", "2"), ("5.00", "0.333")]
+    ("net", "quantity", "kept"),
+    [
+        ("37.05", "3", True),
+        ("10.00", "3", False),
+        ("0.01", "7", False),
+        ("-19.98", "2", True),
+        ("5.00", "0.333", False),
+        ("12.34", "8", True),
+        ("1.00", "128", True),
+        ("1.00", "0.0000001", True),
+        ("0.01", "1.5", False),
+    ],
 )
-def test_amount_is_qty_times_unit_price_exactly(net: str, quantity: str) -> None:
+def test_amount_is_qty_times_unit_price_exactly(net: str, quantity: str, kept: bool) -> None:
     qty, price = qty_and_price(D(net), D(quantity))
     assert qty * price == D(net)
+    assert (qty == D(quantity)) is kept
+    assert -price.as_tuple().exponent <= 7  # type: ignore[operator]
+
+
+def test_a_discounted_line_keeps_its_quantity_with_a_unit_price_of_more_decimals_than_cents() -> None:
+    # Given 8 mugs at 1.60 (12.80) with 0.46 off at their rate: 12.34 net, 1.5425 a mug
+    mugs = _doc("PD-1005", [_line("Mug", "12.80", 20, quantity=8)], "14.81",
+                discounts=(Discount(description="Loyal", amount=D("0.46")),))  # fmt: skip
+    # When it is translated
+    body = sales_form(plan_booking(mugs), "58", UK)
+    # Then the invoice shows 8 mugs at 1.5425, whose product is the net exactly
+    detail = body["Line"][0]["SalesItemLineDetail"]
+    assert (body["Line"][0]["Amount"], detail["Qty"], detail["UnitPrice"]) == (D("12.34"), D(8), D("1.5425"))
+    assert body["Line"][0]["Description"] == "Mug"
+
+
+def test_a_line_whose_net_no_unit_price_of_seven_decimals_divides_shows_its_quantity_in_the_description() -> None:
+    # Given 3 pots at 10.00 with 0.01 off: 29.99 net, 9.99666… a pot (no UnitPrice of 7 decimals gives it exactly)
+    pots = _doc("PD-1006", [_line("Pot", "30.00", 20, quantity=3)], "35.99",
+                discounts=(Discount(description="Loyal", amount=D("0.01")),))  # fmt: skip
+    # When it is translated
+    line = sales_form(plan_booking(pots), "58", UK)["Line"][0]
+    # Then it is booked as 1 × the net, and the description still says there were 3
+    assert (line["Amount"], line["SalesItemLineDetail"]["Qty"], line["SalesItemLineDetail"]["UnitPrice"]) == (
+        D("29.99"), D(1), D("29.99"))  # fmt: skip
+    assert line["Description"] == "Pot (quantity 3)"
 
 
 def test_a_rate_without_a_tax_code_and_an_unmapped_eu_sale_are_refused_with_what_to_map() -> None:
@@ -444,6 +481,17 @@ def test_koppel_preview_books_a_ccv_shop_order_into_an_empty_company() -> None:
     requests_sent = preview("ccvshop", "quickbooks", record)
     [invoice] = [r for r in requests_sent if r["method"] == "POST" and "/invoice" in r["path"]]
     assert invoice["body"]["GlobalTaxCalculation"] == "TaxExcluded"
+
+
+def test_koppel_preview_of_the_pipedrive_deal_keeps_the_discounted_quantity() -> None:
+    # Given the preview deal: 2 heat pumps at 6495 with 7.5 % off (12015.75 net), 16 hours at 85
+    record = json.loads((FIXTURES / "pipedrive" / "preview_deal.json").read_text(), parse_float=D)
+    # When it is previewed into an empty company
+    [invoice] = [r for r in preview("pipedrive", "quickbooks", record) if r["path"].split("?")[0].endswith("/invoice")]
+    # Then the invoice shows 2 × 6007.875 and 16 × 85, each exactly its amount
+    shown = [(line["SalesItemLineDetail"]["Qty"], line["SalesItemLineDetail"]["UnitPrice"], line["Amount"])
+             for line in invoice["body"]["Line"]]  # fmt: skip
+    assert shown == [(D(2), D("6007.875"), D("12015.75")), (D(16), D(85), D("1360.00"))]
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------

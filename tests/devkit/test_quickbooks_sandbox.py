@@ -452,6 +452,33 @@ def test_an_invoice_line_whose_amount_is_not_qty_times_price_is_refused(sandbox:
     assert api.post("invoice", invoice(customer["Id"], line("1", "1.5", "0.33", "0.50", standard))).status_code == 200
 
 
+def test_a_unit_price_of_more_decimals_than_cents_is_kept_to_seven_and_checked_like_any_other(
+    sandbox: QuickbooksSandbox, realm: str
+) -> None:
+    # Given a customer and the standard VAT code
+    customer = sandbox.add_customer(realm, "Bakkerij De Korst")
+    standard = sandbox.tax_code_id(realm, "20.0% S")
+    api = Api(sandbox, realm)
+
+    # When lines carry 8 × 1.5425 = 12.34, a price of nine decimals, and a Qty without a price
+    bare = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": Decimal("10.00"),
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": Decimal(3), "TaxCodeRef": {"value": standard}},
+    }
+    answer = api.post("invoice", invoice(customer["Id"], line("1", "8", "1.5425", "12.34", standard),
+                                         line("1", "1000000", "0.000000049", "0.00", standard), bare))  # fmt: skip
+
+    # Then QuickBooks' seven decimals are kept: 1.5425, 0.0000000 (its 0.049 cent rounds away), 3.3333333
+    assert answer.status_code == 200
+    prices = [row["SalesItemLineDetail"]["UnitPrice"] for row in decimal_json(answer)["Invoice"]["Line"][:3]]
+    assert prices == [Decimal("1.5425"), Decimal(0), Decimal("3.3333333")]
+    # and Amount is checked against the kept price: 1000000 × 0.0000000 is 0.00, so 0.05 is refused
+    refused = api.post("invoice", invoice(customer["Id"], line("1", "1000000", "0.000000049", "0.05", standard)))
+    assert first_error(refused)["code"] == "6070"
+    assert refused.status_code == 400
+
+
 def test_an_invoice_without_a_tax_code_or_without_global_tax_calculation_gets_6000(
     sandbox: QuickbooksSandbox, realm: str
 ) -> None:

@@ -1,7 +1,8 @@
 """Invoices and credit memos as a non-US QuickBooks company checks and completes them.
 
 Refusals [V: codes and wording from public issues, see README]:
-- a sales line whose ``Amount`` differs from ``Qty × UnitPrice`` rounded half up to the cent: 6070
+- a sales line whose ``Amount`` differs from ``Qty × UnitPrice`` rounded half up to the cent: 6070 (``Qty`` and
+  ``UnitPrice`` taken at QuickBooks' 7 decimals first, see ``places``)
   "Amount calculation incorrect in the request." / "Amount is not equal to UnitPrice * Qty. Supplied value:…";
 - a sales line without ``TaxCodeRef``: 6000 "A business validation error has occurred while processing your
   request" / "Business Validation Error: Make sure all your transactions have a VAT rate before you save.";
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.quickbooks import seed
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 TAX_MODES = ("TaxExcluded", "TaxInclusive", "NotApplicable")
 NO_VAT_RATE = "Make sure all your transactions have a VAT rate before you save."
 ZERO = Decimal(0)
+SEVEN_PLACES = Decimal("1e-7")  # QuickBooks keeps Qty and UnitPrice to 7 decimals (README)
 
 
 def number(value: Any, element: str) -> Decimal | None:
@@ -49,6 +51,14 @@ def number(value: Any, element: str) -> Decimal | None:
         return Decimal(value)
     except InvalidOperation:
         raise validation("2040", "Invalid Number", f"{element} is not a number: {value}", element) from None
+
+
+def places(value: Decimal | None) -> Decimal | None:
+    """``Qty`` and ``UnitPrice`` as QuickBooks keeps them: 7 decimals [V], rounded half up [I: or cut]."""
+    if value is None:
+        return None
+    kept = value.quantize(SEVEN_PLACES, rounding=ROUND_HALF_UP)
+    return value if kept == value else kept
 
 
 def _amount_mismatch(supplied: Decimal) -> Fault:
@@ -130,19 +140,20 @@ class SalesForm:
         amount = number(line.get("Amount"), "Line.Amount")
         if amount is None:
             raise required("Line.Amount")
-        qty = number(detail.get("Qty"), "Qty")
-        price = number(detail.get("UnitPrice"), "UnitPrice")
+        qty = places(number(detail.get("Qty"), "Qty"))
+        price = places(number(detail.get("UnitPrice"), "UnitPrice"))
         rate = number(detail.get("DiscountRate"), "DiscountRate")
         off = number(detail.get("DiscountAmt"), "DiscountAmt")
         if qty is not None and price is not None:
+            detail["Qty"], detail["UnitPrice"] = qty, price
             gross = qty * price
             expected = cents(gross - (off if off is not None else gross * (rate or ZERO) / 100))
             if expected != cents(amount):
                 raise _amount_mismatch(amount)
         elif qty is not None and qty:
-            detail["UnitPrice"] = amount / qty
+            detail["UnitPrice"] = places(amount / qty)
         elif price is not None and price:
-            detail["Qty"] = amount / price
+            detail["Qty"] = places(amount / price)
         line["Amount"] = cents(amount)
         if mode == "TaxInclusive":
             percent = sum((Decimal(rate["RateValue"]) for rate in self._rates(detail["TaxCodeRef"]["value"])), ZERO)

@@ -3,7 +3,8 @@ Invoice or a CreditMemo, a Party a Customer. No HTTP here; ``target`` does the c
 
 - Lines are net (``GlobalTaxCalculation: TaxExcluded``): the Booking holds nets, and QuickBooks takes line amounts
   as nets in every mode (README.md). Every line has ``Amount = Qty × UnitPrice`` exactly (QuickBooks refuses
-  anything else with 6070): the source's quantity when the net divides into whole cents, else Qty 1 at the net.
+  anything else with 6070): the source's quantity when a UnitPrice of at most 7 decimals (QuickBooks' precision)
+  gives the net exactly, else Qty 1 at the net, the description naming the source's quantity.
 - Every line carries a ``TaxCodeRef`` (a UK company refuses a line without one with 6000), by the line's VAT rate,
   or by the document's VAT treatment for a sale abroad.
 - Discounts are taken off the lines of their rate (per-line net after discount), and named on a description line.
@@ -19,18 +20,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, MAX_DOC_NUMBER, VENDOR, QuickbooksSettings
 from koppel.errors import MappingError, UnbalancedDocumentError
-from koppel.money import CENT, ZERO, allocate, cents
+from koppel.money import ZERO, allocate, cents
 
 if TYPE_CHECKING:
     from koppel.booking import BookedLine, Booking
     from koppel.model import Party, SalesDocument
 
 HUNDRED = Decimal(100)
+PRICE_PLACES = Decimal("1e-7")  # QuickBooks keeps Qty and UnitPrice to 7 decimals (README.md, Amounts)
+MAX_DESCRIPTION = 4000
 
 
 def entity_of(booking: Booking) -> str:
@@ -80,12 +83,22 @@ def item_id(line: BookedLine, settings: QuickbooksSettings) -> str:
 
 
 def qty_and_price(net: Decimal, quantity: Decimal) -> tuple[Decimal, Decimal]:
-    """(Qty, UnitPrice) whose product is ``net`` exactly."""
-    if quantity > 0 and quantity == quantity.quantize(CENT):
-        unit = cents(net / quantity)
+    """(Qty, UnitPrice) whose product is ``net`` exactly: the source's quantity when a UnitPrice of at most
+    ``PRICE_PLACES`` decimals gives it (in cents when it can be), else Qty 1 at the net (README.md, Amounts)."""
+    if quantity > 0 and quantity == quantity.quantize(PRICE_PLACES):
+        unit = (net / quantity).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
         if unit * quantity == net:
-            return quantity.normalize() if quantity == quantity.to_integral() else quantity, unit
+            shown = cents(unit) if unit == cents(unit) else unit.normalize()
+            return quantity.normalize() if quantity == quantity.to_integral() else quantity, shown
     return Decimal(1), net
+
+
+def line_text(description: str, quantity: Decimal, qty: Decimal) -> str:
+    """The line's description (at most 4000 characters), naming the source's quantity where Qty 1 stands for it."""
+    if qty == quantity:
+        return description[:MAX_DESCRIPTION]
+    suffix = f" (quantity {format(quantity.normalize(), 'f')})"
+    return description[: MAX_DESCRIPTION - len(suffix)] + suffix
 
 
 def folded_lines(booking: Booking, sign: int) -> tuple[list[tuple[BookedLine, Decimal]], list[str]]:
@@ -129,7 +142,7 @@ def sales_form(
             "UnitPrice": price,
             "TaxCodeRef": {"value": code},
         }
-        text = line.description[:4000]
+        text = line_text(line.description, line.quantity, qty)
         body_lines.append(
             {"DetailType": "SalesItemLineDetail", "Amount": net, "Description": text, "SalesItemLineDetail": detail}
         )
