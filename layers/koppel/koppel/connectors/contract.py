@@ -15,6 +15,8 @@ Capabilities, and who uses them:
 ``target``                    ``ports.Target``: deliver books documents and customers.
 ``party_updates``             ``PartyUpdater``: a customer changed in the source is updated in the target.
 ``payment_status_reader``     ``PaymentStatusReader``: target sync reads what is still open of booked invoices.
+``payment_changes``           ``PaymentChangeFeed``: target sync reads only what changed since its last read
+                              (QuickBooks' change data capture) instead of every open invoice.
 ``payment_status_writer``     ``PaymentStatusWriter``: the source takes payment status back (write-back queue).
 ``invoice_actions``           ``InvoiceActions``: a person acts on a booked invoice from the source's screen (void,
                               delete, send, its PDF, a link that opens it in the target).
@@ -57,6 +59,7 @@ Capability = Literal[
     "target",
     "party_updates",
     "payment_status_reader",
+    "payment_changes",
     "payment_status_writer",
     "chart_sync",
     "invoice_actions",
@@ -167,6 +170,14 @@ class PartyUpdater(Protocol):
 class PaymentStatusReader(Protocol):
     def payment_status(self, invoice_numbers: list[str]) -> Iterator[tuple[str, PaymentStatus | None]]:
         """What is open of each booked invoice; None for one that is paid."""
+
+
+@runtime_checkable
+class PaymentChangeFeed(Protocol):
+    def payment_changes(self, since: datetime) -> dict[str, PaymentStatus] | None:
+        """The status of every invoice that changed since ``since`` (deleted ones too), by the target's id; an
+        invoice left out is unchanged. None when the feed cannot say (``since`` is older than it reaches, or more
+        changed than one answer holds): then every open invoice is read with ``payment_status``."""
 
 
 @runtime_checkable

@@ -10,7 +10,8 @@ in the connection's mapping on the next run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from koppel.model import DocumentEvent, HubEnvelope, PaymentStatus, PaymentStatusEvent
@@ -18,12 +19,19 @@ from koppel.money import ZERO, cents
 from koppel.ports import NOT_FOLLOWED, SETTLED_AT_BOOKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
 
+    from koppel.connectors.contract import PaymentStatusReader
     from koppel.model import Connection
     from koppel.ports import ConnectionStore, Ledger, LedgerEntry, Publisher
 
 SYNC_STREAM = "target_sync"
+CHANGES_STREAM = "payment_changes"
+FULL_READ_STREAM = "payment_full_read"
+CHANGES_OVERLAP = timedelta(minutes=5)
+"""Each change feed read starts this much before the last one did: a change committed while it ran, or a clock a
+little apart from the target's, is read again rather than missed (a repeat changes nothing)."""
+FULL_READ_EVERY = timedelta(days=1)
 IN_FLIGHT_AT_MOST = timedelta(days=18)
 """A queued message lives at most 4 days on its queue and 14 on the dead-letter queue (the template's retention)."""
 
@@ -87,27 +95,19 @@ def _refresh(connection: Connection, target: str, connector: Any, deps: TargetSy
 def _payment_statuses(
     connection: Connection, target: str, reader: Any, deps: TargetSyncDeps
 ) -> list[PaymentStatusEvent]:
-    from koppel.connectors.contract import PaymentStatusReader  # here, not at import: the scheduler loads none
+    from koppel.connectors.contract import PaymentStatusReader as Reader  # here: the scheduler loads no connector
 
     now = deps.clock()
     # The open items are read through the ledger's index; a row nothing will follow is closed (noted "not
     # followed"), so it leaves the open items for good and expires after the retention.
-    if not deps.writes_back(connection.source) or not isinstance(reader, PaymentStatusReader):
+    if not deps.writes_back(connection.source) or not isinstance(reader, Reader):
         for entry in deps.ledger.open_items(connection.connection_id, target):
             deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
         return []
-    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
-    for entry in deps.ledger.open_items(connection.connection_id, target):
-        event = HubEnvelope.model_validate_json(entry.event_json).event if entry.event_json else None
-        if not entry.external_number or not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
-            deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
-            continue
-        if _settled_at_booking(event):
-            deps.ledger.note_payment(entry, SETTLED_AT_BOOKING, now)
-            continue
-        open_rows[entry.external_number] = (entry, event)
-    events = []
-    for number, known in reader.payment_status(list(open_rows)):
+    open_rows = _followed_invoices(connection, target, deps, now)
+    read = _read_statuses(connection, target, reader, open_rows, deps)
+    events, held_back = [], False
+    for number, known in read.statuses:
         entry, event = open_rows[number]
         doc = event.payload
         # Gone from the open items: paid in full.
@@ -121,7 +121,8 @@ def _payment_statuses(
                 deps.ledger.note_payment(entry, entry.payment, now, due_date=due)
             continue  # nothing new since it was booked or last carried back
         if entry.payment and not _carried_back(connection, entry, target, doc.source_id, deps):
-            continue  # one change at a time per invoice: the next run sends this one
+            held_back = True  # one change at a time per invoice: the next run sends this one
+            continue
         update = PaymentStatusEvent(
             event_id=_status_event_id(target, doc.source_id, label),
             tenant_id=connection.tenant_id,
@@ -134,7 +135,76 @@ def _payment_statuses(
         deps.publisher.publish(connection.source, [update])
         deps.ledger.note_payment(entry, label, now, due_date=due)
         events.append(update)
+    # Read up to here: a held-back change is read again next time (a change feed would not repeat it otherwise).
+    if not held_back:
+        for stream in read.read_up_to:
+            deps.connections.advance_watermark(connection.connection_id, f"{stream}#{target}", read.started)
     return events
+
+
+def _followed_invoices(
+    connection: Connection, target: str, deps: TargetSyncDeps, now: datetime
+) -> dict[str, tuple[LedgerEntry, DocumentEvent]]:
+    """The booked invoices whose payment is still followed, by the target's number; the rest are closed."""
+    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
+    for entry in deps.ledger.open_items(connection.connection_id, target):
+        event = HubEnvelope.model_validate_json(entry.event_json).event if entry.event_json else None
+        if not entry.external_number or not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
+            deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
+            continue
+        if _settled_at_booking(event):
+            deps.ledger.note_payment(entry, SETTLED_AT_BOOKING, now)
+            continue
+        open_rows[entry.external_number] = (entry, event)
+    return open_rows
+
+
+@dataclass(frozen=True)
+class _Read:
+    statuses: Iterable[tuple[str, PaymentStatus | None]]
+    started: datetime
+    read_up_to: tuple[str, ...]
+    """The watermarks this read moves to ``started`` once its changes are sent."""
+
+
+def _read_statuses(
+    connection: Connection,
+    target: str,
+    reader: PaymentStatusReader,
+    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]],
+    deps: TargetSyncDeps,
+) -> _Read:
+    """From the target's change feed when it has one (only what changed since the last read, overlapping by a few
+    minutes), else every open invoice. Every open invoice is still read once a day and whenever the feed cannot say:
+    the feed's gaps (a deleted payment names no invoice) are closed at least daily."""
+    from koppel.connectors.contract import PaymentChangeFeed
+
+    started = deps.clock()
+    since = deps.connections.get_watermark(connection.connection_id, f"{CHANGES_STREAM}#{target}")
+    full = deps.connections.get_watermark(connection.connection_id, f"{FULL_READ_STREAM}#{target}")
+    if isinstance(reader, PaymentChangeFeed) and since and full and started - full < FULL_READ_EVERY:
+        changes = reader.payment_changes(since - CHANGES_OVERLAP)
+        if changes is not None:
+            return _Read(_from_changes(changes, open_rows, started), started, (CHANGES_STREAM,))
+    return _Read(reader.payment_status(list(open_rows)), started, (CHANGES_STREAM, FULL_READ_STREAM))
+
+
+def _from_changes(
+    changes: dict[str, PaymentStatus], open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]], now: datetime
+) -> Iterator[tuple[str, PaymentStatus]]:
+    """The changed open invoices; and one left unchanged that has fallen due since, as overdue: an invoice becomes
+    overdue by the calendar, without any change the feed would report."""
+    for number, (entry, event) in open_rows.items():
+        changed = changes.get(entry.external_id)
+        if changed is not None:
+            yield number, changed
+            continue
+        state, _, amount = (entry.payment or f"open {cents(event.payload.total)}").partition(" ")
+        if state in ("open", "partially_paid") and entry.due_date and entry.due_date < now.date().isoformat():
+            yield number, PaymentStatus(
+                document_number=number, status="overdue", amount_open=Decimal(amount), currency=event.payload.currency,
+                updated_at=now, due_date=date.fromisoformat(entry.due_date),
+            )  # fmt: skip
 
 
 def _status_event_id(target: str, source_id: str, label: str) -> str:

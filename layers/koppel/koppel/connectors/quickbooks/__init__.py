@@ -18,6 +18,7 @@ CONNECTOR = Connector(
             "target",
             "party_updates",
             "payment_status_reader",
+            "payment_changes",
             "chart_sync",
             "invoice_actions",
             "oauth",

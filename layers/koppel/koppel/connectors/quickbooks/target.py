@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
@@ -19,6 +19,7 @@ from pydantic import Field
 
 from koppel.connectors.kit import VendorReply, load_settings, parse_reply
 from koppel.connectors.quickbooks import mapping
+from koppel.connectors.quickbooks.changes import read_changes
 from koppel.connectors.quickbooks.client import QuickbooksClient, fault_code
 from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, SYSTEM, VENDOR, QuickbooksSettings
 from koppel.errors import PermanentError
@@ -194,25 +195,37 @@ class QuickbooksTarget:
 
     # -- payment status ---------------------------------------------------------------------------------------------
     def payment_status(self, invoice_numbers: list[str]) -> Iterator[tuple[str, PaymentStatus | None]]:
-        """Open, partially paid, paid (Balance), overdue (DueDate passed with a balance), voided, or deleted (no
-        longer found by its DocNumber), read in chunks of 50 numbers."""
+        """Every open invoice read by its DocNumber, 50 to a query; one no longer found is deleted."""
         forms = {
             form.DocNumber: form for form in self._forms("Invoice", [mapping.doc_number(n) for n in invoice_numbers])
         }
         now = self._ctx.clock()
         for number in invoice_numbers:
-            form = forms.get(mapping.doc_number(number))
-            state: PaymentState
-            if form is None:
-                state, open_amount, currency = "deleted", Decimal(0), self.settings.home_currency or "EUR"
-            else:
-                state, currency = _state(form, now.date().isoformat()), form.CurrencyRef.value
-                open_amount = Decimal(0) if state == "voided" else form.Balance
-            due = date.fromisoformat(form.DueDate[:10]) if form is not None and form.DueDate else None
-            yield number, PaymentStatus(
-                document_number=number, status=state, amount_open=open_amount,
-                currency=currency or self.settings.home_currency or "EUR", updated_at=now, due_date=due,
-            )  # fmt: skip
+            yield number, self._status(forms.get(mapping.doc_number(number)), number, now)
+
+    def payment_changes(self, since: datetime) -> dict[str, PaymentStatus] | None:
+        """Only the invoices changed since ``since`` (change data capture, changes.py), by their QuickBooks id."""
+        now = self._ctx.clock()
+        changed = read_changes(self.client, since, now)
+        if changed is None:
+            return None
+        forms = [parse_reply(_Form, row, "the change data capture answer", VENDOR) for row in changed.invoices]
+        statuses = {ident: self._status(None, "", now) for ident in changed.deleted}
+        return statuses | {form.Id: self._status(form, form.DocNumber, now) for form in forms}
+
+    def _status(self, form: _Form | None, number: str, now: datetime) -> PaymentStatus:
+        """Open, partially paid, paid (Balance), overdue (DueDate passed with a balance), voided, or deleted."""
+        home = self.settings.home_currency or "EUR"
+        if form is None:
+            return PaymentStatus(
+                document_number=number, status="deleted", amount_open=Decimal(0), currency=home, updated_at=now
+            )
+        state = _state(form, now.date().isoformat())
+        return PaymentStatus(
+            document_number=number, status=state, amount_open=Decimal(0) if state == "voided" else form.Balance,
+            currency=form.CurrencyRef.value or home, updated_at=now,
+            due_date=date.fromisoformat(form.DueDate[:10]) if form.DueDate else None,
+        )  # fmt: skip
 
     # -- invoice actions --------------------------------------------------------------------------------------------
     def void_invoice(self, ref: ExternalRef) -> None:
