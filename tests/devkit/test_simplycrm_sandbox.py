@@ -310,3 +310,16 @@ def test_faults_answer_like_the_web_server_in_front_of_vtiger(crm):
     down = requests.get(url, params={"operation": "getchallenge", "username": USER}, timeout=5)
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
     assert down.status_code == 503 and "Service Unavailable" in down.text
+
+
+def test_revising_an_invoice_without_lines_keeps_them_and_recomputes_the_totals(crm):
+    session = login(crm)
+    account = crm.add_account("Jansen B.V.")
+    oven = crm.add_product("Oven", unit_price="100")
+    made = crm.add_invoice("Ovens", account["id"], [{"productid": oven["id"], "quantity": 1}], currency_id="21x1")
+    # When the discount is revised and the status set to Paid
+    change = {"id": made["id"], "hdnDiscountAmount": "10", "invoicestatus": "Paid"}
+    revised = ws(crm, "revise", session, element=json.dumps(change))["result"]
+    # Then the line (and its id) stays and the grand total follows the discount
+    assert revised["LineItems"] == made["LineItems"] and revised["invoicestatus"] == "Paid"
+    assert revised["hdnGrandTotal"] == "90.00000000"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
 
     from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
+    from devkit.sandboxes.simplycrm.store import Store
 
 GET_OPERATIONS = {"getchallenge", "query", "retrieve", "describe", "listtypes", "sync"}
 POST_OPERATIONS = {"login", "create", "update", "revise", "delete", "logout", "extendsession"}
@@ -82,6 +83,16 @@ def _query(sandbox: SimplyCrmSandbox, params: Any, user_id: str, now: float) -> 
     return [visible(r) for r in rows]
 
 
+def _retrieve(sandbox: SimplyCrmSandbox, params: Any, user_id: str, now: float) -> Any:
+    store: Store = sandbox.store
+    return records.shown(store, records.existing(store, params.get("id"))[1])
+
+
+def _create(sandbox: SimplyCrmSandbox, params: Any, user_id: str, now: float) -> Any:
+    element = records.element_of(params.get("element"))
+    return records.create(sandbox.store, str(params.get("elementType", "")), element, user_id, now)
+
+
 def _change(sandbox: SimplyCrmSandbox, params: Any, user_id: str, now: float, *, partial: bool) -> Any:
     element = records.element_of(params.get("element"))
     return records.change(sandbox.store, element, user_id, now, partial=partial)
@@ -104,12 +115,8 @@ _RECORD_OPERATIONS: dict[str, Callable[[SimplyCrmSandbox, Any, str, float], Any]
     "listtypes": lambda sandbox, params, user_id, now: listtypes(sandbox),
     "describe": lambda sandbox, params, user_id, now: describe(sandbox, str(params.get("elementType", ""))),
     "query": _query,
-    "retrieve": lambda sandbox, params, user_id, now: records.shown(
-        sandbox.store, records.existing(sandbox.store, params.get("id"))[1]
-    ),
-    "create": lambda sandbox, params, user_id, now: records.create(
-        sandbox.store, str(params.get("elementType", "")), records.element_of(params.get("element")), user_id, now
-    ),
+    "retrieve": _retrieve,
+    "create": _create,
     "update": partial(_change, partial=False),
     "revise": partial(_change, partial=True),
     "delete": _delete,

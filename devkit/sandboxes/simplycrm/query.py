@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.simplycrm.wire import ACCESS_DENIED, INVALID_ID_ATTRIBUTE, QUERY_SYNTAX_ERROR, VtigerError
@@ -208,17 +209,23 @@ def _holds(record: dict[str, Any], condition: Condition, module: Module) -> bool
         return _like(have, str(condition.value))
     if condition.op == "in":
         values = condition.value if isinstance(condition.value, list) else [condition.value]
-        return _comparable(have, numeric) in {_comparable(v, numeric) for v in values}
+        return bool(_comparable(have, numeric) in {_comparable(v, numeric) for v in values})
     left, right = _comparable(have, numeric), _comparable(str(condition.value), numeric)
-    return {
-        "=": left == right,
-        "!=": left != right,
-        "<>": left != right,
-        "<": left < right,
-        ">": left > right,
-        "<=": left <= right,
-        ">=": left >= right,
-    }[condition.op]
+    return bool(
+        {
+            "=": left == right,
+            "!=": left != right,
+            "<>": left != right,
+            "<": left < right,
+            ">": left > right,
+            "<=": left <= right,
+            ">=": left >= right,
+        }[condition.op]
+    )
+
+
+def _sort_key(record: dict[str, Any], column: str, numeric: bool) -> Any:
+    return _comparable(str(record.get(column) or ""), numeric)
 
 
 def run(query: Query, module: Module, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -229,7 +236,7 @@ def run(query: Query, module: Module, records: list[dict[str, Any]]) -> list[dic
     for column in reversed(query.order_by):
         spec = module.field(column)
         numeric = bool(spec and spec.places is not None)
-        rows.sort(key=lambda r, c=column, n=numeric: _comparable(str(r.get(c) or ""), n), reverse=query.descending)
+        rows.sort(key=partial(_sort_key, column=column, numeric=numeric), reverse=query.descending)
     rows = rows[query.offset : query.offset + query.limit]
     if query.columns == ["*"]:
         return rows

@@ -19,6 +19,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.simplycrm import inventory
+from devkit.sandboxes.simplycrm.schema import CURRENCY_PREFIX
 from devkit.sandboxes.simplycrm.store import visible
 from devkit.sandboxes.simplycrm.wire import (
     ACCESS_DENIED,
@@ -73,6 +74,8 @@ def _check(store: Store, module: Module, element: dict[str, Any], *, partial: bo
     for spec in module.fields:
         value = element.get(spec.name)
         if spec.type == "reference" and value not in (None, "") and spec.editable:
+            if spec.refers_to == ("Currency",) and str(value).startswith(CURRENCY_PREFIX + "x"):
+                continue  # currencies are not records the sandbox keeps
             target = store.module_of(str(value))
             if target is None or target[0].name not in spec.refers_to:
                 raise VtigerError(REFERENCE_INVALID, f"Invalid reference specified for {spec.name}")
@@ -105,7 +108,7 @@ def create(store: Store, module_name: str, element: dict[str, Any], user_id: str
     record: dict[str, Any] = {spec.name: spec.default or "" for spec in module.fields}
     record |= {"_owner": element.get("assigned_user_id"), "_deleted": False}
     if module.name == "Invoice":
-        record |= {"hdnTaxType": "group", "conversion_rate": "1.000"}
+        record |= {"hdnTaxType": "group", "conversion_rate": "1.000", "currency_id": f"{CURRENCY_PREFIX}x1"}
     _apply(module, record, element)
     if module.number_field:
         record[module.number_field] = store.next_number(module)
@@ -129,9 +132,10 @@ def change(store: Store, element: dict[str, Any], user_id: str, now: float, *, p
                 record[spec.name] = spec.default or ""
     _apply(module, record, element)
     record["_owner"] = record.get("assigned_user_id")
-    if module.name == "Invoice":
-        lines = element.get("LineItems") or store.lines.get(int(record["id"].partition("x")[2]), [])
-        _set_lines(store, record, lines)
+    if module.name == "Invoice" and element.get("LineItems"):
+        _set_lines(store, record, element["LineItems"])
+    elif module.name == "Invoice":  # the lines stay as they are; the totals follow a changed discount or tax type
+        record |= inventory.totals(record, store.lines.get(int(record["id"].partition("x")[2]), []))
     store.touch(record, now, user_id)
     return shown(store, record)
 

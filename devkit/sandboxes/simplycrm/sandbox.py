@@ -77,19 +77,20 @@ class SimplyCrmSandbox(Sandbox):
             user = User(number, user_name, access_key, **details)
             self.gate.users[number] = user
             module = self.store.modules["Users"]
-            record = {
+            webservice_id = f"{module.id_prefix}x{number}"
+            record: dict[str, Any] = {
                 "user_name": user_name,
                 "first_name": user.first_name,
                 "last_name": user.last_name or user_name,
                 "email1": user.email or f"{user_name}@example.com",
                 "status": "Active" if user.active else "Inactive",
                 "is_admin": "on" if user.is_admin else "off",
-                "id": f"{module.id_prefix}x{number}",
+                "id": webservice_id,
                 "_mtime": int(self.clock()),
                 "_deleted": False,
             }
             self.store.put(module, number, record)
-            return record["id"]
+            return webservice_id
 
     def seed(self, module: str, element: dict[str, Any], owner: str | None = None) -> dict[str, Any]:
         """A record made as through ``create`` (same checks); ``owner`` defaults to the first user."""
@@ -120,16 +121,28 @@ class SimplyCrmSandbox(Sandbox):
     def set_session_lifetime(self, seconds: float) -> None:
         self.gate.session_lifetime = seconds
 
+    def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """``POST /_sandbox/config``: ``session_lifetime`` (seconds) and ``vtiger_version``."""
+        for key, value in settings.items():
+            if key == "session_lifetime":
+                self.set_session_lifetime(float(value))
+            elif key == "vtiger_version":
+                self.vtiger_version = str(value)
+            else:
+                raise ValueError(f"unknown simplycrm setting {key!r}")
+        return self.state()
+
     def change_by_person(self, webservice_id: str, changes: dict[str, Any], by: str | None = None) -> Any:
         """An edit in the CRM's own screens: same rules as revise, modifiedtime moves."""
         with self.lock:
             user = by or f"19x{min(self.gate.users)}"
             return records.change(self.store, {**changes, "id": webservice_id}, user, self.clock(), partial=True)
 
-    def delete_by_person(self, webservice_id: str, by: str | None = None) -> None:
+    def delete_by_person(self, webservice_id: str, by: str | None = None) -> str:
         with self.lock:
             records.existing(self.store, webservice_id)
             self.store.delete(webservice_id, self.clock(), by or f"19x{min(self.gate.users)}")
+            return webservice_id
 
     def retrieve(self, webservice_id: str) -> dict[str, Any]:
         with self.lock:
@@ -174,7 +187,7 @@ class SimplyCrmSandbox(Sandbox):
         "users": lambda s, b: {"id": s.add_user(b["user_name"], b["access_key"])},
         "seed": lambda s, b: s.seed(b["module"], b["element"], b.get("owner")),
         "custom_fields": lambda s, b: {"name": s.add_custom_field(b["module"], b["label"], b.get("type", "string"))},
-        "config": lambda s, b: (s.set_session_lifetime(float(b["session_lifetime"])), s.state())[1],
+        "config": lambda s, b: s.configure(b),
         "change": lambda s, b: s.change_by_person(b["id"], b["changes"]),
-        "delete": lambda s, b: (s.delete_by_person(b["id"]), {"deleted": b["id"]})[1],
+        "delete": lambda s, b: {"deleted": s.delete_by_person(b["id"])},
     }

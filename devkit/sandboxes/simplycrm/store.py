@@ -23,6 +23,9 @@ def visible(record: dict[str, Any]) -> dict[str, Any]:
 
 class Store:
     def __init__(self) -> None:
+        self._fresh()
+
+    def _fresh(self) -> None:
         self.modules: dict[str, Module] = all_modules()
         self.records: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in self.modules}
         self.lines: dict[int, list[dict[str, Any]]] = {}
@@ -33,7 +36,7 @@ class Store:
 
     def clear(self) -> None:
         users = self.records["Users"]
-        self.__init__()  # type: ignore[misc]
+        self._fresh()
         self.records["Users"] = users
 
     # -- ids ---------------------------------------------------------------------------------------------------
