@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ def running_sandbox():
 @pytest.fixture
 def sandbox(running_sandbox: BillySandbox) -> BillySandbox:
     running_sandbox.reset()  # one server for the module, a clean company per test
+    running_sandbox.store.clock = lambda: datetime.now(UTC)
     return running_sandbox
 
 
@@ -127,13 +129,13 @@ def test_the_documented_product_with_prices_is_accepted_and_looks_like_a_live_re
     text = (SAMPLES / "docs.product.create.request.with-prices.invalid-json-fragment.txt").read_text()
     text = text.split("\n", 1)[1].replace('"SALES TAX RULESET ID"\n', '"SALES TAX RULESET ID",\n')
     org = sandbox.organization(TOKEN)
-    text = text.replace("YOUR ORGANIZATION ID", org.id).replace("REVENUE ACCOUNT ID", org.record["defaultSalesAccountId"])
+    text = text.replace("YOUR ORGANIZATION ID", org.id).replace(
+        "REVENUE ACCOUNT ID", org.record["defaultSalesAccountId"]
+    )
     text = text.replace("SALES TAX RULESET ID", org.record["defaultSalesTaxRulesetId"])
 
     # When it is posted
-    response = requests.post(
-        sandbox.base_url + "/v2/products", data=text, headers={"X-Access-Token": TOKEN}, timeout=5
-    )
+    response = requests.post(sandbox.base_url + "/v2/products", data=text, headers={"X-Access-Token": TOKEN}, timeout=5)
 
     # Then the product has exactly the keys of a live product record and its prices are separate records
     body = data(response)
@@ -259,8 +261,16 @@ def test_a_credit_note_credits_its_invoice(sandbox: BillySandbox) -> None:
 
     # When a credit note for one of the two capes is approved for it
     line = {"productId": invoice_line_product(sandbox, invoice["id"]), "quantity": 1, "unitPrice": 100}
-    body = {"invoice": {"type": "creditNote", "creditedInvoiceId": invoice["id"], "contactId": invoice["contactId"],
-                        "entryDate": "2026-11-22", "state": "approved", "lines": [line]}}  # fmt: skip
+    body = {
+        "invoice": {
+            "type": "creditNote",
+            "creditedInvoiceId": invoice["id"],
+            "contactId": invoice["contactId"],
+            "entryDate": "2026-11-22",
+            "state": "approved",
+            "lines": [line],
+        }
+    }
     answer = data(call(sandbox, "POST", "/v2/invoices", body))
 
     # Then the credit note (positive amounts) and the invoice it credits both come back, the invoice owing 125
@@ -304,11 +314,14 @@ def test_refusals_are_422_with_an_error_message_and_the_fields_at_fault(sandbox:
     assert missing.status_code == 422
     assert set(data(missing)["validationErrors"]["new-1"]["attributes"]) == {"name", "countryId"}
     # An unknown contact
-    unknown = call(sandbox, "POST", "/v2/invoices", {"invoice": {"contactId": "nope", "entryDate": "2026-11-20",
-                                                                 "lines": [line]}})  # fmt: skip
+    unknown = call(
+        sandbox, "POST", "/v2/invoices", {"invoice": {"contactId": "nope", "entryDate": "2026-11-20", "lines": [line]}}
+    )
     assert data(unknown)["validationErrors"]["invoice"]["attributes"] == {"contactId": "Unknown contact."}
     # An invoice without lines
-    no_lines = call(sandbox, "POST", "/v2/invoices", {"invoice": {"contactId": contact["id"], "entryDate": "2026-11-20"}})
+    no_lines = call(
+        sandbox, "POST", "/v2/invoices", {"invoice": {"contactId": contact["id"], "entryDate": "2026-11-20"}}
+    )
     assert "lines" in data(no_lines)["validationErrors"]["invoice"]["attributes"]
     # A duplicate invoice number
     assert draft(sandbox, contact["id"], product["id"], invoiceNo="2026-001").ok
@@ -323,8 +336,13 @@ def test_refusals_are_422_with_an_error_message_and_the_fields_at_fault(sandbox:
     assert data(empty)["errorMessage"] == "An invoice without lines can't be approved."
     # A payment on a draft, and an unknown record
     pay = sandbox.organization(TOKEN).record["defaultInvoiceBankAccountId"]
-    payment = {"entryDate": "2026-11-21", "cashAmount": 1, "cashSide": "debit", "cashAccountId": pay,
-               "associations": [{"subjectReference": f"invoice:{created['invoices'][0]['id']}"}]}  # fmt: skip
+    payment = {
+        "entryDate": "2026-11-21",
+        "cashAmount": 1,
+        "cashSide": "debit",
+        "cashAccountId": pay,
+        "associations": [{"subjectReference": f"invoice:{created['invoices'][0]['id']}"}],
+    }
     assert call(sandbox, "POST", "/v2/bankPayments", {"bankPayment": payment}).status_code == 422
     assert call(sandbox, "GET", "/v2/invoices/nope").status_code == 404
 
@@ -392,3 +410,164 @@ def test_invoices_filter_on_the_documented_parameters_and_there_is_no_updated_si
     # And an updatedSince parameter is not Billy's: it filters nothing, and records carry no updatedTime
     assert len(ids(updatedSince="2099-01-01T00:00:00")) == 3
     assert "updatedTime" not in data(call(sandbox, "GET", f"/v2/invoices/{paid['id']}"))["invoice"]
+
+
+# -- VAT ------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("country", "kind", "abbreviation", "tax"),
+    [
+        ("DK", "company", "S25", 50),
+        ("DE", "company", "EUV", 0),
+        ("DE", "person", "S25", 50),
+        ("US", "company", "EKS", 0),
+    ],
+)
+def test_a_lines_vat_follows_the_products_ruleset_and_the_contact(
+    sandbox: BillySandbox, country: str, kind: str, abbreviation: str, tax: int
+) -> None:
+    # Given a contact in a country, a company or a private person
+    contact, product = danish_customer(sandbox, country, kind), capes(sandbox)
+
+    # When a line of 2 × 100 is invoiced
+    line = data(draft(sandbox, contact["id"], product["id"]))["invoiceLines"][0]
+
+    # Then Danish VAT, EU reverse charge or export decides the rate
+    assert line["taxRateId"] == sandbox.find("taxRates", TOKEN, abbreviation=abbreviation)["id"]
+    assert line["tax"] == tax
+
+
+def test_a_lines_own_tax_rate_is_ignored_used_or_refused_as_configured(sandbox: BillySandbox) -> None:
+    # Given a Danish customer and the export rate named on the line
+    contact, product = danish_customer(sandbox), capes(sandbox)
+    export = sandbox.find("taxRates", TOKEN, abbreviation="EKS")["id"]
+    body = {
+        "invoice": {
+            "contactId": contact["id"],
+            "entryDate": "2026-11-20",
+            "lines": [{"productId": product["id"], "unitPrice": 100, "taxRateId": export}],
+        }
+    }
+
+    # By default it is read-only, as documented: the ruleset decides (25 %)
+    assert data(call(sandbox, "POST", "/v2/invoices", body))["invoiceLines"][0]["tax"] == 25
+    # Accepted, the line keeps the export rate
+    sandbox.configure({"line_tax_rate": "accept"})
+    accepted = data(call(sandbox, "POST", "/v2/invoices", body))["invoiceLines"][0]
+    assert (accepted["taxRateId"], accepted["tax"]) == (export, 0)
+    # Refused, it is a 422 on taxRateId
+    sandbox.configure({"line_tax_rate": "refuse"})
+    refused = call(sandbox, "POST", "/v2/invoices", body)
+    assert data(refused)["validationErrors"]["invoice"]["attributes"] == {"taxRateId": "Read-only."}
+
+
+def test_prices_including_vat_split_into_net_and_vat_and_rounding_is_per_line_unless_configured(
+    sandbox: BillySandbox,
+) -> None:
+    contact, product = danish_customer(sandbox), capes(sandbox)
+    incl = data(draft(sandbox, contact["id"], product["id"], taxMode="incl"))["invoices"][0]
+    assert (incl["amount"], incl["tax"], incl["grossAmount"]) == (160, 40, 200)  # 2 × 100 incl. 25 %
+
+    # Three lines of 0.10: 0.025 VAT each rounds to 0.03 per line, 0.075 to 0.08 over the invoice
+    lines = [{"productId": product["id"], "unitPrice": Decimal("0.10")}] * 3
+    per_line = sandbox.add_invoice(contact["id"], lines)
+    sandbox.configure({"vat_rounding": "invoice"})
+    per_invoice = sandbox.add_invoice(contact["id"], lines)
+    assert (per_line["tax"], per_invoice["tax"]) == (Decimal("0.09"), Decimal("0.08"))
+
+
+# -- helpers and control routes -------------------------------------------------------------------------------------
+def test_control_routes_seed_change_pay_and_read_back(sandbox: BillySandbox) -> None:
+    control = sandbox.base_url + "/_sandbox/"
+    # Given a contact and product seeded over HTTP, and an approved invoice for them
+    seeded = requests.post(
+        control + "seed",
+        json={
+            "token": TOKEN,
+            "contacts": [{"name": "Jensen ApS", "countryId": "DK", "contactPersons": [{"email": "ole@jensen.dk"}]}],
+            "products": [
+                {"name": "Bat capes", "productNo": "CAPE-1", "prices": [{"unitPrice": 100, "currencyId": "DKK"}]}
+            ],
+        },
+        timeout=5,
+    ).json()
+    contact_id, product_id = seeded["contacts"][0]["id"], seeded["products"][0]["id"]
+    invoice = requests.post(
+        control + "seed",
+        json={
+            "invoices": [
+                {
+                    "contactId": contact_id,
+                    "entryDate": "2026-11-20",
+                    "state": "approved",
+                    "lines": [{"productId": product_id, "unitPrice": 100}],
+                }
+            ]
+        },
+        timeout=5,
+    ).json()["invoices"][0]
+
+    # When a bookkeeper renames the contact in Billy and a customer pays
+    changed = requests.post(
+        control + "change",
+        json={"resource": "contacts", "id": contact_id, "changes": {"name": "Jensen & Co ApS"}},
+        timeout=5,
+    )
+    paid = requests.post(control + "payments", json={"invoiceId": invoice["id"]}, timeout=5)
+
+    # Then the API shows both, and the records route reads everything back
+    assert changed.json()["contacts"][0]["name"] == "Jensen & Co ApS"
+    assert paid.json()["bankPayments"][0]["cashAmount"] == 125
+    assert data(call(sandbox, "GET", f"/v2/invoices/{invoice['id']}"))["invoice"]["isPaid"] is True
+    everything = requests.get(control + "records", params={"token": TOKEN}, timeout=5).json()
+    assert {"contacts", "contactPersons", "products", "productPrices", "invoices", "bankPayments"} <= set(everything)
+    # And a refused change comes back in Billy's shape
+    refused = requests.post(
+        control + "change", json={"resource": "contacts", "id": contact_id, "changes": {"countryId": "XX"}}, timeout=5
+    )
+    assert (refused.status_code, refused.json()["errorCode"]) == (422, "VALIDATION_ERROR")
+
+
+def test_an_updated_time_can_be_switched_on_to_try_a_changed_since_strategy(sandbox: BillySandbox) -> None:
+    # Given the what-if option (Billy itself has no updatedTime) and a contact made at 9:00
+    requests.post(sandbox.base_url + "/_sandbox/config", json={"updated_time": True}, timeout=5)
+    sandbox.store.clock = lambda: datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    contact = danish_customer(sandbox)
+
+    # When a person changes its phone number at 9:05
+    sandbox.store.clock = lambda: datetime(2026, 11, 24, 9, 5, tzinfo=UTC)
+    sandbox.change_by_person("contacts", contact["id"], phone="+45 12 34 56 78")
+
+    # Then its updatedTime moved
+    after = data(call(sandbox, "GET", f"/v2/contacts/{contact['id']}"))["contact"]
+    assert (after["phone"], after["updatedTime"]) == ("+45 12 34 56 78", "2026-11-24T09:05:00")
+
+
+def test_invoice_emails_are_recorded_not_sent(sandbox: BillySandbox) -> None:
+    invoice = approved_invoice(sandbox)
+    person = sandbox.records("contactPersons", TOKEN)[0]
+    email = {"contactPersonId": person["id"], "emailSubject": "Faktura", "emailBody": "Hermed faktura."}
+
+    answer = data(call(sandbox, "POST", f"/v2/invoices/{invoice['id']}/emails", {"email": email}))
+
+    assert answer["invoices"][0]["sentState"] == "sent"
+    assert sandbox.sent_emails[0]["to"] == "ole@jensen.dk"
+
+
+# -- faults ---------------------------------------------------------------------------------------------------------
+def test_faults_answer_in_billys_shape_and_are_reproducible(sandbox: BillySandbox) -> None:
+    # A queued throttle: 429 with Retry-After and Billy's error body
+    sandbox.faults.queue("throttle")
+    throttled = call(sandbox, "GET", "/v2/contacts")
+    assert (throttled.status_code, throttled.headers["Retry-After"]) == (429, "1")
+    assert data(throttled)["errorCode"] == "TOO_MANY_REQUESTS"
+    # An outage: 503
+    sandbox.faults.queue("error")
+    assert call(sandbox, "GET", "/v2/contacts").status_code == 503
+
+    # The same seed gives the same faults
+    def run() -> list[int]:
+        requests.post(sandbox.base_url + "/_sandbox/faults", json={"seed": 3, "error_rate": 0.5}, timeout=5)
+        return [call(sandbox, "GET", "/v2/contacts").status_code for _ in range(8)]
+
+    assert run() == run()
+    assert 503 in run()

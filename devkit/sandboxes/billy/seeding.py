@@ -185,7 +185,9 @@ class Seeding:
         """Every business record of an organization by plural name (reference data left out)."""
         with self.lock:
             tables = self.organization(org).tables
-            return {p: [copy.deepcopy(public(r)) for r in t.values()] for p, t in tables.items() if p not in REFERENCE and t}
+            return {
+                p: [copy.deepcopy(public(r)) for r in t.values()] for p, t in tables.items() if p not in REFERENCE and t
+            }
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     def _run(self, org: Organization | str | None, action: Any) -> Any:
