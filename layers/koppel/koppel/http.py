@@ -51,6 +51,13 @@ class _CappedRetry(Retry):
         kwargs.setdefault("max_retry_after", self.max_retry_after)
         return super().new(**kwargs)
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        """A 429 that names no wait is not sent again at once: it surfaces to the connector, whose limiter (shared
+        by the workers) or the queue waits. An in-process retry would pass the limiter by, and hammer the vendor."""
+        if status_code == 429 and not has_retry_after:
+            return False
+        return bool(super().is_retry(method, status_code, has_retry_after))
+
     def get_retry_after(self, response: Any) -> float | None:
         retry_after = super().get_retry_after(response)
         return None if retry_after is None else min(retry_after, self.max_retry_after)
