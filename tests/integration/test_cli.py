@@ -363,3 +363,21 @@ def test_webhooks_are_subscribed_after_the_source_is_connected_and_their_credent
 def _first_user(pipedrive):  # type: ignore[no-untyped-def]
     company = pipedrive.add_company()
     return next(iter(company.users.values()))
+
+
+def test_a_connection_added_before_oauth_consent_waits_for_it_in_status(clean_stack: LocalStack) -> None:
+    env = clean_stack.operator_environment() | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    # Given a Pipedrive → QuickBooks connection added before either owner gave OAuth consent
+    added = koppel("connections", "add", "deals", "--tenant", "Koppel Demo", "--source", "pipedrive", "--target",
+                   "quickbooks", env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    # When its first poll runs (and finds no grant)
+    clean_stack.tick()
+    clean_stack.run_until_idle()
+    # Then status shows it waiting for consent, not red, with the action to open the consent links
+    shown = koppel("status", env=env)
+    (state,) = json.loads(koppel("status", "--json", env=env).stdout)
+    assert (state["colour"], state["connection_status"]) == ("yellow", "waiting for consent")
+    assert "RED" not in shown.stdout
+    assert "open the consent link" in " ".join(shown.stdout.split())
+    assert "koppel connections activate deals quickbooks" in state["action"]

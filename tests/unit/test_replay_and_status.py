@@ -5,12 +5,12 @@ from datetime import timedelta
 
 import pytest
 
-from koppel.adapters.memory import MemoryLedger, MemoryPublisher
+from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger, MemoryPublisher
 from koppel.model import HubEnvelope
-from koppel.ports import DeadLetter
+from koppel.ports import CachedToken, DeadLetter
 from koppel.services.deliver import DeliverDeps, deliver
 from koppel.services.replay import ReplayDeps, Selection, replay
-from koppel.services.status import health
+from koppel.services.status import health, mark_red, waiting_for_consent
 from tests.fakes import T0, FakeBooks, a_connection, a_validation_error, an_event
 
 
@@ -114,4 +114,35 @@ def test_status_is_green_when_all_is_booked_and_red_when_credentials_were_refuse
     refused = a_connection(status="error", status_reason="SnelStart refused the credentials — reconnect")
     state = health(refused, ledger, [])
     assert state.colour == "red"
+    assert "reconnect" in state.action
+
+
+def test_a_connection_added_before_the_owners_oauth_consent_waits_for_it_and_is_not_red(ledger) -> None:
+    # Given a Pipedrive → QuickBooks connection added before either owner gave consent
+    store = MemoryConnectionStore([a_connection(connection_id="deals", source="pipedrive", targets=("quickbooks",))])
+    # When its first poll and delivery find no grant, as they do (credentials refused)
+    mark_red(store, "deals", "Pipedrive is not connected for connection deals: connect it with the owner's consent")
+    mark_red(store, "deals", "no QuickBooks Online company is connected (no realm id stored): connect QuickBooks")
+    connection = store.get("deals")
+    state = health(connection, ledger, [], waiting_for=waiting_for_consent(connection, store))
+    # Then it waits for consent, not red, and says which consent links to open
+    assert (connection.status, state.colour, state.connection_status) == ("active", "yellow", "waiting for consent")
+    assert state.action.startswith("open the consent link")
+    assert "koppel connections activate deals pipedrive" in state.action
+    assert "koppel connections activate deals quickbooks" in state.action
+
+
+def test_a_grant_given_and_then_refused_turns_the_connection_red_with_reconnect(ledger) -> None:
+    # Given a connection whose owners consented (grants stored) and whose QuickBooks grant was then refused
+    store = MemoryConnectionStore([a_connection(connection_id="deals", source="pipedrive", targets=("quickbooks",))])
+    grant = CachedToken(value="access", expires_at=T0 + timedelta(hours=1), version=1, refresh_token="refresh")
+    for system in ("pipedrive", "quickbooks"):
+        store.put_token("deals", system, grant)
+    mark_red(store, "deals", "QuickBooks Online no longer accepts this company's grant (invalid_grant)")
+    connection = store.get("deals")
+    # When its health is read
+    state = health(connection, ledger, [], waiting_for=waiting_for_consent(connection, store))
+    # Then it is red and says reconnect
+    assert waiting_for_consent(connection, store) == ()
+    assert (connection.status, state.colour) == ("error", "red")
     assert "reconnect" in state.action

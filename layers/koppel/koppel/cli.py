@@ -379,16 +379,18 @@ def backfill(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per connection, for scripts")] = False,
 ) -> None:
-    """Every connection green or red: last success, last error, counts booked / pending / parked / dead."""
+    """Every connection green, red, or yellow while it waits for an owner's OAuth consent: last success, last
+    error, counts booked / pending / parked / dead."""
     from koppel import bootstrap
-    from koppel.services.status import health
+    from koppel.services.status import health, waiting_for_consent
     from koppel.settings import OperatorSettings
 
     settings = OperatorSettings.load()
     ledger = bootstrap.ledger(settings)
     dead_letters = bootstrap.dead_letters(settings)
     letters = [letter for target in settings.DEAD_LETTER_QUEUES for letter in dead_letters.list(target)]
-    states = [health(c, ledger, letters) for c in bootstrap.connection_store(settings).all()]
+    store = bootstrap.connection_store(settings)
+    states = [health(c, ledger, letters, waiting_for=waiting_for_consent(c, store)) for c in store.all()]
     if as_json:
         sys.stdout.write(json.dumps([json.loads(h.model_dump_json()) for h in states], indent=2) + "\n")
         return

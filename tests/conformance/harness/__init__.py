@@ -214,6 +214,8 @@ class SourceHarness(Harness):
     """A shop or till: records are placed in its sandbox and read through the connector."""
 
     def connection(self) -> Connection:
+        """The connection, its source's credentials stored as connecting stores them (status reads them)."""
+        self.store.put_secrets("conformance", self.name, self.secrets())
         return Connection(
             connection_id="conformance",
             tenant_id="conformance",

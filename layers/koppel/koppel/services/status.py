@@ -1,4 +1,8 @@
-"""`koppel status`: is each connection healthy, and if not, what needs a person; a refused connection turns red."""
+"""`koppel status`: is each connection healthy, and if not, what needs a person; a refused connection turns red.
+
+A system that connects by OAuth and has no grant (and no other credential) stored has not been refused: its owner
+has not consented yet. That connection waits for consent (yellow, "open the consent link"), and a poll or delivery
+that finds no grant does not turn it red. A grant stored and then refused (``invalid_grant``) is red: reconnect."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
 class ConnectionHealth(Canonical):
     connection_id: str
     name: str
-    colour: Literal["green", "red"]
+    colour: Literal["green", "yellow", "red"]
     connection_status: str
     booked: int
     pending: int
@@ -30,9 +34,15 @@ class ConnectionHealth(Canonical):
     """What a person should do, when anything."""
 
 
-def health(connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLetter]) -> ConnectionHealth:
+WAITING_FOR_CONSENT = "waiting for consent"
+
+
+def health(
+    connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLetter], *, waiting_for: Sequence[str] = ()
+) -> ConnectionHealth:
     """Counted through the ledger's index and read only where a person needs the rows (parked, pending with a
-    reason): the cost does not grow with the number of bookings."""
+    reason): the cost does not grow with the number of bookings. ``waiting_for``: the systems whose owner has not
+    given OAuth consent yet (``waiting_for_consent``)."""
     connection_id = connection.connection_id
     counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "PENDING", "PARKED")}
     systems = (*connection.targets, connection.source)  # the source's own rows: payment status written back
@@ -41,12 +51,13 @@ def health(connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLe
     unfinished = [*ledger.entries(connection_id, "PARKED"), *ledger.entries(connection_id, "PENDING")]
     troubled = sorted((row for row in unfinished if row.reason), key=lambda r: r.updated_at)
     dead = [d for d in dead_letters if _belongs_to(d, connection_id)]
-    action = _action(connection, counts["PARKED"], len(dead))
+    waiting = bool(waiting_for) and connection.status in ("active", "error")
+    action = _consent_action(connection, waiting_for) if waiting else _action(connection, counts["PARKED"], len(dead))
     return ConnectionHealth(
         connection_id=connection.connection_id,
         name=connection.name or connection.connection_id,
-        colour="green" if not action else "red",
-        connection_status=connection.status,
+        colour="yellow" if waiting else "green" if not action else "red",
+        connection_status=WAITING_FOR_CONSENT if waiting else connection.status,
         booked=counts["POSTED"],
         pending=counts["PENDING"],
         parked=counts["PARKED"],
@@ -76,7 +87,31 @@ def _action(connection: Connection, parked: int, dead: int) -> str:
     return ""
 
 
+def _consent_action(connection: Connection, waiting_for: Sequence[str]) -> str:
+    links = "; ".join(f"koppel connections activate {connection.connection_id} {system}" for system in waiting_for)
+    return f"open the consent link (nothing failed: the owner has not granted access yet), made by: {links}"
+
+
+def waiting_for_consent(connection: Connection, connections: ConnectionStore) -> tuple[str, ...]:
+    """The connection's systems that connect by OAuth and hold neither a grant nor any other credential (a
+    personal API token, say): their owner has not consented yet."""
+    from koppel import connectors  # here, not at import: the poll loads no other connector for its errors
+
+    known = connectors.available()
+    return tuple(
+        system
+        for system in (connection.source, *connection.targets)
+        if system in known
+        and connectors.load(system).oauth is not None
+        and connections.get_token(connection.connection_id, system) is None
+        and not connections.get_secrets(connection.connection_id, system)
+    )
+
+
 def mark_red(connections: ConnectionStore, connection_id: str, reason: str) -> None:
-    """Credentials were refused: the connection shows red with the action a person must take."""
+    """Credentials were refused: the connection shows red with the action a person must take. Not while a system
+    waits for its owner's consent: nothing was refused then (``waiting_for_consent``)."""
     connection = connections.get(connection_id)
+    if waiting_for_consent(connection, connections):
+        return
     connections.put(connection.model_copy(update={"status": "error", "status_reason": f"{reason} — reconnect"}))
