@@ -571,3 +571,28 @@ def test_faults_answer_in_billys_shape_and_are_reproducible(sandbox: BillySandbo
 
     assert run() == run()
     assert 503 in run()
+
+
+def test_numbers_can_wait_for_approval_and_a_foreign_payment_needs_its_exchange_rate(sandbox: BillySandbox) -> None:
+    # Given numbers assigned only at approval, and a draft in EUR
+    sandbox.configure({"invoice_no_on": "approve"})
+    contact, product = danish_customer(sandbox, "DE"), capes(sandbox)
+    created = data(draft(sandbox, contact["id"], product["id"], currencyId="EUR"))["invoices"][0]
+    assert created["invoiceNo"] is None
+    approved = call(sandbox, "PUT", f"/v2/invoices/{created['id']}", {"invoice": {"state": "approved"}})
+    assert data(approved)["invoices"][0]["invoiceNo"] == "1"
+
+    # When it is paid into the DKK bank account: without a rate it is refused, with one it pays 200 EUR
+    bank = sandbox.organization(TOKEN).record["defaultInvoiceBankAccountId"]
+    payment = {
+        "entryDate": "2026-11-21",
+        "cashAmount": 1492,
+        "cashSide": "debit",
+        "cashAccountId": bank,
+        "associations": [{"subjectReference": f"invoice:{created['id']}"}],
+    }
+    refused = call(sandbox, "POST", "/v2/bankPayments", {"bankPayment": payment})
+    assert data(refused)["validationErrors"]["bankPayment"]["attributes"] == {"cashExchangeRate": "Required."}
+    payment["cashExchangeRate"] = "7.46"
+    paid = data(call(sandbox, "POST", "/v2/bankPayments", {"bankPayment": payment}))
+    assert (paid["invoices"][0]["balance"], paid["invoices"][0]["isPaid"]) == (0, True)
