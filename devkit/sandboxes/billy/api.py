@@ -116,10 +116,12 @@ class BillyApi:
         if request.method == "DELETE" and ident is not None:
             return self._write(org, None, lambda work, _body, _cid: delete(work, ident), resource.singular)
         if request.method == "PUT" and ident is not None:
-            record = org.get(name, ident)
-            if record is None:
+            existing = org.get(name, ident)
+            if existing is None:
                 raise not_found(resource.singular, ident)
-            return self._write(org, request, lambda work, body, cid: update(work, record, body, cid), resource.singular)
+            return self._write(
+                org, request, lambda work, body, cid: update(work, existing, body, cid), resource.singular
+            )
         return self._write(org, request, create, resource.singular)
 
     # -- reading --------------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.billy import catalog, invoices
 from devkit.sandboxes.billy.store import public
 from devkit.sandboxes.billy.wire import BillyError, answer, error_response, loads
 from devkit.sandboxes.kit.server import json_response
@@ -27,12 +26,6 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
 
     from devkit.sandboxes.billy.sandbox import BillySandbox
-
-SEEDERS = {
-    "contacts": lambda work, body: catalog.save_contact(work, body, "contact"),
-    "products": lambda work, body: catalog.save_product(work, body, "product"),
-    "invoices": lambda work, body: invoices.create(work, body, "invoice"),
-}
 
 
 def control(sandbox: BillySandbox, request: Request) -> Response | None:
@@ -60,10 +53,9 @@ def _organizations(sandbox: BillySandbox, data: dict[str, Any]) -> Response:
 
 def _seed(sandbox: BillySandbox, data: dict[str, Any]) -> Response:
     created: dict[str, list[Any]] = {}
-    for plural, seeder in SEEDERS.items():
+    for plural in ("contacts", "products", "invoices"):
         for body in data.get(plural, []):
-            record = sandbox._run(data.get("token"), lambda work, b=body, s=seeder: s(work, b))
-            created.setdefault(plural, []).append(record)
+            created.setdefault(plural, []).append(sandbox.seed(plural, body, data.get("token")))
     return answer(created)
 
 

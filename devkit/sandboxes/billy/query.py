@@ -135,7 +135,7 @@ def _in_range(value: Any, side: str, wanted: str, name: str) -> bool:
     if value is None:
         return False
     bound: Any = parse_time(wanted, name) if isinstance(value, datetime) else date.fromisoformat(wanted[:10])
-    return value >= bound if side == "min" else value <= bound
+    return bool(value >= bound if side == "min" else value <= bound)
 
 
 def _in_period(value: date | None, period: str) -> bool:

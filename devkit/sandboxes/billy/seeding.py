@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from devkit.sandboxes.billy import catalog, invoices, payments
 from devkit.sandboxes.billy.changes import Changes
@@ -18,19 +18,26 @@ from devkit.sandboxes.billy.wire import BillyError, not_found
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
     from devkit.sandboxes.billy.changes import Options
     from devkit.sandboxes.billy.store import Record, Store
 
+T = TypeVar("T")
 REFERENCE = frozenset(
     {"organizations", "users", "countries", "currencies", "countryGroups", "taxRates", "salesTaxRulesets"}
     | {"salesTaxRules", "accounts"}
 )
-CHANGEABLE = {
+CHANGEABLE: dict[str, Callable[[Changes, Record, dict[str, Any]], Record]] = {
     "contacts": lambda work, record, body: catalog.save_contact(work, body, "contact", record),
     "contactPersons": lambda work, record, body: catalog.save_person(work, body, "contactPerson", record),
     "products": lambda work, record, body: catalog.save_product(work, body, "product", record),
     "invoices": lambda work, record, body: invoices.update(work, record, body, "invoice"),
+}
+SEEDERS: dict[str, Callable[[Changes, dict[str, Any]], Record]] = {
+    "contacts": lambda work, body: catalog.save_contact(work, body, "contact"),
+    "products": lambda work, body: catalog.save_product(work, body, "product"),
+    "invoices": lambda work, body: invoices.create(work, body, "invoice"),
 }
 DELETERS = {
     "contacts": catalog.delete_contact,
@@ -125,6 +132,12 @@ class Seeding:
             body["state"] = "approved"
         return self._run(org, lambda work: invoices.create(work, body, "invoice"))
 
+    def seed(self, plural: str, body: dict[str, Any], org: Organization | str | None = None) -> Record:
+        """A contact, product or invoice from an API body (embedded persons, prices, lines; an invoice with
+        ``"state": "approved"`` is approved)."""
+        seeder = SEEDERS[plural]
+        return self._run(org, lambda work: seeder(work, body))
+
     # -- what people do in Billy's app --------------------------------------------------------------------------
     def change_by_person(
         self, plural: str, ident: str, org: Organization | str | None = None, **changes: Any
@@ -190,7 +203,7 @@ class Seeding:
             }
 
     # -- plumbing -------------------------------------------------------------------------------------------------
-    def _run(self, org: Organization | str | None, action: Any) -> Any:
+    def _run(self, org: Organization | str | None, action: Callable[[Changes], T]) -> T:
         with self.lock:
             target = self.organization(org)
             snapshot = copy.deepcopy(target.tables)
@@ -201,7 +214,7 @@ class Seeding:
             except BillyError:
                 target.tables = snapshot
                 raise
-            return copy.deepcopy(public(result)) if isinstance(result, dict) else result
+            return cast("T", copy.deepcopy(public(result))) if isinstance(result, dict) else result
 
     @staticmethod
     def _existing(work: Changes, plural: str, ident: str) -> Record:
