@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import random
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -58,7 +59,7 @@ class ChaosConfig:
     drain_timeout: float = 300.0
 
 
-class ChaosRun:
+class ChaosRun(ABC):
     """Owns the faults around a started LocalStack and a koppeling's demo world; ``run()`` returns the report."""
 
     UNIT: ClassVar[str] = "documents"
@@ -92,14 +93,14 @@ class ChaosRun:
         return {}
 
     @classmethod
+    @abstractmethod
     def open_world(cls, stack: LocalStack) -> AbstractContextManager[Any]:
         """The koppeling's demo with its sandboxes started, as a context manager."""
-        raise NotImplementedError
 
-    def connect(self) -> None:
+    def connect(self) -> None:  # noqa: B027 (a hook; most koppelingen need nothing here)
         """Make the connection, before any fault: connecting is not what a chaos run is about."""
 
-    def unleash(self) -> None:
+    def unleash(self) -> None:  # noqa: B027 (a hook)
         """Faults on. Runs with the kill switch armed and before the deliver consumers start."""
 
     def start_containers(self) -> None:
@@ -116,11 +117,11 @@ class ChaosRun:
             with contextlib.suppress(UnexpectedBatchTypeError):
                 self.stack.invoke(function, {"Records": []}, container=container)
 
+    @abstractmethod
     def batch(self, index: int, size: int, batches: int) -> None:
         """Make ``size`` orders or documents and send what announces them (webhooks, a poll)."""
-        raise NotImplementedError
 
-    def after_batch(self, index: int, batches: int, consumers: Consumers) -> None:
+    def after_batch(self, index: int, batches: int, consumers: Consumers) -> None:  # noqa: B027 (a hook)
         """Anything due once a batch's visible messages are handled (a payment wave, say)."""
 
     def finish(self, consumers: Consumers) -> bool:
@@ -128,12 +129,14 @@ class ChaosRun:
         self.poll()
         return self.wait_until(self.empty, consumers)
 
+    @abstractmethod
     def report(self, wall_seconds: float, drained: bool) -> ChaosReport:
-        raise NotImplementedError
+        """The koppeling's figures: made, booked, duplicates, lost, parked, retries."""
 
     def activity(self) -> object:
-        """What changes while the run is still booking or carrying back (for ``settle``): ledger rows, bookings, ..."""
-        raise NotImplementedError
+        """What changes while the run is still booking or carrying back (for ``settle``): ledger rows, bookings, ...
+        Only a koppeling whose ``finish`` settles needs it."""
+        raise NotImplementedError(f"{type(self).__name__} settles, so it must say what its activity is")
 
     def settle(self, consumers: Consumers, before_poll: Callable[[], None] = lambda: None) -> bool:
         """For a ``finish`` that carries status back: poll (after ``before_poll``) until two polls in a row change

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from devkit.sandboxes.kit.server import Sandbox
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,22 @@ KOPPELINGEN = (
     Koppeling("bizzcloud_eboekhouden", "bizzcloud", "eboekhouden", "Bizzcloud → e-Boekhouden.nl", chaos_size=300),
     Koppeling("pipedrive_quickbooks", "pipedrive", "quickbooks", "Pipedrive → QuickBooks Online", chaos_size=200),
 )
+
+
+class WithSandboxes:
+    """A pair's demo or chaos world: its vendors' sandboxes start when it is entered and stop when it is left."""
+
+    def sandboxes(self) -> tuple[Sandbox, ...]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        for sandbox in self.sandboxes():
+            sandbox.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sandbox in reversed(self.sandboxes()):
+            sandbox.stop()
 
 
 class UnknownKoppeling(LookupError):

@@ -23,6 +23,7 @@ from devkit.fuzz import mutations as m
 from devkit.fuzz.doors import Door
 from devkit.fuzz.probe import Probe, path_of
 from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
+from devkit.sandboxes.quickbooks.seed import DUTCH_VAT_CODES
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
@@ -77,7 +78,7 @@ class Quickbooks:
         self.sandbox.add_client(*CLIENT, (f"{world.stack.http_url}/connect/quickbooks/callback",))
         for tenant, realm in REALMS.items():
             self.sandbox.add_company(
-                f"Fuzz {tenant} B.V.", realm=realm, country="NL", currency="EUR", vat_codes=DUTCH_CODES
+                f"Fuzz {tenant} B.V.", realm=realm, country="NL", currency="EUR", vat_codes=DUTCH_VAT_CODES
             )
         oauth.partner_secret(
             world,
@@ -140,12 +141,6 @@ def vendor() -> Quickbooks:
     return Quickbooks()
 
 
-DUTCH_CODES = (
-    ("2", "21% H", "Hoog", (("1", "SH-21", "21"),)),
-    ("3", "9% L", "Laag", (("3", "SL-9", "9"),)),
-    ("4", "0% Z", "Nul", (("5", "SZ-0", "0"),)),
-)
-"""The Dutch VAT codes of the tenants' companies (TaxCode id, name, description, its rates)."""
 TAX_CODES = {"21": "2", "9": "3", "0": "4"}
 """VAT rate → TaxCode id, as the owner maps them (the chart is read at the first target sync, after the build)."""
 

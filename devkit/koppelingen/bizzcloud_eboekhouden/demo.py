@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from devkit.koppelingen import WithSandboxes
 from devkit.koppelingen.bizzcloud_eboekhouden.scenarios import EU_GOODS, EXPORT, HIGH, LOW
 from devkit.koppelingen.bizzcloud_eboekhouden.seed import connect
 from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from devkit.local import LocalStack
+    from devkit.sandboxes.kit.server import Sandbox
     from koppel.ports import LedgerEntry
 
 CONNECTION = "fietsenmaker"
@@ -51,7 +53,7 @@ class BizzcloudOutcome:
     steps: list[str] = field(default_factory=list)
 
 
-class BizzcloudDemo:
+class BizzcloudDemo(WithSandboxes):
     def __init__(self, stack: LocalStack, say: Callable[[str], None] = lambda _: None) -> None:
         self.stack = stack
         self.say = say
@@ -65,14 +67,8 @@ class BizzcloudDemo:
         self.late_invoice = ""
         self.booked_while_disconnected = 0
 
-    def __enter__(self) -> BizzcloudDemo:
-        self.bizzcloud.start()
-        self.eboekhouden.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bizzcloud.stop()
-        self.eboekhouden.stop()
+    def sandboxes(self) -> tuple[Sandbox, ...]:
+        return (self.bizzcloud, self.eboekhouden)
 
     # -- the story ------------------------------------------------------------------------------------------------
     def run(self) -> BizzcloudOutcome:

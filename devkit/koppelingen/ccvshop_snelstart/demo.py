@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from rich.table import Table
 
+from devkit.koppelingen import WithSandboxes
 from devkit.koppelingen.ccvshop_snelstart.scenarios import demo_orders
 from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
 from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from devkit.local import LocalStack
     from devkit.sandboxes.ccvshop.sandbox import Delivery
+    from devkit.sandboxes.kit.server import Sandbox
     from koppel.ports import LedgerEntry
 
 CONNECTION = "leesplank"
@@ -51,7 +53,7 @@ class DemoOutcome:
     steps: list[str] = field(default_factory=list)
 
 
-class Demo:
+class Demo(WithSandboxes):
     """Owns the sandboxes around a started LocalStack; ``run()`` plays the day and returns what happened."""
 
     def __init__(self, stack: LocalStack, say: Callable[[str], None] = lambda _: None) -> None:
@@ -65,14 +67,8 @@ class Demo:
         self.poll_enqueued = 0
         self.poll_reads = 0
 
-    def __enter__(self) -> Demo:
-        self.ccv.start()
-        self.snelstart.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.ccv.stop()
-        self.snelstart.stop()
+    def sandboxes(self) -> tuple[Sandbox, ...]:
+        return (self.ccv, self.snelstart)
 
     # -- the story ----------------------------------------------------------------------------------------
     def run(self) -> DemoOutcome:

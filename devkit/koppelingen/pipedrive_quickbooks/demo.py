@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from rich.table import Table
 
+from devkit.koppelingen import WithSandboxes
 from devkit.koppelingen.pipedrive_quickbooks.report import off
 from devkit.koppelingen.pipedrive_quickbooks.scenarios import (
-    DUTCH_CODES,
     REALM,
     Expected,
     dutch_b2b_deal,
@@ -30,6 +30,7 @@ from devkit.koppelingen.pipedrive_quickbooks.scenarios import (
 from devkit.koppelingen.pipedrive_quickbooks.seed import as_json, cli, company_user, connect, press
 from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox, ProductLine
 from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
+from devkit.sandboxes.quickbooks.seed import DUTCH_VAT_CODES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from devkit.local import LocalStack
+    from devkit.sandboxes.kit.server import Sandbox
     from devkit.sandboxes.pipedrive.sandbox import User
     from koppel.ports import CachedToken, LedgerEntry
 
@@ -86,7 +88,7 @@ class PipedriveOutcome:
     consents: list[str] = field(default_factory=list)
 
 
-class PipedriveDemo:
+class PipedriveDemo(WithSandboxes):
     def __init__(self, stack: LocalStack, say: Callable[[str], None] = lambda _: None) -> None:
         self.stack = stack
         self.say = say
@@ -105,14 +107,8 @@ class PipedriveDemo:
         self.sent = ""
         self.poll_clock = datetime.now(UTC)
 
-    def __enter__(self) -> PipedriveDemo:
-        self.pipedrive.start()
-        self.quickbooks.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.pipedrive.stop()
-        self.quickbooks.stop()
+    def sandboxes(self) -> tuple[Sandbox, ...]:
+        return (self.pipedrive, self.quickbooks)
 
     # -- the story ------------------------------------------------------------------------------------------------
     def run(self) -> PipedriveOutcome:
@@ -145,7 +141,7 @@ class PipedriveDemo:
     def connect(self) -> None:
         self.user = company_user(self.pipedrive)
         self.quickbooks.add_company("Van den Berg Installatietechniek B.V.", realm=REALM, currency="EUR",
-                                    vat_codes=DUTCH_CODES)  # fmt: skip
+                                    vat_codes=DUTCH_VAT_CODES)  # fmt: skip
         self.say("the operator puts Koppel's Intuit and Pipedrive app credentials in the partner secrets")
         self.say("koppel connections add: Pipedrive → QuickBooks Online, no credentials yet (both by OAuth consent)")
         consents = connect(
@@ -370,7 +366,7 @@ def invoices_table(outcome: PipedriveOutcome) -> Table:
     for column in ("invoice", "line", "qty", "unit price", "amount", "tax code", "VAT", "total", "balance"):
         right = column not in {"invoice", "line", "tax code"}
         table.add_column(column, justify="right" if right else "left", overflow="ellipsis", no_wrap=column != "line")
-    codes = {code: name for code, name, _, _ in DUTCH_CODES}
+    codes = {code: name for code, name, _, _ in DUTCH_VAT_CODES}
     for invoice in outcome.invoices:
         vat = {
             line["TaxLineDetail"]["TaxRateRef"]["value"]: line["Amount"] for line in invoice["TxnTaxDetail"]["TaxLine"]

@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.chaos.report import ChaosReport, Row, group_reasons, pairs
-from devkit.koppelingen.pipedrive_quickbooks.scenarios import CODE_RATE, DUTCH_CODES, Expected
+from devkit.sandboxes.quickbooks.seed import DUTCH_PERCENT_OF_RATE, DUTCH_RATE_OF_CODE
 
 if TYPE_CHECKING:
+    from devkit.koppelingen.pipedrive_quickbooks.scenarios import Expected
     from koppel.ports import LedgerEntry
 
-RATE_OF_TAX_RATE = {rate_id: Decimal(pct) for _, _, _, rates in DUTCH_CODES for rate_id, _, pct in rates}
 STATE_WORDS = {"paid": "Paid", "partially_paid": "Partially paid"}
 
 
@@ -121,11 +121,11 @@ def off(invoice: dict[str, Any], want: Expected) -> str | None:
     net: dict[Decimal, Decimal] = {}
     for line in invoice["Line"]:
         if line["DetailType"] == "SalesItemLineDetail":
-            rate = CODE_RATE.get(line["SalesItemLineDetail"]["TaxCodeRef"]["value"], Decimal(-1))
+            rate = DUTCH_RATE_OF_CODE.get(line["SalesItemLineDetail"]["TaxCodeRef"]["value"], Decimal(-1))
             net[rate] = net.get(rate, Decimal(0)) + Decimal(str(line["Amount"]))
     vat: dict[Decimal, Decimal] = {}
     for line in (invoice.get("TxnTaxDetail") or {}).get("TaxLine") or []:
-        rate = RATE_OF_TAX_RATE.get(line["TaxLineDetail"]["TaxRateRef"]["value"], Decimal(-1))
+        rate = DUTCH_PERCENT_OF_RATE.get(line["TaxLineDetail"]["TaxRateRef"]["value"], Decimal(-1))
         vat[rate] = vat.get(rate, Decimal(0)) + Decimal(str(line["Amount"]))
     total = Decimal(str(invoice["TotalAmt"]))
     if _nonzero(net) == _nonzero(want.net) and _nonzero(vat) == _nonzero(want.vat) and total == want.total:

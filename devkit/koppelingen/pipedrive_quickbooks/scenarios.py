@@ -22,16 +22,6 @@ if TYPE_CHECKING:
 
 REALM = "9130000000004242"
 """The QuickBooks company of every Pipedrive → QuickBooks connection in the dev kit (a Dutch company, EUR)."""
-# (code id, name, description, ((rate id, rate name, percent),)): the Dutch rates, and codes that are not domestic
-DUTCH_CODES = (
-    ("2", "21% H", "Hoog", (("1", "SH-21", "21"),)),
-    ("3", "9% L", "Laag", (("3", "SL-9", "9"),)),
-    ("4", "0% Z", "Nul", (("5", "SZ-0", "0"),)),
-    ("6", "0.0% ECG", "EC Goods Zero-rated", (("9", "ECG-S-0.0", "0"),)),
-    ("7", "0% Export", "Export outside the EU", (("11", "EX-0", "0"),)),
-)
-CODE_RATE = {"2": Decimal(21), "3": Decimal(9), "4": Decimal(0)}
-"""TaxCode id → its VAT rate: how the report reads a booked line's rate back."""
 CENT, HUNDRED = Decimal("0.01"), Decimal(100)
 ADDRESS = {"route": "Stationsplein", "street_number": "45", "postal_code": "3511 ED", "locality": "Utrecht",
            "country": "Nederland"}  # fmt: skip

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from devkit.koppelingen.pipedrive_quickbooks.scenarios import DUTCH_CODES, REALM, dutch_b2b_deal
+from devkit.koppelingen.pipedrive_quickbooks.scenarios import REALM, dutch_b2b_deal
+from devkit.sandboxes.quickbooks.seed import DUTCH_VAT_CODES
 
 if TYPE_CHECKING:
     from devkit.local import LocalStack
@@ -134,7 +135,7 @@ def seed_demo_deals(stack: LocalStack, pipedrive: PipedriveSandbox, quickbooks: 
     VAT codes, both consents, deal 801 booked through the button (panel, action and write-back events) and deal 802
     waiting for its button (the button and deliver events)."""
     user = company_user(pipedrive)
-    quickbooks.add_company("Demo Deals B.V.", realm=REALM, currency="EUR", vat_codes=DUTCH_CODES)
+    quickbooks.add_company("Demo Deals B.V.", realm=REALM, currency="EUR", vat_codes=DUTCH_VAT_CODES)
     connect(stack, pipedrive, quickbooks, CONNECTION, tenant="tenant-demo", name="Demo deals", webhooks=False)
     stack.tick()  # the scheduled poll's target sync reads the company's tax codes
     stack.run_until_idle()

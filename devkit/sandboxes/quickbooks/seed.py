@@ -22,6 +22,19 @@ UK_VAT_CODES: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...]
     ("7", "0.0% ECS", "EC Services Zero-rated", (("11", "ECS-S-0.0", "0"),)),
     ("8", "No VAT", "No VAT", ()),
 )
+DUTCH_VAT_CODES: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("2", "21% H", "Hoog", (("1", "SH-21", "21"),)),
+    ("3", "9% L", "Laag", (("3", "SL-9", "9"),)),
+    ("4", "0% Z", "Nul", (("5", "SZ-0", "0"),)),
+    ("6", "0.0% ECG", "EC Goods Zero-rated", (("9", "ECG-S-0.0", "0"),)),
+    ("7", "0% Export", "Export outside the EU", (("11", "EX-0", "0"),)),
+    ("8", "0% RC", "Reverse charge", (("13", "RC-0", "0"),)),
+)
+"""A Dutch company of the dev kit's (21 % high, 9 % low, 0 %, and codes for sales that are not domestic)."""
+DUTCH_RATE_OF_CODE = {code: Decimal(rates[0][2]) for code, _, _, rates in DUTCH_VAT_CODES}
+"""TaxCode id → its VAT rate: how a booked line's rate is read back."""
+DUTCH_PERCENT_OF_RATE = {rate_id: Decimal(pct) for _, _, _, rates in DUTCH_VAT_CODES for rate_id, _, pct in rates}
+"""TaxRate id → its percentage."""
 ACCOUNTS = (
     ("1", "Sales", "Income", "SalesOfProductIncome", "Revenue"),
     ("2", "Discounts given", "Income", "DiscountsRefundsGiven", "Revenue"),

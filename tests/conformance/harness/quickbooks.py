@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
+from devkit.sandboxes.quickbooks.seed import DUTCH_PERCENT_OF_RATE, DUTCH_RATE_OF_CODE, DUTCH_VAT_CODES
 from koppel import wire
 from koppel.ports import CachedToken
 from tests.conformance.harness import TIMEOUT, Booked, TargetHarness, non_zero
@@ -24,17 +25,6 @@ if TYPE_CHECKING:
 
 REALM = "9130000000000001"
 CLIENT = ("conformance-app", "conformance-secret")
-# (code id, name, description, ((rate id, rate name, percent),)): a company with the rates of the documents
-DUTCH_CODES = (
-    ("2", "21% H", "Hoog", (("1", "SH-21", "21"),)),
-    ("3", "9% L", "Laag", (("3", "SL-9", "9"),)),
-    ("4", "0% Z", "Nul", (("5", "SZ-0", "0"),)),
-    ("6", "0.0% ECG", "EC Goods Zero-rated", (("9", "ECG-S-0.0", "0"),)),
-    ("7", "0% Export", "Export outside the EU", (("11", "EX-0", "0"),)),
-    ("8", "0% RC", "Reverse charge", (("13", "RC-0", "0"),)),
-)
-PERCENT = {rate_id: Decimal(pct) for _, _, _, rates in DUTCH_CODES for rate_id, _, pct in rates}
-CODE_RATE = {code: Decimal(rates[0][2]) for code, _, _, rates in DUTCH_CODES}
 CODE_BY_RATE = {Decimal(21): "2", Decimal(9): "3", Decimal(0): "4"}
 
 
@@ -68,7 +58,7 @@ class QuickbooksHarness(TargetHarness):
         self.sandbox: QuickbooksSandbox
 
     def fresh_account(self) -> None:
-        self.sandbox.add_company("Conformance Ltd", realm=REALM, currency="EUR", vat_codes=DUTCH_CODES)
+        self.sandbox.add_company("Conformance Ltd", realm=REALM, currency="EUR", vat_codes=DUTCH_VAT_CODES)
         self.sandbox.add_client(*CLIENT)
         # The suite books dozens of documents a second through targets built anew each time (each its own limiter):
         # Intuit's limits are tested in tests/connectors/test_quickbooks.py, not here.
@@ -110,11 +100,11 @@ class QuickbooksHarness(TargetHarness):
                 net: dict[Decimal, Decimal] = {}
                 for line in form["Line"]:
                     if line["DetailType"] == "SalesItemLineDetail":
-                        rate = CODE_RATE[line["SalesItemLineDetail"]["TaxCodeRef"]["value"]]
+                        rate = DUTCH_RATE_OF_CODE[line["SalesItemLineDetail"]["TaxCodeRef"]["value"]]
                         net[rate] = net.get(rate, Decimal(0)) + sign * line["Amount"]
                 vat: dict[Decimal, Decimal] = {}
                 for line in form["TxnTaxDetail"]["TaxLine"]:
-                    rate = PERCENT[line["TaxLineDetail"]["TaxRateRef"]["value"]]
+                    rate = DUTCH_PERCENT_OF_RATE[line["TaxLineDetail"]["TaxRateRef"]["value"]]
                     vat[rate] = vat.get(rate, Decimal(0)) + sign * line["Amount"]
                 paid = form["TotalAmt"] - form["Balance"]
                 found.append(Booked(number, sign * form["TotalAmt"], non_zero(net), non_zero(vat), sign * paid))
