@@ -5,7 +5,8 @@
 - ``POST /apps/{source}/invoices/{action}``: void, delete, send or download (pdf) its booked invoice.
 
 parse (the vendor's signed query, checked by the source's app extension) → service (koppel.services.apps) →
-queues and targets. Every refusal is a 4xx with a reason; a busy vendor is a 503 with Retry-After.
+queues and targets. Every refusal is a 4xx with a reason (a 401 also names the signature check that failed, as
+``check``); a busy vendor is a 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from koppel import bootstrap
-from koppel.errors import AuthError, InputError, PermanentError, RetryableError
+from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
 from koppel.observability import logger, meter
 from koppel.services.apps import act, book_now, panel
 from koppel.settings import PublishSettings
@@ -86,6 +87,15 @@ def invoice_action(source: str, action: str) -> Response[Any]:
 def bad_input(error: InputError) -> Response[dict[str, Any]]:
     logger.warning("app request refused", extra={"status": error.status, "reason": str(error)})
     return _json(error.status, {"error": str(error)})
+
+
+@app.exception_handler(SignatureError)  # type: ignore[untyped-decorator]
+def not_signed(error: SignatureError) -> Response[dict[str, Any]]:
+    """A request the vendor did not sign for Koppel's app: the 401 names the check it failed (missing token, bad
+    signature, expired, wrong company, …), never the token or the secret."""
+    check = error.check or "signature"
+    logger.warning("app request refused: not signed for Koppel", extra={"check": check, "reason": str(error)})
+    return _json(401, {"error": str(error), "check": check})
 
 
 @app.exception_handler(PermanentError)  # type: ignore[untyped-decorator]

@@ -593,6 +593,33 @@ def test_a_tampered_expired_foreign_or_unsigned_extension_request_is_refused(pd:
         read_extension_request(query, "another-apps-secret", T0)
 
 
+def test_each_refused_extension_request_names_the_jwt_check_it_failed_in_plain_words(pd: PipedriveSandbox) -> None:
+    # Given a genuine panel request and the ways a request can fail Koppel's JWT checks
+    query = _panel_query(pd, 171)
+    header, body, signature = query["token"].split(".")
+    claims = {"userId": 1, "companyId": 1, "exp": "tomorrow"}
+    no_ids = sign_hs256({"exp": int((T0 + timedelta(minutes=5)).timestamp())}, JWT_SECRET)
+    bad_exp = sign_hs256(claims, JWT_SECRET)
+    cases = {
+        "missing token": ({k: v for k, v in query.items() if k != "token"}, T0),
+        "malformed token": ({**query, "token": "abc"}, T0),
+        "not HS256": ({**query, "token": sign_hs256(claims, "x").replace(header, "eyJhbGciOiJub25lIn0", 1)}, T0),
+        "bad signature": ({**query, "token": f"{header}.{body}.{signature[:-4]}AAAA"}, T0),
+        "expired": (query, T0 + timedelta(minutes=6)),
+        "bad expiry": ({**query, "token": bad_exp}, T0),
+        "no company or user": ({**query, "token": no_ids}, T0),
+        "wrong company": ({**query, "companyId": "42"}, T0),
+        "wrong user": ({**query, "userId": "42"}, T0),
+    }  # fmt: skip
+    for check, (asked, now) in cases.items():
+        # When Koppel checks it
+        with pytest.raises(SignatureError) as refused:
+            read_extension_request(asked, JWT_SECRET, now)
+        # Then the refusal names that check, and says nothing of the secret or the token
+        assert refused.value.check == check, (check, str(refused.value))
+        assert JWT_SECRET not in str(refused.value) and query["token"] not in str(refused.value)
+
+
 def test_the_app_extension_reads_the_click_as_the_deal_s_invoice(pd: PipedriveSandbox) -> None:
     # Given a salesperson's click on deal 171, signed with the extension's JWT secret
     extension = CONNECTOR.app_extension

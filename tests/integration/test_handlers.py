@@ -148,3 +148,33 @@ def test_a_message_that_is_no_koppel_event_goes_to_the_dead_letter_queue_at_once
     assert [m["Body"] for m in dead] == ['{"oops": 1}']
     assert "event" in dead[0]["MessageAttributes"]["reason"]["StringValue"]
     assert clean_stack.queue_depths()["snelstart"] == 0
+
+
+def test_a_refused_pipedrive_panel_request_names_the_failed_jwt_check_in_its_401_and_its_log(
+    clean_stack: LocalStack,
+) -> None:
+    import io
+
+    import requests
+
+    from koppel.observability import logger
+
+    # Given panel requests with no token, with a token that is no JWT, and with one whose signature is not Koppel's
+    panel = f"{clean_stack.http_url}/apps/pipedrive/panel"
+    forged = "eyJhbGciOiJIUzI1NiJ9.eyJjb21wYW55SWQiOjEsInVzZXJJZCI6MX0.c2lnbmF0dXJl"
+    asked = {"missing token": "", "malformed token": "token=abc", "bad signature": f"token={forged}"}
+    for check, query in asked.items():
+        log = io.StringIO()
+        stream = logger.registered_handler.setStream(log)  # type: ignore[attr-defined]
+        # When Pipedrive's panel calls Koppel with it
+        try:
+            answer = requests.get(f"{panel}?companyId=1&userId=1&{query}", timeout=10)
+        finally:
+            logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+        # Then the 401 names the check that failed in plain words, without echoing the token
+        assert answer.status_code == 401
+        assert answer.json()["check"] == check
+        assert forged not in answer.text
+        # And the function's log says the same
+        logged = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+        assert any(entry.get("check") == check for entry in logged), logged

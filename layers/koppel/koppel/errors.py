@@ -62,8 +62,11 @@ class InputError(KoppelError):
 
 
 class SignatureError(InputError):
-    def __init__(self, message: str) -> None:
+    """401. ``check``: which check failed, in plain words, where a door may say it (the app extension's JWT)."""
+
+    def __init__(self, message: str, *, check: str = "") -> None:
         super().__init__(message, status=401)
+        self.check = check
 
 
 class NotFoundError(InputError):

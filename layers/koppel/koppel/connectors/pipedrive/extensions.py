@@ -53,18 +53,22 @@ def read_extension_request(query: Mapping[str, str], jwt_secret: str, now: datet
     """The query of a panel/action request, its ``token`` verified (HS256, signature, ``exp``/``nbf``); anything
     else is a SignatureError."""
     if not jwt_secret:
-        raise SignatureError("no JWT secret is set for the Pipedrive app extension: set it from Developer Hub")
+        raise SignatureError(
+            "Koppel has no JWT secret for the Pipedrive app extension: set it from Developer Hub",
+            check="no JWT secret in Koppel",
+        )
     claims = _verified_claims(query.get("token") or "", jwt_secret, now.timestamp())
     company, user = _id(claims.get("companyId")), _id(claims.get("userId"))
     if company is None or user is None:
-        raise SignatureError(f"{REFUSED}: its token names no companyId and userId")
+        raise SignatureError(f"{REFUSED}: its token names no companyId and userId", check="no company or user")
     for name, signed in (("companyId", company), ("userId", user)):
         given = query.get(name)
         if given is not None and _id(given) != signed:
-            raise SignatureError(f"{REFUSED}: its {name} differs from the one its token names")
+            check = "wrong company" if name == "companyId" else "wrong user"
+            raise SignatureError(f"{REFUSED}: its {name} differs from the one its token names", check=check)
     selected = tuple(_id(part) for part in (query.get("selectedIds") or "").split(",") if part.strip())
     if any(ident is None for ident in selected):
-        raise SignatureError(f"{REFUSED}: selectedIds is not a list of ids")
+        raise SignatureError(f"{REFUSED}: selectedIds is not a list of ids", check="bad selectedIds")
     return SignedRequest(
         company_id=company,
         user_id=user,
@@ -75,20 +79,29 @@ def read_extension_request(query: Mapping[str, str], jwt_secret: str, now: datet
 
 
 def _verified_claims(token: str, secret: str, now: float) -> dict[str, Any]:
-    parts = token.split(".") if 0 < len(token) <= MAX_TOKEN else []
+    if not token:
+        raise SignatureError(f"{REFUSED}: it carries no token", check="missing token")
+    parts = token.split(".") if len(token) <= MAX_TOKEN else []
     if len(parts) != 3:
-        raise SignatureError(f"{REFUSED}: it carries no token")
+        raise SignatureError(
+            f"{REFUSED}: its token is not a JWT (three parts separated by dots, at most {MAX_TOKEN} characters)",
+            check="malformed token",
+        )
     header, body = _json_part(parts[0]), _json_part(parts[1])
     if header.get("alg") != "HS256":  # pinned: never the algorithm the token itself asks for
-        raise SignatureError(f"{REFUSED}: its token is not signed with HS256")
+        raise SignatureError(f"{REFUSED}: its token is not signed with HS256", check="not HS256")
     expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
     if not same_secret(_unb64(parts[2]), expected):
-        raise SignatureError(f"{REFUSED}: its token's signature does not match the app's JWT secret")
-    expires, not_before = body.get("exp"), body.get("nbf")
-    if expires is not None and (not _number(expires) or now >= expires):
-        raise SignatureError(f"{REFUSED}: its token has expired; reload the panel in Pipedrive")
-    if not_before is not None and (not _number(not_before) or now < not_before):
-        raise SignatureError(f"{REFUSED}: its token is not valid yet")
+        raise SignatureError(
+            f"{REFUSED}: its token's signature does not match the app's JWT secret", check="bad signature"
+        )
+    for claim in ("exp", "nbf"):
+        if body.get(claim) is not None and not _number(body[claim]):
+            raise SignatureError(f"{REFUSED}: its token's {claim} is not a time in seconds", check="bad expiry")
+    if body.get("exp") is not None and now >= body["exp"]:
+        raise SignatureError(f"{REFUSED}: its token has expired; reload the panel in Pipedrive", check="expired")
+    if body.get("nbf") is not None and now < body["nbf"]:
+        raise SignatureError(f"{REFUSED}: its token is not valid yet", check="not valid yet")
     return body
 
 
@@ -96,9 +109,9 @@ def _json_part(part: str) -> dict[str, Any]:
     try:
         value = json.loads(_unb64(part))
     except ValueError as error:
-        raise SignatureError(f"{REFUSED}: its token is not a JWT") from error
+        raise SignatureError(f"{REFUSED}: its token is not a JWT", check="malformed token") from error
     if not isinstance(value, dict):
-        raise SignatureError(f"{REFUSED}: its token is not a JWT")
+        raise SignatureError(f"{REFUSED}: its token is not a JWT", check="malformed token")
     return value
 
 
@@ -106,7 +119,7 @@ def _unb64(part: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except (binascii.Error, ValueError) as error:
-        raise SignatureError(f"{REFUSED}: its token is not a JWT") from error
+        raise SignatureError(f"{REFUSED}: its token is not a JWT", check="malformed token") from error
 
 
 def _number(value: object) -> bool:
