@@ -182,10 +182,10 @@ class CrashingLedger:
         self._inner = inner
         self._switch = switch
 
-    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry:
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime, *, note: str = "") -> LedgerEntry:
         if self._switch.fires(entry):
             raise WorkerKilled(f"worker killed after {entry.document_number} was posted, before the ledger update")
-        result: LedgerEntry = self._inner.mark_posted(entry, ref, now)
+        result: LedgerEntry = self._inner.mark_posted(entry, ref, now, note=note)
         return result
 
     def __getattr__(self, name: str) -> Any:

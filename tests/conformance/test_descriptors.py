@@ -30,6 +30,7 @@ from koppel.connectors.contract import (
     PaymentStatusWriter,
     PolledSource,
     ProductGroups,
+    RecordSide,
     WebhookRegistration,
     WebhookSource,
 )
@@ -74,6 +75,7 @@ def _implements(connector: Connector, capability: Capability) -> bool:
         "webhook_source": isinstance(source, WebhookSource),
         "webhook_registration": isinstance(source, WebhookRegistration),
         "product_groups": isinstance(source, ProductGroups),
+        "record_sync": isinstance(source, RecordSide) or isinstance(target, RecordSide),
         "target": isinstance(target, BookingTarget),
         "party_updates": isinstance(target, PartyUpdater),
         "payment_status_reader": isinstance(target, PaymentStatusReader),

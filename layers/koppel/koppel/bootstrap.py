@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from koppel.adapters.dynamo_connections import DynamoConnectionStore
     from koppel.adapters.dynamo_ledger import DynamoLedger
+    from koppel.adapters.dynamo_records import DynamoRecordLinks
     from koppel.connectors import ConnectorContext
     from koppel.connectors.contract import ActivationFlow, AppExtension, ChangeNotices, Connector, OAuthFlow
     from koppel.model import Connection
@@ -267,12 +268,15 @@ def build_app_deps(settings: PublishSettings) -> AppDeps:
 
 
 def build_notice_deps(settings: IngestSettings) -> NoticeDeps:
-    """A target's webhooks: the accounts' connections, and the poll queue that reads their status back."""
+    """A target's webhooks: the accounts' connections, the poll queue that reads their status back, and the replay
+    cache that takes each signed notice once."""
     return NoticeDeps(
         connections=connection_store(settings),
         jobs=job_queue(settings),
         notices_for=change_notices,
         partner_secret=_partner_secrets(settings),
+        replays=replay_cache(settings),
+        replay_window=timedelta(seconds=settings.WEBHOOK_REPLAY_SECONDS),
     )
 
 
@@ -312,6 +316,12 @@ def ledger(settings: StoreSettings) -> DynamoLedger:
         _client("dynamodb", settings.AWS_ENDPOINT_URL),
         retention=timedelta(days=settings.LEDGER_RETENTION_DAYS),
     )
+
+
+def record_links(settings: StoreSettings) -> DynamoRecordLinks:
+    from koppel.adapters.dynamo_records import DynamoRecordLinks
+
+    return DynamoRecordLinks(settings.LEDGER_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
 def target_for(settings: StoreSettings, connection: Connection, name: str, workers: int = 1) -> Target:

@@ -243,6 +243,19 @@ class ExternalRef(Canonical):
 
 
 ConnectionStatus = Literal["active", "paused", "disconnected", "error"]
+SyncDirection = Literal["both", "to_target", "to_source"]
+
+
+class RecordSyncSettings(Canonical):
+    """A two-way koppeling's record sync (organizations, contacts, products): which way, and who wins."""
+
+    direction: SyncDirection = "both"
+    """``to_target``: only the source's changes are carried (Simply CRM → Billy); ``to_source`` the other way."""
+    priority: Literal["source", "target"] = "source"
+    """The side whose value wins when both changed a field since the last sync (both values are recorded)."""
+    kinds: tuple[Literal["organization", "contact", "product"], ...] = ("organization", "contact", "product")
+    automatic: bool = True
+    """False: only when a person asks (``koppel sync``, the record's sync button), never on the schedule."""
 
 
 class Connection(Canonical):
@@ -264,3 +277,5 @@ class Connection(Canonical):
     status_reason: str = ""
     activation_links: dict[str, str] = Field(default_factory=dict)
     """System → SHA-256 of its live activation reference (the reference itself is stored nowhere)."""
+    records: RecordSyncSettings | None = None
+    """Two-way koppelingen only: how records are kept alike between the source and its (one) target."""

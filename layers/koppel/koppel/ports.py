@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from koppel.booking import Booking
+    from koppel.records import RecordKind, RecordLink
 
 
 class WebhookNotice(Canonical):
@@ -232,6 +233,25 @@ class ReplayCache(Protocol):
         """Why a body already seen was refused; "" when it was accepted."""
 
 
+class RecordLinks(Protocol):
+    """The links of a two-way record sync (``koppel.records.RecordLink``), in the ledger table."""
+
+    def links(self, connection_id: str, kind: RecordKind) -> list[RecordLink]:
+        """Every link of one kind of one connection: one Query, never a Scan."""
+
+    def link_of(self, connection_id: str, kind: RecordKind, side: str, ident: str) -> RecordLink | None: ...
+
+    def save(self, link: RecordLink) -> bool:
+        """Store ``link`` as version + 1, if the stored one is still ``link.version`` (or there is none and it is 0);
+        False when another run changed it first."""
+
+    def take_turn(self, connection_id: str, until: datetime, now: datetime) -> bool:
+        """The right to sync a connection's records until ``until``: one run at a time (a scheduled one and one a
+        person started cannot both create the same record). False while another holds it."""
+
+    def end_turn(self, connection_id: str) -> None: ...
+
+
 class ConnectionStore(Protocol):
     def get(self, connection_id: str) -> Connection:
         """Raise NotFoundError for an unknown connection."""
@@ -343,7 +363,8 @@ class Ledger(Protocol):
     def claim(self, entry: LedgerEntry, now: datetime) -> Claim:
         """Create the PENDING row, or take over a PENDING row whose lease ran out; else return the row as is."""
 
-    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry: ...
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime, *, note: str = "") -> LedgerEntry:
+        """POSTED, linked to ``ref``; ``note`` says what was done where more than "booked" is worth telling."""
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry: ...
 

@@ -136,9 +136,9 @@ class DynamoLedger:
         # Another worker took the row over; its outcome stands.
         return self.get(entry.connection_id, entry.target, entry.event_id) or entry
 
-    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry:
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime, *, note: str = "") -> LedgerEntry:
         return self._transition(
-            entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=""
+            entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=note[:2000]
         )
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:

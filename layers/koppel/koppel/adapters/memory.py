@@ -207,8 +207,10 @@ class MemoryLedger:
             self.rows[self._key(entry)] = updated
             return updated
 
-    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime) -> LedgerEntry:
-        return self._update(entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason="")
+    def mark_posted(self, entry: LedgerEntry, ref: ExternalRef, now: datetime, *, note: str = "") -> LedgerEntry:
+        return self._update(
+            entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=note
+        )
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._update(entry, now, state="PARKED", reason=reason)

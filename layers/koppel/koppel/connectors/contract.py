@@ -23,6 +23,8 @@ Capabilities, and who uses them:
 ``chart_sync``                ``ChartSync``: after connecting (and on every target sync) the target's chart of
                               accounts is read into the connection's settings.
 ``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
+``record_sync``               ``RecordSide``: organizations, contacts and products kept alike on both sides of a
+                              two-way koppeling (``services/record_sync.py``), on a source or a target.
 ``webhook_registration``      ``WebhookRegistration``: the source subscribes Koppel's address to its webhooks.
 ``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
 ``app_extension``             ``AppExtension`` (on the descriptor): the vendor's screens call Koppel (a button, a
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from koppel.booking import Booking
     from koppel.model import Connection, ExternalRef, HubEvent, Party, PaymentStatus
     from koppel.ports import Activation, ConnectionStore, PolledRecord, Source, WebhookNotice
+    from koppel.records import RecordChanges, RecordKind, SyncRecord
 
 Capability = Literal[
     "polled_source",
@@ -64,6 +67,7 @@ Capability = Literal[
     "chart_sync",
     "invoice_actions",
     "product_groups",
+    "record_sync",
     "webhook_registration",
     "activation",
     "oauth",
@@ -130,6 +134,30 @@ class WebhookSource(RecordReader, Protocol):
 class ProductGroups(Protocol):
     def product_groups(self) -> list[str]:
         """The groups (product categories) revenue can be mapped to a ledger by."""
+
+
+@runtime_checkable
+class RecordSide(Protocol):
+    """One side of a two-way record sync, in canonical fields (``koppel.records``): the connector translates."""
+
+    def record_fields(self, kind: RecordKind) -> frozenset[str]:
+        """The canonical fields this side holds for ``kind`` with the connection's mapping (empty: not synced)."""
+
+    def changed_records(self, kind: RecordKind, since: datetime | None) -> RecordChanges:
+        """What changed since ``since`` (None: everything), deletions included where the side says so. A side
+        without a change feed lists every record (``complete``); Koppel compares them with what it saw last."""
+
+    def read_record(self, kind: RecordKind, ident: str) -> SyncRecord | None:
+        """One record by its id here; None when it is gone."""
+
+    def find_record(self, kind: RecordKind, record: SyncRecord) -> SyncRecord | None:
+        """The record here that is ``record`` of the other side, by its natural keys (``records.lookup_keys``)."""
+
+    def create_record(self, kind: RecordKind, fields: Mapping[str, str]) -> SyncRecord:
+        """Create it; the record as this side now holds it."""
+
+    def update_record(self, kind: RecordKind, ident: str, fields: Mapping[str, str]) -> SyncRecord:
+        """Change only ``fields`` (a field given as '' is emptied); the whole record as this side now holds it."""
 
 
 @runtime_checkable

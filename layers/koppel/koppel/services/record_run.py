@@ -1,0 +1,261 @@
+"""One kind of record in one run of the two-way sync (services/record_sync.py has the whole story)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from koppel.errors import AuthError, InputError, KoppelError, RetryableError
+from koppel.model import ExternalRef
+from koppel.ports import NOT_FOLLOWED, LedgerEntry
+from koppel.records import RECORD_FIELDS, RecordLink, SyncRecord, changed, fingerprint, full_name, merge
+
+if TYPE_CHECKING:
+    from koppel.connectors.contract import RecordSide
+    from koppel.model import Connection
+    from koppel.records import RecordChanges, RecordKind, Side
+    from koppel.services.record_sync import RecordSyncDeps
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class KindSummary:
+    created: int = 0
+    linked: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    """Per failed record: what it is, and why (the vendor's words)."""
+
+
+Progress = Callable[[str, int, int], None]
+"""(kind, records handled, records to handle): for a progress bar."""
+
+
+class KindRun:
+    def __init__(
+        self,
+        connection: Connection,
+        kind: RecordKind,
+        sides: dict[Side, RecordSide],
+        deps: RecordSyncDeps,
+        progress: Progress | None,
+    ) -> None:
+        settings = connection.records
+        assert settings is not None
+        self.connection, self.kind, self.sides, self.deps = connection, kind, sides, deps
+        self.progress = progress or (lambda kind, done, total: None)
+        source, target = connection.source, connection.targets[0]
+        self.priority = source if settings.priority == "source" else target
+        self.writable = {"both": (source, target), "to_target": (target,), "to_source": (source,)}[settings.direction]
+        held = [side.record_fields(kind) for side in sides.values()]
+        self.names = [name for name in RECORD_FIELDS[kind] if all(name in fields for fields in held)]
+        self.summary = KindSummary()
+        self.links: dict[tuple[Side, str], RecordLink] = {}
+
+    def other(self, side: Side) -> Side:
+        return next(system for system in self.sides if system != side)
+
+    # -- the run ---------------------------------------------------------------------------------------------------
+    def run(self) -> KindSummary:
+        if not self.names:
+            return self.summary
+        cid = self.connection.connection_id
+        for link in self.deps.links.links(cid, self.kind):
+            self.links.update(dict.fromkeys(link.ids.items(), link))
+        linked_before = set(self.links)  # a listing read before this run linked a record cannot show it
+        started = self.deps.clock()
+        reads = {side: self._read(side) for side in self.sides}
+        changes = {side: self._changed(side, read) for side, read in reads.items()}
+        for side, ident, record in self._reopened():
+            changes[side].setdefault(ident, record)
+        total, done = sum(len(found) for found in changes.values()), 0
+        handled: set[tuple[Side, str]] = set()
+        for side, found in changes.items():
+            for ident, record in found.items():
+                done += 1
+                if (side, ident) not in handled:
+                    handled |= self._one(side, record, changes)
+                self.progress(self.kind, done, total)
+        for side, read in reads.items():
+            self._deletions(side, read, linked_before)
+            if read.until is not None:
+                self.deps.connections.advance_watermark(cid, self._stream(side), read.until)
+        if not any(read.until for read in reads.values()):
+            self.deps.connections.advance_watermark(cid, f"records#{self.kind}", started)
+        return self.summary
+
+    def _stream(self, side: Side) -> str:
+        return f"records#{self.kind}#{side}"
+
+    def _read(self, side: Side) -> RecordChanges:
+        since = self.deps.connections.get_watermark(self.connection.connection_id, self._stream(side))
+        return self.sides[side].changed_records(self.kind, since)
+
+    def _changed(self, side: Side, read: RecordChanges) -> dict[str, SyncRecord]:
+        """The records that differ from what Koppel saw there last (or are not linked yet)."""
+        found = {}
+        for record in read.records:
+            link = self.links.get((side, record.ident))
+            if link is None or changed(record.fields, link.seen.get(side, {}), self.names):
+                found[record.ident] = record
+            else:
+                self.summary.unchanged += 1
+        return found
+
+    def _reopened(self) -> list[tuple[Side, str, SyncRecord]]:
+        """Changes whose row is PENDING with its lease run out (replayed, or a run that died): read them again."""
+        found = []
+        now = self.deps.clock()
+        prefix = f"record:{self.kind}:"
+        for entry in self.deps.ledger.entries(self.connection.connection_id, "PENDING"):
+            if not entry.event_id.startswith(prefix) or entry.lease_until > now:
+                continue
+            side, ident = entry.event_id[len(prefix) :].rsplit(":", 2)[:2]
+            record = self.sides[side].read_record(self.kind, ident) if side in self.sides else None
+            if record is not None:
+                found.append((side, ident, record))
+        return found
+
+    # -- one change ------------------------------------------------------------------------------------------------
+    def _one(self, side: Side, record: SyncRecord, changes: dict[Side, dict[str, SyncRecord]]) -> set[tuple[Side, str]]:
+        other = self.other(side)
+        link = self.links.get((side, record.ident))
+        other_record = changes[other].get(link.ids[other]) if link else None
+        entry = self._claim(side, record, other)
+        if entry is None:
+            return {(side, record.ident)}
+        try:
+            note, ref = self._linked(link, side, record, other_record) if link else self._unlinked(side, record)
+        except AuthError:
+            self.deps.ledger.release(entry, "the credentials were refused", self.deps.clock())
+            raise
+        except RetryableError as error:
+            self.deps.ledger.release(entry, str(error), self.deps.clock())
+            self.summary.failed.append(f"{self._label(record)}: {error} (tried again on the next run)")
+        except KoppelError as error:
+            self.deps.ledger.mark_parked(entry, str(error), self.deps.clock())
+            self.summary.failed.append(f"{self._label(record)}: {error}")
+        else:
+            self._close(entry, ref, note)
+        handled = {(side, record.ident)}
+        return handled | ({(other, link.ids[other])} if link else set())
+
+    def _claim(self, side: Side, record: SyncRecord, other: Side) -> LedgerEntry | None:
+        now = self.deps.clock()
+        event_id = f"record:{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+        row = LedgerEntry.pending(
+            self.connection.connection_id, other, event_id, now, now + LEASE,
+            document_number=record.ident, party_name=self._label(record),
+        )  # fmt: skip
+        claim = self.deps.ledger.claim(row, now)
+        return claim.entry if claim.is_ours else None
+
+    def _close(self, entry: LedgerEntry, ref: ExternalRef, note: str) -> None:
+        now = self.deps.clock()
+        posted = self.deps.ledger.mark_posted(entry, ref, now, note=note)
+        self.deps.ledger.note_payment(posted, NOT_FOLLOWED, now)  # a record has no payment: the row may expire
+
+    def _linked(
+        self, link: RecordLink, side: Side, record: SyncRecord, other_record: SyncRecord | None
+    ) -> tuple[str, ExternalRef]:
+        other = self.other(side)
+        now = {
+            side: record.only(self.names),
+            other: other_record.only(self.names) if other_record else link.seen[other],
+        }
+        result = merge(now, link.seen, self.names, priority=self.priority, writable=self._writable(link))
+        seen = self._write(link.ids, result.writes, now)
+        self._save(link.model_copy(update={"seen": seen, "updated_at": self.deps.clock()}))
+        notes = [f"updated in {self.deps.titles(s)}: {', '.join(sorted(f))}" for s, f in result.writes.items()]
+        notes += [f"conflict on {conflict.describe(self._titles())}" for conflict in result.conflicts]
+        self.summary.updated += bool(result.writes)
+        self.summary.unchanged += not result.writes
+        self.summary.conflicts += [f"{self._label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
+        blocked = [s for s in link.deleted if s in now and s != side]
+        notes += [f"deleted in {self.deps.titles(s)}: not carried there" for s in blocked]
+        return "; ".join(notes) or "no field to change", self._ref(other, link.ids[other], record)
+
+    def _unlinked(self, side: Side, record: SyncRecord) -> tuple[str, ExternalRef]:
+        other = self.other(side)
+        if other not in self.writable:
+            return f"not carried to {self.deps.titles(other)} (direction)", self._ref(other, "", record)
+        found = self.sides[other].find_record(self.kind, record)
+        if found is not None and (other, found.ident) in self.links:
+            raise InputError(
+                f"{self.deps.titles(other)} holds it as {found.ident}, which is linked to another record: "
+                "merge the two in one of the systems, then replay"
+            )
+        if found is None:
+            created = self.sides[other].create_record(self.kind, record.only(self.names))
+            seen = {side: record.only(self.names), other: created.only(self.names)}
+            self._save(self._new_link({side: record.ident, other: created.ident}, seen))
+            self.summary.created += 1
+            return f"created in {self.deps.titles(other)}", self._ref(other, created.ident, created)
+        now = {side: record.only(self.names), other: found.only(self.names)}
+        ids = {side: record.ident, other: found.ident}
+        result = merge(now, {}, self.names, priority=self.priority, writable=self.writable)
+        self._save(self._new_link(ids, self._write(ids, result.writes, now)))
+        self.summary.linked += 1
+        self.summary.conflicts += [f"{self._label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
+        notes = [f"linked to {self.deps.titles(other)} {found.ident} by its natural key"]
+        notes += [f"differed on {conflict.describe(self._titles())}" for conflict in result.conflicts]
+        return "; ".join(notes), self._ref(other, found.ident, found)
+
+    def _writable(self, link: RecordLink) -> tuple[Side, ...]:
+        return tuple(side for side in self.writable if side not in link.deleted)
+
+    def _write(
+        self, ids: dict[Side, str], writes: dict[Side, dict[str, str]], now: dict[Side, dict[str, str]]
+    ) -> dict[Side, dict[str, str]]:
+        """Write each side's fields; what each side holds afterwards, as it answered (its own spelling)."""
+        seen = dict(now)
+        for side, fields in writes.items():
+            seen[side] = self.sides[side].update_record(self.kind, ids[side], fields).only(self.names)
+        return seen
+
+    def _new_link(self, ids: dict[Side, str], seen: dict[Side, dict[str, str]]) -> RecordLink:
+        return RecordLink(
+            connection_id=self.connection.connection_id, kind=self.kind, ids=ids, seen=seen,
+            updated_at=self.deps.clock(),
+        )  # fmt: skip
+
+    def _save(self, link: RecordLink) -> None:
+        if not self.deps.links.save(link):
+            raise RetryableError("another run changed this record's link at the same time")
+        stored = link.model_copy(update={"version": link.version + 1})
+        self.links.update(dict.fromkeys(link.ids.items(), stored))
+
+    # -- deletions -------------------------------------------------------------------------------------------------
+    def _deletions(self, side: Side, read: RecordChanges, linked_before: set[tuple[Side, str]]) -> None:
+        gone = set(read.deleted)
+        if read.complete:
+            listed = {record.ident for record in read.records}
+            gone |= {ident for (s, ident) in linked_before if s == side and ident not in listed}
+        for ident in sorted(gone):
+            link = self.links.get((side, ident))
+            if link is None or side in link.deleted:
+                continue
+            other = self.other(side)
+            record = SyncRecord(kind=self.kind, ident=ident, fields=link.seen.get(side, {}))
+            entry = self._claim(side, record.model_copy(update={"fields": {"deleted": "yes"}}), other)
+            self._save(link.model_copy(update={"deleted": {**link.deleted, side: self.deps.clock().isoformat()}}))
+            note = f"deleted in {self.deps.titles(side)}; kept in {self.deps.titles(other)} (deletions are reported)"
+            self.summary.deleted.append(f"{self._label(record)}: {note}")
+            if entry is not None:
+                self._close(entry, self._ref(other, link.ids[other], record), note)
+
+    # -- words -----------------------------------------------------------------------------------------------------
+    def _titles(self) -> dict[Side, str]:
+        return {side: self.deps.titles(side) for side in self.sides}
+
+    def _label(self, record: SyncRecord) -> str:
+        return record.label or full_name(record) or f"{self.kind} {record.ident}"
+
+    def _ref(self, system: Side, ident: str, record: SyncRecord) -> ExternalRef:
+        return ExternalRef(system=system, id=ident, number=self._label(record))
