@@ -80,7 +80,7 @@ def connection() -> Connection:
 def sample_orders(n: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
     """``n`` completed and paid CCV orders as (order JSON, orderrows collection JSON), as the API sends them."""
     from devkit.koppelingen.ccvshop_snelstart.scenarios import chaos_orders
-    from devkit.sandboxes.ccvshop.orders import dumps
+    from devkit.sandboxes.ccvshop.json_text import dumps
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
 
     ccv = CcvShopSandbox()  # never started: orders are placed and rendered in-process

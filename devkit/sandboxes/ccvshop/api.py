@@ -1,4 +1,5 @@
-"""The HTTP face of the CCV Shop sandbox: auth gate, routing, orders and webhooks resources, filters, paging.
+"""The HTTP face of the CCV Shop sandbox: auth gate, routing, orders and webhooks resources (listing.py filters and
+pages them).
 
 Vendor facts and assumptions:
 - Collections [V] ``{"start","size","href","first","previous","next","items"}`` (generated client's collection
@@ -22,10 +23,8 @@ import json
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Response
 
@@ -39,16 +38,17 @@ from devkit.sandboxes.ccvshop.auth import (
     response_date,
     sign,
 )
-from devkit.sandboxes.ccvshop.orders import API_PREFIX, ccv_time, dumps
+from devkit.sandboxes.ccvshop.json_text import dumps
+from devkit.sandboxes.ccvshop.listing import collection, select_orders
+from devkit.sandboxes.ccvshop.orders import API_PREFIX, ccv_time
 
 if TYPE_CHECKING:
-    from werkzeug.datastructures import MultiDict
     from werkzeug.wrappers import Request
 
-    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox, Shop
+    from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
+    from devkit.sandboxes.ccvshop.shops import Shop
 
 _Handler = Callable[["CcvApi", "Shop", "Request", list[int], bytes], tuple[int, Any]]
-DEFAULT_PAGE_SIZE = 25
 ROUTES: dict[str, dict[str, str]] = {
     "orders": {"GET": "_list_orders"},
     "orders/{id}": {"GET": "_get_order", "PATCH": "_patch_order"},
@@ -56,12 +56,6 @@ ROUTES: dict[str, dict[str, str]] = {
     "orderrows/{id}": {"GET": "_get_orderrow"},
     "webhooks": {"GET": "_list_webhooks", "POST": "_post_webhook"},
     "webhooks/{id}": {"GET": "_get_webhook", "PATCH": "_patch_webhook", "DELETE": "_delete_webhook"},
-}
-_SORT_KEYS = {
-    "id": lambda o: (o["id"],),
-    "create_date": lambda o: (o["create_date"], o["id"]),
-    "ordernumber": lambda o: (o["ordernumber"], o["id"]),
-    "deliver_date": lambda o: (o["deliver_date"] or "", o["id"]),
 }
 _PATCHABLE = {
     "status": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 14,
@@ -87,40 +81,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CcvError(400, BAD_INPUT, "Request body must be a JSON object")
     return data
-
-
-def _int(args: MultiDict[str, str], name: str, default: int | None = None) -> int:
-    raw = args.get(name)
-    if raw is None and default is not None:
-        return default
-    try:
-        return int(raw or "")
-    except ValueError as error:
-        raise CcvError(400, BAD_INPUT, f"Parameter {name} must be an integer, got '{raw}'") from error
-
-
-def _bool(args: MultiDict[str, str], name: str) -> bool:
-    raw = (args.get(name) or "").lower()
-    if raw not in {"true", "false", "1", "0"}:
-        raise CcvError(400, BAD_INPUT, f"Parameter {name} must be true or false, got '{raw}'")
-    return raw in {"true", "1"}
-
-
-def _date(args: MultiDict[str, str], name: str, end_of_day: bool) -> datetime:
-    raw = args.get(name) or ""
-    for text in (raw, raw.replace(" ", "+")):  # an unescaped '+' in the offset arrives as a space
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            continue
-        if len(text) == 10 and end_of_day:
-            moment = datetime.combine(moment.date(), time.max)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    raise CcvError(400, BAD_INPUT, f"Parameter {name} must be an ISO-8601 date, got '{raw}'")
-
-
-def _created(order: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(order["create_date"])
 
 
 def _locked(handler: _Handler) -> _Handler:
@@ -191,62 +151,15 @@ class CcvApi:
             headers["x-hash"] = sign(shop.secret, shop.public, method, uri, raw, x_date)
         return Response(raw, status=status, headers=headers, mimetype="application/json")
 
-    # -- collections ----------------------------------------------------------------------------------------
     def _collection(
         self, request: Request, items: list[dict[str, Any]], render: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> dict[str, Any]:
-        start = _int(request.args, "start", 0)
-        size = _int(request.args, "size", DEFAULT_PAGE_SIZE)
-        if start < 0 or size < 1:
-            raise CcvError(400, BAD_INPUT, "start must be 0 or more and size 1 or more")
-        size = min(size, self.sandbox.max_page_size)
-        kept = [
-            (k, v)
-            for k, v in parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True)
-            if k not in {"start", "size"}
-        ]
-        base = f"{self.sandbox.href_base}{request.path}"
-
-        def page(offset: int) -> str:
-            return f"{base}?{urlencode([*kept, ('start', offset), ('size', size)])}"
-
-        query = request.query_string.decode("latin-1")
-        return {
-            "start": start,
-            "size": size,
-            "href": f"{base}?{query}" if query else base,
-            "first": page(0),
-            "previous": page(max(0, start - size)) if start > 0 else None,
-            "next": page(start + size) if start + size < len(items) else None,
-            "items": [render(item) for item in items[start : start + size]],
-        }
+        return collection(request, items, render, self.sandbox.href_base, self.sandbox.max_page_size)
 
     # -- orders ---------------------------------------------------------------------------------------------
     @_locked
     def _list_orders(self, shop: Shop, request: Request, ids: list[int], body: bytes) -> tuple[int, Any]:
-        args = request.args
-        is_completed = _bool(args, "is_completed") if "is_completed" in args else True
-        orders = [o for o in shop.orders.values() if o["is_completed"] is is_completed]
-        for name in ("ordernumber", "status", "paymethod_id"):
-            if name in args:
-                wanted = _int(args, name)
-                orders = [o for o in orders if o[name] == wanted]
-        if "transaction_id" in args:
-            orders = [o for o in orders if str(o["transaction_id"]) == args["transaction_id"]]
-        if "is_paid" in args:
-            paid = _bool(args, "is_paid")
-            orders = [o for o in orders if o["paid"] is paid]
-        if "min_create_date" in args:
-            low = _date(args, "min_create_date", end_of_day=False)
-            orders = [o for o in orders if _created(o) >= low]
-        if "max_create_date" in args:
-            high = _date(args, "max_create_date", end_of_day=True)
-            orders = [o for o in orders if _created(o) <= high]
-        orderby = args.get("orderby", "id")
-        key = _SORT_KEYS.get(orderby.removeprefix("-"))
-        if key is None:
-            raise CcvError(400, BAD_INPUT, f"orderby must be one of {sorted(_SORT_KEYS)}, optionally with '-'")
-        orders.sort(key=key, reverse=orderby.startswith("-"))
+        orders = select_orders(list(shop.orders.values()), request.args)
         return 200, self._collection(request, orders, self._render_order)
 
     def _render_order(self, order: dict[str, Any]) -> dict[str, Any]:

@@ -1,36 +1,27 @@
-"""CCV Shop order resources for the sandbox: the exact JSON shapes, CCV's totals, and CCV-style JSON text.
+"""CCV Shop order resources for the sandbox: the exact JSON shapes (totals.py computes the amounts, json_text.py
+writes them as CCV does).
 
 Shapes follow the recorded payloads in tests/fixtures/ccvshop field for field and key for key:
 ``order.get.json`` for an order and ``orderrow.item.truncated-fragment.txt`` for an order row. The row
 fragment was cut off by its recorder right after ``parent``; the sandbox closes the object there and adds
 nothing (the SDK's ``calculator_href`` is absent from the recording, so it is left out).
-
-Totals (the connector's README and the samples; the arithmetic inside CCV is not published, so this is [I]):
-- row ``total_price`` = (price − discount) × count, incl. VAT when ``order_row_taxes_included``.
-- ``total_price`` = Σ rows + shipping + paymethod costs + extra costs − total_discounts − credit points
-  (prices excl. VAT: plus ``total_tax``).
-- ``total_tax`` = VAT contained per rate: order discounts are split over the VAT rates in proportion to the
-  goods of each rate, shipping and costs go to their own rate, VAT per rate is rounded half up to cents.
-- An intra-community (ICP) order carries no VAT: rows and shipping show 0 %.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import json
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.ccvshop.customer import build_customer
+from devkit.sandboxes.ccvshop.totals import ZERO, OrderOptions, cents, compute_totals, money
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 API_PREFIX = "/api/rest/v1"
-CENT = Decimal("0.01")
-HUNDRED = Decimal(100)
-ZERO = Decimal(0)
 
 # Paymethod name → (paymethod_id, paymethod_label). Only "BankTransfer" (3, "Vooraf overmaken") is recorded;
 # the other names, ids and labels are plausible stand-ins [I].
@@ -54,59 +45,11 @@ _ORDER_LINKS = (
 )
 
 
-def money(value: Decimal | int | str) -> Decimal:
-    """Amounts enter as Decimal, int or str; a float is refused because it has already lost the cents."""
-    if isinstance(value, float):
-        raise TypeError(f"money must not be a float: {value!r}")
-    return Decimal(value)
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def ccv_time(moment: datetime) -> str:
     """CCV writes UTC timestamps as ``2022-11-07T21:51:00Z``."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- JSON text ---------------------------------------------------------------------------------------------
-def _number(value: Decimal) -> str:
-    """590 not 590.0, 102.4 not 102.40: like the recorded payloads, without ever passing through float."""
-    if not value.is_finite():
-        raise ValueError(f"not a JSON number: {value}")
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def _scalar(value: Any, escape_slashes: bool) -> str:
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return _number(value)
-    if isinstance(value, str):
-        text = json.dumps(value)
-        return text.replace("/", "\\/") if escape_slashes else text
-    raise TypeError(f"cannot encode {type(value).__name__} as CCV JSON")
-
-
-def _encode(value: Any, escape_slashes: bool) -> str:
-    if isinstance(value, dict):
-        items = (f"{_scalar(str(k), escape_slashes)}:{_encode(v, escape_slashes)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(v, escape_slashes) for v in value) + "]"
-    return _scalar(value, escape_slashes)
-
-
-def dumps(data: Any, *, escape_slashes: bool = True) -> bytes:
-    """Compact JSON like PHP's json_encode: ``\\/`` escapes (seen in the recorded orderrow) and \\u escapes."""
-    return _encode(data, escape_slashes).encode("ascii")
 
 
 # -- order rows ----------------------------------------------------------------------------------------------
@@ -177,88 +120,6 @@ def render_row(row: dict[str, Any], base: str) -> dict[str, Any]:
     out["product_href"] = f"{base}{API_PREFIX}/products/{row['product_id']}"
     out["parent"]["href"] = f"{base}{API_PREFIX}/orders/{row['order_id']}"
     return out
-
-
-# -- totals ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class OrderOptions:
-    """Everything about an order besides its customer and rows (amounts incl. VAT unless taxes_included=False)."""
-
-    shipping: Decimal = ZERO
-    shipping_tax: Decimal = Decimal(21)
-    paymethod: str = "BankTransfer"
-    paymethod_costs: Decimal = ZERO
-    extra_costs: Decimal = ZERO
-    extra_costs_description: str = ""
-    costs_tax: Decimal | None = None  # VAT % of paymethod/extra costs; None = the shipping rate [I]
-    coupon_code: str = ""
-    coupon_discount: Decimal = ZERO
-    cart_discount: Decimal = ZERO  # an order discount without a coupon code, counted in total_discounts
-    credit_point_discount: Decimal = ZERO
-    status: int = 1
-    paid: bool = False
-    taxes_included: bool = True
-    intra_community: bool = False
-    create_date: datetime | None = None
-    total_price_override: Decimal | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # verbatim overrides of top-level order fields
-
-
-@dataclass(frozen=True)
-class Totals:
-    orderrow: Decimal
-    discounts: Decimal
-    price: Decimal
-    tax: Decimal
-
-
-def _split(amount: Decimal, weights: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
-    """Share ``amount`` over the rates in proportion; the largest rate takes the rounding rest."""
-    total = sum(weights.values(), ZERO)
-    if not amount or not total:
-        return dict.fromkeys(weights, ZERO)
-    largest = max(weights, key=lambda rate: (weights[rate], rate))
-    shares = {rate: cents(amount * w / total) for rate, w in weights.items() if rate != largest}
-    shares[largest] = amount - sum(shares.values(), ZERO)
-    return shares
-
-
-def taxable_per_rate(rows: list[dict[str, Any]], options: OrderOptions) -> dict[Decimal, Decimal]:
-    goods: dict[Decimal, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        goods[row["tax"]] += row["total_price"]
-    order_discount = money(options.coupon_discount) + money(options.cart_discount)
-    shares = _split(order_discount + money(options.credit_point_discount), goods)
-    taxable = {rate: amount - shares[rate] for rate, amount in goods.items()}
-    shipping_rate = ZERO if options.intra_community else money(options.shipping_tax)
-    costs_rate = shipping_rate if options.costs_tax is None or options.intra_community else money(options.costs_tax)
-    taxable[shipping_rate] = taxable.get(shipping_rate, ZERO) + money(options.shipping)
-    costs = money(options.paymethod_costs) + money(options.extra_costs)
-    taxable[costs_rate] = taxable.get(costs_rate, ZERO) + costs
-    return taxable
-
-
-def compute_totals(rows: list[dict[str, Any]], options: OrderOptions) -> Totals:
-    orderrow = sum((row["total_price"] for row in rows), ZERO)
-    discounts = money(options.coupon_discount) + money(options.cart_discount)
-    charged = (
-        orderrow
-        + money(options.shipping)
-        + money(options.paymethod_costs)
-        + money(options.extra_costs)
-        - discounts
-        - money(options.credit_point_discount)
-    )
-    taxable = taxable_per_rate(rows, options)
-    if options.taxes_included:
-        tax = sum((cents(a * r / (HUNDRED + r)) for r, a in taxable.items() if r), ZERO)
-        price = charged
-    else:
-        tax = sum((cents(a * r / HUNDRED) for r, a in taxable.items() if r), ZERO)
-        price = charged + tax
-    if options.total_price_override is not None:
-        price = money(options.total_price_override)
-    return Totals(orderrow=orderrow, discounts=discounts, price=price, tax=tax)
 
 
 # -- the order resource ------------------------------------------------------------------------------------------

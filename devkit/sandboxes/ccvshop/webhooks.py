@@ -21,7 +21,8 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.ccvshop.orders import API_PREFIX, dumps
+from devkit.sandboxes.ccvshop.json_text import dumps
+from devkit.sandboxes.ccvshop.orders import API_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -4,9 +4,9 @@ koppel/connectors/eboekhouden/README.md).
 Surface: ``POST``/``DELETE /v1/session``; ``GET``/``POST /v1/relation``, ``GET``/``PATCH /v1/relation/{id}``;
 ``GET``/``POST /v1/ledger``, ``GET``/``PATCH /v1/ledger/{id}``; ``GET``/``POST /v1/mutation``,
 ``GET /v1/mutation/{id}``, ``GET /v1/mutation/invoice/outstanding``. Each API token (``add_administration``)
-opens one administration seeded with a default Dutch chart. The parts: eboekhouden_session (tokens, sessions,
-rate limit), eboekhouden_store (relations, ledgers), eboekhouden_mutations (bookings, VAT, open items),
-eboekhouden_wire (error shape, two-decimal JSON, paging and filters), eboekhouden_chart (chart, VAT codes).
+opens one administration seeded with a default Dutch chart. The parts: endpoints (the HTTP routes), session
+(tokens, sessions, rate limit), store (relations, ledgers), mutations (bookings, VAT, open items), wire (error
+shape, two-decimal JSON, paging and filters), chart (chart, VAT codes).
 Each module's docstring says which facts are confirmed and which are [I] (unverified).
 
 Switches (constructor, and ``POST /_sandbox/settings``): ``refuse_duplicate_invoice_numbers`` (MUT_019, verified;
@@ -28,54 +28,36 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
-
 from devkit.sandboxes.eboekhouden import mutations
+from devkit.sandboxes.eboekhouden.endpoints import Endpoints
 from devkit.sandboxes.eboekhouden.session import Sessions, throttled
-from devkit.sandboxes.eboekhouden.store import (
-    LEDGER_FILTERS,
-    RELATION_FILTERS,
-    Administration,
-    Ids,
-    ledger_list_item,
-    relation_list_item,
-)
-from devkit.sandboxes.eboekhouden.wire import ApiError, answer, error_answer, loads, page
-from devkit.sandboxes.kit.server import FaultPlan, Sandbox, json_response
+from devkit.sandboxes.eboekhouden.store import Administration, Ids
+from devkit.sandboxes.eboekhouden.wire import ApiError, answer, error_answer
+from devkit.sandboxes.kit.control import ControlRoutes, Switches, decimal_body, rate_limit_action, refused
+from devkit.sandboxes.kit.server import FaultPlan, Sandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from werkzeug.wrappers import Request, Response
+    from werkzeug.wrappers import Response
 
 API_PREFIXES = ("/v1",)
-SETTINGS = (
-    "refuse_duplicate_invoice_numbers",
-    "strict_ledger_categories",
-    "outstanding_filters_by_relation",
-    "accept_bearer",
-    "session_ttl",
-)
-_ROUTES = Map(
-    [
-        Rule("/v1/session", endpoint="session", methods=["POST", "DELETE"]),
-        Rule("/v1/relation", endpoint="relations", methods=["GET", "POST"]),
-        Rule("/v1/relation/<int:ident>", endpoint="relation", methods=["GET", "PATCH"]),
-        Rule("/v1/ledger", endpoint="ledgers", methods=["GET", "POST"]),
-        Rule("/v1/ledger/<int:ident>", endpoint="ledger", methods=["GET", "PATCH"]),
-        Rule("/v1/mutation", endpoint="mutations", methods=["GET", "POST"]),
-        Rule("/v1/mutation/invoice/outstanding", endpoint="outstanding", methods=["GET"]),
-        Rule("/v1/mutation/<int:ident>", endpoint="mutation", methods=["GET"]),
-    ],
-    strict_slashes=False,
+SWITCHES = Switches(
+    {
+        "refuse_duplicate_invoice_numbers": bool,
+        "strict_ledger_categories": bool,
+        "outstanding_filters_by_relation": bool,
+        "accept_bearer": bool,
+        "session_ttl": int,
+    }
 )
 
 
-class EboekhoudenSandbox(Sandbox):
+class EboekhoudenSandbox(Endpoints, Sandbox):
     """A faithful e-Boekhouden for tests, the demo and the chaos suite; see the module docstring."""
 
     name = "eboekhouden"
+    fault_paths = API_PREFIXES
 
     def __init__(
         self,
@@ -88,15 +70,14 @@ class EboekhoudenSandbox(Sandbox):
         outstanding_filters_by_relation: bool = False,
         accept_bearer: bool = False,
     ) -> None:
-        super().__init__(faults or FaultPlan(applies_to=API_PREFIXES))
-        self.faults.applies_to = self.faults.applies_to or API_PREFIXES
+        super().__init__(faults)
         self.clock = clock
         self.session_ttl = session_ttl
         self.refuse_duplicate_invoice_numbers = refuse_duplicate_invoice_numbers
         self.strict_ledger_categories = strict_ledger_categories
         self.outstanding_filters_by_relation = outstanding_filters_by_relation
         self.accept_bearer = accept_bearer
-        self._settings = {name: getattr(self, name) for name in SETTINGS}
+        self._settings = SWITCHES.describe(self)
         self._lock = threading.RLock()
         self._clear()
 
@@ -192,7 +173,7 @@ class EboekhoudenSandbox(Sandbox):
     def set_rate_limit(self, api_token: str, per_second: int | None = None, per_minute: int | None = None) -> None:
         """Limit one administration's calls; over it answers 429 with Retry-After (None for both lifts it)."""
         with self._lock:
-            self.sessions.set_limit(self.administration(api_token).id, per_second, per_minute)
+            self.sessions.limits.set(self.administration(api_token).id, per_second, per_minute)
 
     def _book(self, admin: Administration, body: Any) -> dict[str, Any]:
         return mutations.create_mutation(
@@ -219,15 +200,14 @@ class EboekhoudenSandbox(Sandbox):
                     for a in self._administrations.values()
                 ],
                 "sessions": len(self.sessions.tokens),
-                "settings": {name: getattr(self, name) for name in SETTINGS},
+                "settings": SWITCHES.describe(self),
             }
 
     def reset(self) -> None:
         """Forget all administrations, tokens, limits and faults; settings go back to the constructor's."""
         with self._lock:
-            self.faults = FaultPlan(applies_to=API_PREFIXES)
-            for name, value in self._settings.items():
-                setattr(self, name, value)
+            super().reset()
+            SWITCHES.restore(self, self._settings)
             self._clear()
 
     def fault_response(self, kind: str) -> Response:
@@ -235,105 +215,26 @@ class EboekhoudenSandbox(Sandbox):
             return error_answer(throttled(int(self.faults.retry_after)))
         return error_answer(ApiError(503, "API_UNAVAILABLE_901", "The service is temporarily unavailable"))
 
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
-        extra: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            "administrations": lambda body: {"accessToken": self.add_administration(str(body.get("name") or "Demo"))},
-            "settings": self._control_settings,
-            "rate-limit": self._control_rate_limit,
-            "pay": lambda body: {
-                "id": self.pay(body["accessToken"], body["invoiceNumber"], body["amount"], body["date"])
-            },
-        }
-        if request.method == "POST" and action in extra:
-            try:
-                return answer(extra[action](loads(request.get_data() or b"{}")))
-            except ApiError as error:
-                return error_answer(error)
-            except (KeyError, ValueError, TypeError) as error:
-                return json_response({"error": str(error)}, 400)
-        return super()._control(request)
+    def control_routes(self) -> ControlRoutes:
+        def add_administration(body: dict[str, Any]) -> dict[str, Any]:
+            return {"accessToken": self.add_administration(str(body.get("name") or "Demo"))}
 
-    def _control_rate_limit(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.set_rate_limit(body["accessToken"], body.get("per_second"), body.get("per_minute"))
-        return {"ok": True}
+        def pay(body: dict[str, Any]) -> dict[str, Any]:
+            return {"id": self.pay(body["accessToken"], body["invoiceNumber"], body["amount"], body["date"])}
 
-    def _control_settings(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            for name in SETTINGS:
-                if name in body:
-                    setattr(self, name, int(body[name]) if name == "session_ttl" else bool(body[name]))
-            return {name: getattr(self, name) for name in SETTINGS}
-
-    # -- HTTP -------------------------------------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        try:
-            endpoint, args = _ROUTES.bind("sandbox").match(request.path.lower(), method=request.method)
-        except MethodNotAllowed:
-            return error_answer(ApiError(405, "API_METHOD_901", f"{request.method} is not allowed here"))
-        except NotFound:
-            return error_answer(ApiError(404, "API_NOTFOUND_901", f"No endpoint {request.path}"))
-        try:
+        def settings(body: dict[str, Any]) -> dict[str, Any]:
             with self._lock:
-                if endpoint == "session":
-                    return self._api_session(request)
-                admin_id = self.sessions.admit(request.headers.get("Authorization"), self.clock(), self.accept_bearer)
-                handler = getattr(self, f"_api_{endpoint}")
-                response: Response = handler(request, self._administrations[admin_id], **args)
-                return response
-        except ApiError as error:
-            return error_answer(error)
+                return SWITCHES.apply(self, body)
 
-    def _body(self, request: Request) -> Any:
-        try:
-            return loads(request.get_data() or b"null")
-        except ValueError:
-            raise ApiError(400, "API_BODY_901", "The request body is not valid JSON") from None
-
-    def _api_session(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.sessions.end(request.headers.get("Authorization"), self.clock(), self.accept_bearer)
-            return answer(None)
-        return answer(self.sessions.start(self._body(request), self.clock(), self.session_ttl))
-
-    def _api_relations(self, request: Request, admin: Administration) -> Response:
-        if request.method == "POST":
-            relation = admin.create_relation(self._body(request), self._today())
-            return answer({"id": relation["id"], "code": relation["code"]}, 201)
-        listed = page(list(admin.relations.values()), request.args, RELATION_FILTERS)
-        return answer({**listed, "items": [relation_list_item(r) for r in listed["items"]]})
-
-    def _api_relation(self, request: Request, admin: Administration, ident: int) -> Response:
-        if request.method == "PATCH":
-            admin.patch_relation(ident, self._body(request))
-            return answer(None)
-        return answer(admin.relation(ident))
-
-    def _api_ledgers(self, request: Request, admin: Administration) -> Response:
-        if request.method == "POST":
-            return answer({"id": admin.create_ledger(self._body(request))["id"]}, 201)
-        rows = sorted(admin.ledgers.values(), key=lambda ledger: ledger["code"])
-        listed = page(rows, request.args, LEDGER_FILTERS)
-        return answer({**listed, "items": [ledger_list_item(ledger) for ledger in listed["items"]]})
-
-    def _api_ledger(self, request: Request, admin: Administration, ident: int) -> Response:
-        if request.method == "PATCH":
-            admin.patch_ledger(ident, self._body(request))
-            return answer(None)
-        return answer(admin.ledger(ident))
-
-    def _api_mutations(self, request: Request, admin: Administration) -> Response:
-        if request.method == "POST":
-            return answer({"id": self._book(admin, self._body(request))["id"]}, 201)
-        listed = page(list(admin.mutations.values()), request.args, mutations.MUTATION_FILTERS)
-        return answer({**listed, "items": [mutations.mutation_list_item(m) for m in listed["items"]]})
-
-    def _api_mutation(self, request: Request, admin: Administration, ident: int) -> Response:
-        if ident not in admin.mutations:
-            raise ApiError(404, "API_NOTFOUND_901", f"Mutation {ident} not found")
-        return answer(mutations.mutation_view(admin.mutations[ident]))
-
-    def _api_outstanding(self, request: Request, admin: Administration) -> Response:
-        by_relation = request.args.get("relationId") if self.outstanding_filters_by_relation else None
-        items = mutations.outstanding(admin, request.args.get("credDeb"), by_relation)
-        return answer(page(items, request.args, {"invoiceNumber": ("invoiceNumber", "text")}))
+        return ControlRoutes(
+            with_body={
+                "administrations": add_administration,
+                "settings": settings,
+                "rate-limit": rate_limit_action(self.set_rate_limit, "accessToken"),
+                "pay": pay,
+            },
+            read=decimal_body,
+            write=answer,
+            refusals=(ApiError, KeyError, ValueError, TypeError),
+            refuse=lambda error: error_answer(error) if isinstance(error, ApiError) else refused(error),
+        )

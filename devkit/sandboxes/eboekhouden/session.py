@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devkit.sandboxes.eboekhouden.wire import ApiError, invalid
-from devkit.sandboxes.snelstart.gate import Window  # the same sliding window; only the answer differs
+from devkit.sandboxes.kit.ratelimit import TenantLimits
 
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_ ]{1,10}$")
 
@@ -28,7 +28,7 @@ SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_ ]{1,10}$")
 class Sessions:
     access_tokens: dict[str, str] = field(default_factory=dict)  # API token -> administration id
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # session token -> (administration, expiry)
-    limits: dict[str, list[Window]] = field(default_factory=dict)  # administration id -> windows
+    limits: TenantLimits = field(default_factory=TenantLimits)  # per administration id
 
     def add_access_token(self, admin_id: str) -> str:
         token = secrets.token_hex(24).upper()
@@ -67,16 +67,10 @@ class Sessions:
         self.throttle(admin_id, now)
         return admin_id
 
-    def set_limit(self, admin_id: str, per_second: int | None, per_minute: int | None) -> None:
-        self.limits[admin_id] = [Window(n, s) for n, s in ((per_second, 1.0), (per_minute, 60.0)) if n]
-
     def throttle(self, admin_id: str, now: float) -> None:
-        windows = self.limits.get(admin_id, [])
-        wait = max((window.wait(now) for window in windows), default=0)
+        wait = self.limits.admit(admin_id, now)
         if wait:
             raise throttled(wait)
-        for window in windows:
-            window.hits.append(now)
 
     @staticmethod
     def _token(authorization: str | None, accept_bearer: bool) -> str:

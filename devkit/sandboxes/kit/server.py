@@ -9,7 +9,8 @@ Faults are decided per request by a seeded random generator, so a chaos run is r
                        out although the vendor has booked it, the classic source of double bookings
 ``queue(kind, n)`` forces the next n requests to fail that way, for tests that want one exact fault.
 Control over HTTP: ``POST /_sandbox/faults`` (JSON of the fields above), ``POST /_sandbox/reset``,
-``GET /_sandbox/state``. Only the paths named in ``applies_to`` (prefixes) get faults.
+``GET /_sandbox/state``; a vendor's own actions come from ``control_routes`` (control.py). Only the paths named in
+``applies_to`` (prefixes) get faults: a sandbox's ``fault_paths`` unless its FaultPlan names others.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    from devkit.sandboxes.kit.control import ControlRoutes
 
 FaultKind = str  # "error" | "throttle" | "latency" | "commit_then_hang"
 
@@ -114,9 +117,11 @@ class Sandbox(ABC):
     """Base class: subclasses implement ``handle(request)`` and ``state()`` / ``reset()``."""
 
     name = "sandbox"
+    fault_paths: tuple[str, ...] = ()  # the vendor API's path prefixes, where faults apply by default
 
     def __init__(self, faults: FaultPlan | None = None) -> None:
-        self.faults = faults or FaultPlan()
+        self.faults = faults or FaultPlan(applies_to=self.fault_paths)
+        self.faults.applies_to = self.faults.applies_to or self.fault_paths
         self.requests_seen = 0
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -131,7 +136,11 @@ class Sandbox(ABC):
         return {}
 
     def reset(self) -> None:
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(applies_to=self.fault_paths)
+
+    def control_routes(self) -> ControlRoutes | None:
+        """The vendor's own ``/_sandbox/*`` actions, answered before the kit's faults, reset and state."""
+        return None
 
     def fault_response(self, kind: FaultKind) -> Response:
         """The vendor's own shape of an outage or a throttle; subclasses override to match the vendor."""
@@ -162,6 +171,10 @@ class Sandbox(ABC):
         return response
 
     def _control(self, request: Request) -> Response:
+        routes = self.control_routes()
+        own = routes.answer(request) if routes is not None else None
+        if own is not None:
+            return own
         action = request.path.removeprefix("/_sandbox/")
         if action == "faults" and request.method == "POST":
             try:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.kit.server import Sandbox, json_response
+from devkit.sandboxes.kit.control import ControlRoutes
+from devkit.sandboxes.kit.server import Sandbox
 from devkit.sandboxes.pipedrive.api import PipedriveApi
 from devkit.sandboxes.pipedrive.budget import BURST_ANSWERS, Budget, Limits
 from devkit.sandboxes.pipedrive.delivery import Delivery, Outbox
@@ -211,26 +212,23 @@ class PipedriveSandbox(Seeding, Sandbox):
         for company in self.store.companies.values():
             company.daily_budget = company.initial_daily_budget
 
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
-        try:
-            if action == "webhooks" and request.method == "GET":
-                items = [
-                    {
-                        "url": d.url,
-                        "event": d.event,
-                        "attempt": d.attempt,
-                        "headers": d.headers,
-                        "body": d.body.decode(),
-                    }
-                    for d in self.pending_webhooks()
-                ]
-                return json_response(items)
-            if action == "webhooks/deliver" and request.method == "POST":
-                return json_response({"delivered": [s for _, s in self.deliver_webhooks(due_only=False)]})
-            if action == "config" and request.method == "POST":
-                self.configure(request.get_json(force=True))
-                return json_response(self.state())
-        except ValueError as error:
-            return json_response({"error": str(error)}, 400)
-        return super()._control(request)
+    def control_routes(self) -> ControlRoutes:
+        def configure(body: dict[str, Any]) -> dict[str, Any]:
+            self.configure(body)
+            return self.state()
+
+        def outbox() -> list[dict[str, Any]]:
+            return [
+                {"url": d.url, "event": d.event, "attempt": d.attempt, "headers": d.headers, "body": d.body.decode()}
+                for d in self.pending_webhooks()
+            ]
+
+        return ControlRoutes(
+            with_body={"config": configure},
+            without_body={
+                ("GET", "webhooks"): outbox,
+                ("POST", "webhooks/deliver"): lambda: {
+                    "delivered": [s for _, s in self.deliver_webhooks(due_only=False)]
+                },
+            },
+        )

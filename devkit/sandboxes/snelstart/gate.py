@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import secrets
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from devkit.sandboxes.kit.ratelimit import (
+    TenantLimits,
+    Window,  # noqa: F401  # quickbooks/gate.py still imports it from here
+)
 from devkit.sandboxes.snelstart.schema import dumps
 
 if TYPE_CHECKING:
@@ -68,27 +70,10 @@ def new_koppelsleutel() -> str:
 
 
 @dataclass
-class Window:
-    """A sliding-window limit: at most ``limit`` requests per ``seconds``."""
-
-    limit: int
-    seconds: float
-    hits: deque[float] = field(default_factory=deque)
-
-    def wait(self, now: float) -> int:
-        """0 when a request may pass now, else the whole seconds until one may."""
-        while self.hits and self.hits[0] <= now - self.seconds:
-            self.hits.popleft()
-        if len(self.hits) < self.limit:
-            return 0
-        return max(1, math.ceil(self.hits[0] + self.seconds - now))
-
-
-@dataclass
 class Gate:
     keys: dict[str, str] = field(default_factory=dict)  # koppelsleutel -> administratie id
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> (administratie id, expires at)
-    limits: dict[str, list[Window]] = field(default_factory=dict)  # administratie id -> windows
+    limits: TenantLimits = field(default_factory=TenantLimits)  # per administratie id
     history: dict[str, str] = field(default_factory=dict)  # every key ever issued, retired ones included
 
     def add_key(self, admin_id: str, key: str | None = None) -> str:
@@ -104,9 +89,6 @@ class Gate:
         for key, admin_id in self.keys.items():
             grouped.setdefault(admin_id, []).append(key)
         return grouped
-
-    def set_limit(self, admin_id: str, per_second: int | None, per_minute: int | None) -> None:
-        self.limits[admin_id] = [Window(n, s) for n, s in ((per_second, 1.0), (per_minute, 60.0)) if n]
 
     def issue(self, admin_id: str, now: float, ttl: int) -> str:
         claims = {
@@ -153,10 +135,5 @@ class Gate:
         admin_id, expires = self.tokens.get(token.strip(), ("", 0.0)) if scheme.lower() == "bearer" else ("", 0.0)
         if not admin_id or expires <= now:
             return apim_answer(401, BAD_TOKEN, {"WWW-Authenticate": "Bearer"})
-        windows = self.limits.get(admin_id, [])
-        wait = max((window.wait(now) for window in windows), default=0)
-        if wait:
-            return throttled(wait)
-        for window in windows:
-            window.hits.append(now)
-        return admin_id
+        wait = self.limits.admit(admin_id, now)
+        return throttled(wait) if wait else admin_id

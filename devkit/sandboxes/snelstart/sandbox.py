@@ -7,9 +7,10 @@ koppel/connectors/snelstart/README.md).
 - ``GET /couplings/activate/{appShortName}`` (web.snelstart.nl) is the page a user opens to connect an
   administratie; the sandbox activates at once, POSTs the koppelsleutel to the partner webhook, then redirects.
 Each koppelsleutel opens one administratie with its own relaties, chart of accounts, bookings and invoices.
-The parts: snelstart_gate (keys, tokens, APIM checks), snelstart_store (administratie data and SnelStart's
-rules), snelstart_odata ($filter/$top/$skip), snelstart_schema (the spec as JSON Schema, Decimal-safe JSON),
-snelstart_chart (standard chart, countries), snelstart_activation (the koppelsleutel webhook).
+The parts: endpoints (the /v2 routes), gate (keys, tokens, APIM checks), store (administratie data), rules
+(SnelStart's checks and error shape), odata ($orderby/$top/$skip; odata_filter and odata_values for $filter),
+schema (the spec as JSON Schema, Decimal-safe JSON), chart (standard chart, countries), activation (the
+koppelsleutel webhook).
 Faults from the base FaultPlan apply to /v2 and /b2b and answer as APIM would (429 + Retry-After, 503).
 """
 
@@ -22,17 +23,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.kit.server import FaultPlan, Sandbox, json_response
+from devkit.sandboxes.kit.control import ControlRoutes, Switches, decimal_body, rate_limit_action
+from devkit.sandboxes.kit.server import FaultPlan, Sandbox
 from devkit.sandboxes.snelstart.activation import ActivationMixin, Coupling
-from devkit.sandboxes.snelstart.chart import land_models
+from devkit.sandboxes.snelstart.endpoints import Endpoints
 from devkit.sandboxes.snelstart.gate import Gate, apim_answer, json_answer, throttled
-from devkit.sandboxes.snelstart.odata import ODataError, query
-from devkit.sandboxes.snelstart.schema import GROOTBOEK_MODEL, RELATIE_MODEL, VERKOOPFACTUUR_MODEL, loads, properties
-from devkit.sandboxes.snelstart.store import Administratie, ApiError, guid, not_found
+from devkit.sandboxes.snelstart.store import Administratie
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,29 +39,14 @@ if TYPE_CHECKING:
 
 API_PREFIXES = ("/v2", "/b2b")
 
-_ROUTES = Map(
-    [
-        Rule("/v2/echo/<path:text>", endpoint="echo", methods=["GET"]),
-        Rule("/v2/companyinfo", endpoint="company", methods=["GET"]),
-        Rule("/v2/landen", endpoint="landen", methods=["GET"]),
-        Rule("/v2/landen/<ident>", endpoint="land", methods=["GET"]),
-        Rule("/v2/grootboeken", endpoint="grootboeken", methods=["GET"]),
-        Rule("/v2/grootboeken/<ident>", endpoint="grootboek", methods=["GET"]),
-        Rule("/v2/relaties", endpoint="relaties", methods=["GET", "POST"]),
-        Rule("/v2/relaties/<ident>", endpoint="relatie", methods=["GET", "PUT"]),
-        Rule("/v2/relaties/<ident>/verkoopboekingen", endpoint="relatie_boekingen", methods=["GET"]),
-        Rule("/v2/verkoopboekingen", endpoint="boekingen", methods=["POST"]),
-        Rule("/v2/verkoopboekingen/<ident>", endpoint="boeking", methods=["GET", "PUT", "DELETE"]),
-        Rule("/v2/verkoopfacturen", endpoint="facturen", methods=["GET"]),
-        Rule("/v2/verkoopfacturen/<ident>", endpoint="factuur", methods=["GET"]),
-    ]
-)
+SWITCHES = Switches({"refuse_duplicates": bool, "token_ttl": int, "odata_v3_only": bool})
 
 
-class SnelstartSandbox(ActivationMixin, Sandbox):
+class SnelstartSandbox(ActivationMixin, Endpoints, Sandbox):
     """A faithful SnelStart for tests and the local stack; see the module docstring for the surface."""
 
     name = "snelstart"
+    fault_paths = API_PREFIXES
 
     def __init__(
         self,
@@ -76,17 +59,12 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
         clock: Callable[[], float] = time.time,
         webhook_timeout: float = 5.0,
     ) -> None:
-        super().__init__(faults or FaultPlan(applies_to=API_PREFIXES))
-        self.faults.applies_to = self.faults.applies_to or API_PREFIXES
+        super().__init__(faults)
         self.subscription_key = subscription_key
-        self._settings = {
-            "token_ttl": token_ttl,
-            "refuse_duplicates": refuse_duplicates,
-            "odata_v3_only": odata_v3_only,
-        }
         self.token_ttl = token_ttl
         self.refuse_duplicates = refuse_duplicates
         self.odata_v3_only = odata_v3_only
+        self._settings = SWITCHES.describe(self)
         self.clock = clock
         self.webhook_timeout = webhook_timeout
         self._lock = threading.RLock()
@@ -194,7 +172,7 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
     def set_rate_limit(self, koppelsleutel: str, per_second: int | None = None, per_minute: int | None = None) -> None:
         """Limit one administratie's API calls; over the limit answers 429 with Retry-After (None lifts it)."""
         with self._lock:
-            self.gate.set_limit(self.administratie(koppelsleutel).id, per_second, per_minute)
+            self.gate.limits.set(self.administratie(koppelsleutel).id, per_second, per_minute)
 
     def issue_token(self, koppelsleutel: str) -> str:
         """What ``POST /b2b/token`` hands out, for tests that are not about the token flow."""
@@ -224,9 +202,8 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
     def reset(self) -> None:
         """Forget all administraties, keys, tokens and faults; settings go back to the constructor's."""
         with self._lock:
-            self.faults = FaultPlan(applies_to=API_PREFIXES)
-            for name, value in self._settings.items():
-                setattr(self, name, value)
+            super().reset()
+            SWITCHES.restore(self, self._settings)
             self._clear()
 
     def fault_response(self, kind: str) -> Response:
@@ -234,46 +211,27 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
             return throttled(int(self.faults.retry_after))
         return apim_answer(503, "Service Unavailable")
 
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
-        extra = {
-            "administraties": self._control_administratie,
-            "settings": self._control_settings,
-            "rate-limit": self._control_rate_limit,
-            "pay": self._control_pay,
-            "activate": self._control_activate,
-        }
-        if request.method == "POST" and action in extra:
-            try:
-                return json_answer(extra[action](loads(request.get_data() or b"{}")))
-            except (KeyError, ValueError, TypeError) as error:
-                return json_response({"error": str(error)}, 400)
-        return super()._control(request)
+    def control_routes(self) -> ControlRoutes:
+        def add_administratie(body: dict[str, Any]) -> dict[str, Any]:
+            key = self.add_administratie(str(body.get("naam") or "Sandbox administratie"))
+            return {"koppelsleutel": key, "administratieId": self.administratie(key).id}
 
-    def _control_administratie(self, body: dict[str, Any]) -> dict[str, Any]:
-        key = self.add_administratie(str(body.get("naam") or "Sandbox administratie"))
-        return {"koppelsleutel": key, "administratieId": self.administratie(key).id}
+        def activate(body: dict[str, Any]) -> dict[str, Any]:
+            key = self.activate(body["webhook_url"], body["reference_key"], body.get("app_short_name", "koppel"))
+            return {"koppelsleutel": key}
 
-    def _control_settings(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.refuse_duplicates = bool(body.get("refuse_duplicates", self.refuse_duplicates))
-        self.token_ttl = int(body.get("token_ttl", self.token_ttl))
-        self.odata_v3_only = bool(body.get("odata_v3_only", self.odata_v3_only))
-        return {
-            "refuse_duplicates": self.refuse_duplicates,
-            "token_ttl": self.token_ttl,
-            "odata_v3_only": self.odata_v3_only,
-        }
-
-    def _control_rate_limit(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.set_rate_limit(body["koppelsleutel"], body.get("per_second"), body.get("per_minute"))
-        return {"ok": True}
-
-    def _control_pay(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.pay(body["factuurnummer"], body["amount"], body.get("koppelsleutel"))
-
-    def _control_activate(self, body: dict[str, Any]) -> dict[str, Any]:
-        key = self.activate(body["webhook_url"], body["reference_key"], body.get("app_short_name", "koppel"))
-        return {"koppelsleutel": key}
+        return ControlRoutes(
+            with_body={
+                "administraties": add_administratie,
+                "settings": lambda body: SWITCHES.apply(self, body),
+                "rate-limit": rate_limit_action(self.set_rate_limit, "koppelsleutel"),
+                "pay": lambda body: self.pay(body["factuurnummer"], body["amount"], body.get("koppelsleutel")),
+                "activate": activate,
+            },
+            read=decimal_body,
+            write=json_answer,
+            refusals=(KeyError, ValueError, TypeError),
+        )
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -288,102 +246,3 @@ class SnelstartSandbox(ActivationMixin, Sandbox):
         with self._lock:
             admin_id = self.gate.admit(request, self.clock(), self.subscription_key)
         return admin_id if isinstance(admin_id, Response) else self._api(request, path, admin_id)
-
-    def _api(self, request: Request, path: str, admin_id: str) -> Response:
-        try:
-            # APIM matches operations case-insensitively; only the echo text keeps its case
-            endpoint, args = _ROUTES.bind("sandbox").match(
-                path if "/echo/" in path.lower() else path.lower(), method=request.method
-            )
-        except HTTPException:
-            return apim_answer(404, "Resource not found")
-        try:
-            with self._lock:
-                answer: Response = getattr(self, f"_api_{endpoint}")(request, self._administraties[admin_id], **args)
-                return answer
-        except ApiError as error:
-            return json_answer(error.body, error.status)
-        except ODataError as error:
-            return json_answer(error.body, 400)
-
-    # -- API endpoints (called under the lock) --------------------------------------------------------------------
-    def _body(self, request: Request) -> Any:
-        try:
-            return loads(request.get_data() or b"null")
-        except ValueError:
-            return None
-
-    def _page(self, request: Request, rows: list[dict[str, Any]], model: str) -> Response:
-        return json_answer(query(rows, request.args, properties(model), model, v3_only=self.odata_v3_only))
-
-    def _api_echo(self, request: Request, admin: Administratie, text: str) -> Response:
-        return json_answer(text)
-
-    def _api_company(self, request: Request, admin: Administratie) -> Response:
-        oss = admin.grootboek_by_number(1580)
-        return json_answer(
-            {
-                "administratieIdentifier": admin.id,
-                "administratieNaam": admin.naam,
-                "bedrijfsnaam": admin.naam,
-                "buitenlandseBtwGrootboek": {"id": oss["id"], "uri": oss["uri"]},
-                "factureerBuitenlandsBtw": False,
-            }
-        )
-
-    def _api_landen(self, request: Request, admin: Administratie) -> Response:
-        return json_answer(land_models())  # the spec offers no OData here: $filter is ignored, as live
-
-    def _api_land(self, request: Request, admin: Administratie, ident: str) -> Response:
-        found = [land for land in land_models() if land["id"] == guid(ident)]
-        if not found:
-            raise not_found("Land", ident)
-        return json_answer(found[0])
-
-    def _api_grootboeken(self, request: Request, admin: Administratie) -> Response:
-        rows = sorted(admin.grootboeken.values(), key=lambda g: g["nummer"])
-        return self._page(request, rows, GROOTBOEK_MODEL)
-
-    def _api_grootboek(self, request: Request, admin: Administratie, ident: str) -> Response:
-        model = admin.grootboeken.get(guid(ident) or "")
-        if model is None:
-            raise not_found("Grootboek", ident)
-        return json_answer(model)
-
-    def _api_relaties(self, request: Request, admin: Administratie) -> Response:
-        if request.method == "POST":
-            return json_answer(admin.write_view(admin.create_relatie(self._body(request), self._now())), 201)
-        return self._page(request, list(admin.relaties.values()), RELATIE_MODEL)
-
-    def _api_relatie(self, request: Request, admin: Administratie, ident: str) -> Response:
-        if request.method == "PUT":
-            return json_answer(admin.write_view(admin.update_relatie(ident, self._body(request), self._now())))
-        model = admin.relaties.get(guid(ident) or "")
-        if model is None or model["nonactief"]:
-            raise not_found("Relatie", ident)
-        return json_answer(model)
-
-    def _api_relatie_boekingen(self, request: Request, admin: Administratie, ident: str) -> Response:
-        return json_answer([b for b in admin.boekingen.values() if (b["klant"] or {}).get("id") == guid(ident)])
-
-    def _api_boekingen(self, request: Request, admin: Administratie) -> Response:
-        boeking = admin.create_boeking(self._body(request), self._now(), refuse_duplicates=self.refuse_duplicates)
-        return json_answer(boeking, 201)
-
-    def _api_boeking(self, request: Request, admin: Administratie, ident: str) -> Response:
-        if request.method == "PUT":
-            body = self._body(request)
-            return json_answer(admin.update_boeking(ident, body, self._now(), refuse_duplicates=self.refuse_duplicates))
-        if request.method == "DELETE":
-            admin.delete_boeking(ident)
-            return json_answer({})
-        return json_answer(admin.boeking(ident))
-
-    def _api_facturen(self, request: Request, admin: Administratie) -> Response:
-        return self._page(request, list(admin.facturen.values()), VERKOOPFACTUUR_MODEL)
-
-    def _api_factuur(self, request: Request, admin: Administratie, ident: str) -> Response:
-        model = admin.facturen.get(guid(ident) or "")
-        if model is None:
-            raise not_found("Verkoopfactuur", ident)
-        return json_answer(model)
