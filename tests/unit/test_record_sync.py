@@ -243,3 +243,67 @@ def test_a_second_run_while_one_holds_the_turn_does_nothing(world: Any) -> None:
     world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
     assert _run(world).busy
     assert world["books"].of("contact") == []
+
+
+class NothingNew:
+    """The source's invoices: none changed."""
+
+    def poll(self, since: datetime, until: datetime) -> Any:
+        return iter(())
+
+
+def _poll(world: dict[str, Any], records: RecordSyncSettings) -> Any:
+    from koppel.ports import PollJob
+    from koppel.services.poll import PollDeps, poll_connection
+
+    deps = world["deps"]
+    deps.connections.put(world["connection"].model_copy(update={"records": records}))
+    world["clock"].now += timedelta(minutes=10)
+    poll = PollDeps(
+        connections=deps.connections, publisher=None, source_for=lambda c: NothingNew(),  # type: ignore[arg-type]
+        records=deps, clock=world["clock"],
+    )  # fmt: skip
+    return poll_connection(PollJob(connection_id="demo-shop"), poll)
+
+
+def test_the_scheduled_poll_keeps_records_alike_only_when_the_sync_is_automatic(world: Any) -> None:
+    world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    # Given a manual sync, when the schedule polls, then nothing is carried
+    assert _poll(world, RecordSyncSettings(automatic=False)).record_sync == ""
+    assert world["books"].of("contact") == []
+    # Given an automatic sync, when the schedule polls, then the contact is created and the poll says so
+    result = _poll(world, RecordSyncSettings(kinds=("contact",)))
+    assert result.record_sync == "contact: 1 created"
+    assert len(world["books"].of("contact")) == 1
+
+
+def test_refused_credentials_during_the_record_sync_turn_the_connection_red(world: Any) -> None:
+    from koppel.errors import AuthError
+
+    world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+
+    def refused(kind: Any, since: Any) -> Any:
+        raise AuthError("Billy refused the access token: check it in Billy's settings, then reconnect")
+
+    world["books"].changed_records = refused
+    result = _poll(world, RecordSyncSettings(kinds=("contact",)))
+    assert result.record_sync.startswith("AuthError: Billy refused the access token")
+    assert world["deps"].connections.get("demo-shop").status == "error"
+
+
+def test_a_replayed_record_is_reopened_for_the_next_sync_not_sent_to_a_queue(world: Any) -> None:
+    from koppel.services.replay import ReplayDeps, Selection, replay
+
+    books, ledger = world["books"], world["ledger"]
+    books.refuse = "Validation failed: countryId is required"
+    world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    _run(world)
+    books.refuse = ""
+    # When the parked record is replayed
+    published: list[Any] = []
+    deps = ReplayDeps(ledger=ledger, publisher=type("P", (), {"publish": lambda *a, **k: published.append(a)})(),
+                      dead_letters=None, clock=world["clock"])  # type: ignore[arg-type]  # fmt: skip
+    result = replay("demo-shop", ("billy",), Selection(), deps, parked=True, dead=False)
+    # Then it is reopened, nothing goes to a queue, and the next sync creates it
+    assert len(result.parked) == 1 and published == []
+    assert _run(world).kinds["contact"].created == 1

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         DeadLetters,
         GrantStore,
         JobQueue,
+        Ledger,
         Meter,
         Publisher,
         Redelivery,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         Source,
         Target,
     )
+    from koppel.services.record_sync import RecordSyncDeps
     from koppel.settings import (
         ConnectSettings,
         DeliverSettings,
@@ -212,7 +214,24 @@ def build_poll_deps(settings: PollSettings) -> PollDeps:
             writes_back=lambda system: system in settings.TARGET_QUEUES and _can_write_back(system),
             every=timedelta(minutes=settings.TARGET_SYNC_MINUTES),
         ),
+        records=record_sync_deps(settings, store, the_ledger),
     )
+
+
+def record_sync_deps(settings: StoreSettings, store: ConnectionStore, the_ledger: Ledger) -> RecordSyncDeps:
+    """A two-way koppeling's record sync: the source's and the target's connectors, each as its own side."""
+    from koppel import connectors
+    from koppel.services.record_sync import RecordSyncDeps
+
+    def side_for(connection: Connection, system: str) -> object:
+        if system == connection.source:
+            return source_for(settings, store, connection)
+        return target_for(settings, connection, system)
+
+    return RecordSyncDeps(
+        connections=store, links=record_links(settings), ledger=the_ledger, side_for=side_for,
+        titles=lambda system: connectors.load(system).title,
+    )  # fmt: skip
 
 
 def _can_write_back(system: str) -> bool:

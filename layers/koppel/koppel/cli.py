@@ -409,6 +409,57 @@ def status(
             out.print(f"  [bold]action:[/] {h.action}", highlight=False)
 
 
+MODULES = {"organizations": "organization", "contacts": "contact", "products": "product"}
+"""``koppel sync --module``: the modules as a CRM names them."""
+
+
+@app.command()
+def sync(
+    connection_id: Annotated[str, typer.Argument(help="The two-way connection (e.g. Simply CRM ↔ Billy)")],
+    module: Annotated[
+        list[str] | None, typer.Option("--module", help="Only Organizations, Contacts or Products (repeatable)")
+    ] = None,
+) -> None:
+    """Keep the records of a two-way koppeling alike now: a progress bar, then what was created, updated,
+    unchanged, in conflict (the priority side won) and failed, with the reasons."""
+    from koppel import bootstrap
+    from koppel.services.record_sync import sync_records
+    from koppel.settings import StoreSettings
+
+    kinds = tuple(_module(name) for name in module or ())
+    settings = StoreSettings.load()
+    store = bootstrap.connection_store(settings)
+    connection = store.get(connection_id)
+    deps = bootstrap.record_sync_deps(settings, store, bootstrap.ledger(settings))
+    with Progress(console=err) as progress:
+        tasks: dict[str, Any] = {}
+
+        def advance(kind: str, done: int, total: int) -> None:
+            task = tasks.setdefault(kind, progress.add_task(f"{kind}s", total=total))
+            progress.update(task, completed=done, total=total)
+
+        summary = sync_records(connection, deps, kinds or None, progress=advance)
+    if summary.busy:
+        raise InputError(f"another sync of {connection_id} is running: try again in a few minutes")
+    table = Table("module", "created", "linked", "updated", "unchanged", "conflicts", "deleted", "failed")
+    for kind, done in summary.kinds.items():
+        counts = (done.created, done.linked, done.updated, done.unchanged)
+        lists = (done.conflicts, done.deleted, done.failed)
+        table.add_row(f"{kind}s", *(str(n) for n in counts), *(str(len(found)) for found in lists))
+    out.print(table)
+    for kind, done in summary.kinds.items():
+        for heading, lines in (("conflict", done.conflicts), ("deleted", done.deleted), ("failed", done.failed)):
+            for line in lines:
+                out.print(f"  {heading} ({kind}): {line}", highlight=False)
+
+
+def _module(name: str) -> Any:
+    kind = MODULES.get(name.strip().casefold()) or MODULES.get(name.strip().casefold() + "s")
+    if kind is None:
+        raise InputError(f"--module {name!r} is not one of Organizations, Contacts, Products")
+    return kind
+
+
 @app.command()
 def replay(
     connection_id: str,

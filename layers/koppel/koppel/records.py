@@ -49,6 +49,8 @@ LOOKUP_KEYS: dict[RecordKind, tuple[str, ...]] = {
 ``name`` is a contact's full name; a name is used only when no stronger key is filled in."""
 
 Side = str
+RECORD_EVENT_PREFIX = "record:"
+"""Ledger rows of record changes are ``record:<kind>:<side>:<id>:<fingerprint>``: replayed by the next sync."""
 """A system's name (``simplycrm``, ``billy``): which side of the pair."""
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from koppel.errors import AuthError, InputError, KoppelError, PermanentError
 from koppel.ports import LedgerEntry, NoMeter, PollJob, koppeling
 from koppel.services.ingest import publish
+from koppel.services.record_sync import RecordSyncDeps, describe_summary, sync_records
 from koppel.services.status import mark_red
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
 
@@ -40,6 +41,8 @@ class PollDeps:
     targets: TargetSyncDeps | None = None
     """When given, every regular poll also carries payment status back and refreshes the targets' charts."""
     meter: Meter = field(default_factory=NoMeter)
+    records: RecordSyncDeps | None = None
+    """When given, a two-way koppeling's regular poll also keeps its records alike (when its sync is automatic)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class PollResult:
     """Payment status changes carried back to the source."""
     target_sync_error: str = ""
     """Why reading back from a target failed this time (the source poll itself went through; the next run retries)."""
+    record_sync: str = ""
+    """What the record sync did ("contact: 2 created, 1 updated, …"), or why it failed this time."""
 
 
 def due_jobs(connections: ConnectionStore, now: datetime) -> list[PollJob]:
@@ -127,9 +132,11 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
         if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
             new_watermark = target
     statuses, sync_error = (0, "") if job.is_backfill or deps.targets is None else _sync(connection, deps.targets)
+    kept_alike = "" if job.is_backfill else _sync_records(connection, deps)
     return PollResult(
-        connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error
-    )
+        connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error,
+        kept_alike,
+    )  # fmt: skip
 
 
 def _read_window(
@@ -166,6 +173,20 @@ def _sync(connection: Connection, deps: TargetSyncDeps, *, now_: bool = False) -
         return len(sync_targets(connection, deps, now_=now_).statuses), ""
     except KoppelError as error:
         return 0, f"{type(error).__name__}: {error}"
+
+
+def _sync_records(connection: Connection, deps: PollDeps) -> str:
+    """A two-way koppeling with an automatic sync keeps its records alike on every regular poll."""
+    if deps.records is None or connection.records is None or not connection.records.automatic:
+        return ""
+    try:
+        summary = sync_records(connection, deps.records)
+    except AuthError as error:
+        mark_red(deps.connections, connection.connection_id, str(error))
+        return f"AuthError: {error}"
+    except KoppelError as error:
+        return f"{type(error).__name__}: {error}"
+    return describe_summary(summary)
 
 
 def _events_of(record: PolledRecord, connection: Connection, source: Source, deps: PollDeps) -> list[HubEvent]:

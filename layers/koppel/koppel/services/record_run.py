@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 from koppel.errors import AuthError, InputError, KoppelError, RetryableError
 from koppel.model import ExternalRef
 from koppel.ports import NOT_FOLLOWED, LedgerEntry
-from koppel.records import RECORD_FIELDS, RecordLink, SyncRecord, changed, fingerprint, full_name, merge
+from koppel.records import (
+    RECORD_EVENT_PREFIX,
+    RECORD_FIELDS,
+    RecordLink,
+    SyncRecord,
+    changed,
+    fingerprint,
+    full_name,
+    merge,
+)
 
 if TYPE_CHECKING:
     from koppel.connectors.contract import RecordSide
@@ -112,7 +121,7 @@ class KindRun:
         """Changes whose row is PENDING with its lease run out (replayed, or a run that died): read them again."""
         found = []
         now = self.deps.clock()
-        prefix = f"record:{self.kind}:"
+        prefix = f"{RECORD_EVENT_PREFIX}{self.kind}:"
         for entry in self.deps.ledger.entries(self.connection.connection_id, "PENDING"):
             if not entry.event_id.startswith(prefix) or entry.lease_until > now:
                 continue
@@ -148,7 +157,7 @@ class KindRun:
 
     def _claim(self, side: Side, record: SyncRecord, other: Side) -> LedgerEntry | None:
         now = self.deps.clock()
-        event_id = f"record:{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+        event_id = f"{RECORD_EVENT_PREFIX}{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
         row = LedgerEntry.pending(
             self.connection.connection_id, other, event_id, now, now + LEASE,
             document_number=record.ident, party_name=self._label(record),

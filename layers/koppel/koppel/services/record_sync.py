@@ -87,3 +87,18 @@ def _side(connection: Connection, system: str, deps: RecordSyncDeps) -> RecordSi
     if not isinstance(side, RecordSide):
         raise InputError(f"{deps.titles(system)} keeps no records in sync with another system")
     return side
+
+
+def describe_summary(summary: SyncSummary) -> str:
+    """One line for a log or a person: what each kind's run did."""
+    if summary.busy:
+        return "another sync of this connection was running: nothing done"
+    parts = []
+    for kind, done in summary.kinds.items():
+        counts = {
+            "created": done.created, "linked": done.linked, "updated": done.updated,
+            "conflicts": len(done.conflicts), "deleted": len(done.deleted), "failed": len(done.failed),
+        }  # fmt: skip
+        said = ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing changed"
+        parts.append(f"{kind}: {said}")
+    return "; ".join(parts)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from koppel.model import HubEnvelope
+from koppel.records import RECORD_EVENT_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -69,11 +70,15 @@ def _replay_parked(connection_id: str, target: str, selection: Selection, deps: 
     for entry in deps.ledger.entries(connection_id, "PARKED", target=target, since=selection.since):
         if not selection.wants(entry.event_id, entry.updated_at):
             continue
-        if not entry.event_json:
+        is_record = entry.event_id.startswith(RECORD_EVENT_PREFIX)
+        if not entry.event_json and not is_record:
             continue  # a row from before events were kept: it cannot be replayed from here
         reopened: LedgerEntry | None = deps.ledger.reopen(entry, deps.clock())
         if reopened is None:
             continue  # replayed by someone else in the meantime
+        if is_record:  # a record kept alike on two sides: the next record sync reads it again and carries it
+            done.append(entry.event_id)
+            continue
         envelope = HubEnvelope.model_validate_json(entry.event_json)
         deps.publisher.publish(target, [envelope.event], replay=reopened.replays)
         done.append(entry.event_id)
