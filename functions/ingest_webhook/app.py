@@ -57,9 +57,12 @@ def notices(target: str) -> Response[dict[str, Any]]:
     check_size(body, MAX_BODY_BYTES, "notice body")
     if not _notice_deps:
         _notice_deps.append(bootstrap.build_notice_deps(IngestSettings.load()))
-    connections = receive_notices(target, dict(event.headers), body, _notice_deps[0])
-    logger.info("change notice", extra={"target": target, "connections": list(connections)})
-    return _json(200, {"reading_back": len(connections)})
+    received = receive_notices(target, dict(event.headers), body, _notice_deps[0])
+    if received.replay:
+        logger.info("change notice already received", extra={"target": target})
+        return _json(200, {"reading_back": 0, "note": "already received: this notice was handled before"})
+    logger.info("change notice", extra={"target": target, "connections": list(received.connections)})
+    return _json(200, {"reading_back": len(received.connections)})
 
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from koppel.adapters.memory import MemoryConnectionStore, MemoryJobQueue, MemoryLedger
-from koppel.errors import NotFoundError, SignatureError
+from koppel.adapters.memory import MemoryConnectionStore, MemoryJobQueue, MemoryLedger, MemoryReplayCache
+from koppel.errors import NotFoundError, RetryableError, SignatureError
 from koppel.ports import PollJob
 from koppel.services.notices import NoticeDeps, receive_notices
 from koppel.services.poll import PollDeps, poll_connection
@@ -45,7 +45,12 @@ def world() -> tuple[MemoryConnectionStore, MemoryJobQueue, NoticeDeps]:
         return SignedNotices()
 
     deps = NoticeDeps(
-        connections=store, jobs=jobs, notices_for=notices_for, partner_secret=lambda s: {"verifier": "token"}
+        connections=store,
+        jobs=jobs,
+        notices_for=notices_for,
+        partner_secret=lambda s: {"verifier": "token"},
+        replays=MemoryReplayCache(),
+        clock=lambda: T0,
     )
     return store, jobs, deps
 
@@ -55,8 +60,44 @@ def test_a_notice_reads_back_the_active_connections_of_the_accounts_it_names(wor
     # When the target says realm 9130 changed
     read_back = receive_notices("fakebooks", {"signature": "token"}, b"9130", deps)
     # Then its two active connections get a read-back job each; the paused one and another realm's none
-    assert read_back == ("shop-a", "shop-b")
+    assert read_back.connections == ("shop-a", "shop-b")
     assert [(j.connection_id, j.sync_targets_now) for j in jobs.jobs] == [("shop-a", True), ("shop-b", True)]
+
+
+def test_the_same_signed_notice_sent_again_is_answered_without_reading_anything_back_again(world) -> None:
+    _, jobs, deps = world
+    # Given a signed notice that realm 9130 changed, accepted once
+    first = receive_notices("fakebooks", {"signature": "token"}, b"9130", deps)
+    # When the same signed notice comes again within the window (a replay, or the vendor's retry)
+    again = receive_notices("fakebooks", {"signature": "token"}, b"9130", deps)
+    # Then nothing more is queued, and the answer says it was already received
+    assert first.connections == ("shop-a", "shop-b") and not first.replay
+    assert (again.connections, again.replay) == ((), True)
+    assert len(jobs.jobs) == 2
+    # And after the window it is a notice like any other
+    deps.clock = lambda: T0 + deps.replay_window + timedelta(seconds=1)
+    assert receive_notices("fakebooks", {"signature": "token"}, b"9130", deps).connections == ("shop-a", "shop-b")
+
+
+def test_a_notice_whose_read_back_could_not_be_queued_is_taken_again(world) -> None:
+    _, _, deps = world
+
+    class Down:
+        def enqueue(self, jobs: object) -> None:
+            raise RetryableError("the poll queue is unreachable")
+
+    # Given a signed notice that could not be queued (the vendor sends it again)
+    with pytest.raises(RetryableError):
+        receive_notices("fakebooks", {"signature": "token"}, b"9130", NoticeDeps(**{**vars(deps), "jobs": Down()}))
+    # When it comes again, Then it is read back this time
+    assert receive_notices("fakebooks", {"signature": "token"}, b"9130", deps).connections == ("shop-a", "shop-b")
+
+
+def test_an_unsigned_replay_is_refused_and_not_remembered(world) -> None:
+    _, _, deps = world
+    with pytest.raises(SignatureError):
+        receive_notices("fakebooks", {"signature": "guess"}, b"9130", deps)
+    assert receive_notices("fakebooks", {"signature": "token"}, b"9130", deps).connections == ("shop-a", "shop-b")
 
 
 def test_an_unsigned_notice_or_one_from_a_vendor_without_notices_queues_nothing(world) -> None:

@@ -4,7 +4,9 @@
   families; each tenant consents for real against the sandbox, to its own company);
 - ``POST /notices/quickbooks``: Intuit's change notices for every account, ``intuit-signature`` =
   base64(HMAC-SHA256(Koppel's verifier token, raw body)). A genuine notice about a connected company queues a
-  read-back, so signed probes name only companies nobody connected (answered 200, nothing queued) or are bad bodies.
+  read-back, so signed probes name only companies nobody connected (answered 200, nothing queued) or are bad bodies,
+  except the replay family: the genuine notice the build sent once, sent again (answered 200 as already received,
+  nothing queued: Koppel remembers each accepted notice's digest for the replay window).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
+import requests
 from hypothesis import strategies as st
 
 from devkit.fuzz import consent as oauth
@@ -37,6 +40,7 @@ MAX_BODY = 256 * 1024
 EMPTY = "a signed, empty list of CloudEvents names no company: nothing to read back (200, 0)"
 NOTICES = path_of("notices", "quickbooks")
 UNKNOWN_REALM = "may_succeed: a signed notice about a company no connection reaches reads nothing back (200, 0)"
+REPLAY = "a replay of the accepted genuine notice: answered 200 as already received, nothing read back again"
 
 
 def sign(body: bytes, key: str = VERIFIER, digest: object = hashlib.sha256) -> str:
@@ -72,6 +76,8 @@ class Quickbooks:
         self.sandbox = QuickbooksSandbox()
         self.consents: dict[str, oauth.Consent] = {}
         """Tenant → its consent."""
+        self.genuine_notice = b""
+        """The signed notice about tenant A's company that the build sent once (its read-back was queued)."""
 
     def start(self, world: World) -> None:
         base = self.sandbox.start()
@@ -114,7 +120,17 @@ class Quickbooks:
         self.consents[connection.tenant] = held
 
     def genuine_traffic(self, world: World) -> None:
-        """Nothing more: the consents are the genuine returns (a genuine notice would queue a read-back)."""
+        """The consents are the genuine returns; and one genuine notice about tenant A's company, read back once."""
+        body = classic(REALMS["A"])
+        answer = requests.post(
+            f"{world.stack.http_url}{NOTICES}",
+            data=body,
+            headers={"Content-Type": "application/json", "intuit-signature": sign(body)},
+            timeout=oauth.TIMEOUT,
+        )
+        if answer.status_code != 200 or not answer.json().get("reading_back"):
+            raise RuntimeError(f"the genuine QuickBooks notice read nothing back: {answer.status_code} {answer.text}")
+        self.genuine_notice = body
 
     def secrets(self) -> set[str]:
         return {CLIENT[1], VERIFIER}.union(*(c.secrets() for c in self.consents.values()))
@@ -133,7 +149,7 @@ class Quickbooks:
                 "GET /connect/{target}/callback",
                 {family: families_a[family] | families_b[family] for family in families_a},
             ),
-            Door("quickbooks notices", "POST /notices/{target}", bad_notices()),
+            Door("quickbooks notices", "POST /notices/{target}", bad_notices(self.genuine_notice)),
         ]
 
 
@@ -167,9 +183,14 @@ def _empty_or_refused(body: bytes) -> dict[str, Any]:
     return {"expect": (200,), "may_succeed": EMPTY} if body == b"[]" else {"expect": (400,)}
 
 
-def bad_notices() -> dict[str, SearchStrategy[Probe]]:
+def bad_notices(accepted: bytes) -> dict[str, SearchStrategy[Probe]]:
     genuine = classic(REALMS["A"])
     return {
+        "replay": st.just(accepted).map(
+            lambda body: notice(
+                body, sign(body), "replay", "the genuine notice, again", may_succeed=REPLAY, expect=(200,)
+            )
+        ),
         "wrong signature": wrong_signatures(),
         "unknown company": unknown_companies(),
         "malformed": m.broken_json(genuine).map(
