@@ -307,3 +307,35 @@ def test_a_replayed_record_is_reopened_for_the_next_sync_not_sent_to_a_queue(wor
     # Then it is reopened, nothing goes to a queue, and the next sync creates it
     assert len(result.parked) == 1 and published == []
     assert _run(world).kinds["contact"].created == 1
+
+
+def test_the_sync_button_on_one_record_says_what_it_did_and_then_that_it_is_in_sync(world: Any) -> None:
+    from koppel.services.record_sync import sync_one
+
+    crm, books, deps, connection = world["crm"], world["books"], world["deps"], world["connection"]
+    ident = crm.add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    # When a person presses "Sync with Billy" on the new contact
+    first = sync_one(connection, deps, "contact", "simplycrm", ident)
+    # Then it is created in Billy and the button says so, with Billy's id
+    [made] = books.of("contact")
+    assert (first.state, first.words, first.other_id) == ("synced", "created in Billy", made.ident)
+    # When it is pressed again, then it says the record is in sync
+    assert sync_one(connection, deps, "contact", "simplycrm", ident).state == "in sync"
+    # When Billy changed her phone meanwhile, then the button on the CRM's record fetches it
+    books.edit(made.ident, phone="+31 6 1")
+    world["clock"].now += timedelta(minutes=1)
+    fetched = sync_one(connection, deps, "contact", "simplycrm", ident)
+    assert (fetched.state, fetched.words) == ("synced", "updated in Simply CRM: phone")
+    assert crm.read_record("contact", ident).value("phone") == "+31 6 1"  # type: ignore[union-attr]
+
+
+def test_the_sync_button_on_a_refused_record_says_why(world: Any) -> None:
+    from koppel.services.record_sync import sync_one
+
+    world["books"].refuse = "Validation failed: countryId is required"
+    ident = world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    said = sync_one(world["connection"], world["deps"], "contact", "simplycrm", ident)
+    assert (said.state, said.words) == ("failed", "Validation failed: countryId is required")
+    # And pressing again (nothing fixed) says it was refused before, and what to do
+    again = sync_one(world["connection"], world["deps"], "contact", "simplycrm", ident)
+    assert again.state == "waiting" and "refused before" in again.words and "replay" in again.words

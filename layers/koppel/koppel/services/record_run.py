@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,30 +18,16 @@ from koppel.records import (
     full_name,
     merge,
 )
+from koppel.services.record_outcomes import KindSummary, Outcome
 
 if TYPE_CHECKING:
     from koppel.connectors.contract import RecordSide
     from koppel.model import Connection
     from koppel.records import RecordChanges, RecordKind, Side
+    from koppel.services.record_outcomes import Progress
     from koppel.services.record_sync import RecordSyncDeps
 
 LEASE = timedelta(minutes=5)
-
-
-@dataclass
-class KindSummary:
-    created: int = 0
-    linked: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    conflicts: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    """Per failed record: what it is, and why (the vendor's words)."""
-
-
-Progress = Callable[[str, int, int], None]
-"""(kind, records handled, records to handle): for a progress bar."""
 
 
 class KindRun:
@@ -66,6 +50,7 @@ class KindRun:
         self.names = [name for name in RECORD_FIELDS[kind] if all(name in fields for fields in held)]
         self.summary = KindSummary()
         self.links: dict[tuple[Side, str], RecordLink] = {}
+        self.outcome = Outcome("in sync", "")
 
     def other(self, side: Side) -> Side:
         return next(system for system in self.sides if system != side)
@@ -138,6 +123,7 @@ class KindRun:
         other_record = changes[other].get(link.ids[other]) if link else None
         entry = self._claim(side, record, other)
         if entry is None:
+            self.outcome = Outcome("waiting", self._held(side, record, other))
             return {(side, record.ident)}
         try:
             note, ref = self._linked(link, side, record, other_record) if link else self._unlinked(side, record)
@@ -147,13 +133,50 @@ class KindRun:
         except RetryableError as error:
             self.deps.ledger.release(entry, str(error), self.deps.clock())
             self.summary.failed.append(f"{self._label(record)}: {error} (tried again on the next run)")
+            self.outcome = Outcome("failed", f"{error} (tried again on the next run)")
         except KoppelError as error:
             self.deps.ledger.mark_parked(entry, str(error), self.deps.clock())
             self.summary.failed.append(f"{self._label(record)}: {error}")
+            self.outcome = Outcome("failed", str(error))
         else:
             self._close(entry, ref, note)
+            self.outcome = Outcome("synced", note, ref.id)
         handled = {(side, record.ident)}
         return handled | ({(other, link.ids[other])} if link else set())
+
+    def _held(self, side: Side, record: SyncRecord, other: Side) -> str:
+        """Why a change was not taken up: done before, parked before, or another worker on it now."""
+        event_id = f"{RECORD_EVENT_PREFIX}{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+        row = self.deps.ledger.get(self.connection.connection_id, other, event_id)
+        if row is None or row.state == "PENDING":
+            return "another sync is carrying this change right now"
+        if row.state == "PARKED":
+            return f"this change was refused before: {row.reason} (fix it, then replay)"
+        return row.reason or "this change was carried before"
+
+    # -- one record, on request ------------------------------------------------------------------------------------
+    def run_one(self, side: Side, ident: str) -> Outcome:
+        """Sync one record now (a person pressed "Sync" on it): what changed on either side since the last sync."""
+        if not self.names:
+            return Outcome("failed", f"no {self.kind} fields are synced between these systems")
+        other = self.other(side)
+        record = self.sides[side].read_record(self.kind, ident)
+        if record is None:
+            return Outcome("failed", f"{self.deps.titles(side)} has no {self.kind} {ident}")
+        link = self.deps.links.link_of(self.connection.connection_id, self.kind, side, ident)
+        changes: dict[Side, dict[str, SyncRecord]] = {side: {}, other: {}}
+        if link is not None:
+            self.links.update(dict.fromkeys(link.ids.items(), link))
+            there = self.sides[other].read_record(self.kind, link.ids[other])
+            if there is not None and changed(there.fields, link.seen.get(other, {}), self.names):
+                changes[other][there.ident] = there
+        if link is None or changed(record.fields, link.seen.get(side, {}), self.names):
+            changes[side][ident] = record
+        if not changes[side] and not changes[other]:
+            return Outcome("in sync", "nothing changed since the last sync", link.ids[other] if link else "")
+        first = side if changes[side] else other
+        self._one(first, next(iter(changes[first].values())), changes)
+        return self.outcome
 
     def _claim(self, side: Side, record: SyncRecord, other: Side) -> LedgerEntry | None:
         now = self.deps.clock()

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError
-from koppel.services.record_run import KindRun, KindSummary, Progress
+from koppel.services.record_outcomes import KindSummary, Outcome, Progress
+from koppel.services.record_run import KindRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +77,24 @@ def sync_records(
         for kind in kinds or settings.kinds:
             summary.kinds[kind] = KindRun(connection, kind, sides, deps, progress).run()
         return summary
+    finally:
+        deps.links.end_turn(connection.connection_id)
+
+
+def sync_one(connection: Connection, deps: RecordSyncDeps, kind: RecordKind, side: str, ident: str) -> Outcome:
+    """One record now, both ways as the connection's settings say (its "Sync" button): in sync, synced, or why not."""
+    if connection.records is None:
+        raise InputError(f"connection {connection.connection_id} does not sync records both ways (no record settings)")
+    if kind not in connection.records.kinds:
+        return Outcome("failed", f"{kind}s are not synced on this connection")
+    now = deps.clock()
+    if not deps.links.take_turn(connection.connection_id, now + TURN, now):
+        return Outcome("waiting", "a sync of this connection is running: press again in a minute")
+    try:
+        sides = {system: _side(connection, system, deps) for system in (connection.source, connection.targets[0])}
+        if side not in sides:
+            raise InputError(f"{side} is neither side of connection {connection.connection_id}")
+        return KindRun(connection, kind, sides, deps, None).run_one(side, ident)
     finally:
         deps.links.end_turn(connection.connection_id)
 
