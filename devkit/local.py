@@ -64,7 +64,7 @@ def http_api_event(request: Request, route_key: str) -> dict[str, Any]:
         "rawPath": request.path,
         "rawQueryString": request.query_string.decode(),
         "headers": {k.lower(): v for k, v in request.headers.items()} | {"x-forwarded-proto": "http"},
-        "queryStringParameters": dict(request.args) or None,
+        "queryStringParameters": _query_parameters(request),
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
@@ -84,6 +84,13 @@ def http_api_event(request: Request, route_key: str) -> dict[str, Any]:
             "timeEpoch": int(now.timestamp() * 1000),
         },
     } | _body_fields(request.get_data())
+
+
+def _query_parameters(request: Request) -> dict[str, str] | None:
+    """As API Gateway fills ``queryStringParameters`` for payload format 2.0: the values of a repeated parameter
+    combined with commas, in their order; no ``multiValueQueryStringParameters`` (that is format 1.0, where the
+    last value is kept), per https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html."""
+    return {key: ",".join(values) for key, values in request.args.lists()} or None
 
 
 def _body_fields(data: bytes) -> dict[str, Any]:
