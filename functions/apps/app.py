@@ -2,7 +2,9 @@
 
 - ``GET /apps/{source}/panel``: the invoices of the selected record, in the vendor's panel shape;
 - ``POST /apps/{source}/invoice``: book the selected record now (queued once, under its event id);
-- ``POST /apps/{source}/invoices/{action}``: void, delete, send or download (pdf) its booked invoice.
+- ``POST /apps/{source}/invoices/{action}``: void, delete, send or download (pdf) its booked invoice;
+- ``GET /records/{system}/sync``: a CRM's "Sync" button on one record of a two-way koppeling (a link with the
+  connection's button token): that record is synced now and the answer says how it stands.
 
 parse (the vendor's signed query, checked by the source's app extension) → service (koppel.services.apps) →
 queues and targets. Every refusal is a 4xx with a reason (a 401 also names the signature check that failed, as
@@ -12,6 +14,7 @@ queues and targets. Every refusal is a 4xx with a reason (a 401 also names the s
 from __future__ import annotations
 
 import base64
+import html
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -20,7 +23,8 @@ from koppel import bootstrap
 from koppel.errors import AuthError, InputError, PermanentError, RetryableError, SignatureError
 from koppel.observability import logger, meter
 from koppel.services.apps import act, book_now, panel
-from koppel.settings import PublishSettings
+from koppel.services.record_button import ButtonDeps, press
+from koppel.settings import PublishSettings, StoreSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 
 app = APIGatewayHttpResolver()
 _deps: list[AppDeps] = []
+_button_deps: list[ButtonDeps] = []
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -81,6 +86,26 @@ def invoice_action(source: str, action: str) -> Response[Any]:
             compress=False,
         )
     return _json(200, {"done": action})
+
+
+@app.get("/records/<system>/sync")
+def sync_button(system: str) -> Response[Any]:
+    said = press(system, _query(), _buttons())
+    logger.info("record synced from its button", extra={"state": said.state})
+    body = {"state": said.state, "message": said.words, "other_id": said.other_id}
+    if "text/html" not in (app.current_event.headers or {}).get("accept", ""):
+        return _json(200, body)
+    page = (
+        "<!doctype html><html lang='en'><meta charset='utf-8'><title>Koppel sync</title>"
+        f"<h1>{html.escape(said.state.capitalize())}</h1><p>{html.escape(said.words)}</p></html>"
+    )
+    return Response(status_code=200, content_type=content_types.TEXT_HTML, body=page, headers=NO_STORE)
+
+
+def _buttons() -> ButtonDeps:
+    if not _button_deps:
+        _button_deps.append(bootstrap.build_button_deps(StoreSettings.load()))
+    return _button_deps[0]
 
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         Source,
         Target,
     )
+    from koppel.services.record_button import ButtonDeps
     from koppel.services.record_sync import RecordSyncDeps
     from koppel.settings import (
         ConnectSettings,
@@ -284,6 +285,14 @@ def build_app_deps(settings: PublishSettings) -> AppDeps:
         extension_for=app_extension,
         partner_secret=_partner_secrets(settings),
     )
+
+
+def build_button_deps(settings: StoreSettings) -> ButtonDeps:
+    """A CRM's sync button: the connection (its button token's digest), and the record sync of both sides."""
+    from koppel.services.record_button import ButtonDeps
+
+    store = connection_store(settings)
+    return ButtonDeps(connections=store, records=record_sync_deps(settings, store, ledger(settings)))
 
 
 def build_notice_deps(settings: IngestSettings) -> NoticeDeps:

@@ -205,6 +205,22 @@ def connections_activate(
     out.print(f"{base}/connect/{target}/start?token={token}", soft_wrap=True, highlight=False)
 
 
+@connections_app.command("button")
+def connections_button(
+    connection_id: Annotated[str, typer.Argument(help="The two-way connection")],
+    base_url: Annotated[str, typer.Option("--base-url", help="Koppel's API address (the stack's ApiUrl output)")],
+) -> None:
+    """New "Sync" button links for the source's records (one per module; earlier links stop working): add each as
+    a custom link on the module's record page in the CRM; the CRM puts the record's id in place of $RECORD$."""
+    from koppel.services.record_button import issue_button
+
+    store = _store()
+    connection, links = issue_button(store.get(connection_id), base_url)
+    store.put(connection)
+    for kind, link in links.items():
+        out.print(f"{kind}s: {link}", highlight=False, soft_wrap=True)
+
+
 @connections_app.command("disconnect")
 def connections_disconnect(connection_id: Annotated[str, typer.Argument(help="The connection")]) -> None:
     """Stop all traffic of a connection and delete every credential and token it stored. Records not booked yet

@@ -256,6 +256,8 @@ class RecordSyncSettings(Canonical):
     kinds: tuple[Literal["organization", "contact", "product"], ...] = ("organization", "contact", "product")
     automatic: bool = True
     """False: only when a person asks (``koppel sync``, the record's sync button), never on the schedule."""
+    button_digest: str = ""
+    """SHA-256 of the token in the source's "Sync" button links (``services/record_button.py``); '' for none."""
 
 
 class Connection(Canonical):
