@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from devkit.sandboxes.kit.ratelimit import Window
 from devkit.sandboxes.quickbooks.wire import Fault, answer, qbo_time
-from devkit.sandboxes.snelstart.gate import Window  # the kit has no sliding window yet; SnelStart's is generic
 
 if TYPE_CHECKING:
     from datetime import datetime

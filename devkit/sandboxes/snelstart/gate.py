@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from devkit.sandboxes.kit.ratelimit import (
-    TenantLimits,
-    Window,  # noqa: F401  # quickbooks/gate.py still imports it from here
-)
+from devkit.sandboxes.kit.ratelimit import TenantLimits
 from devkit.sandboxes.snelstart.schema import dumps
 
 if TYPE_CHECKING:
