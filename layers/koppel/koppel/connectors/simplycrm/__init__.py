@@ -1,0 +1,38 @@
+"""Simply CRM (vtiger's webservice) as the source side of a two-way koppeling: invoices and credit invoices polled
+into the books, payment status carried back onto them, and organizations, contacts and products kept alike with the
+other side. README.md has the API facts."""
+
+from koppel.connectors.contract import Connector
+from koppel.connectors.simplycrm.fields import check_mapping
+from koppel.connectors.simplycrm.settings import SimplyCrmSettings
+from koppel.connectors.simplycrm.source import (
+    POLL_INTERVAL_MINUTES,
+    SimplyCrmSource,
+    build_source,
+    build_target,
+    preview_events,
+)
+from koppel.connectors.simplycrm.writeback import SimplyCrmWriteBack
+
+CONNECTOR = Connector(
+    name="simplycrm",
+    title="Simply CRM",
+    settings=SimplyCrmSettings,
+    capabilities=frozenset({"polled_source", "record_sync", "payment_status_writer", "preview_source"}),
+    build_source=build_source,
+    build_target=build_target,
+    example_settings={"url": "https://demo.simply-crm.com"},
+    poll_interval_minutes=POLL_INTERVAL_MINUTES,
+    preview_events=preview_events,
+)
+
+__all__ = [
+    "CONNECTOR",
+    "SimplyCrmSettings",
+    "SimplyCrmSource",
+    "SimplyCrmWriteBack",
+    "build_source",
+    "build_target",
+    "check_mapping",
+    "preview_events",
+]
