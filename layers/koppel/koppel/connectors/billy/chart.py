@@ -14,7 +14,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from koppel.connectors.billy import mapping
+from koppel.connectors.billy import mapping, reconcile
 from koppel.connectors.billy.settings import rate_key
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class PreviewOrganization:
                 Decimal(str(line["quantity"])), Decimal(str(line["unitPrice"])),
                 Decimal(str(line.get("discountValue") or 0)),
             )  # fmt: skip
-            net, vat = mapping.line_amounts(planned, invoice["taxMode"])
+            net, vat = reconcile.line_amounts(planned, invoice["taxMode"])
             lines.append({**line, "invoiceId": invoice["id"], "amount": net, "tax": vat})
             amount, tax = amount + net, tax + vat
         totals = {"amount": amount, "tax": tax, "grossAmount": amount + tax, "balance": amount + tax, "isPaid": False}

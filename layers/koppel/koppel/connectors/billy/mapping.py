@@ -1,12 +1,12 @@
-"""Pure: a Booking as Billy's invoice (or credit note) and contact bodies, what Billy will compute of it, and the
-check of what it did compute.
+"""Pure: a Booking as Billy's contact, product and invoice (or credit note) bodies, written the way whose VAT Billy
+will compute as the booking's (reconcile.py holds Billy's arithmetic and the check of its answer).
 
 Billy computes every line's VAT itself, from the product's sales-tax ruleset and the contact, rounded per line
 [V: a line's ``amount`` and ``tax`` are read-only; I: the rounding]. So before anything is sent, ``choose_layout``
 predicts Billy's arithmetic for a few ways of writing the same booking and takes the first whose net and VAT per
 rate are the booking's to the cent: the document's lines in its own price basis, the lines in the other basis, one
-line per rate excluding VAT, one line per rate including it. After Billy answered, ``differences`` compares what it
-holds with the booking; any difference keeps the invoice a draft.
+line per rate excluding VAT, one line per rate including it. After Billy answered, ``reconcile.differences``
+compares what it holds with the booking; any difference keeps the invoice a draft.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from koppel.booking import main_rate
+from koppel.connectors.billy.reconcile import expected, predict, sign
 from koppel.connectors.billy.settings import VENDOR, BillySettings, rate_key
 from koppel.errors import MappingError, PermanentError
 from koppel.money import ZERO, cents
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from koppel.booking import BookedLine, Booking
     from koppel.model import Line, Party
 
 TaxMode = Literal["incl", "excl"]
-HUNDRED = Decimal(100)
 MAX_DESCRIPTION = 250
 
 
@@ -60,17 +58,6 @@ class Layout:
 
 def invoice_number(number: str, settings: BillySettings) -> str:
     return f"{settings.invoice_number_prefix}{number}"
-
-
-def sign(booking: Booking) -> Decimal:
-    """Billy's credit notes carry positive amounts [I]: a credit note's negative booking is sent turned around."""
-    return Decimal(-1) if booking.document.doc_type == "credit_note" else Decimal(1)
-
-
-def expected(booking: Booking) -> dict[str, tuple[Decimal, Decimal]]:
-    """Net and VAT per rate (as Billy will show them: positive on a credit note)."""
-    turn = sign(booking)
-    return {rate_key(t.rate): (turn * t.base, turn * t.vat) for t in booking.vat_totals}
 
 
 # -- layouts ---------------------------------------------------------------------------------------------------------
@@ -107,10 +94,23 @@ def per_line_layout(booking: Booking, mode: TaxMode, *, detailed: bool) -> Layou
     for booked, source in zip(booking.lines, sources, strict=True):
         amount = turn * (booked.net + booked.vat if mode == "incl" else booked.net)
         line = _priced(booked, source, amount)
+        named = [
+            d.description for d in booking.document.discounts if booked.discount_code and d.code == booked.discount_code
+        ]
+        if booked.kind == "discount" and named:
+            line = replace(line, description=named[0][:MAX_DESCRIPTION])
         if detailed and source is not None and turn > 0:
             line = _with_discount(line, source, amount)
         planned.append(line)
     return Layout(f"lines {mode}", mode, tuple(planned))
+
+
+def products_of(layout: Layout) -> dict[str, Planned]:
+    """Each product the layout needs once, by its key, with the first line that uses it."""
+    firsts: dict[str, Planned] = {}
+    for line in layout.lines:
+        firsts.setdefault(line.product_key, line)
+    return firsts
 
 
 def per_rate_layout(per_line: Layout, mode: TaxMode, booking: Booking) -> Layout:
@@ -166,63 +166,6 @@ def _with_discount(line: Planned, source: Line, amount: Decimal) -> Planned:
     if cents(off) != off or cents(source.unit_price * source.quantity - off) != amount:
         return line
     return replace(line, quantity=source.quantity, unit_price=source.unit_price, discount=off)
-
-
-# -- Billy's arithmetic ----------------------------------------------------------------------------------------------
-def line_amounts(line: Planned, mode: TaxMode) -> tuple[Decimal, Decimal]:
-    """(net, VAT) of one line as Billy computes it: excl: VAT = net × rate; incl: net = total / (1 + rate)."""
-    total = line.total
-    if mode == "incl":
-        net = cents(total * HUNDRED / (HUNDRED + line.rate))
-        return net, total - net
-    return total, cents(total * line.rate / HUNDRED)
-
-
-def predict(layout: Layout) -> dict[str, tuple[Decimal, Decimal]]:
-    sums: dict[str, tuple[Decimal, Decimal]] = {}
-    for line in layout.lines:
-        net, vat = line_amounts(line, layout.tax_mode)
-        before = sums.get(rate_key(line.rate), (ZERO, ZERO))
-        sums[rate_key(line.rate)] = (before[0] + net, before[1] + vat)
-    return sums
-
-
-def differences(
-    booking: Booking, layout: Layout, invoice: dict[str, Any], lines: Sequence[dict[str, Any]]
-) -> list[str]:
-    """What Billy holds against what the booking says, in words; [] when they agree to the cent."""
-    goal = expected(booking)
-    turn = sign(booking)
-    found: list[str] = []
-    if len(lines) != len(layout.lines):
-        found.append(f"{len(lines)} lines where {len(layout.lines)} were sent")
-    held: dict[str, tuple[Decimal, Decimal]] = {}
-    ordered = sorted(lines, key=lambda line: int(line.get("priority") or 0))
-    for sent, line in zip(layout.lines, ordered, strict=False):
-        key = rate_key(sent.rate)
-        net, vat = held.get(key, (ZERO, ZERO))
-        held[key] = (net + money(line.get("amount")), vat + money(line.get("tax")))
-    for key in sorted(set(goal) | set(held)):
-        want, got = goal.get(key, (ZERO, ZERO)), held.get(key, (ZERO, ZERO))
-        for what, wanted, holds in (("net", want[0], got[0]), ("VAT", want[1], got[1])):
-            if wanted != holds:
-                found.append(f"{what} at {key} % is {holds} where the booking says {wanted} ({holds - wanted:+})")
-    totals = (
-        ("amount", turn * booking.net_total),
-        ("tax", turn * booking.vat_total),
-        ("grossAmount", turn * booking.total),
-    )
-    for name, wanted in totals:
-        holds = money(invoice.get(name))
-        if holds != wanted:
-            found.append(f"{name} is {holds} where the booking says {wanted} ({holds - wanted:+})")
-    return found
-
-
-def money(value: Any) -> Decimal:
-    if value is None or isinstance(value, (bool, float)):
-        return ZERO
-    return Decimal(str(value))
 
 
 # -- request bodies --------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.billy import mapping
+from koppel.connectors.billy import mapping, reconcile
 from koppel.connectors.billy.client import BillyClient
 from koppel.connectors.billy.recordside import BillyRecordSide
 from koppel.connectors.billy.settings import SYSTEM, VENDOR, BillySettings
@@ -87,7 +87,7 @@ class BillyTarget(BillyRecordSide):
         Billy takes no idempotency key, so ``request_id`` is not sent: the look-up by ``invoiceNo`` is the guard."""
         layout = mapping.choose_layout(booking)
         treatment = booking.document.vat_treatment
-        firsts = {line.product_key: line for line in reversed(layout.lines)}  # each product once, as first used
+        firsts = mapping.products_of(layout)
         rulesets = {key: mapping.ruleset_for(line, treatment, self.settings) for key, line in firsts.items()}
         products = {key: self._product(line, rulesets[key], booking) for key, line in firsts.items()}
         credited = self._credited(booking, party.id)
@@ -109,7 +109,7 @@ class BillyTarget(BillyRecordSide):
     def _approve(
         self, booking: Booking, layout: mapping.Layout, invoice: dict[str, Any], lines: list[dict[str, Any]]
     ) -> ExternalRef:
-        found = mapping.differences(booking, layout, invoice, lines)
+        found = reconcile.differences(booking, layout, invoice, lines)
         if found:
             raise PermanentError(
                 f"{VENDOR} computed {invoice.get('type', 'invoice')} {invoice.get('invoiceNo')} (id {invoice['id']}) "
@@ -170,8 +170,8 @@ def _status(invoice: dict[str, Any] | None, number: str, today: date, currency: 
         return PaymentStatus(
             document_number=number, status="deleted", amount_open=Decimal(0), currency=currency, updated_at=now
         )
-    balance = mapping.money(invoice.get("balance"))
-    gross = mapping.money(invoice.get("grossAmount"))
+    balance = reconcile.money(invoice.get("balance"))
+    gross = reconcile.money(invoice.get("grossAmount"))
     due = date.fromisoformat(str(invoice["dueDate"])[:10]) if invoice.get("dueDate") else None
     state: PaymentState
     if invoice.get("isPaid") or balance <= 0:
