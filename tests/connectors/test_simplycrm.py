@@ -386,6 +386,11 @@ def test_paid_in_full_sets_the_invoice_paid_once(crm: SimplyCrmSandbox, clock: C
     writer.apply_payment_status(status("paid", "0"))
     assert _operations(crm).count("revise") == revised == 1
 
+    # And a credit invoice keeps its status, which is what makes it a credit note
+    credit = crm.add_invoice("Credit", account, [{"productid": oven, "tax1": "21"}], invoicestatus="Credit Invoice")
+    writer.apply_payment_status(status("paid", "0").model_copy(update={"source_id": credit["id"]}))
+    assert crm.retrieve(credit["id"])["invoicestatus"] == "Credit Invoice"
+
     # And an invoice deleted in the meantime is refused with the reason
     crm.delete_by_person(ident)
     with pytest.raises(PermanentError, match="no longer exists in Simply CRM"):

@@ -1,7 +1,8 @@
 """Simply CRM as the target of payment status carried back from the accounting package (its write-back queue):
-an invoice paid in full gets the ``paid_status`` (Paid). A partial payment is noted in the Invoice's ``received`` and
-``balance`` fields where the CRM has them (vtiger 6 and later [I]); without them nothing is written for it. The
-invoice is read first and written only when something differs, so a repeat changes nothing."""
+an invoice paid in full gets the ``paid_status`` (Paid); a credit invoice keeps its status (it is what marks it). A
+partial payment is noted in the Invoice's ``received`` and ``balance`` fields where the CRM has them (vtiger 6 and
+later [I]); without them nothing is written for it. The invoice is read first and written only when something
+differs, so a repeat changes nothing."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class SimplyCrmWriteBack:
         if invoice is None:
             raise PermanentError(f"invoice {status.document_number} no longer exists in {VENDOR}: nothing to mark paid")
         ref = ExternalRef(system=SOURCE, id=ident, number=text(invoice, "invoice_no") or status.document_number)
+        if text(invoice, "invoicestatus") in self.settings.credit_statuses:
+            return ref  # its status is what makes it a credit note: Paid would turn it into an invoice
         if status.status == "paid":
             if text(invoice, "invoicestatus") != self.settings.paid_status:
                 self.client.revise({"id": ident, "invoicestatus": self.settings.paid_status})
