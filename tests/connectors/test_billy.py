@@ -173,6 +173,26 @@ def test_after_connect_reads_the_organization_its_rulesets_and_accounts(billy: B
     assert settings.sales_account_id == billy.find("accounts", accountNo=1110)["id"]
     assert settings.cash_account_id == billy.find("accounts", accountNo=5820)["id"]
     assert settings.tax_rates["25"] == billy.find("taxRates", abbreviation="S25")["id"]
+    # And intra-EU sales and exports book on the goods ruleset, which gives them 0 %
+    goods = billy.find("salesTaxRulesets", name="Salg af varer")["id"]
+    assert settings.treatment_rulesets == {"intra_eu": goods, "export": goods}
+
+
+def test_an_intra_eu_sale_to_a_german_company_books_on_billys_eu_rate(billy: BillySandbox) -> None:
+    # Given goods at 0 % to a German company with a VAT number
+    acme = Party(
+        name="Acme GmbH", is_business=True, vat_number="DE123456789", billing_address=Address(country_code="DE")
+    )
+    doc = _doc(
+        "F-EU", [_line("Bat cape", "500.00", rate=0, sku="CAPE-1")], "500.00", party=acme, vat_treatment="intra_eu"
+    )
+    # When deliver books it
+    result = _deliver(_target(billy), doc)
+    # Then Billy holds it approved at 0 %, on its EU sales rate (reported as an EU sale, not as exempt)
+    assert result.outcome == "posted", result.reason
+    [line] = [line for line in billy.records("invoiceLines") if line["invoiceId"] == _invoices(billy, "F-EU")[0]["id"]]
+    assert (line["amount"], line["tax"], line["taxRateId"]) == (
+        D("500.00"), D(0), billy.find("taxRates", abbreviation="EUV")["id"])  # fmt: skip
 
 
 def test_a_danish_invoice_at_25_percent_is_drafted_reconciled_and_approved(billy: BillySandbox) -> None:

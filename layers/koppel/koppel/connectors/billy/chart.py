@@ -5,12 +5,14 @@ mapping a person made stays as long as the organization still has what it names.
 
 A ruleset books rate R when it gives R to a customer in the organization's own country, company and person alike
 (its first matching rule by priority, else its fallback rate) [V rule fields, https://www.billy.dk/api/; I the
-matching order]. Where several do, the organization's default sales ruleset wins, else the first by name.
+matching order]. Where several do, the organization's default sales ruleset wins, else the first by name. The
+default ruleset also books intra-EU sales and exports when it gives them 0 % (Billy's "Salg af varer" does [I]).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,23 +25,60 @@ if TYPE_CHECKING:
 PERCENT = Decimal(100)
 
 
+OUTSIDE_EU_PROBE = "US"
+"""A country outside every group the organization's country is in: what the default ruleset gives an export."""
+
+
+@dataclass(frozen=True)
+class TaxRules:
+    """The organization's sales tax rates and country groups: the rate a ruleset gives a contact."""
+
+    rates: dict[str, dict[str, Any]]
+    groups: dict[str, frozenset[str]]
+
+    def rate_for(self, ruleset: dict[str, Any], country: str, contact_type: str) -> str | None:
+        """The first rule by priority that matches the contact's country (or group) and type, else the fallback."""
+        rules = sorted(
+            (r for r in ruleset.get("rules") or [] if isinstance(r, dict)), key=lambda r: r.get("priority") or 0
+        )
+        chosen = str(ruleset.get("fallbackTaxRateId") or "")
+        for rule in rules:
+            group = rule.get("countryGroupId")
+            if rule.get("countryId") not in (None, country) or rule.get("contactType") not in (None, contact_type):
+                continue
+            if group and country not in self.groups.get(str(group), frozenset()):
+                continue
+            chosen = str(rule.get("taxRateId") or "")
+            break
+        rate = self.rates.get(chosen)
+        return rate_key(Decimal(str(rate["rate"])) * PERCENT) if rate and rate.get("rate") is not None else None
+
+
 def read_organization(target: BillyTarget) -> dict[str, Any]:
     client, settings = target.client, target.settings
     org = client.call("GET", "/organization").get("organization") or {}
     rates = {str(r["id"]): r for r in client.list_all("taxRates") if isinstance(r, dict) and "id" in r}
+    groups = {
+        str(g["id"]): frozenset(str(g.get("memberCountryIds") or "").split(","))
+        for g in client.list_all("countryGroups")
+        if isinstance(g, dict) and "id" in g
+    }
+    rules = TaxRules(rates, groups)
     rulesets = client.list_all("salesTaxRulesets", {"include": "salesTaxRuleset.rules:embed"})
     accounts = client.list_all("accounts")
     country = str(org.get("countryId") or settings.organization_country)
-    found = rulesets_by_rate(rulesets, rates, country, str(org.get("defaultSalesTaxRulesetId") or ""))
+    default = next((r for r in rulesets if str(r.get("id")) == str(org.get("defaultSalesTaxRulesetId"))), None)
     ruleset_ids = {str(r.get("id")) for r in rulesets}
     kept = {rate: ident for rate, ident in settings.tax_rulesets.items() if ident in ruleset_ids}
+    kept_treatments = {key: ident for key, ident in settings.treatment_rulesets.items() if ident in ruleset_ids}
     account_ids = {str(a.get("id")) for a in accounts if not a.get("isArchived")}
     sales = settings.sales_account_id if settings.sales_account_id in account_ids else ""
     return {
         "organization_id": str(org.get("id") or ""),
         "organization_currency": str(org.get("baseCurrencyId") or settings.organization_currency),
         "organization_country": country,
-        "tax_rulesets": {**found, **kept},
+        "tax_rulesets": {**rulesets_by_rate(rulesets, rules, country, default), **kept},
+        "treatment_rulesets": {**treatments(default, rules, country), **kept_treatments},
         "tax_rates": sales_rates(rates),
         "sales_account_id": sales or str(org.get("defaultSalesAccountId") or ""),
         "cash_account_id": _cash_account(accounts, org, settings.cash_account_id),
@@ -47,16 +86,32 @@ def read_organization(target: BillyTarget) -> dict[str, Any]:
 
 
 def rulesets_by_rate(
-    rulesets: list[dict[str, Any]], rates: dict[str, dict[str, Any]], country: str, default_id: str
+    rulesets: list[dict[str, Any]], rules: TaxRules, country: str, default: dict[str, Any] | None
 ) -> dict[str, str]:
+    """Rate → a ruleset that gives it at home to a company and a person alike; the default one wins a tie."""
     candidates: dict[str, list[tuple[bool, str, str]]] = defaultdict(list)
     for ruleset in rulesets:
-        given = {_domestic_rate(ruleset, rates, country, kind) for kind in ("company", "person")}
+        given = {rules.rate_for(ruleset, country, kind) for kind in ("company", "person")}
         if len(given) == 1 and None not in given:
-            rate = next(iter(given))
             ident = str(ruleset["id"])
-            candidates[str(rate)].append((ident != default_id, str(ruleset.get("name") or ""), ident))
+            preferred = default is not None and ident == str(default.get("id"))
+            candidates[str(next(iter(given)))].append((not preferred, str(ruleset.get("name") or ""), ident))
     return {rate: min(found)[2] for rate, found in candidates.items()}
+
+
+def treatments(default: dict[str, Any] | None, rules: TaxRules, country: str) -> dict[str, str]:
+    """The default ruleset books a treatment when it gives 0 % to it: an intra-EU sale to a company in another
+    member state of the home country's group (Billy's "EU-salg" rates), an export outside the group."""
+    if default is None:
+        return {}
+    found: dict[str, str] = {}
+    home_groups = [members for members in rules.groups.values() if country in members]
+    abroad = sorted({c for members in home_groups for c in members if c and c != country})
+    if abroad and rules.rate_for(default, abroad[0], "company") == "0":
+        found["intra_eu"] = str(default["id"])
+    if all(rules.rate_for(default, OUTSIDE_EU_PROBE, kind) == "0" for kind in ("company", "person")):
+        found["export"] = str(default["id"])
+    return found
 
 
 def sales_rates(rates: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -66,22 +121,6 @@ def sales_rates(rates: dict[str, dict[str, Any]]) -> dict[str, str]:
         if rate.get("appliesToSales") and rate.get("isActive", True) and rate.get("rate") is not None:
             by_rate[rate_key(Decimal(str(rate["rate"])) * PERCENT)].append(ident)
     return {rate: idents[0] for rate, idents in by_rate.items() if len(idents) == 1}
-
-
-def _domestic_rate(
-    ruleset: dict[str, Any], rates: dict[str, dict[str, Any]], country: str, contact_type: str
-) -> str | None:
-    rules = sorted((r for r in ruleset.get("rules") or [] if isinstance(r, dict)), key=lambda r: r.get("priority") or 0)
-    chosen = str(ruleset.get("fallbackTaxRateId") or "")
-    for rule in rules:
-        if rule.get("countryId") not in (None, country) or rule.get("contactType") not in (None, contact_type):
-            continue
-        if rule.get("countryGroupId") and not rule.get("countryId"):
-            continue  # a group rule (EU): the home country may be a member, but a country rule comes first
-        chosen = str(rule.get("taxRateId") or "")
-        break
-    rate = rates.get(chosen)
-    return rate_key(Decimal(str(rate["rate"])) * PERCENT) if rate and rate.get("rate") is not None else None
 
 
 def _cash_account(accounts: list[dict[str, Any]], org: dict[str, Any], kept: str) -> str:

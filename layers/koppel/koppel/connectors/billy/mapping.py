@@ -93,7 +93,7 @@ def per_line_layout(booking: Booking, mode: TaxMode, *, detailed: bool) -> Layou
     planned = []
     for booked, source in zip(booking.lines, sources, strict=True):
         amount = turn * (booked.net + booked.vat if mode == "incl" else booked.net)
-        line = _priced(booked, source, amount)
+        line = _priced(booked, source, amount, booking.document.vat_treatment)
         named = [
             d.description for d in booking.document.discounts if booked.discount_code and d.code == booked.discount_code
         ]
@@ -145,11 +145,14 @@ def source_lines(booking: Booking) -> list[Line | None]:
     return found
 
 
-def _priced(booked: BookedLine, source: Line | None, amount: Decimal) -> Planned:
-    kind = booked.kind.upper().replace("_", "-")
+def _priced(booked: BookedLine, source: Line | None, amount: Decimal, treatment: str) -> Planned:
+    """A line without a SKU books on Koppel's product of its kind, rate and treatment: the product's ruleset decides
+    Billy's VAT, so a product made for an intra-EU sale is never reused for a domestic one."""
     sku = source.sku.strip() if source is not None else ""
-    key = sku or f"KOPPEL-{kind}-{rate_key(booked.vat_rate)}"
-    name = booked.description if sku else f"{booked.kind.replace('_', ' ').capitalize()} {rate_key(booked.vat_rate)} %"
+    rate = rate_key(booked.vat_rate)
+    own = "" if treatment == "domestic" else treatment
+    key = sku or "-".join(filter(None, ("KOPPEL", booked.kind, rate, own))).upper().replace("_", "-")
+    name = booked.description if sku else f"{booked.kind.capitalize()} {rate} % {own}".replace("_", " ").strip()
     quantity = booked.quantity if booked.quantity > 0 else Decimal(1)
     unit = amount / quantity
     if cents(unit) != unit or cents(unit * quantity) != amount:

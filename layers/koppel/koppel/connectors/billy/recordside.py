@@ -46,6 +46,8 @@ class BillyRecordSide:
     def find_record(self, kind: RecordKind, record: SyncRecord) -> SyncRecord | None:
         """By the record's natural keys, strongest first (``records.lookup_keys``), on Billy's listing."""
         keys = [(name, value) for name, value in lookup_keys(record) if name in vendor.HELD[kind] or name == "name"]
+        if not keys and full_name(record):  # its stronger keys are ones Billy does not hold (a registration number)
+            keys = [("name", full_name(record))]
         if not keys:
             return None
         listed = self._all(kind)
