@@ -19,6 +19,7 @@ from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
 from koppel.connectors.billy import BillySettings, BillyTarget, build_target, mapping
+from koppel.connectors.billy.chart import preview_totals
 from koppel.errors import AuthError, PermanentError, RetryableError
 from koppel.http import session_for
 from koppel.model import Address, Connection, Discount, DocumentEvent, Line, Party, SalesDocument
@@ -425,3 +426,5 @@ def test_preview_shows_what_an_empty_organization_would_receive() -> None:
     assert (invoice["state"], invoice["invoiceNo"], calls[-1]["body"]) == (
         "draft", "INV/2026/00001", {"invoice": {"state": "approved"}})  # fmt: skip
     assert [line["productId"] for line in invoice["lines"]] == ["products-2", "products-3"]
+    # And Billy's own arithmetic on it gives the source's total: 82.43 net + 14.61 VAT = 97.04
+    assert preview_totals(calls) == (D("82.43"), D("14.61"), D("97.04"))

@@ -185,3 +185,18 @@ class PreviewOrganization:
             amount, tax = amount + net, tax + vat
         totals = {"amount": amount, "tax": tax, "grossAmount": amount + tax, "balance": amount + tax, "isPaid": False}
         return {"invoices": [{**invoice, **totals}], "invoiceLines": lines}
+
+
+def preview_totals(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """What an empty organization's invoice adds up to, replayed from ``koppel preview``'s requests: (Σ net, Σ VAT,
+    the total), negative for a credit note. Billy computes them itself, so the requests are played again through a
+    fresh empty organization, which gives the same placeholder ids as the preview did."""
+    account, new_id = PreviewOrganization(), 1
+    invoice: dict[str, Any] = {}
+    for request in requests:
+        answered = account(request["method"], request["path"].split("?")[0], request["body"], new_id)
+        if answered is not None and answered[1] == 201:
+            new_id += 1
+            invoice = (answered[0].get("invoices") or [invoice])[0]
+    turn = Decimal(-1) if invoice.get("type") == "creditNote" else Decimal(1)
+    return turn * invoice["amount"], turn * invoice["tax"], turn * invoice["grossAmount"]
