@@ -147,7 +147,7 @@ def _target(billy: BillySandbox, token: str = TOKEN, **settings: Any) -> BillyTa
                                clock=lambda: NOW)  # fmt: skip
         return build_target(ctx)
 
-    return build({**given, **build(given).after_connect(), **settings})
+    return build({**given, **build(given).after_connect()})
 
 
 def _event(doc: SalesDocument) -> DocumentEvent:
@@ -177,6 +177,16 @@ def test_after_connect_reads_the_organization_its_rulesets_and_accounts(billy: B
     # And intra-EU sales and exports book on the goods ruleset, which gives them 0 %
     goods = billy.find("salesTaxRulesets", name="Salg af varer")["id"]
     assert settings.treatment_rulesets == {"intra_eu": goods, "export": goods}
+
+
+def test_a_ruleset_a_person_mapped_is_kept_while_billy_still_has_it(billy: BillySandbox) -> None:
+    # Given the connection books 25 % on the services ruleset, and 9 % on a ruleset Billy has since deleted
+    services = billy.find("salesTaxRulesets", name="Salg af ydelser")["id"]
+    # When the organization is read again
+    settings = _target(billy, tax_rulesets={"25": services, "9": "deleted-ruleset"}).settings
+    # Then 25 % stays on services, 9 % is no longer mapped (a document at 9 % is parked, naming the rate)
+    assert settings.tax_rulesets["25"] == services
+    assert "9" not in settings.tax_rulesets
 
 
 def test_an_intra_eu_sale_to_a_german_company_books_on_billys_eu_rate(billy: BillySandbox) -> None:
@@ -232,14 +242,17 @@ def test_a_credit_note_credits_the_invoice_it_names_with_positive_amounts(billy:
     [
         Party(name="Jensen & Co", vat_number="dk12345678", is_business=True),
         Party(name="Someone else", email="OLE@jensen.dk"),
+        Party(name="Jensen Holding", code="k100"),
         Party(name="jensen aps "),
     ],
-    ids=["by VAT number", "by e-mail", "by name"],
+    ids=["by VAT number", "by e-mail", "by customer number", "by name"],
 )
 def test_a_customer_billy_holds_is_found_and_not_created_again(billy: BillySandbox, party: Party) -> None:
-    # Given Billy holds Jensen ApS with its VAT number and Ole's e-mail on a contact person
-    held = billy.add_contact("Jensen ApS", "DK", persons=[("Ole Jensen", "ole@jensen.dk")], registrationNo="DK12345678")
-    # When an invoice for the customer (known by its VAT number, an e-mail or its name) is delivered
+    # Given Billy holds Jensen ApS with its VAT number, its customer number and Ole's e-mail on a contact person
+    held = billy.add_contact(
+        "Jensen ApS", "DK", persons=[("Ole Jensen", "ole@jensen.dk")], registrationNo="DK12345678", contactNo="K100"
+    )
+    # When an invoice for the customer (known by its VAT number, an e-mail, its number or its name) is delivered
     result = _deliver(_target(billy), _doc("F-7", [_line("Bat cape", "100.00", sku="CAPE-1")], "125.00", party=party))
     # Then the invoice is on that contact, and Billy still has one contact
     assert result.outcome == "posted", result.reason

@@ -47,8 +47,8 @@ class BillyTarget(BillyRecordSide):
 
     # -- customers ------------------------------------------------------------------------------------------------
     def find_party(self, party: Party) -> ExternalRef | None:
-        """By VAT number (``registrationNo``), then by an e-mail of its contact persons, then by its exact name; a
-        contact that is not archived first. Billy documents no filter on these, so the contacts are listed."""
+        """By VAT number (``registrationNo``), then by an e-mail of its contact persons, then by the customer number
+        (``contactNo``), then by its exact name; a contact that is not archived first. Billy documents no filter on these, so the contacts are listed."""
         contacts = self.client.list_all("contacts", {"include": "contact.contactPersons:embed"})
         contacts.sort(key=lambda contact: bool(contact.get("isArchived")))
         vat = _vat(party.vat_number)
@@ -57,6 +57,7 @@ class BillyTarget(BillyRecordSide):
         keys = (
             ("registrationNo", vat, lambda c: {_vat(str(c.get("registrationNo") or ""))}),
             ("e-mail", email, _emails),
+            ("contactNo", party.code.strip().casefold(), lambda c: {str(c.get("contactNo") or "").strip().casefold()}),
             ("name", name, lambda c: {str(c.get("name") or "").strip().casefold()}),
         )
         for _, wanted, held in keys:
