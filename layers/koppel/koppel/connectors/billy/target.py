@@ -48,7 +48,8 @@ class BillyTarget(BillyRecordSide):
     # -- customers ------------------------------------------------------------------------------------------------
     def find_party(self, party: Party) -> ExternalRef | None:
         """By VAT number (``registrationNo``), then by an e-mail of its contact persons, then by the customer number
-        (``contactNo``), then by its exact name; a contact that is not archived first. Billy documents no filter on these, so the contacts are listed."""
+        (``contactNo``), then by its exact name; a contact that is not archived first. Billy documents no filter on
+        these, so the contacts are listed."""
         contacts = self.client.list_all("contacts", {"include": "contact.contactPersons:embed"})
         contacts.sort(key=lambda contact: bool(contact.get("isArchived")))
         vat = _vat(party.vat_number)
