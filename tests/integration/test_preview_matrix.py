@@ -109,10 +109,19 @@ def _quickbooks(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decim
     return sign * net, sign * vat, sign * (net + vat)
 
 
+def _billy(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """Billy computes each line's VAT itself from its product's ruleset: its preview organization replays the
+    requests and reads the invoice it would hold."""
+    from koppel.connectors.billy.chart import preview_totals
+
+    return preview_totals(requests)
+
+
 BOOKED: dict[str, Callable[[list[dict[str, Any]]], tuple[Decimal, Decimal, Decimal]]] = {
     "snelstart": _snelstart,
     "eboekhouden": _eboekhouden,
     "quickbooks": _quickbooks,
+    "billy": _billy,
 }
 
 

@@ -214,6 +214,7 @@ def test_the_dispatcher_learns_each_event_source_from_the_template(stack: StackO
         "GET /apps/{source}/panel",
         "POST /apps/{source}/invoice",
         "POST /apps/{source}/invoices/{action}",
+        "GET /records/{system}/sync",
     }
     assert stack.functions["SchedulePollsFunction"].schedules == ("rate(1 minute)",)
     assert (deliver.module, deliver.handler, poll.timeout) == ("functions.deliver.app", "lambda_handler", 120)
