@@ -63,6 +63,22 @@ class WithSandboxes:
             sandbox.stop()
 
 
+def cli(*args: str) -> None:
+    """`koppel ARGS` as a person types it (in-process, on the local stack's environment)."""
+    from koppel.cli import app
+
+    app(list(args), standalone_mode=False)
+
+
+def cli_output(*args: str) -> str:
+    """What a `koppel` command printed on stdout (a start link, a button link), the way a person copies it."""
+    from koppel.cli import out
+
+    with out.capture() as printed:
+        cli(*args)
+    return printed.get().strip()
+
+
 class UnknownKoppeling(LookupError):
     """A name that is in no registry entry; the message lists the known ones."""
 

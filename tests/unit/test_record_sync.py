@@ -154,10 +154,10 @@ def test_a_record_on_both_sides_is_linked_by_its_email_not_duplicated(world: Any
     # When the sync runs (the CRM has priority)
     summary = _run(world).kinds["contact"]
     # Then they are linked, each empty field filled from the other, and the name taken from the CRM, with both noted
-    assert (summary.created, summary.linked) == (0, 1)
+    assert (summary.created, summary.linked, summary.updated) == (0, 1, 0)
     assert [r.fields["phone"] for r in crm.of("contact")] == ["+31 30 123"]
     [held] = books.of("contact")
-    assert (held.value("city"), held.value("first_name")) == ("UTRECHT", "Eva")
+    assert (held.value("city"), held.value("first_name"), held.value("phone")) == ("UTRECHT", "Eva", "+31 30 123")
     assert summary.conflicts == ["Eva de Vries: first_name: Simply CRM 'Eva', Billy 'E.'; Simply CRM won"]
 
 

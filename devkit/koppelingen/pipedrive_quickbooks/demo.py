@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from rich.table import Table
 
-from devkit.koppelingen import WithSandboxes
+from devkit.koppelingen import WithSandboxes, cli
 from devkit.koppelingen.pipedrive_quickbooks.report import off
 from devkit.koppelingen.pipedrive_quickbooks.scenarios import (
     REALM,
@@ -27,7 +27,7 @@ from devkit.koppelingen.pipedrive_quickbooks.scenarios import (
     dutch_b2b_deal,
     expected,
 )
-from devkit.koppelingen.pipedrive_quickbooks.seed import as_json, cli, company_user, connect, press
+from devkit.koppelingen.pipedrive_quickbooks.seed import as_json, company_user, connect, press
 from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox, ProductLine
 from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
 from devkit.sandboxes.quickbooks.seed import DUTCH_VAT_CODES

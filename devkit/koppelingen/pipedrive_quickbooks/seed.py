@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from devkit.koppelingen import cli, cli_output
 from devkit.koppelingen.pipedrive_quickbooks.scenarios import REALM, dutch_b2b_deal
 from devkit.sandboxes.quickbooks.seed import DUTCH_VAT_CODES
 
@@ -174,21 +175,6 @@ def press(
         f"{stack.http_url}/apps/pipedrive/{what}", PIPEDRIVE_APP[0], [deal], user=user
     )
     return requests.request(method, request.full_url, headers=request.headers, timeout=TIMEOUT * 3)
-
-
-def cli(*args: str) -> None:
-    from koppel.cli import app
-
-    app(list(args), standalone_mode=False)
-
-
-def cli_output(*args: str) -> str:
-    """What a CLI command printed on stdout (the start link), the way a person copies it."""
-    from koppel.cli import out
-
-    with out.capture() as printed:
-        cli(*args)
-    return printed.get().strip()
 
 
 def as_json(response: requests.Response) -> Any:

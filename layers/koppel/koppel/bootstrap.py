@@ -260,6 +260,21 @@ def target_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[s
     return build
 
 
+def source_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], Source]:
+    """Sources built with given credentials and no token cache or store, to prove them (and a field mapping)."""
+
+    def build(connection: Connection, name: str, credentials: Mapping[str, str]) -> Source:
+        from koppel import connectors
+
+        ctx = connectors.ConnectorContext(
+            connection=connection, settings=connection.source_settings, secrets=credentials,
+            session=http_session(settings), store=None, partner_secret=partner_secret_reader(settings, name),
+        )  # fmt: skip
+        return connectors.build_source(name, ctx)
+
+    return build
+
+
 def activation_flow(target: str) -> ActivationFlow:
     """The activation of a vendor that activates by calling back; NotFoundError for one that does not."""
     return _declared(
@@ -383,6 +398,7 @@ def build_connect_deps(settings: ConnectSettings) -> ConnectDeps:
         connections=connection_store(settings),
         grants=grant_store(settings),
         target_with=target_with(settings),
+        source_with=source_with(settings),
         activation_for=activation_flow,
         oauth_for=oauth_flow,
         stored_target=lambda connection, name: target_for(settings, connection, name),

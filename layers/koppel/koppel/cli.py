@@ -25,6 +25,7 @@ from koppel.errors import InputError, KoppelError
 from koppel.model import Connection
 
 if TYPE_CHECKING:
+    from koppel.model import RecordSyncSettings
     from koppel.ports import ConnectionStore
 
 app = typer.Typer(help="Koppel: real-time, exactly-once bookkeeping integrations.", no_args_is_help=True)
@@ -91,12 +92,19 @@ def connections_add(
     poll_minutes: Annotated[
         int | None, typer.Option(min=1, max=1440, help="Poll the source every N minutes (default: the source's)")
     ] = None,
+    direction: Annotated[
+        str, typer.Option(help="Two-way koppelingen: both, to-target or to-source (which records are carried)")
+    ] = "both",
+    priority: Annotated[str, typer.Option(help="Two-way: source or target wins a field both changed")] = "source",
+    manual: Annotated[bool, typer.Option(help="Two-way: records only when asked (koppel sync, the button)")] = False,
 ) -> None:
-    """Create a connection; credentials are stored encrypted with the Koppel KMS key, apart from the settings."""
+    """Create a connection; credentials are stored encrypted with the Koppel KMS key, apart from the settings. When
+    both systems keep records (a CRM and an accounting package), the connection also keeps them alike."""
     from koppel import connectors
 
     for system in (source, *target):
         connectors.load(system)
+    records = _record_settings(source, target, direction, priority, manual=manual)
     # A source Koppel polls (no webhooks) is polled every minute by default, one with webhooks as a safety net.
     interval = poll_minutes or connectors.load(source).poll_interval_minutes
     settings = _pairs(setting or [], "--setting")
@@ -117,6 +125,7 @@ def connections_add(
         target_settings={t: dict(settings.get(t, {})) for t in target},
         poll_interval_minutes=interval,
         created_at=datetime.now(UTC),
+        records=records,
     )
     store = _store()
     store.put(connection)
@@ -127,6 +136,25 @@ def connections_add(
         address = f"{webhook_base.rstrip('/')}/hooks/{source}/{connection_id}"
         _subscribe_webhooks(store, connection, address)
         out.print(f"webhooks of {source} now go to {address}")
+
+
+def _record_settings(
+    source: str, targets: list[str], direction: str, priority: str, *, manual: bool
+) -> RecordSyncSettings | None:
+    """Record sync for a source and a (single) target that both keep records; None otherwise."""
+    from koppel import connectors
+    from koppel.model import RecordSyncSettings
+
+    if len(targets) != 1 or not all(connectors.load(s).can("record_sync") for s in (source, targets[0])):
+        return None
+    ways = {"both": "both", "to-target": "to_target", "to-source": "to_source"}
+    if direction not in ways:
+        raise InputError(f"--direction {direction!r} is not one of {', '.join(ways)}")
+    if priority not in ("source", "target"):
+        raise InputError(f"--priority {priority!r} is not source or target")
+    return RecordSyncSettings.model_validate(
+        {"direction": ways[direction], "priority": priority, "automatic": not manual}
+    )
 
 
 def _subscribe_webhooks(store: ConnectionStore, connection: Connection, address: str) -> None:

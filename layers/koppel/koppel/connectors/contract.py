@@ -25,6 +25,8 @@ Capabilities, and who uses them:
 ``product_groups``            ``ProductGroups``: the source lists the groups revenue can be mapped by.
 ``record_sync``               ``RecordSide``: organizations, contacts and products kept alike on both sides of a
                               two-way koppeling (``services/record_sync.py``), on a source or a target.
+``mapping_check``             ``MappingCheck``: a source checks the connection's field mapping against the vendor's
+                              own fields (custom fields included) when its credentials are saved.
 ``webhook_registration``      ``WebhookRegistration``: the source subscribes Koppel's address to its webhooks.
 ``activation``                ``ActivationFlow`` (on the descriptor): the vendor activates by calling back.
 ``app_extension``             ``AppExtension`` (on the descriptor): the vendor's screens call Koppel (a button, a
@@ -68,6 +70,7 @@ Capability = Literal[
     "invoice_actions",
     "product_groups",
     "record_sync",
+    "mapping_check",
     "webhook_registration",
     "activation",
     "oauth",
@@ -158,6 +161,13 @@ class RecordSide(Protocol):
 
     def update_record(self, kind: RecordKind, ident: str, fields: Mapping[str, str]) -> SyncRecord:
         """Change only ``fields`` (a field given as '' is emptied); the whole record as this side now holds it."""
+
+
+@runtime_checkable
+class MappingCheck(Protocol):
+    def mapping_problems(self) -> list[str]:
+        """What is wrong with the connection's field mapping, each with what to do ([] when it fits); it reads the
+        vendor's fields, so it also proves the credentials (AuthError when they are refused)."""
 
 
 @runtime_checkable

@@ -55,6 +55,8 @@ class ConnectDeps:
     """A target's activation flow (its vendor calls back with the credential); NotFoundError for one without."""
     oauth_for: Callable[[str], OAuthFlow] = field(default=_no_oauth)
     """A system's OAuth 2.0 flow (the owner consents on the vendor's page); NotFoundError for one without."""
+    source_with: Callable[[Connection, str, Mapping[str, str]], object] = field(default=lambda *_: None)
+    """(connection, system, credentials) → the source's connector with these credentials only (as ``target_with``)."""
     stored_target: Callable[[Connection, str], object] = field(default=lambda *_: None)
     """(connection, system) → that system's target as deliver builds it, with the credentials and grant stored now:
     an OAuth target reads its chart with the grant its consent just stored."""
@@ -211,6 +213,24 @@ def try_credentials(
     return after_connect(deps.target_with(connection, system, credentials))
 
 
+def _check_mapping(connection: Connection, system: str, credentials: Mapping[str, str], deps: ConnectDeps) -> None:
+    """A source that maps fields checks its mapping against the vendor's fields now, with these credentials."""
+    from koppel.connectors.contract import MappingCheck  # here, not at import: the scheduler loads no connector
+
+    source = deps.source_with(connection, system, credentials)
+    if not isinstance(source, MappingCheck):
+        return
+    try:
+        problems = source.mapping_problems()
+    except (AuthError, PermanentError) as error:
+        refused = f"{system} did not accept these credentials ({error}); nothing was changed"
+        raise InputError(refused, status=422) from error
+    if problems:
+        raise InputError(
+            f"the field mapping does not fit {system}'s fields; nothing was changed: {'; '.join(problems)}", status=422
+        )
+
+
 def connect_credentials(
     connection: Connection, system: str, credentials: Mapping[str, str], deps: ConnectDeps
 ) -> Connection:
@@ -221,6 +241,8 @@ def connect_credentials(
     if system not in (connection.source, *connection.targets):
         raise InputError(f"connection {connection.connection_id!r} has no system {system!r}")
     synced: dict[str, Any] = {}
+    if system == connection.source:
+        _check_mapping(connection, system, credentials, deps)
     if system in connection.targets:
         try:
             synced = try_credentials(connection, system, credentials, deps)

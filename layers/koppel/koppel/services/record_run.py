@@ -51,6 +51,8 @@ class KindRun:
         self.summary = KindSummary()
         self.links: dict[tuple[Side, str], RecordLink] = {}
         self.outcome = Outcome("in sync", "")
+        self.handled: set[tuple[Side, str]] = set()
+        """Records this run has carried (either side of a link it saved): what was read of them before is stale."""
 
     def other(self, side: Side) -> Side:
         return next(system for system in self.sides if system != side)
@@ -69,12 +71,11 @@ class KindRun:
         for side, ident, record in self._reopened():
             changes[side].setdefault(ident, record)
         total, done = sum(len(found) for found in changes.values()), 0
-        handled: set[tuple[Side, str]] = set()
         for side, found in changes.items():
             for ident, record in found.items():
                 done += 1
-                if (side, ident) not in handled:
-                    handled |= self._one(side, record, changes)
+                if (side, ident) not in self.handled:  # read before this run wrote it: what was read is stale
+                    self._one(side, record, changes)
                 self.progress(self.kind, done, total)
         for side, read in reads.items():
             self._deletions(side, read, linked_before)
@@ -117,14 +118,15 @@ class KindRun:
         return found
 
     # -- one change ------------------------------------------------------------------------------------------------
-    def _one(self, side: Side, record: SyncRecord, changes: dict[Side, dict[str, SyncRecord]]) -> set[tuple[Side, str]]:
+    def _one(self, side: Side, record: SyncRecord, changes: dict[Side, dict[str, SyncRecord]]) -> None:
         other = self.other(side)
         link = self.links.get((side, record.ident))
         other_record = changes[other].get(link.ids[other]) if link else None
+        self.handled.add((side, record.ident))
         entry = self._claim(side, record, other)
         if entry is None:
             self.outcome = Outcome("waiting", self._held(side, record, other))
-            return {(side, record.ident)}
+            return
         try:
             note, ref = self._linked(link, side, record, other_record) if link else self._unlinked(side, record)
         except AuthError:
@@ -141,8 +143,6 @@ class KindRun:
         else:
             self._close(entry, ref, note)
             self.outcome = Outcome("synced", note, ref.id)
-        handled = {(side, record.ident)}
-        return handled | ({(other, link.ids[other])} if link else set())
 
     def _held(self, side: Side, record: SyncRecord, other: Side) -> str:
         """Why a change was not taken up: done before, parked before, or another worker on it now."""
@@ -262,6 +262,7 @@ class KindRun:
             raise RetryableError("another run changed this record's link at the same time")
         stored = link.model_copy(update={"version": link.version + 1})
         self.links.update(dict.fromkeys(link.ids.items(), stored))
+        self.handled |= set(link.ids.items())
 
     # -- deletions -------------------------------------------------------------------------------------------------
     def _deletions(self, side: Side, read: RecordChanges, linked_before: set[tuple[Side, str]]) -> None:

@@ -18,7 +18,9 @@ CONNECTOR = Connector(
     name="simplycrm",
     title="Simply CRM",
     settings=SimplyCrmSettings,
-    capabilities=frozenset({"polled_source", "record_sync", "payment_status_writer", "preview_source"}),
+    capabilities=frozenset(
+        {"polled_source", "record_sync", "mapping_check", "payment_status_writer", "preview_source"}
+    ),
     build_source=build_source,
     build_target=build_target,
     example_settings={"url": "https://demo.simply-crm.com"},

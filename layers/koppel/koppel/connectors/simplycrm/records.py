@@ -56,6 +56,11 @@ class SimplyCrmRecords:
             self._checked.add(kind)
         return names
 
+    def mapping_problems(self) -> list[str]:
+        """The connection's mapping (standard or custom) of every module against Simply CRM's ``describe``: run when
+        the credentials are saved, so a mapping that cannot work is refused then, not at the first sync."""
+        return check_mapping(self.client, {kind: field_map(self.settings, kind) for kind in MODULES})
+
     def record_fields(self, kind: RecordKind) -> frozenset[str]:
         return frozenset(self.mapped(kind))
 
