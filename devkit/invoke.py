@@ -106,11 +106,13 @@ class EventWorld:
     """The local stack and every vendor sandbox, seeded with what the recorded events name."""
 
     def __init__(self) -> None:
+        from devkit.sandboxes.billy.sandbox import BillySandbox
         from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
         from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
         from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
         from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
         from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
+        from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
         from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
         self.stack = LocalStack()
@@ -120,12 +122,17 @@ class EventWorld:
         self.bizzcloud: BizzcloudSandbox = BizzcloudSandbox()
         self.pipedrive: PipedriveSandbox = PipedriveSandbox()
         self.quickbooks: QuickbooksSandbox = QuickbooksSandbox()
+        self.crm: SimplyCrmSandbox = SimplyCrmSandbox()
+        self.billy: BillySandbox = BillySandbox()
         self.koppelsleutel = ""
         self.api_token = ""
 
     @property
     def sandboxes(self) -> tuple[Any, ...]:
-        return (self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud, self.pipedrive, self.quickbooks)
+        return (
+            self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud, self.pipedrive, self.quickbooks, self.crm,
+            self.billy,
+        )  # fmt: skip
 
     def __enter__(self) -> EventWorld:
         self.stack.start()
@@ -152,6 +159,7 @@ class EventWorld:
     def seed(self) -> None:
         from devkit.koppelingen.bizzcloud_eboekhouden.seed import seed_demo_kassa
         from devkit.koppelingen.pipedrive_quickbooks.seed import seed_demo_deals
+        from devkit.koppelingen.simplycrm_billy.seed import seed_demo_crm
 
         # demo-deals first: its seed lets the schedule fire (the target sync reads QuickBooks' tax codes) and the
         # queues drain, which must not yet find what the other connections' events are about
@@ -159,6 +167,7 @@ class EventWorld:
         self._seed_demo_shop()
         self.api_token = seed_demo_kassa(self.bizzcloud, self.eboekhouden)
         self._seed_grants()
+        seed_demo_crm(self.crm, self.billy)
 
     def _seed_demo_shop(self) -> None:
         from devkit.koppelingen.ccvshop_snelstart.seed import seed_demo_shop

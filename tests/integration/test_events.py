@@ -69,7 +69,7 @@ def _answered(status: int, saying: str, *, location: str = "") -> Callable[[Even
 
 def _scheduled(world: EventWorld, answer: dict[str, Any]) -> None:
     # demo-deals is not due: its seed let the schedule fire a moment ago (its target sync read QuickBooks' tax codes)
-    assert answer == {"scheduled": ["demo-kassa", "demo-shop"]}
+    assert answer == {"scheduled": ["demo-crm", "demo-kassa", "demo-shop"]}
 
 
 def _invoices(world: EventWorld) -> dict[str, dict[str, Any]]:
@@ -118,6 +118,28 @@ def _sent_from_the_panel(world: EventWorld, answer: dict[str, Any]) -> None:
     assert _invoices(world)["PD-801"]["EmailStatus"] == "EmailSent"
 
 
+def _booked_in_billy(world: EventWorld, answer: dict[str, Any]) -> None:
+    from devkit.koppelingen.simplycrm_billy.seed import BILLY_TOKEN
+
+    assert answer == {"batchItemFailures": []}
+    [invoice] = world.billy.records("invoices", BILLY_TOKEN)
+    assert (invoice["invoiceNo"], invoice["state"], invoice["grossAmount"]) == ("INV1", "approved", Decimal("15625.00"))
+
+
+def _paid_in_the_crm(world: EventWorld, answer: dict[str, Any]) -> None:
+    assert answer == {"batchItemFailures": []}
+    assert world.crm.retrieve("16x3")["invoicestatus"] == "Paid"
+
+
+def _contact_synced_by_its_button(world: EventWorld, answer: dict[str, Any]) -> None:
+    from devkit.koppelingen.simplycrm_billy.seed import BILLY_TOKEN
+
+    assert answer["statusCode"] == 200, answer
+    said = _body(answer)
+    assert (said["state"], said["message"]) == ("synced", "created in Billy")
+    assert [c["name"] for c in world.billy.records("contacts", BILLY_TOKEN)] == ["Mette Holm"]
+
+
 EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "connect__snelstart_start.json": _answered(302, "", location="referenceKey="),
     "connect__snelstart_activation.json": _answered(200, '"status":"active"'),
@@ -126,6 +148,9 @@ EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "apps__panel.json": _panel_lists_the_invoice,
     "apps__invoice.json": _button_queued,
     "apps__invoice_action.json": _sent_from_the_panel,
+    "apps__record_sync.json": _contact_synced_by_its_button,
+    "deliver__billy_invoice.json": _booked_in_billy,
+    "deliver__simplycrm_payment_status.json": _paid_in_the_crm,
     "deliver__quickbooks_invoice.json": _booked_in_quickbooks,
     "deliver__pipedrive_invoice_status.json": _status_on_the_deal,
     "deliver__order_completed.json": _booked_in_snelstart,

@@ -18,6 +18,8 @@ CONNECTION = "demo-crm"
 USER, ACCESS_KEY = "koppel", "k0ppelAcce55Key01"
 """The Simply CRM user Koppel logs in as, and its access key (My Preferences > Access Key)."""
 BILLY_TOKEN = "demo-billy-access-token-0000000000000001"
+BUTTON_TOKEN = "demo-crm-sync-button-token-000000000001"
+"""The token in demo-crm's Sync button links (the recorded apps__record_sync.json carries it)."""
 VAT = "25"
 """A Danish business: Billy's organization and the CRM's invoices at 25 % VAT."""
 
@@ -67,4 +69,21 @@ def seed_demo_crm(crm: SimplyCrmSandbox, billy: BillySandbox) -> str:
         duedate="2026-12-04", hdnTaxType="individual",
     )  # fmt: skip
     contact = crm.add_contact("Holm", firstname="Mette", email="mette@nordlys.example", account_id=nordlys["id"])
+    _button(CONNECTION, BUTTON_TOKEN)
     return str(contact["id"])
+
+
+def _button(connection_id: str, token: str) -> None:
+    """The Sync button links with a known token, as `koppel connections button` would have handed them out."""
+    import hashlib
+
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    store = bootstrap.connection_store(StoreSettings.load())
+    connection = store.get(connection_id)
+    assert connection.records is not None  # connect made a two-way connection
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    store.put(
+        connection.model_copy(update={"records": connection.records.model_copy(update={"button_digest": digest})})
+    )
