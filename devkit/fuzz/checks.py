@@ -42,7 +42,7 @@ def problems(probe: Probe, answer: Answer, secrets: set[str]) -> list[tuple[str,
         found.append(("5xx", ""))
     elif status < 400 and not probe.may_succeed:
         found.append(("accepted bad input", ""))
-    elif status >= 400 and not has_reason(answer):
+    elif status >= 400 and not has_reason(answer) and probe.method != "HEAD":  # an answer to HEAD has no body
         found.append(("4xx without a reason", "no JSON error"))
     if probe.expect and status not in probe.expect and (status >= 400 or probe.may_succeed) and status < 500:
         found.append(("unexpected status", f"expected {'/'.join(map(str, sorted(probe.expect)))}"))
