@@ -383,6 +383,7 @@ def build_deliver_deps(settings: DeliverSettings, connection: Connection) -> Del
         ledger=ledger(settings),
         lease=timedelta(seconds=settings.LEASE_SECONDS),
         meter=_meter(),
+        remember_written=connection.records is not None,
     )
 
 

@@ -49,9 +49,18 @@ LOOKUP_KEYS: dict[RecordKind, tuple[str, ...]] = {
 ``name`` is a contact's full name; a name is used only when no stronger key is filled in."""
 
 Side = str
+WRITTEN = "written"
+"""The ledger's link namespace of documents Koppel wrote into a system it also reads from (a two-way koppeling):
+``<system>:<number>`` → ``written_mark`` of the document, so that reading it back is no new document (no echo)."""
 RECORD_EVENT_PREFIX = "record:"
 """Ledger rows of record changes are ``record:<kind>:<side>:<id>:<fingerprint>``: replayed by the next sync."""
 """A system's name (``simplycrm``, ``billy``): which side of the pair."""
+
+
+def written_mark(currency: str, total: Decimal) -> str:
+    """What identifies a written document besides its number: a document of another system that happens to carry
+    the same number is no echo unless it also has the same currency and total, to the cent."""
+    return f"{currency} {total.quantize(Decimal('0.01'))}"
 
 
 def _normal(name: str, value: str) -> str:

@@ -18,6 +18,7 @@ from koppel.errors import PermanentError, RetryableError, park_reason
 from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent, PaymentStatusEvent
 from koppel.money import cents
 from koppel.ports import WRITTEN_BACK, LedgerEntry, NoMeter, koppeling
+from koppel.records import WRITTEN, written_mark
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +42,10 @@ class DeliverDeps:
     lease: timedelta = timedelta(seconds=180)
     clock: Callable[[], datetime] = field(default=_utcnow)
     meter: Meter = field(default_factory=NoMeter)
+    remember_written: bool = False
+    """A two-way koppeling: each document written into the target is remembered by its number (the source's before
+    it is written, and the target's own once it answers), so the poll that reads the target does not take it for a
+    new document and send it back (records.WRITTEN)."""
 
 
 Outcome = Literal[
@@ -148,12 +153,22 @@ def _not_ours(entry: LedgerEntry, now: datetime) -> DeliveryResult:
 
 def _book(event: DocumentEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:
     booking = plan_booking(event.payload)
+    _remember_written(event, event.payload.number, deps)  # before: a target may hold it before it answers
     existing = deps.target.find_booking(booking)
     if existing is not None:
+        _remember_written(event, existing.number, deps)
         return DeliveryResult("found_in_target", deps.ledger.mark_posted(entry, existing, deps.clock()))
     party, _ = ensure_party(event.connection_id, booking.document.party, deps)
     ref = deps.target.post_booking(booking, party, entry.request_id)
+    _remember_written(event, ref.number, deps)
     return DeliveryResult("posted", deps.ledger.mark_posted(entry, ref, deps.clock()))
+
+
+def _remember_written(event: DocumentEvent, number: str | None, deps: DeliverDeps) -> None:
+    if deps.remember_written and number:
+        doc = event.payload
+        key = f"{deps.target_name}:{number}"
+        deps.ledger.put_link(event.connection_id, WRITTEN, key, written_mark(doc.currency, doc.total))
 
 
 def party_key(party: Party) -> str | None:

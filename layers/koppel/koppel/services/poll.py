@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING
 from koppel.errors import AuthError, InputError, KoppelError, PermanentError
 from koppel.ports import LedgerEntry, NoMeter, PollJob, koppeling
 from koppel.services.ingest import publish
-from koppel.services.record_sync import RecordSyncDeps, describe_summary, sync_records
 from koppel.services.status import mark_red
 from koppel.services.target_sync import TargetSyncDeps, sync_targets
+from koppel.services.two_way import can_be_polled, not_written_by_koppel, reverse_ways, sync_records_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from koppel.model import Connection, HubEvent
     from koppel.ports import ConnectionStore, DuePoll, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
+    from koppel.services.record_sync import RecordSyncDeps
 
 SOURCE_STREAM = "source"
 RESCHEDULE_WORKERS = 10
@@ -42,6 +43,8 @@ class PollDeps:
     """When given, every regular poll also carries payment status back and refreshes the targets' charts."""
     meter: Meter = field(default_factory=NoMeter)
     records: RecordSyncDeps | None = None
+    can_poll: Callable[[str], bool] = can_be_polled
+    """Whether a system is a source Koppel polls (its descriptor): a two-way koppeling's target is read too."""
     """When given, a two-way koppeling's regular poll also keeps its records alike (when its sync is automatic)."""
 
 
@@ -132,11 +135,24 @@ def poll_connection(job: PollJob, deps: PollDeps) -> PollResult:
         if deps.connections.advance_watermark(connection.connection_id, SOURCE_STREAM, target):
             new_watermark = target
     statuses, sync_error = (0, "") if job.is_backfill or deps.targets is None else _sync(connection, deps.targets)
-    kept_alike = "" if job.is_backfill else _sync_records(connection, deps)
+    if not job.is_backfill:
+        for way in reverse_ways(connection, deps.can_poll):
+            skipped += _poll_reverse(way, now, deps)
+    kept_alike = "" if job.is_backfill else sync_records_now(connection, deps.records, deps.connections)
     return PollResult(
         connection.connection_id, since, until, records, enqueued, new_watermark, tuple(skipped), statuses, sync_error,
         kept_alike,
     )  # fmt: skip
+
+
+def _poll_reverse(way: Connection, now: datetime, deps: PollDeps) -> list[str]:
+    """One window of the target read as a source, behind its own watermark; what it skipped, in words."""
+    stream = f"{SOURCE_STREAM}#{way.source}"
+    watermark = deps.connections.get_watermark(way.connection_id, stream) or way.created_at
+    since = watermark - deps.overlap
+    safe_point, _, _, skipped = _read_window(way, since, now, deps)
+    deps.connections.advance_watermark(way.connection_id, stream, max(safe_point, since + deps.overlap))
+    return skipped
 
 
 def _read_window(
@@ -159,6 +175,8 @@ def _read_window(
             _park_problem(record.model_copy(update={"problem": str(error)}), connection, deps)
             skipped.append(f"{record.record_id}: {error}")
             continue
+        events, echoes = not_written_by_koppel(events, connection, deps.ledger)
+        skipped += echoes
         publish(connection, events, deps.publisher)
         enqueued += len(events)
         if record.skipped_reason:
@@ -173,20 +191,6 @@ def _sync(connection: Connection, deps: TargetSyncDeps, *, now_: bool = False) -
         return len(sync_targets(connection, deps, now_=now_).statuses), ""
     except KoppelError as error:
         return 0, f"{type(error).__name__}: {error}"
-
-
-def _sync_records(connection: Connection, deps: PollDeps) -> str:
-    """A two-way koppeling with an automatic sync keeps its records alike on every regular poll."""
-    if deps.records is None or connection.records is None or not connection.records.automatic:
-        return ""
-    try:
-        summary = sync_records(connection, deps.records)
-    except AuthError as error:
-        mark_red(deps.connections, connection.connection_id, str(error))
-        return f"AuthError: {error}"
-    except KoppelError as error:
-        return f"{type(error).__name__}: {error}"
-    return describe_summary(summary)
 
 
 def _events_of(record: PolledRecord, connection: Connection, source: Source, deps: PollDeps) -> list[HubEvent]:
