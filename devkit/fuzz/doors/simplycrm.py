@@ -210,8 +210,8 @@ def bad_presses(own: Button, other: Button) -> dict[str, SearchStrategy[Probe]]:
         "bad kind": st.one_of(st.sampled_from(KINDS), m.tricky_text()).map(
             lambda k: press(own.query(kind=k), "bad kind", f"kind {k[:20]!r}", expect=(400,))
         ),
-        "unknown record": unknown_records(own).map(
-            lambda d: press(own.query(record=d[1]), "unknown record", d[0], **no_record)
+        "unknown record": st.tuples(unknown_records(own), st.sampled_from(["application/json", "text/html"])).map(
+            lambda d: press(own.query(record=d[0][1]), "unknown record", f"{d[0][0]}, {d[1]}", accept=d[1], **no_record)
         ),
         "wrong system": wrong_systems(own),
         "repeated parameters": repeated(own, other),
