@@ -1,0 +1,5 @@
+"""`python -m koppel.cli`."""
+
+from koppel.cli import main
+
+main()

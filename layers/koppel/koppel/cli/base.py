@@ -1,0 +1,34 @@
+"""What every `koppel` command shares: the typer apps, the consoles, and the stores the commands read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from koppel.errors import InputError
+
+if TYPE_CHECKING:
+    from koppel.ports import ConnectionStore
+
+app = typer.Typer(help="Koppel: real-time, exactly-once bookkeeping integrations.", no_args_is_help=True)
+connections_app = typer.Typer(help="Create and inspect connections (koppelingen).", no_args_is_help=True)
+app.add_typer(connections_app, name="connections")
+out = Console()
+err = Console(stderr=True)
+
+
+def connection_store() -> ConnectionStore:
+    from koppel import bootstrap
+    from koppel.settings import StoreSettings
+
+    return bootstrap.connection_store(StoreSettings.load())
+
+
+def only_connection(store: ConnectionStore) -> str:
+    ids = [c.connection_id for c in store.all()]
+    if len(ids) != 1:
+        listed = ", ".join(ids) or "none yet (koppel connections add)"
+        raise InputError(f"name the connection to backfill: koppel backfill ID --since … (connections: {listed})")
+    return ids[0]
