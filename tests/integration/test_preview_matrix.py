@@ -9,6 +9,7 @@ source's total. A pair the capabilities do not allow is refused by ``koppel prev
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 from devkit.sandboxes.eboekhouden.chart import VAT_CODES
 from koppel import connectors
-from koppel.errors import InputError
+from koppel.errors import InputError, PermanentError
 from koppel.model import Connection, SalesDocument
 from koppel.preview import preview
 from tests.integration.test_cli import koppel
@@ -41,6 +42,16 @@ def previewable() -> tuple[list[str], list[str]]:
 SOURCES, TARGETS = previewable()
 DOCUMENTS = [path for source in SOURCES for path in sorted((FIXTURES / source).glob("preview_*.json"))]
 PAIRS = [(path, target) for path in DOCUMENTS for target in TARGETS]
+
+
+REFUSED: dict[tuple[str, str], str] = {
+    # A Danish organization's invoice (DKK, 25 %) cannot be booked by a package that books euros only, or whose preview
+    # company has no 25 % tax code: the preview refuses it with the target's reason instead of booking it wrong.
+    ("billy", "eboekhouden"): "is in DKK: e-Boekhouden.nl books euros only",
+    ("billy", "snelstart"): "is in DKK: SnelStart bookings carry euros only",
+    ("billy", "quickbooks"): "VAT rate 25 %, which has no QuickBooks Online tax code",
+}
+"""Pairs whose representative document the target refuses, with the words of its refusal."""
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -137,6 +148,10 @@ def test_the_matrix_covers_every_source_and_target_the_connectors_declare() -> N
 def test_every_source_document_previews_into_every_target_to_the_cent(path: Path, target: str) -> None:
     # Given a representative document of a source
     source, record = path.parent.name, read(path)
+    if (source, target) in REFUSED:  # When it is previewed into a target that cannot take it  Then it says why
+        with pytest.raises(PermanentError, match=re.escape(REFUSED[source, target])):
+            preview(source, target, record)
+        return
     # When it is previewed into a target
     requests = preview(source, target, record)
     # Then the booking's net lines and VAT add up to the source's own total, to the cent
@@ -148,6 +163,10 @@ def test_every_source_document_previews_into_every_target_to_the_cent(path: Path
 def test_koppel_preview_prints_the_requests_for_every_pair(path: Path, target: str) -> None:
     # When a user previews the document from the command line
     done = koppel("preview", "--source", path.parent.name, "--target", target, str(path))
+    if (path.parent.name, target) in REFUSED:  # Then a pair the target cannot take exits non-zero saying why
+        assert done.returncode != 0
+        assert REFUSED[path.parent.name, target] in " ".join(done.stderr.split())
+        return
     # Then it exits 0 with the requests, the same the preview path gives
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["requests"]
