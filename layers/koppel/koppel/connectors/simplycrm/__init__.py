@@ -1,6 +1,7 @@
-"""Simply CRM (vtiger's webservice) as the source side of a two-way koppeling: invoices and credit invoices polled
-into the books, payment status carried back onto them, and organizations, contacts and products kept alike with the
-other side. README.md has the API facts."""
+"""Simply CRM (vtiger's webservice) on both sides of a two-way koppeling: its invoices and credit invoices polled
+into the books, payment status carried back onto them, the other side's invoices and credit notes written into it
+(a booking target), and organizations, contacts and products kept alike with the other side. README.md has the API
+facts."""
 
 from koppel.connectors.contract import Connector
 from koppel.connectors.simplycrm.fields import check_mapping
@@ -12,6 +13,7 @@ from koppel.connectors.simplycrm.source import (
     build_target,
     preview_events,
 )
+from koppel.connectors.simplycrm.target import SimplyCrmTarget
 from koppel.connectors.simplycrm.writeback import SimplyCrmWriteBack
 
 CONNECTOR = Connector(
@@ -19,7 +21,7 @@ CONNECTOR = Connector(
     title="Simply CRM",
     settings=SimplyCrmSettings,
     capabilities=frozenset(
-        {"polled_source", "record_sync", "mapping_check", "payment_status_writer", "preview_source"}
+        {"polled_source", "record_sync", "mapping_check", "payment_status_writer", "preview_source", "target"}
     ),
     build_source=build_source,
     build_target=build_target,
@@ -32,6 +34,7 @@ __all__ = [
     "CONNECTOR",
     "SimplyCrmSettings",
     "SimplyCrmSource",
+    "SimplyCrmTarget",
     "SimplyCrmWriteBack",
     "build_source",
     "build_target",

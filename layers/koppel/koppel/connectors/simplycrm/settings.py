@@ -39,6 +39,14 @@ class SimplyCrmSettings(BaseModel):
     """Standard mapping: the Organizations field holding the VAT number (stock vtiger has none: a ``cf_NNN``)."""
     registration_field: str = ""
     """Standard mapping: the Organizations field holding the chamber of commerce number (a ``cf_NNN``)."""
+    number_field: str = Field(default="subject", min_length=1)
+    """Target: the Invoice field that holds the other system's document number, which Koppel sets and looks a
+    document up by (vtiger numbers invoices itself: ``invoice_no`` is read-only). ``subject`` (stock, mandatory)
+    holds ``<number_prefix><number>`` (``Billy 2026-0005``); a custom field (``cf_NNN``) holds the bare number."""
+    number_prefix: str | None = None
+    """Target: what precedes the number in ``subject``; None: the source's name and a space (``Billy ``)."""
+    invoice_status: str = Field(default="Approved", min_length=1)
+    """Target: the status an invoice is created with (a credit note gets the first of ``credit_statuses``)."""
     sync_type: Literal["application", "user"] = "application"
     """vtiger ``sync``: every record (``application``) or only those the connected user owns (``user``)."""
 
@@ -57,6 +65,8 @@ class SimplyCrmSettings(BaseModel):
             empty = sorted(name for name, field in names.items() if not field.strip())
             if empty:
                 raise ValueError(f"{kind}: map {', '.join(empty)} to a Simply CRM field, or leave it out")
+        if self.invoice_status in self.credit_statuses:
+            raise ValueError(f"invoice_status {self.invoice_status} is a credit status: choose an invoice status")
         overlap = set(self.final_statuses) & set(self.credit_statuses)
         if overlap:
             raise ValueError(f"{', '.join(sorted(overlap))} cannot be both a final and a credit status")

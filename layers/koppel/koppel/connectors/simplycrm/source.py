@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from koppel.connectors import load
 from koppel.connectors.kit import load_settings
 from koppel.connectors.simplycrm.client import PAGE, SimplyCrmClient
 from koppel.connectors.simplycrm.fields import VENDOR, moment, text, webservice_id
 from koppel.connectors.simplycrm.mapping import SOURCE, customer_id, event_id, invoice_event, skip_reason
 from koppel.connectors.simplycrm.records import SimplyCrmRecords, quoted
 from koppel.connectors.simplycrm.settings import SimplyCrmSettings
-from koppel.connectors.simplycrm.writeback import SimplyCrmWriteBack
+from koppel.connectors.simplycrm.target import SimplyCrmTarget
 from koppel.errors import InputError, KoppelError, PermanentError
 from koppel.ports import PolledRecord
 
@@ -119,10 +120,15 @@ def build_source(ctx: ConnectorContext) -> SimplyCrmSource:
     return SimplyCrmSource(ctx, settings, client)
 
 
-def build_target(ctx: ConnectorContext) -> SimplyCrmWriteBack:
-    """Simply CRM as the target of payment status carried back (its write-back queue)."""
+def build_target(ctx: ConnectorContext) -> SimplyCrmTarget:
+    """Simply CRM as a booking target (the other side's invoices and credit notes) and as the target of payment
+    status carried back onto its own invoices (its write-back queue): one object does both."""
     settings, client = _connect(ctx)
-    return SimplyCrmWriteBack(client, settings)
+    try:
+        title = load(ctx.connection.source).title if ctx.connection.source != SOURCE else VENDOR
+    except InputError:
+        title = ctx.connection.source
+    return SimplyCrmTarget(client, settings, title)
 
 
 def preview_events(
