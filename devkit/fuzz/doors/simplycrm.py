@@ -1,16 +1,14 @@
 """Simply CRM's door: the "Sync with Billy" button on a CRM record, ``GET /records/{system}/sync``.
 
-``koppel connections button`` hands out one link per synced kind, ``…/records/simplycrm/sync?connection=…&kind=…
-&token=…&record=$RECORD$``; the CRM opens it with the record's id. Each tenant has a CRM of its own (a sandbox
-each) connected to its own Billy organization (devkit/fuzz/doors/billy.py) as a user connects it
-(devkit/koppelingen/simplycrm_billy/seed.py); the genuine press, on a real contact, creates that contact in Billy
-and links the two. A press of the same link again is "in sync" (200) and writes nothing.
+``koppel connections button`` hands out one link per kind, ``…/records/simplycrm/sync?connection=…&kind=…&token=…
+&record=$RECORD$``, that the CRM opens with the record's id. Each tenant has a CRM of its own connected to its own
+Billy organization (billy.py) as in devkit/koppelingen/simplycrm_billy/seed.py; the genuine press on its contact
+creates it in Billy and links the two, and the same press again is "in sync" (200), writing nothing.
 
-What a probe must answer: a bad or foreign token, or a connection that is not there, one 401; a part missing or a
-kind that is none, a 400; a record the CRM does not hold (malformed, injected, long, a disguise of the real
-contact's id), 200 ``failed`` in words, as the button's page tells a person. Whatever it answers, no bad press
-writes to either system: both sandboxes count their writes (``requests_served``), and the runner checks that a 2xx
-moved neither count and that no DynamoDB row (a link, a ledger row) changed.
+Promised: a bad or foreign token, or no such connection, one 401; a part missing or no such kind, 400; a record the
+CRM does not hold (malformed, injected, long, the contact's id in disguise), 200 ``failed`` in words for the
+button's page. No bad press writes to either system: both sandboxes count only their writes (``requests_served``,
+which a 2xx must not move) and no DynamoDB row (a link, a ledger row) may change.
 """
 
 from __future__ import annotations
@@ -27,30 +25,28 @@ from devkit.fuzz import mutations as m
 from devkit.fuzz.doors import Door
 from devkit.fuzz.doors.snelstart import near_misses
 from devkit.fuzz.probe import Probe, path_of, query_of
+from devkit.fuzz.world import FuzzConnection
 from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
     from werkzeug.wrappers import Request, Response
 
-    from devkit.fuzz.world import FuzzConnection, World
+    from devkit.fuzz.world import World
 
 USER = "koppel"
 ROUTE = "GET /records/{system}/sync"
 TIMEOUT = 60
-NOT_WRITES = frozenset({"login", "logout", "extendsession"})
+WRITES = frozenset({"create", "update", "revise", "delete"})
 
 
 class CountingCrm(SimplyCrmSandbox):
     """A Simply CRM that counts the webservice calls that write (create, update, revise, delete)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
+    writes = 0
 
     def handle(self, request: Request) -> Response:
-        operation = str(request.values.get("operation", "")).lower()
-        if request.method == "POST" and operation not in NOT_WRITES:
+        if str(request.values.get("operation", "")).lower() in WRITES:
             self.writes += 1
         return super().handle(request)
 
@@ -65,15 +61,13 @@ class Button:
     ids: dict[str, str]
     token: str = ""
     links: dict[str, str] = field(default_factory=dict)
+    gone: tuple[str, str] = ("", "")
+    """A disconnected connection of the same CRM, and the token of the button it had."""
 
     def query(self, **changed: str | None) -> list[tuple[str, str]]:
         """The genuine contact press's query, with parts changed (or left out: None)."""
-        parts = {
-            "connection": self.connection_id,
-            "kind": "contact",
-            "token": self.token,
-            "record": self.ids["contact"],
-        }
+        record = self.ids["contact"]
+        parts = {"connection": self.connection_id, "kind": "contact", "token": self.token, "record": record}
         return [(name, value) for name, value in (parts | changed).items() if value is not None]
 
 
@@ -91,9 +85,8 @@ class SimplyCrm:
             crm, access_key = CountingCrm(), secrets.token_hex(10)
             crm.start()
             crm.add_user(USER, access_key)
-            self.buttons[connection.connection_id] = Button(
-                connection.connection_id, crm, access_key, _seed(crm, connection.tenant)
-            )
+            cid = connection.connection_id
+            self.buttons[cid] = Button(cid, crm, access_key, _seed(crm, connection.tenant))
 
     def stop(self) -> None:
         for button in self.buttons.values():
@@ -108,23 +101,30 @@ class SimplyCrm:
         ]  # fmt: skip
 
     def connected(self, world: World, connection: FuzzConnection) -> None:
-        """The owner makes the Sync button links (`koppel connections button`) and adds them to the CRM."""
+        """The owner makes the Sync button links (`koppel connections button`) and adds them to the CRM; and a second
+        connection of the same CRM gets a button and is then disconnected (its links must die with it)."""
         button = connection.held[self.name] = self.buttons[connection.connection_id]
-        printed = world.cli_output("connections", "button", button.connection_id, "--base-url", world.stack.http_url)
-        for kinds, _, link in (line.partition(": ") for line in printed.splitlines() if ": " in line):
-            button.links[kinds.rstrip("s")] = "".join(link.split())
-        button.token = dict(parse_qsl(urlsplit(button.links["contact"]).query))["token"]
+        button.links, button.token = _links(world, button.connection_id)
+        billy = next(vendor for vendor in world.vendors if vendor.name == "billy")
+        gone = FuzzConnection(connection.tenant, f"{button.connection_id}-gone", self.name, billy.name)
+        options = [*self.connection_options(connection), *billy.connection_options(gone)]
+        world.cli("connections", "add", gone.connection_id, "--tenant", gone.tenant, "--source", self.name,
+                  "--target", billy.name, *options)  # fmt: skip
+        button.gone = (gone.connection_id, _links(world, gone.connection_id)[1])
+        world.cli("connections", "disconnect", gone.connection_id)
 
     def genuine_traffic(self, world: World) -> None:
         """Each tenant presses Sync on its contact: created in Billy and linked; pressed again, it is in sync."""
         for button in self.buttons.values():
-            said = [_press(button) for _ in range(2)]
-            if said[0].get("state") != "synced" or said[1].get("state") != "in sync":
+            link = button.links["contact"].replace("$RECORD$", button.ids["contact"])
+            answers = [requests.get(link, headers={"Accept": "application/json"}, timeout=TIMEOUT) for _ in range(2)]
+            said = [answer.text for answer in answers]
+            if [answer.json().get("state") if answer.ok else "" for answer in answers] != ["synced", "in sync"]:
                 raise RuntimeError(f"the genuine Sync button press on {button.connection_id} answered {said}")
 
     def secrets(self) -> set[str]:
         """The access keys, the button tokens, and the CRM sessions Koppel holds open (each a credential)."""
-        return set().union(*({b.token, b.access_key, *b.crm.gate.sessions} for b in self.buttons.values()))
+        return set().union(*({b.token, b.gone[1], b.access_key, *b.crm.gate.sessions} for b in self.buttons.values()))
 
     def requests_served(self) -> int:
         """The webservice calls that wrote to either CRM (a press reads the CRM by design; a write is a change)."""
@@ -141,27 +141,21 @@ def vendor() -> SimplyCrm:
 
 
 def _seed(crm: SimplyCrmSandbox, tenant: str) -> dict[str, str]:
-    """An organization with a contact, and a product: what a small CRM holds (the same ids in either tenant's CRM,
-    so another tenant's record id names one of our own records: no probe sends one as bad input)."""
-    account = crm.add_account(
-        f"Fuzz {tenant} Bageri ApS",
-        email1=f"ordre@{tenant.lower()}.example",
-        bill_city="Aarhus",
-        bill_country="Denmark",
-    )
+    """An organization, its contact, a product (the same ids in either tenant's CRM: no probe sends the other's)."""
+    account = crm.add_account(f"Fuzz {tenant} Bageri ApS", email1=f"ordre@{tenant}.example", bill_city="Aarhus")
     contact = crm.add_contact(
-        "Holm", firstname=f"Mette {tenant}", email=f"mette@{tenant.lower()}.example", account_id=account["id"]
+        "Holm", firstname=f"Mette {tenant}", email=f"mette@{tenant}.example", account_id=account["id"]
     )
     product = crm.add_product(f"Stenovn {tenant}", unit_price="12500.00", product_no=f"OVN-{tenant}")
     return {"organization": str(account["id"]), "contact": str(contact["id"]), "product": str(product["id"])}
 
 
-def _press(button: Button) -> dict[str, Any]:
-    link = button.links["contact"].replace("$RECORD$", button.ids["contact"])
-    answer = requests.get(link, headers={"Accept": "application/json"}, timeout=TIMEOUT)
-    if answer.status_code != 200:
-        raise RuntimeError(f"the genuine Sync button press was refused: {answer.status_code} {answer.text}")
-    return dict(answer.json())
+def _links(world: World, connection_id: str) -> tuple[dict[str, str], str]:
+    """`koppel connections button`: a new link per kind, and their token."""
+    printed = world.cli_output("connections", "button", connection_id, "--base-url", world.stack.http_url)
+    lines = (line.partition(": ") for line in printed.splitlines() if ": " in line)
+    links = {kinds.rstrip("s"): "".join(link.split()) for kinds, _, link in lines}
+    return links, dict(parse_qsl(urlsplit(links["contact"]).query))["token"]
 
 
 # -- the bad presses --------------------------------------------------------------------------------------------------
@@ -213,6 +207,7 @@ def bad_presses(own: Button, other: Button) -> dict[str, SearchStrategy[Probe]]:
         "unknown record": st.tuples(unknown_records(own), st.sampled_from(["application/json", "text/html"])).map(
             lambda d: press(own.query(record=d[0][1]), "unknown record", f"{d[0][0]}, {d[1]}", accept=d[1], **no_record)
         ),
+        "disconnected": st.sampled_from(sorted(own.ids)).map(lambda kind: gone_press(own, kind)),
         "wrong system": wrong_systems(own),
         "repeated parameters": repeated(own, other),
         "oversized": oversized(own),
@@ -220,6 +215,12 @@ def bad_presses(own: Button, other: Button) -> dict[str, SearchStrategy[Probe]]:
             m.other_methods("GET"), st.sampled_from([("method HEAD", "HEAD"), ("method POST", "POST")])
         ).map(lambda d: press(own.query(), "method/case", d[0], method=d[1], expect=(404, 405))),
     }
+
+
+def gone_press(own: Button, kind: str) -> Probe:
+    """A press that was genuine until its connection was disconnected."""
+    pairs = own.query(connection=own.gone[0], token=own.gone[1], kind=kind, record=own.ids[kind])
+    return press(pairs, "disconnected", f"the {kind} link of a disconnected connection", expect=(401, 409))
 
 
 @st.composite
@@ -252,8 +253,7 @@ def unknown_records(own: Button) -> SearchStrategy[tuple[str, str]]:
         (f"{contact} as a float", f"{prefix}x{number}.0"),
         (f"{contact}, a NUL and more", f"{contact}\x00x"),
     ]
-    other_kind = [(f"the {kind} {ident} pressed as a contact", ident) for kind, ident in own.ids.items()
-                  if kind != "contact"]  # fmt: skip
+    other_kind = [(f"the {k} {i} pressed as a contact", i) for k, i in own.ids.items() if k != "contact"]
     return st.one_of(
         st.integers(1000, 10**12).map(lambda n: (f"unknown contact {prefix}x{n}", f"{prefix}x{n}")),
         st.sampled_from(disguises + other_kind),
