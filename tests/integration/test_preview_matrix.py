@@ -128,11 +128,20 @@ def _billy(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
     return preview_totals(requests)
 
 
+def _simplycrm(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """Simply CRM (vtiger) computes each line's tax unrounded; the invoice's adjustment carries the booking's rounding,
+    and a credit note is a Credit Invoice of positive amounts: its preview CRM reads the Invoice create."""
+    from koppel.connectors.simplycrm.preview import preview_totals
+
+    return preview_totals(requests)
+
+
 BOOKED: dict[str, Callable[[list[dict[str, Any]]], tuple[Decimal, Decimal, Decimal]]] = {
     "snelstart": _snelstart,
     "eboekhouden": _eboekhouden,
     "quickbooks": _quickbooks,
     "billy": _billy,
+    "simplycrm": _simplycrm,
 }
 
 

@@ -90,8 +90,10 @@ def _planned(booked: BookedLine, source: Line | None, turn: Decimal, incl: bool)
     line = Planned(sku, name[:100], booked.description[:MAX_COMMENT], booked.vat_rate, quantity, price)
     if source is None or incl or source.discount <= 0:
         return line
-    listprice, off = turn * source.unit_price, turn * source.discount * source.quantity
-    if cents(listprice) == listprice and cents(off) == off and listprice * source.quantity - off == net:
+    listprice = turn * source.unit_price
+    off = listprice * source.quantity - net  # the source's discount, as its rounded line amount leaves it
+    stated = turn * source.discount * source.quantity
+    if cents(listprice) == listprice and cents(off) == off and off > ZERO and abs(off - stated) < Decimal("0.01"):
         return replace(line, quantity=source.quantity, listprice=listprice, discount=off)
     return line
 
@@ -111,11 +113,12 @@ def line_items(planned: Plan, products: Mapping[str, str]) -> list[dict[str, str
     items = []
     for line in planned.lines:
         item = {
-            "productid": products[line.key], "quantity": str(line.quantity), "listprice": str(line.listprice),
+            "productid": products[line.key], "quantity": format(line.quantity.normalize(), "f"),
+            "listprice": str(cents(line.listprice)),
             "comment": line.comment, "tax1": str(line.rate),
         }  # fmt: skip
         if line.discount:
-            item["discount_amount"] = str(line.discount)
+            item["discount_amount"] = str(cents(line.discount))
         items.append(item)
     return items
 

@@ -23,6 +23,7 @@ from koppel.connectors.simplycrm.records import SimplyCrmRecords, quoted
 from koppel.connectors.simplycrm.writeback import SimplyCrmWriteBack
 from koppel.errors import MappingError, PermanentError
 from koppel.model import ExternalRef
+from koppel.money import cents
 from koppel.records import SyncRecord, full_name, lookup_keys
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class SimplyCrmTarget(SimplyCrmWriteBack):
                 return text(row, "id")
         element = {"productname": line.product_name, "assigned_user_id": self.client.user_id()}
         element |= {invoicing.PART_NUMBER: line.sku} if line.sku else {}
-        element["unit_price"] = str(line.listprice)
+        element["unit_price"] = str(cents(line.listprice))
         return text(self.client.create("Products", element), "id")
 
 
