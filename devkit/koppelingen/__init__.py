@@ -44,6 +44,7 @@ KOPPELINGEN = (
     Koppeling("ccvshop_snelstart", "ccvshop", "snelstart", "CCV Shop → SnelStart", chaos_size=2000),
     Koppeling("bizzcloud_eboekhouden", "bizzcloud", "eboekhouden", "Bizzcloud → e-Boekhouden.nl", chaos_size=300),
     Koppeling("pipedrive_quickbooks", "pipedrive", "quickbooks", "Pipedrive → QuickBooks Online", chaos_size=200),
+    Koppeling("simplycrm_billy", "simplycrm", "billy", "Simply CRM ↔ Billy", chaos_size=120),
 )
 
 

@@ -20,7 +20,7 @@ def test_the_registry_lists_every_pair_each_with_its_package() -> None:
     # Given the registry
     names = [k.name for k in KOPPELINGEN]
     # Then it lists CCV Shop → SnelStart first (`make chaos` runs it first, the largest), then the others
-    assert names == ["ccvshop_snelstart", "bizzcloud_eboekhouden", "pipedrive_quickbooks"]
+    assert names == ["ccvshop_snelstart", "bizzcloud_eboekhouden", "pipedrive_quickbooks", "simplycrm_billy"]
     for koppeling in KOPPELINGEN:
         assert koppeling.name == f"{koppeling.source}_{koppeling.target}"
         # And each pair's package holds the same files, with a demo part and a chaos plug-in
@@ -36,8 +36,8 @@ def test_the_default_chaos_run_plays_every_pair_and_n_keeps_their_shares() -> No
     # Given every pair (what `make chaos` plays without KOPPELING)
     pairs = list(KOPPELINGEN)
     # Then without N each runs at its own size, and with N the largest runs N and the others their share of it
-    assert sizes(pairs, None) == [2000, 300, 200]
-    assert sizes(pairs, 200) == [200, 30, 20]
+    assert sizes(pairs, None) == [2000, 300, 200, 120]
+    assert sizes(pairs, 200) == [200, 30, 20, 12]
     # And one pair runs exactly N
     assert sizes([find("bizzcloud_eboekhouden")], 60) == [60]
 
@@ -47,7 +47,7 @@ def test_an_unknown_pair_is_refused_with_the_known_ones() -> None:
     with pytest.raises(UnknownKoppeling) as refused:
         find("nope")
     # Then the message names every known pair
-    known = "ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks"
+    known = "ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks, simplycrm_billy"
     assert str(refused.value) == f"unknown koppeling 'nope'; known: {known}"
 
 
@@ -65,5 +65,6 @@ def test_chaos_with_an_unknown_pair_exits_2_with_one_line_naming_the_known_ones(
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "error: unknown koppeling 'nope'; known: ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks"
+        "error: unknown koppeling 'nope'; known: ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks, "
+        "simplycrm_billy"
     ]
