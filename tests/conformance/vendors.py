@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conformance.harness import Harness, SourceHarness, TargetHarness
 from tests.conformance.harness.billy import BillyHarness
+from tests.conformance.harness.billy_source import BillySourceHarness
 from tests.conformance.harness.bizzcloud import BizzcloudHarness
 from tests.conformance.harness.ccvshop import CcvshopHarness
 from tests.conformance.harness.eboekhouden import EboekhoudenHarness
@@ -22,6 +23,7 @@ VENDORS: tuple[Harness, ...] = (
     EboekhoudenHarness(),
     QuickbooksHarness(),
     BillyHarness(),
+    BillySourceHarness(),
 )
 
 TARGETS = tuple(h for h in VENDORS if isinstance(h, TargetHarness))

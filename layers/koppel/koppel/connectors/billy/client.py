@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 W = TypeVar("W", bound=BaseModel)
 _MAX_PAGES = 500
-TOKEN_HINT = "check the access token (Billy: Settings > Access tokens) and store it again"
+TOKEN_HINT = "check the access token (Billy: Settings > Access tokens) and reconnect Billy with it"
 
 
 def parse(model: type[W], data: Any, what: str) -> W:
