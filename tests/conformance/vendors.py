@@ -12,6 +12,7 @@ from tests.conformance.harness.eboekhouden import EboekhoudenHarness
 from tests.conformance.harness.pipedrive import PipedriveHarness
 from tests.conformance.harness.quickbooks import QuickbooksHarness
 from tests.conformance.harness.simplycrm import SimplycrmHarness
+from tests.conformance.harness.simplycrm_target import SimplycrmTargetHarness
 from tests.conformance.harness.snelstart import SnelstartHarness
 
 VENDORS: tuple[Harness, ...] = (
@@ -24,6 +25,7 @@ VENDORS: tuple[Harness, ...] = (
     QuickbooksHarness(),
     BillyHarness(),
     BillySourceHarness(),
+    SimplycrmTargetHarness(),
 )
 
 TARGETS = tuple(h for h in VENDORS if isinstance(h, TargetHarness))

@@ -337,3 +337,19 @@ def test_a_billy_invoice_preview_shows_the_requests_an_empty_crm_receives() -> N
     assert invoice["subject"].startswith("Billy ") and invoice["invoicestatus"] == "Created"
     assert invoice["account_id"] == "3x1" and invoice["assigned_user_id"] == "19x1"
     assert all(item["productid"].startswith("6x") for item in invoice["LineItems"])
+
+
+def test_a_document_whose_vat_per_rate_vtiger_cannot_hold_is_refused_before_anything_is_written(
+    crm: SimplyCrmSandbox,
+) -> None:
+    # Given a document priced incl. VAT: 23.31 at 9 % is 1.92 VAT on 21.39, where vtiger computes 21.39 x 9 % = 1.9251
+    event = _document()
+    line = Line(description="Zaden", quantity=Decimal(1), unit_price=Decimal("23.31"), amount=Decimal("23.31"),
+                vat_rate=Decimal(9))  # fmt: skip
+    payload = event.payload.model_copy(update={"lines": (line,), "total": Decimal("23.31"), "prices_include_vat": True})
+
+    # When it is delivered  Then it is parked saying why, and the CRM holds nothing new
+    result = _deliver(_target(crm), event.model_copy(update={"payload": payload}))
+    assert result.outcome == "parked"
+    assert "9 %: vtiger computes 1.93 on the net 21.39, the document says 1.92): nothing was written" in result.reason
+    assert crm.records("Invoice") == crm.records("Products") == crm.records("Accounts") == []

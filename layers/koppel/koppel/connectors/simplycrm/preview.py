@@ -93,7 +93,8 @@ class PreviewCrm:
             record["LineItems"] = [{"id": f"33x{new_id}{n}", **item} for n, item in enumerate(items, start=1)]
             net, tax = _sums(record)
             adjustment = Decimal(str(record.get("txtAdjustment") or 0))
-            record |= {"pre_tax_total": str(net), "hdnGrandTotal": str(net + tax + adjustment)}
+            pre_tax = net + tax if record.get("hdnTaxType") == "individual" else net  # vtiger's, taxes included
+            record |= {"pre_tax_total": str(pre_tax), "hdnGrandTotal": str(net + tax + adjustment)}
             record["txtAdjustment"] = str(adjustment)
         return _ok(record, 201)
 

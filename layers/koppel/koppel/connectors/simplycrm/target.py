@@ -75,7 +75,10 @@ class SimplyCrmTarget(SimplyCrmWriteBack):
         return f"{self.prefix}{number}" if self.settings.number_field == "subject" else number
 
     def find_booking(self, booking: Booking) -> ExternalRef | None:
-        """The invoice holding the document's number; one left ``Created`` is reconciled and finished first."""
+        """The invoice holding the document's number; one left ``Created`` is reconciled and finished first. A
+        document Simply CRM cannot hold is refused here, before deliver writes its customer."""
+        planned = invoicing.plan(booking)
+        self._final_status(booking)
         field = self._number_field()
         value = self.number_value(booking.document.number)
         # vtiger's query language, not SQL: the module is ours, the field is one ``describe`` lists (checked above)
@@ -86,7 +89,7 @@ class SimplyCrmTarget(SimplyCrmWriteBack):
             return None
         if text(row, "invoicestatus") == DRAFT:
             invoice = self.client.retrieve(text(row, "id")) or row
-            return self._finish(booking, invoicing.plan(booking), invoice)
+            return self._finish(booking, planned, invoice)
         return _ref(row)
 
     def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef:
