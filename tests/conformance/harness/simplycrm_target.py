@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from devkit.sandboxes.kit.server import FaultKind, FaultPlan
 from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
 from koppel.connectors.simplycrm.invoicing import held
 from koppel.money import cents
@@ -39,22 +40,29 @@ def operation_path(request: Request) -> str:
     return "/".join(part for part in parts if part)
 
 
+_REQUEST = threading.local()
+
+
+class OperationFaults(FaultPlan):
+    """Faults decided by the operation path of the request being served (``applies_to`` names operation paths)."""
+
+    def decide(self, path: str) -> FaultKind | None:
+        return super().decide(getattr(_REQUEST, "path", path))
+
+
 class OperationSandbox(SimplyCrmSandbox):
-    """The Simply CRM sandbox whose faults apply by operation (``applies_to`` names operation paths)."""
+    """The Simply CRM sandbox whose faults apply by operation."""
+
+    def __init__(self) -> None:
+        super().__init__(faults=OperationFaults())
+
+    def reset(self) -> None:
+        super().reset()
+        self.faults = OperationFaults(applies_to=self.faults.applies_to)
 
     def _dispatch(self, request: Request) -> Response:
-        if request.path.startswith("/_sandbox/"):
-            return super()._dispatch(request)
-        self.requests_seen += 1
-        kind = self.faults.decide(operation_path(request))
-        if self.faults.latency:
-            time.sleep(self.faults.latency)
-        if kind in ("error", "throttle"):
-            return self.fault_response(kind)
-        response = self.handle(request)
-        if kind == "commit_then_hang":
-            time.sleep(self.faults.hang_seconds)
-        return response
+        _REQUEST.path = operation_path(request)
+        return super()._dispatch(request)
 
 
 class SimplycrmTargetHarness(TargetHarness):
