@@ -18,7 +18,9 @@ from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger, MemoryPu
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
 from koppel.connectors.billy import BillySource, build_source, preview_events
+from koppel.connectors.billy.document import invoice_event
 from koppel.connectors.contract import PolledSource
+from koppel.errors import PermanentError
 from koppel.http import session_for
 from koppel.model import Connection, DocumentEvent, SalesDocument
 from koppel.ports import PollJob
@@ -288,3 +290,19 @@ def test_the_preview_file_reads_as_the_document_billy_computed() -> None:
 
 def test_the_built_source_is_a_polled_source(billy: BillySandbox) -> None:
     assert isinstance(_source(billy), PolledSource)
+
+
+def test_a_line_whose_tax_rate_was_not_embedded_is_read_against_the_organizations_rates(billy: BillySandbox) -> None:
+    # Given the preview file with its first line's tax rate left out, and the organization's tax rates as polled
+    record = json.loads(FIXTURE.read_text(encoding="utf-8"), parse_float=Decimal)["invoice"]
+    del record["lines"][0]["taxRate"]
+    rates = _source(billy)._rates()
+    assert rates[billy.find("taxRates", abbreviation="S25")["id"]] == D(25)
+    # When it is read without them  Then the line's rate is unknown, and the invoice is refused saying so
+    with pytest.raises(PermanentError, match=r"line 1 has tax rate \S+, which is not one of the organization's"):
+        preview_events(record, CONNECTION)
+    # And with a rates table that holds it, it reads as before
+    rate_id = record["lines"][0]["taxRateId"]
+    (event,) = [invoice_event(record, {rate_id: D(25)}, CONNECTION)]
+    assert isinstance(event, DocumentEvent)
+    assert event.payload.lines[0].vat_rate == D(25)

@@ -127,7 +127,7 @@ def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal], incl: bool, turn
         unit_price=turn * unit,
         discount=turn * _per_unit(row, quantity, unit, amount),
         amount=turn * cents(amount),
-        vat_rate=_rate(row, rates, net, tax, where),
+        vat_rate=_rate(row, rates, tax, where),
     )
 
 
@@ -144,12 +144,15 @@ def _per_unit(row: Mapping[str, Any], quantity: Decimal, unit: Decimal, amount: 
     return (off / quantity).quantize(UNIT_PLACES, rounding=ROUND_HALF_UP).normalize() if quantity and off else ZERO
 
 
-def _rate(row: Mapping[str, Any], rates: Mapping[str, Decimal], net: Decimal, tax: Decimal, where: str) -> Decimal:
+def _rate(row: Mapping[str, Any], rates: Mapping[str, Decimal], tax: Decimal, where: str) -> Decimal:
+    """The percentage of the line's tax rate; a line without one carries no VAT."""
     embedded = row.get("taxRate")
     if isinstance(embedded, dict) and embedded.get("rate") is not None:
         rate = percentage(embedded["rate"])
     elif row.get("taxRateId") is None:
-        rate = ZERO if tax == 0 else Decimal(-1)
+        if tax != 0:
+            raise PermanentError(f"{where} has {tax} VAT but no tax rate (taxRateId)")
+        rate = ZERO
     else:
         rate = rates.get(str(row["taxRateId"]), Decimal(-1))
     if not ZERO <= rate <= HUNDRED:
