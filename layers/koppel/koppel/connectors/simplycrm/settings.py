@@ -1,6 +1,7 @@
-"""A connection's Simply CRM settings (``Connection.source_settings``): where the CRM is, which module is the customer
-on invoices, which invoice statuses are booked, and how records map onto Simply CRM's fields. README.md in this
-folder has the API facts and the standard mapping."""
+"""A connection's Simply CRM settings (``Connection.source_settings``, or its ``target_settings`` when Simply CRM is the
+target): where the CRM is, which module is the customer on invoices, which invoice statuses are booked, how records
+map onto Simply CRM's fields, and, as a target, where the other system's number goes and the status written.
+README.md in this folder has the API facts and the standard mapping."""
 
 from __future__ import annotations
 
