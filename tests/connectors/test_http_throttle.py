@@ -55,3 +55,17 @@ def test_a_throttle_that_names_a_short_wait_is_retried_after_it() -> None:
         assert len(seen) == 3
     finally:
         server.shutdown()
+
+
+def test_a_vendor_error_never_carries_a_session_or_token_from_the_url() -> None:
+    # Given a vendor that takes its session in the URL (vtiger's sessionName) and fails
+    server, _ = _counting_server({"Retry-After": "0"})
+    url = f"http://127.0.0.1:{server.server_port}/webservice.php?operation=retrieve&sessionName=f7e62125&id=4x2"
+    try:
+        # When Koppel reads from it, then the error names the request without the session's value
+        with pytest.raises(RetryableError) as failed:
+            send(session_for(retries=0), "GET", url, vendor="Simply CRM")
+        assert "f7e62125" not in str(failed.value)
+        assert "sessionName=…" in str(failed.value) and "operation=retrieve" in str(failed.value)
+    finally:
+        server.shutdown()

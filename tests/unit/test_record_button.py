@@ -61,3 +61,40 @@ def test_a_link_missing_its_parts_says_what_is_missing(world: dict[str, Any]) ->
         press("simplycrm", query, deps)
     with pytest.raises(InputError, match="not one of organization, contact, product"):
         press("simplycrm", {**query, "record": "s1", "kind": "invoice"}, deps)
+
+
+def test_a_link_without_a_token_is_refused_like_a_wrong_one_and_only_the_source_has_links(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    deps, links = _links(world)
+    good = _query(links["contact"], "s1")
+    # When the token or the connection is left out, then it reads like any refused link (401)
+    for query in ({**good, "token": ""}, {k: v for k, v in good.items() if k != "connection"}):
+        with pytest.raises(SignatureError, match="not valid"):
+            press("simplycrm", query, deps)
+    # And a valid link pressed on the accounting package's side is no link of this connection
+    with pytest.raises(InputError, match="are for simplycrm's records") as refused:
+        press("billy", good, deps)
+    assert refused.value.status == 404
+
+
+def test_disconnecting_ends_the_links_for_good(world: dict[str, Any]) -> None:  # noqa: F811
+    from koppel.services.connect import ConnectDeps, disconnect_all
+
+    deps, links = _links(world)
+    connection = world["deps"].connections.get("demo-shop")
+
+    class NoGrants:
+        def revoke(self, digest: str) -> None:
+            """Nothing to revoke here."""
+
+    connect_deps = ConnectDeps(
+        connections=world["deps"].connections, grants=NoGrants(),  # type: ignore[arg-type]
+        target_with=lambda *_: None, activation_for=lambda _: None,  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+    disconnect_all(connection, connect_deps, reason="the owner disconnected")
+    # When the old link is pressed after a reconnect, then it is refused: new links must be made
+    reconnected = world["deps"].connections.get("demo-shop").model_copy(update={"status": "active"})
+    world["deps"].connections.put(reconnected)
+    with pytest.raises(SignatureError, match="not valid"):
+        press("simplycrm", _query(links["contact"], "s1"), deps)

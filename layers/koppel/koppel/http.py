@@ -7,6 +7,7 @@ koppel.errors, so that every connector answers a 429, a 503 or a timeout the sam
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -127,13 +128,25 @@ def _is_disguised_throttle(response: requests.Response) -> bool:
     return response.status_code == 403 and any(word in response.text[:2000].lower() for word in THROTTLE_WORDS)
 
 
+SECRET_PARAMETER = re.compile(
+    r"(?i)((?:session_?name|session|api_?token|access_?token|access_?key|token|key|password|secret)=)[^&\s'\"]+"
+)
+"""Query parameters that carry a credential (vtiger's sessionName, a Pipedrive api_token, …): never in an error."""
+
+
+def redacted(text: str) -> str:
+    """``text`` with every credential-like query parameter's value blanked out: error texts reach logs, the ledger
+    and people (a button's answer), so a session id a vendor takes in its URL must not travel with them."""
+    return SECRET_PARAMETER.sub(r"\1…", text)
+
+
 def json_body(response: requests.Response) -> Any:
     """Parse a JSON answer with every number as Decimal: vendor amounts never pass through float."""
     try:
         return json.loads(response.text, parse_float=Decimal)
     except ValueError as error:
         raise RetryableError(
-            f"{response.request.method} {response.url} answered {response.status_code} with a body that is not JSON",
+            redacted(f"{response.request.method} {response.url} answered {response.status_code} with no JSON body"),
             status=response.status_code,
         ) from error
 
@@ -151,11 +164,11 @@ def send(
     try:
         response = session.request(method, url, **kwargs)
     except requests.Timeout as error:
-        raise RetryableError(f"{vendor} did not answer {method} {url} in time: {error}") from error
+        raise RetryableError(redacted(f"{vendor} did not answer {method} {url} in time: {error}")) from error
     except requests.ConnectionError as error:
         if _timed_out(error):  # a read timeout after the last in-process retry arrives wrapped as ConnectionError
-            raise RetryableError(f"{vendor} did not answer {method} {url} in time: {error}") from error
-        raise RetryableError(f"could not reach {vendor} for {method} {url}: {error}") from error
+            raise RetryableError(redacted(f"{vendor} did not answer {method} {url} in time: {error}")) from error
+        raise RetryableError(redacted(f"could not reach {vendor} for {method} {url}: {error}")) from error
     if response.ok:
         return response
     raise error_for(response, vendor=vendor, describe_error=describe_error)
@@ -172,8 +185,8 @@ def error_for(
     response: requests.Response, *, vendor: str, describe_error: Callable[[requests.Response], str] | None = None
 ) -> Exception:
     status = response.status_code
-    detail = (describe_error or _default_detail)(response)
-    where = f"{response.request.method} {response.request.path_url}"
+    detail = redacted((describe_error or _default_detail)(response))
+    where = redacted(f"{response.request.method} {response.request.path_url}")
     if status in RETRYABLE_STATUS or _is_disguised_throttle(response):
         return RetryableError(
             f"{vendor} answered {status} to {where}: {detail}", retry_after=retry_after_seconds(response), status=status

@@ -274,7 +274,11 @@ def disconnect(connection: Connection, system: str, deps: ConnectDeps, *, reason
 
 
 def disconnect_all(connection: Connection, deps: ConnectDeps, *, reason: str) -> Connection:
-    """The user disconnects: no polls, no deliveries, and no credential or token of any system is kept."""
+    """The user disconnects: no polls, no deliveries, and no credential or token of any system is kept (a CRM's
+    Sync button links stop working for good: reconnecting asks for new ones)."""
+    if connection.records is not None and connection.records.button_digest:
+        records = connection.records.model_copy(update={"button_digest": ""})
+        connection = connection.model_copy(update={"records": records})
     for system in (connection.source, *connection.targets):
         connection = disconnect(connection, system, deps, reason=reason)
     return connection

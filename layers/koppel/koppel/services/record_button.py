@@ -59,13 +59,15 @@ def issue_button(connection: Connection, base_url: str) -> tuple[Connection, dic
 
 def press(system: str, query: Mapping[str, str], deps: ButtonDeps) -> Outcome:
     """Check the link's token, then sync the record it names, on ``system``'s side."""
-    missing = [name for name in ("connection", "token", "kind", "record") if not query.get(name)]
+    refused = SignatureError("this sync link is not valid (any more): make new ones with `koppel connections button`")
+    if not query.get("connection") or not query.get("token"):
+        raise refused
+    missing = [name for name in ("kind", "record") if not query.get(name)]
     if missing:
         raise InputError(f"the sync link lacks {', '.join(missing)}: copy it again from `koppel connections button`")
     kind = query["kind"]
     if kind not in get_args(RecordKind):
         raise InputError(f"kind {kind!r} is not one of {', '.join(get_args(RecordKind))}")
-    refused = SignatureError("this sync link is not valid (any more): make new ones with `koppel connections button`")
     try:
         connection = deps.connections.get(query["connection"])
     except NotFoundError:
@@ -73,6 +75,10 @@ def press(system: str, query: Mapping[str, str], deps: ButtonDeps) -> Outcome:
     expected = connection.records.button_digest if connection.records else ""
     if not expected or not hmac.compare_digest(_digest(query["token"]), expected):
         raise refused
+    if system != connection.source:
+        raise InputError(
+            f"the sync links of {connection.connection_id} are for {connection.source}'s records", status=404
+        )
     if connection.status != "active":
         raise InputError(f"connection {connection.connection_id} is {connection.status}: resume it first", status=409)
     return sync_one(connection, deps.records, kind, system, query["record"])  # type: ignore[arg-type]

@@ -163,6 +163,7 @@ class KindRun:
         record = self.sides[side].read_record(self.kind, ident)
         if record is None:
             return Outcome("failed", f"{self.deps.titles(side)} has no {self.kind} {ident}")
+        ident = record.ident  # as the side names it (a CRM may read "4x02" as its 4x2): links are kept by that
         link = self.deps.links.link_of(self.connection.connection_id, self.kind, side, ident)
         changes: dict[Side, dict[str, SyncRecord]] = {side: {}, other: {}}
         if link is not None:

@@ -4,6 +4,7 @@ custom mapping checked against ``describe``, and how vtiger's values read (every
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -177,6 +178,10 @@ def country(name: str, where: str) -> str | None:
 
 
 def webservice_id(value: object) -> str:
-    """``<module prefix>x<record number>``, or "" for anything else."""
-    prefix, x, number = str(value or "").partition("x")
-    return str(value) if x and prefix.isdigit() and number.isdigit() else ""
+    """``<module prefix>x<record number>`` in ASCII digits, as vtiger writes it (``4x02`` is ``4x2``), or "" for
+    anything else (a superscript or Arabic-Indic digit is no id: vtiger would read it otherwise or fail)."""
+    found = _WEBSERVICE_ID.fullmatch(str(value or "").strip())
+    return f"{int(found[1])}x{int(found[2])}" if found else ""
+
+
+_WEBSERVICE_ID = re.compile(r"([0-9]{1,9})x([0-9]{1,18})", re.ASCII)

@@ -79,6 +79,7 @@ class SimplyCrmRecords:
         return RecordChanges([r for r in found.values() if r.ident not in gone], sorted(gone), until=until)
 
     def read_record(self, kind: RecordKind, ident: str) -> SyncRecord | None:
+        ident = webservice_id(ident)  # as vtiger writes it, or "" for no id at all
         if not self._is_of(kind, ident):
             return None
         row = self.client.retrieve(ident)
