@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, unquote_plus
+from urllib.parse import parse_qsl
 
 import pytest
-import requests
 
 from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
 from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
@@ -21,17 +20,15 @@ from koppel.connectors import ConnectorContext, load
 from koppel.connectors.contract import BookingTarget, PaymentStatusWriter
 from koppel.connectors.simplycrm import CONNECTOR, SimplyCrmSettings, SimplyCrmTarget
 from koppel.connectors.simplycrm.mapping import invoice_event
-from koppel.connectors.simplycrm.preview import PreviewCrm, preview_settings, preview_totals
-from koppel.errors import PermanentError, RetryableError
+from koppel.connectors.simplycrm.preview import preview_totals
+from koppel.errors import RetryableError
 from koppel.http import session_for
 from koppel.model import Address, Connection, DocumentEvent, Line, Party, PaymentStatus, SalesDocument
-from koppel.preview import EmptyAccountAdapter, PlaceholderSecrets
 from koppel.services.deliver import DeliverDeps, deliver, party_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from requests import PreparedRequest
     from werkzeug.wrappers import Request, Response
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -270,39 +267,11 @@ def test_the_booking_adds_up_before_it_is_sent() -> None:
 
 
 # -- the preview ------------------------------------------------------------------------------------------------------
-class FormApiAdapter(EmptyAccountAdapter):
-    """``koppel.preview``'s empty-account transport with the one change it needs for vtiger (not made yet, see the
-    Simply CRM README): a vendor whose own API takes form bodies has them recorded and answered (not taken for a
-    credential exchange), and its answer sees the query string (vtiger names the operation there)."""
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        path, _, query = request.path_url.partition("?")
-        raw = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-        body = dict(parse_qsl(raw)) if raw else None
-        readable = unquote(path) + (f"?{unquote_plus(query)}" if query else "")
-        self.recorded.append({"method": request.method, "path": readable, "body": body})
-        answer, status = self._answer(request.method or "GET", request.path_url, body)
-        return self._response(request, status, answer)
-
-
 def _preview(source: str, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """What ``koppel.preview.preview`` does, over ``FormApiAdapter``: the source's events delivered by the real
-    deliver service into Simply CRM's empty preview CRM with the standard settings."""
-    connection = CONNECTION.model_copy(update={"source": source, "connection_id": "preview"})
-    read_events = load(source).preview_events
-    assert read_events is not None
-    adapter = FormApiAdapter(answer=PreviewCrm())
-    session = requests.Session()
-    session.mount("https://", adapter)
-    ctx = ConnectorContext(
-        connection=connection, settings=preview_settings(), secrets=PlaceholderSecrets(), session=session
-    )
-    target = CONNECTOR.build_target(ctx)  # type: ignore[misc]
-    for event in read_events(record, connection):
-        result = deliver(event, DeliverDeps(target=target, target_name="simplycrm", ledger=MemoryLedger()))
-        if result.outcome == "parked":
-            raise PermanentError(result.reason)
-    return adapter.recorded
+    """`koppel preview --source SOURCE --target simplycrm`: the CRM's empty preview account with standard settings."""
+    from koppel.preview import preview
+
+    return preview(source, "simplycrm", record)
 
 
 PREVIEWS = sorted(FIXTURES.glob("*/preview_*.json"))

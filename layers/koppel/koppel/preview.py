@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import parse_qsl, unquote, unquote_plus
 
 import requests
 from requests.adapters import BaseAdapter
@@ -58,12 +58,16 @@ class EmptyAccountAdapter(BaseAdapter):
     credential_paths: tuple[str, ...] = ()
     """Paths of JSON credential exchanges (a session opened with an API token): answered, not listed."""
     answer: PreviewAnswer | None = None
+    form_api: bool = False
+    """See ``PreviewAccount.form_api``."""
     _next_id: int = 1
 
     def __post_init__(self) -> None:
         super().__init__()
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.form_api:
+            return self._form_request(request)
         content_type = str(request.headers.get("Content-Type", ""))
         path, _, query = request.path_url.partition("?")
         is_credential_exchange = "x-www-form-urlencoded" in content_type or path in self.credential_paths
@@ -80,6 +84,16 @@ class EmptyAccountAdapter(BaseAdapter):
             answer, status = self._answer(request.method or "GET", path, body)
         if self.answer and is_credential_exchange:
             answer, status = self.answer(request.method or "POST", path, body, 0) or (answer, status)
+        return self._response(request, status, answer)
+
+    def _form_request(self, request: PreparedRequest) -> requests.Response:
+        """A vendor whose API is form bodies and query strings: each request recorded with its form as the body."""
+        path, _, query = request.path_url.partition("?")
+        raw = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        body = dict(parse_qsl(raw)) if raw else None
+        readable = unquote(path) + (f"?{unquote_plus(query)}" if query else "")
+        self.recorded.append({"method": request.method, "path": readable, "body": body})
+        answer, status = self._answer(request.method or "GET", request.path_url, body)
         return self._response(request, status, answer)
 
     def _answer(self, method: str, path: str, body: Any) -> tuple[Any, int]:
@@ -126,7 +140,9 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
         raise InputError(
             f"{target} books nothing, so it is no target to preview; targets: {', '.join(_able('preview_target'))}"
         )
-    adapter = EmptyAccountAdapter(credential_paths=account.credential_paths, answer=account.answer)
+    adapter = EmptyAccountAdapter(
+        credential_paths=account.credential_paths, answer=account.answer, form_api=account.form_api
+    )
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -358,6 +358,9 @@ class PreviewAccount:
     answer: PreviewAnswer | None = None
     settings: Callable[[], dict[str, Any]] = dict
     """The settings a preview runs with (the default mapping, ledger ids shown as their codes)."""
+    form_api: bool = False
+    """The vendor's own API takes form bodies and names its operation in the query string (vtiger's webservice):
+    form bodies are recorded and answered like any request, and the answer sees the whole path with its query."""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ into the books, payment status carried back onto them, the other side's invoices
 (a booking target), and organizations, contacts and products kept alike with the other side. README.md has the API
 facts."""
 
-from koppel.connectors.contract import Connector
+from koppel.connectors.contract import Connector, PreviewAccount
 from koppel.connectors.simplycrm.fields import check_mapping
+from koppel.connectors.simplycrm.preview import PreviewCrm, preview_settings
 from koppel.connectors.simplycrm.settings import SimplyCrmSettings
 from koppel.connectors.simplycrm.source import (
     POLL_INTERVAL_MINUTES,
@@ -21,13 +22,22 @@ CONNECTOR = Connector(
     title="Simply CRM",
     settings=SimplyCrmSettings,
     capabilities=frozenset(
-        {"polled_source", "record_sync", "mapping_check", "payment_status_writer", "preview_source", "target"}
+        {
+            "polled_source",
+            "record_sync",
+            "mapping_check",
+            "payment_status_writer",
+            "preview_source",
+            "target",
+            "preview_target",
+        }
     ),
     build_source=build_source,
     build_target=build_target,
     example_settings={"url": "https://demo.simply-crm.com"},
     poll_interval_minutes=POLL_INTERVAL_MINUTES,
     preview_events=preview_events,
+    preview_account=PreviewAccount(answer=PreviewCrm(), settings=preview_settings, form_api=True),
 )
 
 __all__ = [
