@@ -53,6 +53,7 @@ class CrmOutcome:
     button: dict[str, Any]
     crm_phone: str
     crm_street: str
+    crm_invoices: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
 
 
@@ -80,6 +81,7 @@ class CrmDemo(WithSandboxes):
         self.sync("koppel sync: both changed Fjord Kaffe: Simply CRM's phone wins, Billy's street reaches the CRM")
         self.sync("koppel sync again: nothing changed, so nothing is written (Koppel's own writes do not echo)")
         self.invoice_and_payment()
+        self.invoice_made_in_billy()
         self.press_the_button()
         return self.outcome()
 
@@ -131,6 +133,16 @@ class CrmDemo(WithSandboxes):
         self.poll()
         self.poll()  # the write-back queue is drained by the poll after the one that read the payment
 
+    def invoice_made_in_billy(self) -> None:
+        self.say("the bookkeeper invoices Fjord Kaffe a course in Billy: the poll writes it into Simply CRM; the CRM's "
+                 "own invoice, booked in Billy, is not sent back")  # fmt: skip
+        course = next(p for p in self.billy.records("products", TOKEN) if p["name"] == "Ovnkursus")
+        line = {"productId": course["id"], "quantity": 3, "unitPrice": "1800.00", "description": "Ovnkursus"}
+        self.billy.add_invoice(self.ids["billy_fjord"], [line], approve=True, org=TOKEN,
+                               entryDate=self.clock.date().isoformat(), currencyId="DKK", taxMode="excl")  # fmt: skip
+        self.poll()
+        self.poll()  # the CRM's deliver function drains after the poll that read Billy
+
     def poll(self) -> None:
         self.clock += timedelta(minutes=6)
         self.stack.tick(self.clock)
@@ -160,6 +172,7 @@ class CrmDemo(WithSandboxes):
             history=bootstrap.ledger(StoreSettings.load()).entries(CONNECTION),
             first_sync=self.syncs[0], conflict_sync=self.syncs[1], quiet_sync=self.syncs[2], button=self.button,
             crm_phone=str(fjord.get("phone")), crm_street=str(fjord.get("bill_street")),
+            crm_invoices=self.crm.records("Invoice"),
             duplicates=sorted({n for n in names if names.count(n) > 1}),
         )  # fmt: skip
 
@@ -191,11 +204,18 @@ def part(stack: LocalStack, console: Console, up: ExitStack) -> bool:
         f"CRM invoice {outcome.crm_invoice.get('invoice_no')} is {status}; Fjord Kaffe in the CRM: phone "
         f"{outcome.crm_phone}, street {outcome.crm_street}; duplicate contacts in Billy {len(outcome.duplicates)}"
     )
+    for invoice in outcome.crm_invoices:
+        console.print(
+            f"  in Simply CRM: {invoice.get('invoice_no')} {invoice.get('subject')!r} {invoice.get('invoicestatus')} "
+            f"{invoice.get('hdnGrandTotal')}", highlight=False,
+        )  # fmt: skip
     console.print("[cyan]•[/] what an operator sees (koppel status):")
     cli("status")
     invoices = [i for i in outcome.billy.get("invoices", []) if i["state"] == "approved"]
+    from_billy = [i for i in outcome.crm_invoices if str(i.get("subject", "")).startswith("Billy ")]
     return (
-        not outcome.duplicates and len(invoices) == 1 and bool(invoices[0].get("isPaid")) and status == "Paid"
+        not outcome.duplicates and len(invoices) == 2 and len(outcome.crm_invoices) == 2 and len(from_billy) == 1
+        and status == "Paid"
         and outcome.crm_phone == "+45 70 20 30 40" and outcome.crm_street == "Åboulevarden 21"
         and outcome.button.get("state") == "synced"
     )  # fmt: skip

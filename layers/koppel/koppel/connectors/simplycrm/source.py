@@ -124,10 +124,12 @@ def build_target(ctx: ConnectorContext) -> SimplyCrmTarget:
     """Simply CRM as a booking target (the other side's invoices and credit notes) and as the target of payment
     status carried back onto its own invoices (its write-back queue): one object does both."""
     settings, client = _connect(ctx)
+    # The documents come from the connection's other system: its target when Simply CRM is the two-way source
+    other = ctx.connection.targets[0] if ctx.connection.source == SOURCE else ctx.connection.source
     try:
-        title = load(ctx.connection.source).title if ctx.connection.source != SOURCE else VENDOR
+        title = load(other).title
     except InputError:
-        title = ctx.connection.source
+        title = other
     return SimplyCrmTarget(client, settings, title)
 
 
