@@ -49,7 +49,8 @@ BILLY_API = ("/v2",)
 CRM_API = ("/webservice.php",)
 CRM_WRITES = {"create", "update", "revise", "delete"}
 BILLY_FAULTS = TargetFaults(latency=0.005)
-CRM_FAULTS = TargetFaults(error_rate=0.02, throttle_rate=0.015, hang_rate=0.01, latency=0.002)
+CRM_FAULTS = TargetFaults(error_rate=0.02, throttle_rate=0.015, hang_rate=0.03, latency=0.002)
+"""vtiger takes no idempotency key: a create that is stored and then hangs is what a CRM side can duplicate."""
 
 
 @dataclass(frozen=True, kw_only=True)
