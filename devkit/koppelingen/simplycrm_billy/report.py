@@ -198,6 +198,10 @@ def _invoices(state: FinalState, parked: set[str]) -> tuple[dict[str, int], list
     )  # fmt: skip
     problems = [f"{n} booked {count} times" for n, count in sorted(booked.items()) if count > 1]
     problems += [f"{n} not booked" for n in sorted(numbers - set(booked) - parked)]
+    # an invoice booked in Billy is not sent back to the CRM, and Billy holds only the CRM's (no echo either way)
+    problems += [f"Simply CRM holds {n}, which the run did not make" for n in sorted(set(state.crm_invoices) - numbers)]
+    problems += [f"Billy holds {i.get('invoiceNo')}, which the run did not make" for i in state.billy_invoices
+                 if str(i.get("invoiceNo")) not in numbers]  # fmt: skip
     reconciled = 0
     for invoice in state.billy_invoices:
         crm = state.crm_invoices.get(str(invoice.get("invoiceNo")))
