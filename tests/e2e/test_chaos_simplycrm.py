@@ -5,12 +5,15 @@ Organizations, contacts and products made in Simply CRM, in Billy or in both (li
 on both sides at once (conflicts Simply CRM must win, different fields both kept, edits while the poll runs,
 deletions on either side), and approved CRM invoices booked in Billy and paid there, while both APIs fail,
 throttle, answer slowly and time out after storing a write, and workers die between a vendor's commit and the
-ledger update: no record is duplicated or lost, linked records end alike, and nothing echoes back.
+ledger update: no record is duplicated or lost, linked records end alike, and nothing echoes back. The last tests
+play, once each and on purpose, what the run found (strict xfail: turn them around once fixed).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,7 +23,7 @@ from devkit.chaos.runner import SHORT_TIMINGS
 from devkit.koppelingen import cli_output
 from devkit.koppelingen.simplycrm_billy.chaos import CrmChaosConfig, run_chaos
 from devkit.koppelingen.simplycrm_billy.demo import ENV, CrmDemo
-from devkit.koppelingen.simplycrm_billy.seed import connect
+from devkit.koppelingen.simplycrm_billy.seed import connect, line
 from devkit.local import LocalStack
 
 if TYPE_CHECKING:
@@ -128,3 +131,36 @@ def test_a_change_tried_again_after_the_record_changed_leaves_nothing_pending() 
 
         assert len(world.billy.records("contacts", TOKEN)) == 1
         assert bootstrap.ledger(StoreSettings.load()).entries("hang", "PENDING") == []
+
+
+@pytest.mark.xfail(strict=True, reason="a booking's customer and the record sync's organization are both made in Billy")
+def test_a_customer_booked_while_the_record_sync_runs_is_made_once() -> None:
+    # Given an organization only Simply CRM holds, with an approved invoice the poll has queued for Billy, and
+    # Billy's contact listings slow (each answer computed, then sent 0.8 s later)
+    with LocalStack(env_overrides=SHORT_TIMINGS | ENV) as stack, CrmDemo(stack) as world:
+        connect(world.crm, world.billy, "race", tenant="Race ApS", name="Race ApS", token=TOKEN, extra=("--manual",))
+        org = world.crm.add_account("Nordlys Bageri ApS", email1="ordre@nordlys.example", bill_country="Denmark")
+        oven = world.crm.add_product("Stenovn 80", unit_price="12500.00")
+        today = datetime.now(UTC).date().isoformat()
+        world.crm.add_invoice("Ovn", org["id"], [line(oven, "1")], invoicestatus="Approved", invoicedate=today,
+                              hdnTaxType="individual")  # fmt: skip
+        handle = world.billy.handle
+
+        def slow_listing(request: Any) -> Any:
+            answer = handle(request)
+            if request.method == "GET" and request.path.rstrip("/").endswith("/contacts"):
+                time.sleep(0.8)
+            return answer
+
+        world.billy.handle = slow_listing
+        stack.tick(datetime.now(UTC) + timedelta(minutes=6))
+        stack.drain("PollSourceFunction")
+        # When a person's `koppel sync` runs while the deliver function books the invoice
+        sync = threading.Thread(target=lambda: cli_output("sync", "race"))
+        sync.start()
+        time.sleep(0.2)
+        stack.run_until_idle()
+        sync.join()
+        # Then Billy holds the customer once (found: the booking's find_party and the record sync's find_record
+        # both list before either creates, and each makes one)
+        assert [c["name"] for c in world.billy.records("contacts", TOKEN)] == ["Nordlys Bageri ApS"]
