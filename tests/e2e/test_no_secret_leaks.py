@@ -165,11 +165,13 @@ class _OneLine(logging.Formatter):
 
 def _issued(sandbox: Any) -> list[tuple[str, str]]:
     """(what, value) for every credential and token a sandbox issued or was given."""
+    from devkit.sandboxes.billy.sandbox import BillySandbox
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
     from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
     from devkit.sandboxes.pipedrive.sandbox import PipedriveSandbox
     from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
+    from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
     from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
     found: list[tuple[str, str]] = []
@@ -195,9 +197,21 @@ def _issued(sandbox: Any) -> list[tuple[str, str]]:
             found += [("Bizzcloud login", user["login"])] if user["keys"] else []
     elif isinstance(sandbox, PipedriveSandbox | QuickbooksSandbox):
         found += _oauth_issued(sandbox)
+    elif isinstance(sandbox, SimplyCrmSandbox | BillySandbox):
+        found += _two_way_issued(sandbox)
     else:
         raise TypeError(f"teach tests/e2e/test_no_secret_leaks.py which secrets {type(sandbox).__name__} issues")
     return found
+
+
+def _two_way_issued(sandbox: Any) -> list[tuple[str, str]]:
+    """Simply CRM's users' access keys and the sessions it opened; Billy's access tokens."""
+    from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
+
+    if isinstance(sandbox, SimplyCrmSandbox):
+        keys = [("Simply CRM access key", user.access_key) for user in sandbox.gate.users.values()]
+        return keys + [("Simply CRM session", name) for name in sandbox.gate.sessions]
+    return [("Billy access token", token) for token in sandbox.store.tokens]
 
 
 def _oauth_issued(sandbox: Any) -> list[tuple[str, str]]:
@@ -236,6 +250,11 @@ def _customer_emails(sandbox: Any) -> set[str]:
         return {str(p["email"]) for p in sandbox.records("res.partner") if p.get("email")}
     if isinstance(sandbox, PipedriveSandbox):
         return {str(e["value"]) for person in sandbox.store.persons.values() for e in person.get("emails") or []}
+    from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
+
+    if isinstance(sandbox, SimplyCrmSandbox):
+        rows = [*sandbox.records("Accounts"), *sandbox.records("Contacts")]
+        return {str(row.get("email1") or row.get("email")) for row in rows if row.get("email1") or row.get("email")}
     return set()
 
 
