@@ -57,6 +57,12 @@ RECORD_EVENT_PREFIX = "record:"
 """A system's name (``simplycrm``, ``billy``): which side of the pair."""
 
 
+def customer_key(source_id: str) -> str:
+    """The ledger link of a customer by its id in the system it comes from: a booking's new customer and the record
+    sync's new organization or contact reserve the same key before creating it, so the two never make it twice."""
+    return f"party:source:{source_id}"
+
+
 def written_mark(currency: str, total: Decimal) -> str:
     """What identifies a written document besides its number: a document of another system that happens to carry
     the same number is no echo unless it also has the same currency and total, to the cent."""
@@ -109,10 +115,13 @@ def full_name(record: SyncRecord) -> str:
 
 
 def lookup_keys(record: SyncRecord) -> list[tuple[str, str]]:
-    """The natural keys to find ``record`` by on the other side, strongest first; a name only when nothing
-    stronger is filled in (two people may share a name, never an e-mail address)."""
+    """The natural keys to find ``record`` by on the other side, strongest first; a person's or an organization's
+    name only when nothing stronger is filled in (two people may share a name, never an e-mail address). A product
+    falls back to its name always: a CRM that numbers its products itself (vtiger's PRO1…) never holds the other
+    side's number, so after a create whose answer was lost only the name finds what was made."""
     keys = [(name, record.value(name)) for name in LOOKUP_KEYS[record.kind] if name != "name" and record.value(name)]
-    return keys or ([("name", full_name(record))] if full_name(record) else [])
+    named = [("name", full_name(record))] if full_name(record) else []
+    return keys + named if record.kind == "product" or not keys else keys
 
 
 def fingerprint(fields: Mapping[str, str]) -> str:

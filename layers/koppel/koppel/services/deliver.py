@@ -18,7 +18,7 @@ from koppel.errors import PermanentError, RetryableError, park_reason
 from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, Party, PartyEvent, PaymentStatusEvent
 from koppel.money import cents
 from koppel.ports import WRITTEN_BACK, LedgerEntry, NoMeter, koppeling
-from koppel.records import WRITTEN, written_mark
+from koppel.records import WRITTEN, customer_key, written_mark
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -171,6 +171,11 @@ def _remember_written(event: DocumentEvent, number: str | None, deps: DeliverDep
         deps.ledger.put_link(event.connection_id, WRITTEN, key, written_mark(doc.currency, doc.total))
 
 
+def _record_key(party: Party, deps: DeliverDeps) -> str | None:
+    """On a two-way koppeling the record sync may be creating the same customer: both reserve its source id."""
+    return customer_key(party.source_id) if deps.remember_written and party.source_id else None
+
+
 def party_key(party: Party) -> str | None:
     if party.code:
         return f"party:code:{party.code.strip().lower()}"
@@ -199,18 +204,19 @@ def sync_party(event: PartyEvent, deps: DeliverDeps) -> DeliveryResult:
 def ensure_party(connection_id: str, party: Party, deps: DeliverDeps) -> tuple[ExternalRef, bool]:
     """The customer's id in the target: the remembered link, else a look-up (code, e-mail), else a new relation.
     Returns the reference and whether it was created now."""
-    key = party_key(party)
-    if key is not None:
+    keys = [key for key in (party_key(party), _record_key(party, deps)) if key is not None]
+    for key in dict.fromkeys(keys):
         linked = deps.ledger.get_link(connection_id, deps.target_name, key)
         if linked is not None:
             return ExternalRef(system=deps.target_name, id=linked), False
     found = deps.target.find_party(party)
-    if found is None and key is not None:
+    if found is None:
         now = deps.clock()
-        if not deps.ledger.reserve_link(connection_id, deps.target_name, key, now + deps.lease, now):
-            # Another order of this new customer is creating the relation right now: wait for its link.
-            raise RetryableError(f"customer {party.name!r} is being created by another worker", retry_after=2)
+        for key in dict.fromkeys(keys):
+            if not deps.ledger.reserve_link(connection_id, deps.target_name, key, now + deps.lease, now):
+                # Another order of this new customer (or the record sync) is creating it right now: wait for its link.
+                raise RetryableError(f"customer {party.name!r} is being created by another worker", retry_after=2)
     ref = found or deps.target.create_party(party)
-    if key is not None:
+    for key in dict.fromkeys(keys):
         deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
     return ref, found is None

@@ -14,10 +14,12 @@ from koppel.records import (
     RecordLink,
     SyncRecord,
     changed,
+    customer_key,
     fingerprint,
     full_name,
     merge,
 )
+from koppel.services.record_deletions import report_deletions
 from koppel.services.record_outcomes import KindSummary, Outcome
 
 if TYPE_CHECKING:
@@ -75,10 +77,10 @@ class KindRun:
             for ident, record in found.items():
                 done += 1
                 if (side, ident) not in self.handled:  # read before this run wrote it: what was read is stale
-                    self._one(side, record, changes)
+                    self.carry(side, record, changes)
                 self.progress(self.kind, done, total)
         for side, read in reads.items():
-            self._deletions(side, read, linked_before)
+            report_deletions(self, side, read, linked_before)
             if read.until is not None:
                 self.deps.connections.advance_watermark(cid, self._stream(side), read.until)
         if not any(read.until for read in reads.values()):
@@ -113,17 +115,32 @@ class KindRun:
                 continue
             side, ident = entry.event_id[len(prefix) :].rsplit(":", 2)[:2]
             record = self.sides[side].read_record(self.kind, ident) if side in self.sides else None
-            if record is not None:
-                found.append((side, ident, record))
+            if record is None:
+                self._supersede(entry, "the record is gone from where it changed: nothing left to carry")
+                continue
+            if self._event_id(side, record) != entry.event_id:  # it changed again: the newer version goes instead
+                self._supersede(entry, "superseded by a later change of the same record")
+            found.append((side, record.ident, record))
         return found
 
+    def _supersede(self, entry: LedgerEntry, why: str) -> None:
+        """Close a change that will never be carried as it was (taken over from the run that left it)."""
+        now = self.deps.clock()
+        claim = self.deps.ledger.claim(entry.model_copy(update={"lease_until": now + LEASE}), now)
+        if claim.is_ours:
+            other = ExternalRef(system=entry.target, id="", number=entry.party_name or entry.document_number)
+            self.close(claim.entry, other, why)
+
+    def _event_id(self, side: Side, record: SyncRecord) -> str:
+        return f"{RECORD_EVENT_PREFIX}{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+
     # -- one change ------------------------------------------------------------------------------------------------
-    def _one(self, side: Side, record: SyncRecord, changes: dict[Side, dict[str, SyncRecord]]) -> None:
+    def carry(self, side: Side, record: SyncRecord, changes: dict[Side, dict[str, SyncRecord]]) -> None:
         other = self.other(side)
         link = self.links.get((side, record.ident))
         other_record = changes[other].get(link.ids[other]) if link else None
         self.handled.add((side, record.ident))
-        entry = self._claim(side, record, other)
+        entry = self.claim(side, record, other)
         if entry is None:
             self.outcome = Outcome("waiting", self._held(side, record, other))
             return
@@ -134,19 +151,19 @@ class KindRun:
             raise
         except RetryableError as error:
             self.deps.ledger.release(entry, str(error), self.deps.clock())
-            self.summary.failed.append(f"{self._label(record)}: {error} (tried again on the next run)")
+            self.summary.failed.append(f"{self.label(record)}: {error} (tried again on the next run)")
             self.outcome = Outcome("failed", f"{error} (tried again on the next run)")
         except KoppelError as error:
             self.deps.ledger.mark_parked(entry, str(error), self.deps.clock())
-            self.summary.failed.append(f"{self._label(record)}: {error}")
+            self.summary.failed.append(f"{self.label(record)}: {error}")
             self.outcome = Outcome("failed", str(error))
         else:
-            self._close(entry, ref, note)
+            self.close(entry, ref, note)
             self.outcome = Outcome("synced", note, ref.id)
 
     def _held(self, side: Side, record: SyncRecord, other: Side) -> str:
         """Why a change was not taken up: done before, parked before, or another worker on it now."""
-        event_id = f"{RECORD_EVENT_PREFIX}{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+        event_id = self._event_id(side, record)
         row = self.deps.ledger.get(self.connection.connection_id, other, event_id)
         if row is None or row.state == "PENDING":
             return "another sync is carrying this change right now"
@@ -154,42 +171,17 @@ class KindRun:
             return f"this change was refused before: {row.reason} (fix it, then replay)"
         return row.reason or "this change was carried before"
 
-    # -- one record, on request ------------------------------------------------------------------------------------
-    def run_one(self, side: Side, ident: str) -> Outcome:
-        """Sync one record now (a person pressed "Sync" on it): what changed on either side since the last sync."""
-        if not self.names:
-            return Outcome("failed", f"no {self.kind} fields are synced between these systems")
-        other = self.other(side)
-        record = self.sides[side].read_record(self.kind, ident)
-        if record is None:
-            return Outcome("failed", f"{self.deps.titles(side)} has no {self.kind} {ident}")
-        ident = record.ident  # as the side names it (a CRM may read "4x02" as its 4x2): links are kept by that
-        link = self.deps.links.link_of(self.connection.connection_id, self.kind, side, ident)
-        changes: dict[Side, dict[str, SyncRecord]] = {side: {}, other: {}}
-        if link is not None:
-            self.links.update(dict.fromkeys(link.ids.items(), link))
-            there = self.sides[other].read_record(self.kind, link.ids[other])
-            if there is not None and changed(there.fields, link.seen.get(other, {}), self.names):
-                changes[other][there.ident] = there
-        if link is None or changed(record.fields, link.seen.get(side, {}), self.names):
-            changes[side][ident] = record
-        if not changes[side] and not changes[other]:
-            return Outcome("in sync", "nothing changed since the last sync", link.ids[other] if link else "")
-        first = side if changes[side] else other
-        self._one(first, next(iter(changes[first].values())), changes)
-        return self.outcome
-
-    def _claim(self, side: Side, record: SyncRecord, other: Side) -> LedgerEntry | None:
+    def claim(self, side: Side, record: SyncRecord, other: Side) -> LedgerEntry | None:
         now = self.deps.clock()
-        event_id = f"{RECORD_EVENT_PREFIX}{self.kind}:{side}:{record.ident}:{fingerprint(record.only(self.names))}"
+        event_id = self._event_id(side, record)
         row = LedgerEntry.pending(
             self.connection.connection_id, other, event_id, now, now + LEASE,
-            document_number=record.ident, party_name=self._label(record),
+            document_number=record.ident, party_name=self.label(record),
         )  # fmt: skip
         claim = self.deps.ledger.claim(row, now)
         return claim.entry if claim.is_ours else None
 
-    def _close(self, entry: LedgerEntry, ref: ExternalRef, note: str) -> None:
+    def close(self, entry: LedgerEntry, ref: ExternalRef, note: str) -> None:
         now = self.deps.clock()
         posted = self.deps.ledger.mark_posted(entry, ref, now, note=note)
         self.deps.ledger.note_payment(posted, NOT_FOLLOWED, now)  # a record has no payment: the row may expire
@@ -204,20 +196,20 @@ class KindRun:
         }
         result = merge(now, link.seen, self.names, priority=self.priority, writable=self._writable(link))
         seen = self._write(link.ids, result.writes, now)
-        self._save(link.model_copy(update={"seen": seen, "updated_at": self.deps.clock()}))
+        self.save(link.model_copy(update={"seen": seen, "updated_at": self.deps.clock()}))
         notes = [f"updated in {self.deps.titles(s)}: {', '.join(sorted(f))}" for s, f in result.writes.items()]
         notes += [f"conflict on {conflict.describe(self._titles())}" for conflict in result.conflicts]
         self.summary.updated += bool(result.writes)
         self.summary.unchanged += not result.writes
-        self.summary.conflicts += [f"{self._label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
+        self.summary.conflicts += [f"{self.label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
         blocked = [s for s in link.deleted if s in now and s != side]
         notes += [f"deleted in {self.deps.titles(s)}: not carried there" for s in blocked]
-        return "; ".join(notes) or "no field to change", self._ref(other, link.ids[other], record)
+        return "; ".join(notes) or "no field to change", self.ref(other, link.ids[other], record)
 
     def _unlinked(self, side: Side, record: SyncRecord) -> tuple[str, ExternalRef]:
         other = self.other(side)
         if other not in self.writable:
-            return f"not carried to {self.deps.titles(other)} (direction)", self._ref(other, "", record)
+            return f"not carried to {self.deps.titles(other)} (direction)", self.ref(other, "", record)
         found = self.sides[other].find_record(self.kind, record)
         if found is not None and (other, found.ident) in self.links:
             raise InputError(
@@ -225,20 +217,41 @@ class KindRun:
                 "merge the two in one of the systems, then replay"
             )
         if found is None:
+            found = self._reserved(other, record)
+        if found is None:
             created = self.sides[other].create_record(self.kind, record.only(self.names))
+            self._customer_made(other, record, created)
             seen = {side: record.only(self.names), other: created.only(self.names)}
-            self._save(self._new_link({side: record.ident, other: created.ident}, seen))
+            self.save(self._new_link({side: record.ident, other: created.ident}, seen))
             self.summary.created += 1
-            return f"created in {self.deps.titles(other)}", self._ref(other, created.ident, created)
+            return f"created in {self.deps.titles(other)}", self.ref(other, created.ident, created)
         now = {side: record.only(self.names), other: found.only(self.names)}
         ids = {side: record.ident, other: found.ident}
         result = merge(now, {}, self.names, priority=self.priority, writable=self.writable)
-        self._save(self._new_link(ids, self._write(ids, result.writes, now)))
+        self.save(self._new_link(ids, self._write(ids, result.writes, now)))
         self.summary.linked += 1
-        self.summary.conflicts += [f"{self._label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
+        self.summary.conflicts += [f"{self.label(record)}: {c.describe(self._titles())}" for c in result.conflicts]
         notes = [f"linked to {self.deps.titles(other)} {found.ident} by its natural key"]
         notes += [f"differed on {conflict.describe(self._titles())}" for conflict in result.conflicts]
-        return "; ".join(notes), self._ref(other, found.ident, found)
+        return "; ".join(notes), self.ref(other, found.ident, found)
+
+    def _reserved(self, other: Side, record: SyncRecord) -> SyncRecord | None:
+        """A customer (organization or contact) is created under a reservation a booking of the same customer also
+        takes (records.customer_key): the one that wins creates it; this one then finds it, or waits for it."""
+        if self.kind == "product":
+            return None
+        cid, key, now = self.connection.connection_id, customer_key(record.ident), self.deps.clock()
+        made = self.deps.ledger.get_link(cid, other, key)
+        if made is None and self.deps.ledger.reserve_link(cid, other, key, now + LEASE, now):
+            return None
+        there = self.sides[other].read_record(self.kind, made) if made else None
+        if there is None:
+            raise RetryableError(f"{self.deps.titles(other)} is making this customer for a booking right now")
+        return there
+
+    def _customer_made(self, other: Side, record: SyncRecord, created: SyncRecord) -> None:
+        if self.kind != "product":
+            self.deps.ledger.put_link(self.connection.connection_id, other, customer_key(record.ident), created.ident)
 
     def _writable(self, link: RecordLink) -> tuple[Side, ...]:
         return tuple(side for side in self.writable if side not in link.deleted)
@@ -258,38 +271,19 @@ class KindRun:
             updated_at=self.deps.clock(),
         )  # fmt: skip
 
-    def _save(self, link: RecordLink) -> None:
+    def save(self, link: RecordLink) -> None:
         if not self.deps.links.save(link):
             raise RetryableError("another run changed this record's link at the same time")
         stored = link.model_copy(update={"version": link.version + 1})
         self.links.update(dict.fromkeys(link.ids.items(), stored))
         self.handled |= set(link.ids.items())
 
-    # -- deletions -------------------------------------------------------------------------------------------------
-    def _deletions(self, side: Side, read: RecordChanges, linked_before: set[tuple[Side, str]]) -> None:
-        gone = set(read.deleted)
-        if read.complete:
-            listed = {record.ident for record in read.records}
-            gone |= {ident for (s, ident) in linked_before if s == side and ident not in listed}
-        for ident in sorted(gone):
-            link = self.links.get((side, ident))
-            if link is None or side in link.deleted:
-                continue
-            other = self.other(side)
-            record = SyncRecord(kind=self.kind, ident=ident, fields=link.seen.get(side, {}))
-            entry = self._claim(side, record.model_copy(update={"fields": {"deleted": "yes"}}), other)
-            self._save(link.model_copy(update={"deleted": {**link.deleted, side: self.deps.clock().isoformat()}}))
-            note = f"deleted in {self.deps.titles(side)}; kept in {self.deps.titles(other)} (deletions are reported)"
-            self.summary.deleted.append(f"{self._label(record)}: {note}")
-            if entry is not None:
-                self._close(entry, self._ref(other, link.ids[other], record), note)
-
     # -- words -----------------------------------------------------------------------------------------------------
     def _titles(self) -> dict[Side, str]:
         return {side: self.deps.titles(side) for side in self.sides}
 
-    def _label(self, record: SyncRecord) -> str:
+    def label(self, record: SyncRecord) -> str:
         return record.label or full_name(record) or f"{self.kind} {record.ident}"
 
-    def _ref(self, system: Side, ident: str, record: SyncRecord) -> ExternalRef:
-        return ExternalRef(system=system, id=ident, number=self._label(record))
+    def ref(self, system: Side, ident: str, record: SyncRecord) -> ExternalRef:
+        return ExternalRef(system=system, id=ident, number=self.label(record))

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from koppel.errors import InputError
+from koppel.services.record_one import run_one
 from koppel.services.record_outcomes import KindSummary, Outcome, Progress
 from koppel.services.record_run import KindRun
 
@@ -94,7 +95,7 @@ def sync_one(connection: Connection, deps: RecordSyncDeps, kind: RecordKind, sid
         sides = {system: _side(connection, system, deps) for system in (connection.source, connection.targets[0])}
         if side not in sides:
             raise InputError(f"{side} is neither side of connection {connection.connection_id}")
-        return KindRun(connection, kind, sides, deps, None).run_one(side, ident)
+        return run_one(KindRun(connection, kind, sides, deps, None), side, ident)
     finally:
         deps.links.end_turn(connection.connection_id)
 
