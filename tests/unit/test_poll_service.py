@@ -269,3 +269,15 @@ def test_a_listed_record_that_cannot_be_read_is_parked_and_the_poll_goes_on(stor
     poll_connection(PollJob(connection_id="demo-shop"), deps)
     assert gone.event_id in [e.event_id for e in publisher.sent["fakebooks"]]
     assert ledger.get("demo-shop", parked.target, gone.event_id).state == "PENDING"  # type: ignore[union-attr]
+
+
+def test_an_unreadable_record_its_source_lists_only_by_a_fixed_time_holds_the_watermark(store, shop) -> None:
+    # Given a record that cannot be read yet, which its source will list again only in this window (Billy lists an
+    # invoice by its approval time, which a corrected contact does not move)
+    unreadable = record("1001", 20).model_copy(
+        update={"problem": "the contact's country is unknown", "is_settled": False}
+    )
+    shop.records = [unreadable, record("1002", 40)]
+    # When the source is polled, then the watermark stays at it: the next poll reads it again, corrected or not
+    poll_connection(PollJob(connection_id="demo-shop"), deps_for(store, shop))
+    assert store.get_watermark("demo-shop", SOURCE_STREAM) == T0 + timedelta(minutes=20)

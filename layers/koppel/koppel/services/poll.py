@@ -168,6 +168,8 @@ def _read_window(
         if record.problem:
             _park_problem(record, connection, deps)
             skipped.append(f"{record.record_id}: {record.problem}")
+            if not record.is_settled:  # its source lists it again only in this window (Billy: by approval time)
+                safe_point = min(safe_point, record.changed_at)
             continue
         try:
             events = _events_of(record, connection, source, deps)
