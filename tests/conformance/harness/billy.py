@@ -37,8 +37,8 @@ class BillyHarness(TargetHarness):
         "test_a_refused_access_token_is_renewed_once_and_the_call_succeeds": "Billy's tokens are not renewable",
         "test_a_token_refused_again_after_renewal_is_an_auth_error_not_a_loop": "Billy's tokens are not renewable",
     }
-    # Till payments are left to Billy's bank reconciliation: the connector books no bank payments.
-    takes_payments = False
+    # Till payments are booked as one bank payment of the open balance on the approved invoice (payments.py).
+    takes_payments = True
     booking_path = "/v2/invoices"
     token_path = "/v2/no-token-exchange"
 

@@ -9,6 +9,9 @@ draft that does not reconcile is left a draft, never approved, and the record is
 Exactly once: Billy takes no idempotency key, so every booking is looked up by ``invoiceNo`` first (deliver's
 ``find_booking``); a draft found there (a crash between creating and approving) is reconciled and approved, and a
 create refused because the number is taken links the invoice that holds it.
+
+A document that arrives paid is paid in Billy once its invoice is approved, with a bank payment of at most the open
+balance (payments.py); a retry that finds the invoice approved and open pays it there.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from koppel.connectors.billy import mapping, reconcile
+from koppel.connectors.billy import mapping, payments, reconcile
 from koppel.connectors.billy.client import BillyClient
 from koppel.connectors.billy.recordside import BillyRecordSide
 from koppel.connectors.billy.settings import SYSTEM, VENDOR, BillySettings
@@ -75,13 +78,16 @@ class BillyTarget(BillyRecordSide):
     # -- documents ------------------------------------------------------------------------------------------------
     def find_booking(self, booking: Booking) -> ExternalRef | None:
         """The invoice or credit note with this ``invoiceNo``; a draft (Koppel's own, left by a crash before it was
-        approved) is reconciled and approved first, or refused and left a draft."""
+        approved) is reconciled and approved first, or refused and left a draft; one the document says is paid and
+        Billy still holds open is paid (payments.py: a crash before or during the payment)."""
         number = mapping.invoice_number(booking.document.number, self.settings)
         invoice = self._invoice(number)
         if invoice is None:
             return None
         if invoice.get("state") == "draft":
             return self._approve(booking, mapping.choose_layout(booking), invoice, invoice.get("lines") or [])
+        if invoice.get("state") == "approved":
+            payments.settle(self.client, booking, str(invoice["id"]))
         return _ref(invoice)
 
     def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef:
@@ -121,6 +127,7 @@ class BillyTarget(BillyRecordSide):
             )
         answer = self.client.write("PUT", "invoices", {"state": "approved"}, str(invoice["id"]))
         approved = next((i for i in answer.get("invoices") or [] if i.get("id") == invoice["id"]), invoice)
+        payments.settle(self.client, booking, str(invoice["id"]))  # a paid document: paid in Billy too
         return _ref({**invoice, **approved})
 
     def _product(self, line: mapping.Planned, ruleset: str, booking: Booking) -> str:

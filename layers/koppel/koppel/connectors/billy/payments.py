@@ -1,0 +1,129 @@
+"""A document that arrives paid (a till sale settled on the spot, an invoice its source marks paid) is paid in Billy
+too: a bank payment on the approved invoice, into a payment-enabled account (the bank: ``cash_account_id``).
+
+``POST /v2/bankPayments`` ``{"bankPayment": {entryDate, cashAmount, cashSide, cashAccountId, associations:
+[{"subjectReference": "invoice:<id>"}]}}``; ``cashSide`` ``debit`` for an invoice (money in), ``credit`` for a
+credit note (money paid back); ``cashAmount`` is in the cash account's currency and ``cashExchangeRate`` must be set
+when that differs from the invoice's [V https://www.billy.dk/api/ bankPayments]. Billy does not refuse an
+overpayment: the excess goes to the contact's balance [V], so Koppel never sends more than the ``balance`` Billy
+answers just before. A bank payment carries no text or key of ours [V: its properties], so exactly once rests on
+that balance: a retry reads it again and 0 means done.
+
+- Paid in full (``is_paid``, or ``payments`` adding up to the total): one bank payment of the open balance, dated
+  the last payment's date (or the document's issue date).
+- Paid in part (``payments`` short of the total, ``is_paid`` false): the payments carry no identity of their own,
+  so what the document says was paid is compared with the bank payments Billy holds on the invoice (its
+  ``balanceModifiers`` of a ``bankPayment:``): the difference, never more than the balance, is one bank payment
+  dated the last payment's date. A second delivery with a further payment adds only the new part.
+- The cash account is in another currency than the document: a payment-enabled account in the document's currency
+  is used instead; without one the document is parked (it carries no exchange rate, and Billy needs one).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from koppel.connectors.billy.reconcile import money
+from koppel.connectors.billy.settings import VENDOR
+from koppel.errors import PermanentError
+from koppel.money import ZERO
+
+if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
+
+    from koppel.booking import Booking
+    from koppel.connectors.billy.client import BillyClient
+    from koppel.model import SalesDocument
+
+MODIFIERS = "invoice.balanceModifiers:embed"
+NO_CASH_ACCOUNT = (
+    "connect a bank account in Billy (Settings > Bank accounts, one that takes payments), then sync the connection "
+    "again so Koppel reads it (cash_account_id), and replay"
+)
+
+
+def wanted(doc: SalesDocument) -> tuple[bool, Decimal]:
+    """(paid in full, what the payments add up to, as a positive amount)."""
+    paid = abs(sum((payment.amount for payment in doc.payments), ZERO))
+    return doc.is_paid or (bool(doc.payments) and paid >= abs(doc.total)), paid
+
+
+def entry_date(doc: SalesDocument) -> date:
+    return max((payment.paid_on for payment in doc.payments), default=doc.issue_date)
+
+
+def settle(client: BillyClient, booking: Booking, invoice_id: str) -> None:
+    """Pays what the document says was paid and Billy still holds open on the approved invoice; nothing when the
+    document is unpaid or the balance is already 0."""
+    doc = booking.document
+    full, paid = wanted(doc)
+    if not full and paid <= 0:
+        return
+    invoice = client.get_one("invoices", invoice_id, MODIFIERS)
+    if invoice is None or invoice.get("state") != "approved":
+        return
+    balance = money(invoice.get("balance"))
+    if invoice.get("isPaid") is True or balance <= 0:
+        return
+    amount = balance if full else min(balance, paid - _held(invoice))
+    if amount <= 0:
+        return
+    what = f"{invoice.get('type', 'invoice')} {invoice.get('invoiceNo')} (id {invoice_id})"
+    account = _cash_account(client, str(invoice.get("currencyId") or doc.currency), what)
+    body = {
+        "entryDate": entry_date(doc).isoformat(),
+        "cashAmount": amount,
+        "cashSide": "credit" if invoice.get("type") == "creditNote" else "debit",
+        "cashAccountId": account,
+        "associations": [{"subjectReference": f"invoice:{invoice_id}"}],
+    }
+    try:
+        client.write("POST", "bankPayments", body)
+    except PermanentError as error:
+        raise PermanentError(
+            f"{VENDOR} refused the payment of {amount} on {what}: {error}. The {what} stays booked and approved, "
+            f"unpaid: register the payment in {VENDOR} by hand, or correct the cause and replay",
+            status=error.status,
+            vendor_message=error.vendor_message or str(error),
+        ) from error
+
+
+def _held(invoice: dict[str, Any]) -> Decimal:
+    """What bank payments already paid on the invoice (voided ones not)."""
+    modifiers = invoice.get("balanceModifiers") or []
+    return sum(
+        (
+            money(m.get("amount"))
+            for m in modifiers
+            if isinstance(m, dict)
+            and str(m.get("modifierReference") or "").startswith("bankPayment:")
+            and not m.get("isVoided")
+        ),
+        ZERO,
+    )
+
+
+def _cash_account(client: BillyClient, currency: str, what: str) -> str:
+    """The connection's cash account when it is in the invoice's currency, else a payment-enabled account that is;
+    parked when there is none (the document carries no exchange rate for ``cashExchangeRate``)."""
+    chosen = client.settings.cash_account_id
+    if not chosen:
+        raise PermanentError(
+            f"{what} is booked and approved but not paid: {VENDOR} has no cash account: {NO_CASH_ACCOUNT}"
+        )
+    accounts = client.list_all("accounts")
+    usable = [a for a in accounts if a.get("isPaymentEnabled") and not a.get("isArchived")]
+    mine = next((a for a in usable if str(a.get("id")) == chosen), None)
+    base = client.settings.organization_currency
+    if str((mine or {}).get("currencyId") or base) == currency:
+        return chosen
+    same = [a for a in usable if str(a.get("currencyId") or base) == currency]
+    if same:
+        return str(same[0]["id"])
+    held_in = str((mine or {}).get("currencyId") or base)
+    raise PermanentError(
+        f"{what} is booked and approved but not paid: it is in {currency} and the cash account in {held_in}; "
+        f"{VENDOR} needs the exchange rate of such a payment (cashExchangeRate) and the document does not carry it. "
+        f"Add a bank account in {currency} in {VENDOR} and replay, or register the payment in {VENDOR} by hand"
+    )
