@@ -325,6 +325,16 @@ def test_only_final_invoices_are_booked_and_a_credit_invoice_is_a_credit_note(
     assert plan_booking(credit.payload).total == Decimal("-1512.50")
 
 
+def test_an_invoice_already_paid_in_the_crm_is_booked_as_paid(crm: SimplyCrmSandbox, clock: Clock) -> None:
+    # Given an invoice the CRM already holds as Paid, beside an approved one
+    account, oven, _ = _scene(crm)
+    line = [{"productid": oven, "quantity": 1, "tax1": "21"}]
+    ids = {s: crm.add_invoice(s, account, line, invoicestatus=s)["id"] for s in ("Paid", "Approved")}
+    # When Simply CRM is polled  Then the paid one says so (the accounting package registers its payment)
+    events = _documents(_source(crm), clock)
+    assert (events[ids["Paid"]].payload.is_paid, events[ids["Approved"]].payload.is_paid) == (True, False)
+
+
 def test_the_event_id_changes_only_when_what_is_booked_changes(crm: SimplyCrmSandbox, clock: Clock) -> None:
     # Given a booked invoice
     account, oven, _ = _scene(crm)

@@ -124,6 +124,7 @@ def invoice_event(
         total_vat=sign * (total - sum((cents(line.amount) for line in lines), ZERO)),
         description=text(invoice, "subject"),
         reference=text(invoice, "subject")[:100],
+        is_paid=text(invoice, "invoicestatus") == settings.paid_status,  # paid when first booked: paid there too
     )
     plan_booking(document)  # the balance guard: what Simply CRM states must add up before anything is sent
     return DocumentEvent(
