@@ -55,3 +55,15 @@ def test_one_run_at_a_time_until_its_turn_ends_or_runs_out(links) -> None:  # ty
     assert links.take_turn("crm-books", T0 + timedelta(minutes=40), T0 + timedelta(minutes=16))
     links.end_turn("crm-books")
     assert links.take_turn("crm-books", T0 + timedelta(minutes=20), T0 + timedelta(minutes=17))
+
+
+def test_a_reservation_given_up_after_a_failed_create_can_be_taken_again_but_a_link_stays(clean_stack) -> None:  # type: ignore[no-untyped-def]
+    ledger = bootstrap.ledger(StoreSettings.load())
+    # Given a customer reserved for creation, whose create then failed
+    assert ledger.reserve_link("crm-books", "billy", "party:source:3x1", T0 + timedelta(minutes=5), T0)
+    ledger.release_link("crm-books", "billy", "party:source:3x1")
+    # Then the retry reserves it again at once, and once made, giving up the reservation keeps the link
+    assert ledger.reserve_link("crm-books", "billy", "party:source:3x1", T0 + timedelta(minutes=5), T0)
+    ledger.put_link("crm-books", "billy", "party:source:3x1", "billy-contact-7")
+    ledger.release_link("crm-books", "billy", "party:source:3x1")
+    assert ledger.get_link("crm-books", "billy", "party:source:3x1") == "billy-contact-7"

@@ -339,3 +339,24 @@ def test_the_sync_button_on_a_refused_record_says_why(world: Any) -> None:
     # And pressing again (nothing fixed) says it was refused before, and what to do
     again = sync_one(world["connection"], world["deps"], "contact", "simplycrm", ident)
     assert again.state == "waiting" and "refused before" in again.words and "replay" in again.words
+
+
+def test_a_customer_whose_create_failed_is_created_at_the_next_run_not_minutes_later(world: Any) -> None:
+    from koppel.errors import RetryableError
+
+    crm, books = world["crm"], world["books"]
+    crm.add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    original = books.create_record
+    failures = [RetryableError("Billy answered 503")]
+
+    def failing_once(kind: Any, fields: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return original(kind, fields)
+
+    books.create_record = failing_once
+    # When Billy fails the create once, then the next run (a minute later) creates her, once
+    assert _run(world).kinds["contact"].failed
+    world["clock"].now -= timedelta(minutes=9)  # the next run comes a minute later, within the reservation's lease
+    assert _run(world).kinds["contact"].created == 1
+    assert len(books.of("contact")) == 1

@@ -405,6 +405,9 @@ class Ledger(Protocol):
 
     def put_link(self, connection_id: str, target: str, natural_key: str, external_id: str) -> None: ...
 
+    def release_link(self, connection_id: str, target: str, natural_key: str) -> None:
+        """Give up a reservation whose create failed (a link already made stays): a retry may reserve at once."""
+
     def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
         """Claim the right to create the record behind a natural key (a new customer) until ``until``; False when
         another worker holds it or the link exists. Two orders of one new customer then make one relation."""

@@ -287,6 +287,24 @@ class DynamoLedger:
             raise
         return True
 
+    def release_link(self, connection_id: str, target: str, natural_key: str) -> None:
+        """A put (not a delete: the roles that reserve may put) that ends the reservation, if it is still one."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"{connection_id}#{target}"},
+                    "sk": {"S": f"link#{natural_key}"},
+                    "external_id": {"S": ""},
+                    "reserved_until": {"S": _iso(datetime(1970, 1, 1, tzinfo=UTC))},
+                },
+                ConditionExpression="external_id = :none",
+                ExpressionAttributeValues={":none": {"S": ""}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+
     def get_link(self, connection_id: str, target: str, natural_key: str) -> str | None:
         answer = self._db.get_item(
             TableName=self._table,

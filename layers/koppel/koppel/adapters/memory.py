@@ -275,6 +275,10 @@ class MemoryLedger:
             self.reservations[key] = until
             return True
 
+    def release_link(self, connection_id: str, target: str, natural_key: str) -> None:
+        with self._lock:
+            self.reservations.pop((connection_id, target, natural_key), None)
+
 
 class MemoryPublisher:
     def __init__(self) -> None:

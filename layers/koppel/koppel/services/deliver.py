@@ -216,7 +216,12 @@ def ensure_party(connection_id: str, party: Party, deps: DeliverDeps) -> tuple[E
             if not deps.ledger.reserve_link(connection_id, deps.target_name, key, now + deps.lease, now):
                 # Another order of this new customer (or the record sync) is creating it right now: wait for its link.
                 raise RetryableError(f"customer {party.name!r} is being created by another worker", retry_after=2)
-    ref = found or deps.target.create_party(party)
+    try:
+        ref = found or deps.target.create_party(party)
+    except Exception:
+        for key in dict.fromkeys(keys):  # the retry may reserve again at once (a create that did commit is found)
+            deps.ledger.release_link(connection_id, deps.target_name, key)
+        raise
     for key in dict.fromkeys(keys):
         deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
     return ref, found is None

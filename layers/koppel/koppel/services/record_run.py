@@ -219,8 +219,7 @@ class KindRun:
         if found is None:
             found = self._reserved(other, record)
         if found is None:
-            created = self.sides[other].create_record(self.kind, record.only(self.names))
-            self._customer_made(other, record, created)
+            created = self._create(other, record)
             seen = {side: record.only(self.names), other: created.only(self.names)}
             self.save(self._new_link({side: record.ident, other: created.ident}, seen))
             self.summary.created += 1
@@ -249,9 +248,19 @@ class KindRun:
             raise RetryableError(f"{self.deps.titles(other)} is making this customer for a booking right now")
         return there
 
-    def _customer_made(self, other: Side, record: SyncRecord, created: SyncRecord) -> None:
+    def _create(self, other: Side, record: SyncRecord) -> SyncRecord:
+        """Create it (a customer under the reservation ``_reserved`` took, filled with its id, or given up when the
+        create failed, so that the retry may reserve again at once)."""
+        cid, key = self.connection.connection_id, customer_key(record.ident)
+        try:
+            created = self.sides[other].create_record(self.kind, record.only(self.names))
+        except Exception:
+            if self.kind != "product":
+                self.deps.ledger.release_link(cid, other, key)
+            raise
         if self.kind != "product":
-            self.deps.ledger.put_link(self.connection.connection_id, other, customer_key(record.ident), created.ident)
+            self.deps.ledger.put_link(cid, other, key, created.ident)
+        return created
 
     def _writable(self, link: RecordLink) -> tuple[Side, ...]:
         return tuple(side for side in self.writable if side not in link.deleted)
