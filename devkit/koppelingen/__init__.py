@@ -75,8 +75,12 @@ def cli_output(*args: str) -> str:
     """What a `koppel` command printed on stdout (a start link, a button link), the way a person copies it."""
     from koppel.cli import out
 
-    with out.capture() as printed:
-        cli(*args)
+    width, out.width = out.width, max(out.width, 120)  # a summary table as a terminal of 120 columns shows it
+    try:
+        with out.capture() as printed:
+            cli(*args)
+    finally:
+        out.width = width
     return printed.get().strip()
 
 

@@ -360,3 +360,13 @@ def test_a_customer_whose_create_failed_is_created_at_the_next_run_not_minutes_l
     world["clock"].now -= timedelta(minutes=9)  # the next run comes a minute later, within the reservation's lease
     assert _run(world).kinds["contact"].created == 1
     assert len(books.of("contact")) == 1
+
+
+def test_a_quiet_sync_counts_each_linked_pair_once_as_unchanged(world: Any) -> None:
+    # Given two contacts kept alike on both sides
+    world["crm"].add(first_name="Eva", last_name="de Vries", email="eva@example.nl")
+    world["crm"].add(first_name="Jan", last_name="Smit", email="jan@example.nl")
+    _run(world)
+    # When nothing changed, then the summary says two unchanged (not four: one per pair, not per side)
+    summary = _run(world).kinds["contact"]
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 2)

@@ -85,6 +85,9 @@ class KindRun:
                 self.deps.connections.advance_watermark(cid, self._stream(side), read.until)
         if not any(read.until for read in reads.values()):
             self.deps.connections.advance_watermark(cid, f"records#{self.kind}", started)
+        # Unchanged: each linked pair once (not once per side) that this run did not carry
+        pairs = {tuple(sorted(link.ids.items())) for link in self.links.values()}
+        self.summary.unchanged += sum(1 for pair in pairs if not self.handled.intersection(pair))
         return self.summary
 
     def _stream(self, side: Side) -> str:
@@ -101,8 +104,6 @@ class KindRun:
             link = self.links.get((side, record.ident))
             if link is None or changed(record.fields, link.seen.get(side, {}), self.names):
                 found[record.ident] = record
-            else:
-                self.summary.unchanged += 1
         return found
 
     def _reopened(self) -> list[tuple[Side, str, SyncRecord]]:
