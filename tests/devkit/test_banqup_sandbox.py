@@ -270,3 +270,21 @@ def test_faults_come_in_the_gateways_shape_and_are_reproducible_from_a_seed(sand
     assert runs[0] == runs[1] and set(runs[0]) == {200, 503}
     file = sandbox.add_document(space_id(sandbox, "Bakkerij Jansen BV"), PDF)
     assert all(requests.get(file["downloadUrl"], timeout=5).status_code == 200 for _ in range(5))
+
+
+# -- control --------------------------------------------------------------------------------------------------------
+def test_a_firm_and_its_spaces_are_set_up_over_the_control_routes(sandbox: BanqupSandbox):
+    # Given a new firm and two client spaces made over HTTP, one not whitelisted
+    firm = control(sandbox, "POST", "firms", {"name": "Kantoor West", "clientId": "west-app"}).json()
+    shown = control(sandbox, "POST", "spaces", {"clientId": "west-app", "name": "Visible BV"}).json()
+    hidden = control(sandbox, "POST", "spaces", {"clientId": "west-app", "name": "Hidden BV", "whitelisted": False})
+    refused = control(sandbox, "POST", "spaces", {"clientId": "nobody", "name": "Orphan BV"})
+
+    # When the firm's app logs in with the secret it was given
+    token = get_token(sandbox, "west-app", firm["clientSecret"]).json()["access_token"]
+    spaces = call(sandbox, "GET", "/entitystore/v1/spaces", token=token).json()["spaces"]
+
+    # Then only the whitelisted space is listed, and a space for an unknown client is refused
+    assert hidden.json()["whitelisted"] is False
+    assert spaces == [{"id": shown["id"], "name": "Visible BV", "type": "BUSINESS"}]
+    assert refused.status_code == 400

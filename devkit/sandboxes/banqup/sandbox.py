@@ -169,6 +169,8 @@ class BanqupSandbox(Sandbox):
         self, name: str = "Koppel Demo Accountants", client_id: str | None = None, client_secret: str | None = None
     ) -> Firm:
         with self.lock:
+            if client_id is not None and self.firm_by_client(client_id) is not None:
+                raise ValueError(f"client id {client_id!r} is taken")
             firm = Firm(name, client_id or secrets.token_hex(8), client_secret or secrets.token_urlsafe(24))
             self.firms[firm.id] = firm
             return firm
