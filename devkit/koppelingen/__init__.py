@@ -10,6 +10,7 @@ read and compared) and ``seed.py`` (the connection the recorded events name). Th
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -48,11 +49,12 @@ KOPPELINGEN = (
 )
 
 
-class WithSandboxes:
+class WithSandboxes(ABC):
     """A pair's demo or chaos world: its vendors' sandboxes start when it is entered and stop when it is left."""
 
+    @abstractmethod
     def sandboxes(self) -> tuple[Sandbox, ...]:
-        raise NotImplementedError
+        """The world's sandboxes, in the order they start."""
 
     def __enter__(self) -> Self:
         for sandbox in self.sandboxes():

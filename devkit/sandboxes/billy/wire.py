@@ -68,11 +68,6 @@ def method_not_allowed() -> BillyError:
 
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
-def number(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return "0" if text in ("-0", "0") else text
-
-
 def _special(value: Any) -> Any:
     if isinstance(value, datetime):
         return billy_time(value)
@@ -82,7 +77,7 @@ def _special(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return decimal_json.dumps(value, number, _special)
+    return decimal_json.dumps(value, decimal_json.plain_number, _special)
 
 
 def loads(raw: bytes | str) -> Any:

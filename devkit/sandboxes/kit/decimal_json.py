@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
+def plain_number(value: Decimal) -> str:
+    """A Decimal as a JSON number without trailing zeros or exponent (``12.5``, ``0``), as Pipedrive and Billy
+    write amounts."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text
+
+
 def loads(raw: bytes | str) -> Any:
     return json.loads(raw, parse_float=Decimal)
 

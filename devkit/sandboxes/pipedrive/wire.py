@@ -21,7 +21,6 @@ from devkit.sandboxes.kit import decimal_json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from decimal import Decimal
 
 ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."
 GATEWAY_INFO = "Please check developers.pipedrive.com"
@@ -59,11 +58,6 @@ def bad_request(message: str) -> PipedriveError:
 
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
-def number(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return "0" if text in ("-0", "0") else text
-
-
 def _special(value: Any) -> Any:
     if isinstance(value, datetime):
         return rfc3339(value)
@@ -73,7 +67,7 @@ def _special(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return decimal_json.dumps(value, number, _special)
+    return decimal_json.dumps(value, decimal_json.plain_number, _special)
 
 
 def loads(raw: bytes | str) -> Any:

@@ -115,6 +115,11 @@ def partner_secret_reader(settings: StoreSettings, vendor: str) -> Callable[[], 
     return read
 
 
+def _own_settings(connection: Connection, system: str) -> dict[str, Any]:
+    """A system's settings in a connection, whether it is the source or one of the targets."""
+    return connection.source_settings if system == connection.source else connection.target_settings.get(system, {})
+
+
 def connector_context(
     connection: Connection,
     system: str,
@@ -124,10 +129,9 @@ def connector_context(
 ) -> ConnectorContext:
     from koppel.connectors import ConnectorContext
 
-    settings = connection.source_settings if system == connection.source else connection.target_settings.get(system, {})
     return ConnectorContext(
         connection=connection,
-        settings=settings,
+        settings=_own_settings(connection, system),
         secrets=store.get_secrets(connection.connection_id, system),
         session=session,
         store=store,
@@ -241,38 +245,35 @@ def _can_write_back(system: str) -> bool:
     return connectors.load(system).can("payment_status_writer")
 
 
+def _proving_context(
+    settings: StoreSettings, connection: Connection, name: str, credentials: Mapping[str, str]
+) -> ConnectorContext:
+    """A connector's context with given credentials and no token cache or store (a cached token would prove
+    nothing): the system's own settings, whether it is the connection's source or one of its targets."""
+    from koppel import connectors
+
+    return connectors.ConnectorContext(
+        connection=connection, settings=_own_settings(connection, name), secrets=credentials,
+        session=http_session(settings), store=None, partner_secret=partner_secret_reader(settings, name),
+    )  # fmt: skip
+
+
 def target_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], Target]:
-    """Targets built with given credentials and no token cache or store (a cached token would prove nothing)."""
+    """Targets built with given credentials only, to prove them."""
+    from koppel import connectors
 
-    def build(connection: Connection, name: str, credentials: Mapping[str, str]) -> Target:
-        from koppel import connectors
-
-        ctx = connectors.ConnectorContext(
-            connection=connection,
-            settings=connection.target_settings.get(name, {}),
-            secrets=credentials,
-            session=http_session(settings),
-            store=None,
-            partner_secret=partner_secret_reader(settings, name),
-        )
-        return connectors.build_target(name, ctx)
-
-    return build
+    return lambda connection, name, credentials: connectors.build_target(
+        name, _proving_context(settings, connection, name, credentials)
+    )
 
 
 def source_with(settings: StoreSettings) -> Callable[[Connection, str, Mapping[str, str]], Source]:
-    """Sources built with given credentials and no token cache or store, to prove them (and a field mapping)."""
+    """Sources built with given credentials only, to prove them (and a field mapping)."""
+    from koppel import connectors
 
-    def build(connection: Connection, name: str, credentials: Mapping[str, str]) -> Source:
-        from koppel import connectors
-
-        ctx = connectors.ConnectorContext(
-            connection=connection, settings=connection.source_settings, secrets=credentials,
-            session=http_session(settings), store=None, partner_secret=partner_secret_reader(settings, name),
-        )  # fmt: skip
-        return connectors.build_source(name, ctx)
-
-    return build
+    return lambda connection, name, credentials: connectors.build_source(
+        name, _proving_context(settings, connection, name, credentials)
+    )
 
 
 def activation_flow(target: str) -> ActivationFlow:

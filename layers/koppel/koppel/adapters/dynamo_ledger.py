@@ -268,16 +268,21 @@ class DynamoLedger:
                 rewritten += 1
         return rewritten
 
+    @staticmethod
+    def _reservation(connection_id: str, target: str, natural_key: str, until: datetime) -> dict[str, Any]:
+        """A link item that holds no id yet, only the right to create the record until ``until``."""
+        return {
+            "pk": {"S": f"{connection_id}#{target}"},
+            "sk": {"S": f"link#{natural_key}"},
+            "external_id": {"S": ""},
+            "reserved_until": {"S": _iso(until)},
+        }
+
     def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": f"{connection_id}#{target}"},
-                    "sk": {"S": f"link#{natural_key}"},
-                    "external_id": {"S": ""},
-                    "reserved_until": {"S": _iso(until)},
-                },
+                Item=self._reservation(connection_id, target, natural_key, until),
                 ConditionExpression="attribute_not_exists(pk) OR (external_id = :none AND reserved_until <= :now)",
                 ExpressionAttributeValues={":none": {"S": ""}, ":now": {"S": _iso(now)}},
             )
@@ -292,12 +297,7 @@ class DynamoLedger:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": f"{connection_id}#{target}"},
-                    "sk": {"S": f"link#{natural_key}"},
-                    "external_id": {"S": ""},
-                    "reserved_until": {"S": _iso(datetime(1970, 1, 1, tzinfo=UTC))},
-                },
+                Item=self._reservation(connection_id, target, natural_key, datetime(1970, 1, 1, tzinfo=UTC)),
                 ConditionExpression="external_id = :none",
                 ExpressionAttributeValues={":none": {"S": ""}},
             )
