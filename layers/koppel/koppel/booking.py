@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import Field
 
 from koppel.errors import UnbalancedDocumentError
-from koppel.model import Amount, Canonical, LineKind, Percentage, SalesDocument
+from koppel.model import Amount, Canonical, LineKind, Percentage, SalesDocument, VatCategory
 from koppel.money import ZERO, allocate, cents, vat_from_gross, vat_from_net
 
 if TYPE_CHECKING:
@@ -37,13 +37,17 @@ class BookedLine(Canonical):
     product_group: str = ""
     quantity: Amount = Decimal(1)
     discount_code: str = ""
+    vat_category: VatCategory | None = None
+    """As on the source line (None: the document's ``vat_treatment`` decides)."""
 
 
 class VatTotal(Canonical):
     rate: Percentage
     base: Amount
-    """Σ net of the lines at this rate."""
+    """Σ net of the lines at this rate (and category)."""
     vat: Amount
+    category: VatCategory | None = None
+    """A document that mixes categories at one rate (0 % zero-rated and 0 % exempt) has a total for each."""
 
 
 class Booking(Canonical):
@@ -63,6 +67,10 @@ class Booking(Canonical):
         return sum((v.vat for v in self.vat_totals), ZERO)
 
 
+Group = tuple[Decimal, str]
+"""VAT is computed per rate and category: 0 % exempt and 0 % reverse-charged are booked apart."""
+
+
 class _Draft(Canonical):
     """A line on its way to being booked: its amount in the document's price basis, rate resolved."""
 
@@ -73,6 +81,11 @@ class _Draft(Canonical):
     product_group: str = ""
     quantity: Amount = Decimal(1)
     discount_code: str = ""
+    category: VatCategory | None = None
+
+    @property
+    def group(self) -> Group:
+        return self.rate, self.category or ""
 
 
 def plan_booking(doc: SalesDocument, *, net_discounts_into_lines: bool = False) -> Booking:
@@ -81,13 +94,13 @@ def plan_booking(doc: SalesDocument, *, net_discounts_into_lines: bool = False) 
     _check_stated_total(doc, drafts)
     _check_payments(doc)
     drafts = _apply_discounts(doc, drafts, net_discounts_into_lines)
-    by_rate: dict[Decimal, list[_Draft]] = defaultdict(list)
+    by_group: dict[tuple[Decimal, str], list[_Draft]] = defaultdict(list)
     for draft in drafts:
-        by_rate[draft.rate].append(draft)
+        by_group[draft.group].append(draft)
     lines: list[BookedLine] = []
     totals: list[VatTotal] = []
-    for rate in sorted(by_rate, reverse=True):
-        booked, total = _book_rate(rate, by_rate[rate], prices_include_vat=doc.prices_include_vat)
+    for group in sorted(by_group, key=lambda g: (-g[0], g[1])):
+        booked, total = _book_rate(group, by_group[group], prices_include_vat=doc.prices_include_vat)
         lines.extend(booked)
         totals.append(total)
     totals = _follow_stated_vat(doc, totals, lines)
@@ -121,6 +134,7 @@ def _resolve_rates(lines: tuple[Line, ...]) -> list[_Draft]:
             rate=line.vat_rate if line.vat_rate is not None else fallback,
             product_group=line.product_group,
             quantity=line.quantity,
+            category=line.vat_category,
         )
         for line in lines
     ]
@@ -133,12 +147,12 @@ def _check_stated_total(doc: SalesDocument, drafts: list[_Draft]) -> None:
     if doc.prices_include_vat:
         expected = cents(parts)
     else:
-        by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+        by_group: dict[tuple[Decimal, str], Decimal] = defaultdict(lambda: ZERO)
         for draft in drafts:
-            by_rate[draft.rate] += draft.amount
+            by_group[draft.group] += draft.amount
         net = cents(parts)
         vat = doc.total_vat if doc.total_vat is not None else None
-        expected = net + (cents(vat) if vat is not None else _vat_excl(by_rate, discounts, drafts))
+        expected = net + (cents(vat) if vat is not None else _vat_excl(by_group, discounts, drafts))
     difference = cents(doc.total) - expected
     if difference != 0:
         raise UnbalancedDocumentError(
@@ -160,19 +174,21 @@ def _check_payments(doc: SalesDocument) -> None:
         )
 
 
-def _vat_excl(by_rate: dict[Decimal, Decimal], discounts: Decimal, drafts: list[_Draft]) -> Decimal:
+def _vat_excl(by_group: dict[tuple[Decimal, str], Decimal], discounts: Decimal, drafts: list[_Draft]) -> Decimal:
     goods = [d for d in drafts if d.kind == "goods"] or drafts
     shares = _discount_shares(discounts, goods) if discounts else {}
-    return sum((vat_from_net(cents(base - shares.get(rate, ZERO)), rate) for rate, base in by_rate.items()), ZERO)
+    return sum(
+        (vat_from_net(cents(base - shares.get(group, ZERO)), group[0]) for group, base in by_group.items()), ZERO
+    )
 
 
-def _discount_shares(discount: Decimal, goods: list[_Draft]) -> dict[Decimal, Decimal]:
-    weight: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+def _discount_shares(discount: Decimal, goods: list[_Draft]) -> dict[Group, Decimal]:
+    weight: dict[Group, Decimal] = defaultdict(lambda: ZERO)
     for draft in goods:
-        weight[draft.rate] += draft.amount
-    rates = sorted(weight, reverse=True)
-    parts = allocate(cents(discount), [weight[r] for r in rates])
-    return dict(zip(rates, parts, strict=True))
+        weight[draft.group] += draft.amount
+    groups = sorted(weight, key=lambda g: (-g[0], g[1]))
+    parts = allocate(cents(discount), [weight[g] for g in groups])
+    return dict(zip(groups, parts, strict=True))
 
 
 def _apply_discounts(doc: SalesDocument, drafts: list[_Draft], net_into_lines: bool) -> list[_Draft]:
@@ -180,21 +196,28 @@ def _apply_discounts(doc: SalesDocument, drafts: list[_Draft], net_into_lines: b
     goods = [d for d in drafts if d.kind == "goods"] or drafts
     result = list(drafts)
     for discount in doc.discounts:
-        for rate, share in _discount_shares(discount.amount, goods).items():
+        for group, share in _discount_shares(discount.amount, goods).items():
             if share == 0:
                 continue
             if net_into_lines:
-                result = _net_into_lines(result, rate, share)
+                result = _net_into_lines(result, group, share)
             else:
                 label = f"Korting {discount.code}".strip() if discount.code else discount.description
                 result.append(
-                    _Draft(kind="discount", description=label, amount=-share, rate=rate, discount_code=discount.code)
-                )
+                    _Draft(
+                        kind="discount", description=label, amount=-share, rate=group[0],
+                        category=_category(group), discount_code=discount.code,
+                    )
+                )  # fmt: skip
     return result
 
 
-def _net_into_lines(drafts: list[_Draft], rate: Decimal, share: Decimal) -> list[_Draft]:
-    targets = [i for i, d in enumerate(drafts) if d.kind == "goods" and d.rate == rate]
+def _category(group: Group) -> VatCategory | None:
+    return cast("VatCategory", group[1]) if group[1] else None
+
+
+def _net_into_lines(drafts: list[_Draft], group: Group, share: Decimal) -> list[_Draft]:
+    targets = [i for i, d in enumerate(drafts) if d.kind == "goods" and d.group == group]
     parts = allocate(share, [drafts[i].amount for i in targets])
     result = list(drafts)
     for i, part in zip(targets, parts, strict=True):
@@ -202,7 +225,8 @@ def _net_into_lines(drafts: list[_Draft], rate: Decimal, share: Decimal) -> list
     return result
 
 
-def _book_rate(rate: Decimal, drafts: list[_Draft], *, prices_include_vat: bool) -> tuple[list[BookedLine], VatTotal]:
+def _book_rate(group: Group, drafts: list[_Draft], *, prices_include_vat: bool) -> tuple[list[BookedLine], VatTotal]:
+    rate = group[0]
     amounts = [cents(d.amount) for d in drafts]
     subtotal = sum(amounts, ZERO)
     if prices_include_vat:
@@ -224,11 +248,12 @@ def _book_rate(rate: Decimal, drafts: list[_Draft], *, prices_include_vat: bool)
             product_group=d.product_group,
             quantity=d.quantity,
             discount_code=d.discount_code,
+            vat_category=d.category,
         )
         for d, net, line_vat in zip(drafts, nets, line_vats, strict=True)
     ]
     base = sum(nets, ZERO)
-    return booked, VatTotal(rate=rate, base=base, vat=vat)
+    return booked, VatTotal(rate=rate, base=base, vat=vat, category=_category(group))
 
 
 def _give_rounding_to_largest(

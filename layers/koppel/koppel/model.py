@@ -8,7 +8,7 @@ document cannot exist by construction, which is simpler than a Money pair on eve
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -79,6 +79,12 @@ class Party(Canonical):
 
 LineKind = Literal["goods", "shipping", "payment_fee", "extra_cost", "discount", "rounding"]
 
+VatCategory = Literal["standard", "zero_rated", "exempt", "outside_scope", "reverse_charge", "intra_eu", "export"]
+"""What kind of VAT a line carries, as the EN 16931 categories (UNCL 5305) name it: ``standard`` S (at the rate on
+the line), ``zero_rated`` Z, ``exempt`` E, ``outside_scope`` O (not subject to VAT), ``reverse_charge`` AE (the buyer
+accounts for the VAT: domestic "btw verlegd"), ``intra_eu`` K (an intra-community supply; for the buyer an intra-EU
+acquisition it self-assesses) and ``export`` G (outside the EU). Only ``standard`` has VAT on the document itself."""
+
 
 class Line(Canonical):
     """One line of a document, in the document's own price basis (incl. or excl. VAT)."""
@@ -96,7 +102,10 @@ class Line(Canonical):
     vat_rate: Percentage | None = None
     """VAT percentage; None means 'follow the main rate of the goods' (shipping and costs, Dutch practice)."""
     product_group: str = ""
-    """Revenue group for ledger mapping (product category, article group)."""
+    """Revenue group for ledger mapping (product category, article group); on a purchase the cost group."""
+    vat_category: VatCategory | None = None
+    """None: the line follows the document's ``vat_treatment`` (a shop's order says it once for all lines). A UBL
+    invoice says it per line, and one document may mix them (S and E, or S and AE)."""
 
 
 class Discount(Canonical):
@@ -136,11 +145,18 @@ class Payment(Canonical):
     """How the source names the method ("Cash", "PIN"), for the booking's text."""
 
 
+Direction = Literal["sales", "purchase"]
+
+
 class SalesDocument(Canonical):
-    """An order or invoice to book: sales (to a customer) or purchase (from a supplier)."""
+    """An order or invoice to book: sales (to a customer) or purchase (from a supplier).
+
+    The administration it is booked in is always "ours": on a sales document ``party`` is the customer, on a purchase
+    the supplier (``counterparty_role``). A credit note carries negative amounts, as a negative invoice does; its
+    ``doc_type`` says which of the two the source called it."""
 
     doc_type: DocumentType = "invoice"
-    direction: Literal["sales", "purchase"] = "sales"
+    direction: Direction = "sales"
     source_id: str
     number: str
     """The source's document number; targets derive their invoice number from it."""
@@ -166,6 +182,22 @@ class SalesDocument(Canonical):
     payments: tuple[Payment, ...] = ()
     """Payments made on the spot; their sum never exceeds the total (a till's change is not a payment)."""
     attachments: tuple[DocumentRef, ...] = ()
+    """The original files (the supplier's PDF, the UBL itself), kept in S3: the target that takes files gets them."""
+    vat_country: CountryCode | None = None
+    """The country whose VAT the document charges, when it is not the administration's own (a German supplier's
+    19 %): that VAT is not deductible, and a target places it only where its mapping says how. None: the
+    administration's own country (every sales document)."""
+    review: tuple[str, ...] = ()
+    """What a person should check after booking (a PDF whose extracted fields left the due date out): shown with the
+    booked row in the history. Empty for a document read whole from structured data."""
+
+    @property
+    def counterparty_role(self) -> Literal["customer", "supplier"]:
+        return "supplier" if self.direction == "purchase" else "customer"
+
+    @property
+    def due_date(self) -> date | None:
+        return self.issue_date + timedelta(days=self.due_days) if self.due_days is not None else None
 
 
 PaymentState = Literal["open", "paid", "partially_paid", "overdue", "voided", "cancelled", "deleted"]

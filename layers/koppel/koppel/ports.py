@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import Field
 
-from koppel.model import AwareDatetime, Canonical, Connection, ExternalRef, HubEvent, Party
+from koppel.model import AwareDatetime, Canonical, Connection, DocumentRef, ExternalRef, HubEvent, Party
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -72,6 +72,17 @@ class Target(Protocol):
         """Look the document up by its natural key (invoice number): the outbox's safety net."""
 
     def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+class FileStore(Protocol):
+    """Original documents (a supplier's PDF, a UBL file) kept aside as claim checks, never inside a queue message:
+    on AWS an S3 bucket encrypted with Koppel's KMS key, whose lifecycle rule expires them."""
+
+    def put(self, connection_id: str, filename: str, content_type: str, data: bytes) -> DocumentRef:
+        """Keep ``data`` under a key derived from its SHA-256 (the same file twice is one object)."""
+
+    def read(self, ref: DocumentRef) -> bytes:
+        """The bytes behind ``ref``; PermanentError when they are gone (expired) or are not the file ``ref`` names."""
 
 
 class Publisher(Protocol):

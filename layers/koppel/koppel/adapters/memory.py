@@ -6,10 +6,12 @@ versioned tokens), so a service tested against them behaves the same on AWS.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import TYPE_CHECKING
 
-from koppel.errors import NotFoundError
+from koppel.errors import NotFoundError, PermanentError
+from koppel.files import claim_check
 from koppel.ports import (
     NEVER_POLLED,
     CachedToken,
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
 
-    from koppel.model import Connection, ExternalRef, HubEvent
+    from koppel.model import Connection, DocumentRef, ExternalRef, HubEvent
     from koppel.ports import CountName, LatencyName, ParkReason
 
 
@@ -332,3 +334,21 @@ class MemoryMeter:
     def total(self, name: CountName) -> int:
         """The count of ``name`` over every koppeling and reason."""
         return sum(n for (counted, _, _), n in self.counts.items() if counted == name)
+
+
+class MemoryFileStore:
+    """Files kept in a dict by their claim check's key: the S3 bucket of the tests and previews."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, connection_id: str, filename: str, content_type: str, data: bytes) -> DocumentRef:
+        ref = claim_check("memory", connection_id, filename, content_type, data)
+        self.objects[ref.key] = data
+        return ref
+
+    def read(self, ref: DocumentRef) -> bytes:
+        data = self.objects.get(ref.key)
+        if data is None or hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise PermanentError(f"the file {ref.filename!r} is no longer kept: read it from the source again")
+        return data

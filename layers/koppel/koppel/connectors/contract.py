@@ -13,6 +13,9 @@ Capabilities, and who uses them:
 ``webhook_source``            ``WebhookSource``: the webhook door (``verify_webhook``, ``parse_webhook``) and
                               re-reading the record it names (``hydrate``, also used by the poll).
 ``target``                    ``ports.Target``: deliver books documents and customers.
+``purchase_booking``          ``PurchaseTarget``: deliver books purchase documents (a supplier's invoice, a receipt)
+                              as the package's purchase booking, with the supplier found or created.
+``attachments``               ``AttachmentTarget``: deliver attaches the original file (PDF, UBL) to what it booked.
 ``party_updates``             ``PartyUpdater``: a customer changed in the source is updated in the target.
 ``payment_status_reader``     ``PaymentStatusReader``: target sync reads what is still open of booked invoices.
 ``payment_changes``           ``PaymentChangeFeed``: target sync reads only what changed since its last read
@@ -62,6 +65,8 @@ Capability = Literal[
     "polled_source",
     "webhook_source",
     "target",
+    "purchase_booking",
+    "attachments",
     "party_updates",
     "payment_status_reader",
     "payment_changes",
@@ -196,6 +201,42 @@ class BookingTarget(Protocol):
     def find_booking(self, booking: Booking) -> ExternalRef | None: ...
 
     def post_booking(self, booking: Booking, party: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+@runtime_checkable
+class PurchaseTarget(Protocol):
+    """Books purchase documents: ``booking.document.direction == "purchase"``, its party the supplier.
+
+    Reverse-charged lines (``reverse_charge``, ``intra_eu``, ``export``) are booked with the package's own codes for
+    them, and foreign VAT (``document.vat_country``) only where the mapping says how; anything else is refused with
+    a MappingError that says what to set."""
+
+    def find_supplier(self, party: Party) -> ExternalRef | None:
+        """The supplier, by VAT number, then registration number (KvK, CVR), then name; None when it is new."""
+
+    def create_supplier(self, party: Party) -> ExternalRef: ...
+
+    def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
+        """The purchase booked earlier from this supplier under its invoice number (the natural key): a supplier's
+        number is unique only per supplier."""
+
+    def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """An original document's bytes, read from its claim check for the one call that attaches it."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@runtime_checkable
+class AttachmentTarget(Protocol):
+    def attach(self, ref: ExternalRef, file: AttachedFile) -> None:
+        """Attach ``file`` to the booked document ``ref``; a file it already holds under that name is not attached
+        again (deliver repeats this after a crash)."""
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from koppel.model import HubEvent
-    from koppel.ports import Ledger, Meter, Target
+    from koppel.ports import FileStore, Ledger, Meter, Target
 
 
 E = TypeVar("E", DocumentEvent, PaymentStatusEvent)
@@ -42,6 +42,8 @@ class DeliverDeps:
     lease: timedelta = timedelta(seconds=180)
     clock: Callable[[], datetime] = field(default=_utcnow)
     meter: Meter = field(default_factory=NoMeter)
+    files: FileStore | None = None
+    """Where the documents' original files are kept (their claim checks); None: nothing is attached."""
     remember_written: bool = False
     """A two-way koppeling: each document written into the target is remembered by its number (the source's before
     it is written, and the target's own once it answers), so the poll that reads the target does not take it for a
@@ -152,6 +154,10 @@ def _not_ours(entry: LedgerEntry, now: datetime) -> DeliveryResult:
 
 
 def _book(event: DocumentEvent, entry: LedgerEntry, deps: DeliverDeps) -> DeliveryResult:
+    if event.payload.direction == "purchase":
+        from koppel.services.purchase import book_purchase  # here: the sales path never loads it
+
+        return book_purchase(event, entry, deps)
     booking = plan_booking(event.payload)
     _remember_written(event, event.payload.number, deps)  # before: a target may hold it before it answers
     existing = deps.target.find_booking(booking)
@@ -205,23 +211,40 @@ def ensure_party(connection_id: str, party: Party, deps: DeliverDeps) -> tuple[E
     """The customer's id in the target: the remembered link, else a look-up (code, e-mail), else a new relation.
     Returns the reference and whether it was created now."""
     keys = [key for key in (party_key(party), _record_key(party, deps)) if key is not None]
-    for key in dict.fromkeys(keys):
+    target = deps.target
+    return ensure_linked(
+        connection_id, keys, lambda: target.find_party(party), lambda: target.create_party(party), party.name, deps
+    )
+
+
+def ensure_linked(
+    connection_id: str,
+    keys: list[str],
+    find: Callable[[], ExternalRef | None],
+    create: Callable[[], ExternalRef],
+    name: str,
+    deps: DeliverDeps,
+) -> tuple[ExternalRef, bool]:
+    """A customer's or supplier's id in the target: the remembered link under any of ``keys``, else ``find``, else
+    ``create`` under a reservation of every key, so two documents of one new party make one relation."""
+    keys = list(dict.fromkeys(keys))
+    for key in keys:
         linked = deps.ledger.get_link(connection_id, deps.target_name, key)
         if linked is not None:
             return ExternalRef(system=deps.target_name, id=linked), False
-    found = deps.target.find_party(party)
+    found = find()
     if found is None:
         now = deps.clock()
-        for key in dict.fromkeys(keys):
+        for key in keys:
             if not deps.ledger.reserve_link(connection_id, deps.target_name, key, now + deps.lease, now):
-                # Another order of this new customer (or the record sync) is creating it right now: wait for its link.
-                raise RetryableError(f"customer {party.name!r} is being created by another worker", retry_after=2)
+                # Another document of this new party (or the record sync) is creating it right now: wait for its link.
+                raise RetryableError(f"{name!r} is being created by another worker", retry_after=2)
     try:
-        ref = found or deps.target.create_party(party)
+        ref = found or create()
     except Exception:
-        for key in dict.fromkeys(keys):  # the retry may reserve again at once (a create that did commit is found)
+        for key in keys:  # the retry may reserve again at once (a create that did commit is found)
             deps.ledger.release_link(connection_id, deps.target_name, key)
         raise
-    for key in dict.fromkeys(keys):
+    for key in keys:
         deps.ledger.put_link(connection_id, deps.target_name, key, ref.id)
     return ref, found is None
