@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,6 +82,9 @@ class Booked:
     net: dict[Decimal, Decimal]
     vat: dict[Decimal, Decimal]
     paid: Decimal = Decimal(0)
+    party: str = ""
+    """The customer's or supplier's name as the vendor holds it (read for purchases, where a number repeats)."""
+    due_date: date | None = None
 
 
 def non_zero(amounts: Mapping[Decimal, Decimal]) -> dict[Decimal, Decimal]:
@@ -208,6 +211,22 @@ class TargetHarness(Harness):
     @abstractmethod
     def refuse_every_token(self) -> None:
         """Every token the vendor hands out from now on is refused (already expired when it is used)."""
+
+    # -- purchases: only for a target whose descriptor claims ``purchase_booking`` ------------------------------------
+    purchase_refuses: ClassVar[Mapping[str, str]] = {}
+    """Purchase cases (tests/conformance/purchases.py) the vendor cannot take → a regex of the refusal."""
+
+    def purchased(self, number: str) -> list[Booked]:
+        """Every purchase the vendor holds under this supplier's invoice number, with its supplier's name."""
+        raise NotImplementedError(f"{self.name} claims purchase_booking: its harness must read purchases back")
+
+    def suppliers(self) -> list[str]:
+        """The names of every supplier (creditor, vendor) the account holds."""
+        raise NotImplementedError(f"{self.name} claims purchase_booking: its harness must list suppliers")
+
+    def attachments(self, number: str) -> list[str]:
+        """The file names attached to the purchase booked under this supplier's invoice number."""
+        raise NotImplementedError(f"{self.name} claims attachments: its harness must list attached files")
 
 
 class SourceHarness(Harness):

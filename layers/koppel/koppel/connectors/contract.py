@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from koppel.booking import Booking
     from koppel.model import Connection, ExternalRef, HubEvent, Party, PaymentStatus
-    from koppel.ports import Activation, ConnectionStore, PolledRecord, Source, WebhookNotice
+    from koppel.ports import Activation, ConnectionStore, FileStore, PolledRecord, Source, WebhookNotice
     from koppel.records import RecordChanges, RecordKind, SyncRecord
 
 Capability = Literal[
@@ -112,6 +112,8 @@ class ConnectorContext:
     clock: Callable[[], datetime] = field(default=_utcnow)
     workers: int = 1
     """How many workers of this connector run at once (the queue's MaximumConcurrency): limits are shared out."""
+    files: FileStore | None = None
+    """Where a source keeps the original files it reads (claim checks on the document); None: it keeps none."""
 
 
 # -- what a built source can do ---------------------------------------------------------------------------------------
