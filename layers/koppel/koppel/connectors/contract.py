@@ -16,6 +16,7 @@ Capabilities, and who uses them:
 ``purchase_booking``          ``PurchaseTarget``: deliver books purchase documents (a supplier's invoice, a receipt)
                               as the package's purchase booking, with the supplier found or created.
 ``attachments``               ``AttachmentTarget``: deliver attaches the original file (PDF, UBL) to what it booked.
+``purchase_status_reader``    ``PurchaseStatusReader``: target sync reads what is still to be paid of booked purchases.
 ``party_updates``             ``PartyUpdater``: a customer changed in the source is updated in the target.
 ``payment_status_reader``     ``PaymentStatusReader``: target sync reads what is still open of booked invoices.
 ``payment_changes``           ``PaymentChangeFeed``: target sync reads only what changed since its last read
@@ -67,6 +68,7 @@ Capability = Literal[
     "target",
     "purchase_booking",
     "attachments",
+    "purchase_status_reader",
     "party_updates",
     "payment_status_reader",
     "payment_changes",
@@ -223,6 +225,13 @@ class PurchaseTarget(Protocol):
         number is unique only per supplier."""
 
     def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef: ...
+
+
+@runtime_checkable
+class PurchaseStatusReader(Protocol):
+    def purchase_status(self, purchases: Sequence[ExternalRef]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        """What is still to be paid of each booked purchase, by the target's id (``ExternalRef.id``); None for one
+        that is paid in full. A purchase that is gone is reported with status ``deleted``."""
 
 
 @dataclass(frozen=True)
