@@ -19,13 +19,15 @@ from koppel.model import (
     ExternalRef,
     Line,
     Party,
+    PaymentStatus,
     SalesDocument,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     from koppel.booking import Booking
+    from koppel.connectors.contract import AttachedFile
     from koppel.model import HubEvent
     from koppel.ports import PolledRecord, WebhookNotice
 
@@ -183,3 +185,66 @@ class FakeShop:
     def poll(self, since: datetime, until: datetime) -> Iterator[PolledRecord]:
         self.polled_windows.append((since, until))
         yield from (r for r in self.records if since <= r.changed_at < until)
+
+
+@dataclass
+class FakePurchaseBooks(FakeBooks):
+    """An administration that also books purchases (suppliers by VAT number, then name) and keeps attached files."""
+
+    suppliers: dict[str, Party] = field(default_factory=dict)
+    purchases: dict[str, tuple[str, Booking]] = field(default_factory=dict)
+    """Purchase id → (supplier id, booking)."""
+    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    paid: dict[str, Decimal] = field(default_factory=dict)
+
+    def find_supplier(self, party: Party) -> ExternalRef | None:
+        self.calls.append("find_supplier")
+        for key in ("vat_number", "coc_number", "name"):
+            wanted = getattr(party, key)
+            for sid, known in self.suppliers.items():
+                if wanted and getattr(known, key) == wanted:
+                    return ExternalRef(system=self.name, id=sid)
+        return None
+
+    def create_supplier(self, party: Party) -> ExternalRef:
+        self.calls.append("create_supplier")
+        sid = f"sup-{next(self._ids)}"
+        self.suppliers[sid] = party
+        return ExternalRef(system=self.name, id=sid)
+
+    def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
+        self.calls.append("find_purchase")
+        for pid, (sid, known) in self.purchases.items():
+            if sid == supplier.id and known.document.number == booking.document.number:
+                return ExternalRef(system=self.name, id=pid, number=known.document.number)
+        return None
+
+    def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
+        self.calls.append("post_purchase")
+        if self.fail_next_post is not None and not self.commit_then_fail:
+            error, self.fail_next_post = self.fail_next_post, None
+            raise error
+        pid = f"pu-{next(self._ids)}"
+        self.purchases[pid] = (supplier.id, booking)
+        if self.fail_next_post is not None:
+            error, self.fail_next_post = self.fail_next_post, None
+            raise error
+        return ExternalRef(system=self.name, id=pid, number=booking.document.number)
+
+    def attach(self, ref: ExternalRef, file: AttachedFile) -> None:
+        held = self.files.setdefault(ref.id, [])
+        if all(name != file.filename for name, _ in held):
+            held.append((file.filename, file.data))
+
+    def purchase_status(self, purchases: Sequence[ExternalRef]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        for ref in purchases:
+            _, booking = self.purchases[ref.id]
+            paid = self.paid.get(ref.id, Decimal(0))
+            if paid >= booking.total:
+                yield ref.id, None
+                continue
+            state = "partially_paid" if paid else "open"
+            yield ref.id, PaymentStatus(
+                document_number=booking.document.number, status=state, amount_open=booking.total - paid,
+                currency=booking.document.currency, updated_at=T0,
+            )  # fmt: skip

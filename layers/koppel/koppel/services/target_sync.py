@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from koppel.model import DocumentEvent, HubEnvelope, PaymentStatus, PaymentStatusEvent
+from koppel.model import DocumentEvent, ExternalRef, HubEnvelope, PaymentStatus, PaymentStatusEvent
 from koppel.money import ZERO, cents
 from koppel.ports import NOT_FOLLOWED, SETTLED_AT_BOOKING
 
@@ -95,24 +95,53 @@ def _refresh(connection: Connection, target: str, connector: Any, deps: TargetSy
 def _payment_statuses(
     connection: Connection, target: str, reader: Any, deps: TargetSyncDeps
 ) -> list[PaymentStatusEvent]:
-    from koppel.connectors.contract import PaymentStatusReader as Reader  # here: the scheduler loads no connector
+    from koppel.connectors.contract import PaymentStatusReader, PurchaseStatusReader  # the scheduler loads none
 
     now = deps.clock()
-    # The open items are read through the ledger's index; a row nothing will follow is closed (noted "not
-    # followed"), so it leaves the open items for good and expires after the retention.
-    if not deps.writes_back(connection.source) or not isinstance(reader, Reader):
-        for entry in deps.ledger.open_items(connection.connection_id, target):
-            deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
-        return []
-    open_rows = _followed_invoices(connection, target, deps, now)
-    read = _read_statuses(connection, target, reader, open_rows, deps)
+    sales, purchases = _followed_documents(connection, target, deps, now)
+    # A row nothing will follow is closed (noted "not followed"), so it leaves the open items (read through the
+    # ledger's index) for good and expires after the retention.
+    writes_back = deps.writes_back(connection.source)
+    for rows, followed in (
+        (sales, isinstance(reader, PaymentStatusReader)),
+        (purchases, isinstance(reader, PurchaseStatusReader)),
+    ):
+        if not (writes_back and followed):
+            for entry, _ in rows.values():
+                deps.ledger.note_payment(entry, NOT_FOLLOWED, now)
+            rows.clear()
+    events: list[PaymentStatusEvent] = []
+    if sales:
+        read = _read_statuses(connection, target, reader, sales, deps)
+        sent, held_back = _send_changes(connection, target, read.statuses, sales, deps)
+        events += sent
+        # Read up to here: a held-back change is read again next time (a change feed would not repeat it otherwise).
+        if not held_back:
+            for stream in read.read_up_to:
+                deps.connections.advance_watermark(connection.connection_id, f"{stream}#{target}", read.started)
+    if purchases:
+        refs = [ExternalRef(system=target, id=key, number=entry.external_number) for key, (entry, _) in
+                purchases.items()]  # fmt: skip
+        events += _send_changes(connection, target, reader.purchase_status(refs), purchases, deps)[0]
+    return events
+
+
+def _send_changes(
+    connection: Connection,
+    target: str,
+    statuses: Iterable[tuple[str, PaymentStatus | None]],
+    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]],
+    deps: TargetSyncDeps,
+) -> tuple[list[PaymentStatusEvent], bool]:
+    """Publish each status that changed since it was last carried back; whether one had to wait for an older one."""
+    now = deps.clock()
     events, held_back = [], False
-    for number, known in read.statuses:
-        entry, event = open_rows[number]
+    for key, known in statuses:
+        entry, event = open_rows[key]
         doc = event.payload
         # Gone from the open items: paid in full.
         status = known or PaymentStatus(
-            document_number=number, status="paid", amount_open=ZERO, currency=doc.currency, updated_at=now
+            document_number=doc.number, status="paid", amount_open=ZERO, currency=doc.currency, updated_at=now
         )
         label = f"{status.status} {cents(status.amount_open)}"
         due = status.due_date.isoformat() if status.due_date else ""
@@ -135,18 +164,19 @@ def _payment_statuses(
         deps.publisher.publish(connection.source, [update])
         deps.ledger.note_payment(entry, label, now, due_date=due)
         events.append(update)
-    # Read up to here: a held-back change is read again next time (a change feed would not repeat it otherwise).
-    if not held_back:
-        for stream in read.read_up_to:
-            deps.connections.advance_watermark(connection.connection_id, f"{stream}#{target}", read.started)
-    return events
+    return events, held_back
 
 
-def _followed_invoices(
+Followed = dict[str, tuple["LedgerEntry", DocumentEvent]]
+
+
+def _followed_documents(
     connection: Connection, target: str, deps: TargetSyncDeps, now: datetime
-) -> dict[str, tuple[LedgerEntry, DocumentEvent]]:
-    """The booked invoices whose payment is still followed, by the target's number; the rest are closed."""
-    open_rows: dict[str, tuple[LedgerEntry, DocumentEvent]] = {}
+) -> tuple[Followed, Followed]:
+    """The booked invoices whose payment is still followed: sales by the target's number, purchases by the target's
+    id (a supplier's number repeats across suppliers); the rest are closed."""
+    sales: Followed = {}
+    purchases: Followed = {}
     for entry in deps.ledger.open_items(connection.connection_id, target):
         event = HubEnvelope.model_validate_json(entry.event_json).event if entry.event_json else None
         if not entry.external_number or not isinstance(event, DocumentEvent) or event.payload.doc_type != "invoice":
@@ -155,8 +185,11 @@ def _followed_invoices(
         if _settled_at_booking(event):
             deps.ledger.note_payment(entry, SETTLED_AT_BOOKING, now)
             continue
-        open_rows[entry.external_number] = (entry, event)
-    return open_rows
+        if event.payload.direction == "purchase":
+            purchases[entry.external_id] = (entry, event)
+        else:
+            sales[entry.external_number] = (entry, event)
+    return sales, purchases
 
 
 @dataclass(frozen=True)
@@ -228,6 +261,8 @@ def _carried_back(
 
 def _settled_at_booking(event: DocumentEvent) -> bool:
     doc = event.payload
+    if doc.direction == "purchase" and doc.is_paid:
+        return True  # a receipt: paid when it was handed over
     return bool(doc.payments) and cents(sum((p.amount for p in doc.payments), ZERO)) == cents(doc.total)
 
 
