@@ -230,3 +230,30 @@ def test_every_readable_fixture_books_to_its_stated_total(name: str, ours: Liter
     # Then net plus VAT is the stated total to the cent, and only a purchase can carry foreign VAT
     assert booking.net_total + booking.vat_total == booking.total == doc.total
     assert ours == "buyer" or doc.vat_country is None
+
+
+def test_an_invoice_typed_381_is_a_credit_note() -> None:
+    # Given an Invoice root whose InvoiceTypeCode says credit note (381), stating positive amounts
+    text = (FIXTURES / "mixed-s-e.xml").read_text(encoding="utf-8")
+    data = text.replace("<cbc:InvoiceTypeCode>380<", "<cbc:InvoiceTypeCode>381<").encode("utf-8")
+    # When it is read
+    doc = read_ubl(data, ours="buyer", source_id="banqup:381")
+    # Then it is a credit note with negative amounts
+    assert (doc.doc_type, doc.total, doc.total_vat) == ("credit_note", D("-640.40"), D("-50.40"))
+    assert plan_booking(doc).total == D("-640.40")
+
+
+@pytest.mark.parametrize(
+    ("due", "due_days", "review"),
+    [("", None, False), ("<cbc:DueDate>2026-12-01</cbc:DueDate>", 0, False),
+     ("<cbc:DueDate>2026-11-20</cbc:DueDate>", None, True)],
+)  # fmt: skip
+def test_due_days_from_the_due_date(due: str, due_days: int | None, review: bool) -> None:
+    # Given an invoice of 1 December without a due date, due the same day, or "due" before it was issued
+    text = (FIXTURES / "prepaid.xml").read_text(encoding="utf-8")
+    data = text.replace("<cbc:DueDate>2026-12-31</cbc:DueDate>", due).encode("utf-8")
+    # When it is read
+    doc = read_ubl(data, ours="buyer", source_id="banqup:due")
+    # Then the days follow the due date, and an impossible one is left out with a note for a person to check
+    assert doc.due_days == due_days
+    assert bool(doc.review) is review
