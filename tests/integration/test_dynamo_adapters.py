@@ -268,3 +268,20 @@ def test_reindex_gives_rows_written_with_the_old_index_keys_the_new_ones_once(le
     # Then the row is found by its state again, and the second run had nothing to do
     assert (first, second) == (1, 0)
     assert [e.reason for e in ledger.entries("shop", "PARKED")] == ["grootboek 8999 bestaat niet"]
+
+
+def test_a_document_that_is_not_bookable_is_kept_apart_with_why_and_expires(ledger) -> None:
+    # Given a bank statement a poll read and could not book, and a booked invoice
+    skipped = ledger.claim(row("worker-a").model_copy(update={"event_id": "banqup:file:9"}), T0).entry
+    ledger.mark_skipped(skipped, "not bookable: a bank statement; it stays in Banqup", T0)
+    posted = ledger.claim(row("worker-a").model_copy(update={"event_id": "banqup:file:1"}), T0).entry
+    ledger.mark_posted(posted, ExternalRef(system="snelstart", id="ib-1", number="F-1"), T0)
+
+    # Then it is counted and listed apart from the booked ones, with the reason
+    assert [ledger.count("shop", s) for s in ("POSTED", "SKIPPED")] == [1, 1]
+    [held] = ledger.entries("shop", "SKIPPED")
+    assert "bank statement" in held.reason
+    assert len(ledger.entries("shop")) == 2
+    # And it expires after the retention, like every row nothing reads again
+    item = ledger._db.get_item(TableName=ledger._table, Key=ledger._key("shop", held.target, held.event_id))["Item"]
+    assert int(item["expires_at_epoch"]["N"]) == int((T0 + timedelta(days=400)).timestamp())

@@ -281,3 +281,28 @@ def test_an_unreadable_record_its_source_lists_only_by_a_fixed_time_holds_the_wa
     # When the source is polled, then the watermark stays at it: the next poll reads it again, corrected or not
     poll_connection(PollJob(connection_id="demo-shop"), deps_for(store, shop))
     assert store.get_watermark("demo-shop", SOURCE_STREAM) == T0 + timedelta(minutes=20)
+
+
+def test_a_document_that_is_not_bookable_is_in_the_history_with_why_once(store, shop) -> None:
+    # Given the source holds a bank statement next to an order
+    from koppel.adapters.memory import MemoryLedger
+
+    connection = store.get("demo-shop")
+    order = an_event("1002", connection)
+    statement = PolledRecord(
+        record_id="stmt-7", changed_at=T0, event_ids=("shop:file:stmt-7",),
+        skipped_reason="a bank statement, which is not bookable; it stays in the source",
+    )  # fmt: skip
+    shop.records = [statement, PolledRecord(record_id="1002", changed_at=T0, events=(order,))]
+    ledger, publisher = MemoryLedger(), MemoryPublisher()
+    deps = PollDeps(connections=store, publisher=publisher, source_for=lambda c: shop, ledger=ledger, clock=lambda: NOW)
+
+    # When the poll runs twice over the same window
+    result = poll_connection(PollJob(connection_id="demo-shop"), deps)
+    poll_connection(PollJob(connection_id="demo-shop", since=T0 - timedelta(minutes=1), until=NOW), deps)
+
+    # Then the order is queued, and the statement is in the history once, not bookable, saying why
+    assert [e.event_id for e in publisher.sent["fakebooks"]] == [order.event_id]
+    [held] = ledger.entries("demo-shop", "SKIPPED")
+    assert held.event_id == "shop:file:stmt-7" and "bank statement" in held.reason
+    assert any("stmt-7" in line for line in result.skipped)

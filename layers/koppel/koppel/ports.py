@@ -305,7 +305,8 @@ class ConnectionStore(Protocol):
         """Store a token if its version is the next one (single-flight refresh); False if another won."""
 
 
-LedgerState = Literal["PENDING", "POSTED", "PARKED"]
+LedgerState = Literal["PENDING", "POSTED", "PARKED", "SKIPPED"]
+"""SKIPPED: a document the source holds that is not bookable (a bank statement), kept in the history with why."""
 PAID = "paid"
 SETTLED_AT_BOOKING = "settled when booked"
 NOT_FOLLOWED = "not followed"
@@ -378,6 +379,9 @@ class Ledger(Protocol):
         """POSTED, linked to ``ref``; ``note`` says what was done where more than "booked" is worth telling."""
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry: ...
+
+    def mark_skipped(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        """SKIPPED: not bookable, with why; nothing reads it again, and it expires after the retention."""
 
     def note_payment(self, entry: LedgerEntry, payment: str, now: datetime, *, due_date: str = "") -> LedgerEntry:
         """Remember the payment status carried back for a POSTED row (and its due date, when the target said)."""

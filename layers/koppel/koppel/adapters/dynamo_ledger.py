@@ -43,7 +43,7 @@ def _conditional_failed(error: ClientError) -> bool:
 
 def _phases(state: LedgerState | None) -> tuple[str, ...]:
     if state is None:
-        return ("PENDING", "PARKED", "POSTED", CLOSED)
+        return ("PENDING", "PARKED", "POSTED", CLOSED, "SKIPPED")
     return ("POSTED", CLOSED) if state == "POSTED" else (state,)
 
 
@@ -70,7 +70,7 @@ class DynamoLedger:
         }
         for name in _FIELDS:
             item[name] = {"S": str(getattr(entry, name))}
-        if entry.is_closed:
+        if entry.is_closed or entry.state == "SKIPPED":
             item["expires_at_epoch"] = {"N": str(int((entry.updated_at + self._retention).timestamp()))}
         return item
 
@@ -140,6 +140,9 @@ class DynamoLedger:
         return self._transition(
             entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=note[:2000]
         )
+
+    def mark_skipped(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._transition(entry, now, state="SKIPPED", reason=reason[:2000])
 
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._transition(entry, now, state="PARKED", reason=reason[:2000])

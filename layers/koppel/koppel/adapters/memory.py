@@ -214,6 +214,9 @@ class MemoryLedger:
             entry, now, state="POSTED", external_id=ref.id, external_number=ref.number or "", reason=note
         )
 
+    def mark_skipped(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
+        return self._update(entry, now, state="SKIPPED", reason=reason)
+
     def mark_parked(self, entry: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:
         return self._update(entry, now, state="PARKED", reason=reason)
 

@@ -183,6 +183,8 @@ def _read_window(
         enqueued += len(events)
         if record.skipped_reason:
             skipped.append(f"{record.record_id}: {record.skipped_reason}")
+            if not events:
+                _note_not_bookable(record, connection, deps)
         if not record.is_settled:
             safe_point = min(safe_point, record.changed_at)
     return safe_point, records, enqueued, skipped
@@ -229,6 +231,22 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
             if claim.is_ours:
                 deps.ledger.mark_parked(claim.entry, reason, now)
                 deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
+
+
+def _note_not_bookable(record: PolledRecord, connection: Connection, deps: PollDeps) -> None:
+    """A document the source holds that is not bookable (a bank statement) is kept in the history with why, once:
+    the owner sees it was read and not forgotten."""
+    if deps.ledger is None:
+        return
+    now = deps.clock()
+    for target in connection.targets:
+        for event_id in record.event_ids:
+            row = LedgerEntry.pending(
+                connection.connection_id, target, event_id, now, now, document_number=record.record_id
+            )
+            claim = deps.ledger.claim(row, now)
+            if claim.is_ours:
+                deps.ledger.mark_skipped(claim.entry, f"not bookable: {record.skipped_reason}", now)
 
 
 def _unreadable(row: LedgerEntry) -> bool:

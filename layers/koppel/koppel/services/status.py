@@ -26,6 +26,8 @@ class ConnectionHealth(Canonical):
     booked: int
     pending: int
     parked: int
+    not_bookable: int = 0
+    """Documents the source holds that are not bookable (a bank statement): read, kept in the history with why."""
     dead: int
     last_success: datetime | None
     last_error: str
@@ -44,7 +46,7 @@ def health(
     reason): the cost does not grow with the number of bookings. ``waiting_for``: the systems whose owner has not
     given OAuth consent yet (``waiting_for_consent``)."""
     connection_id = connection.connection_id
-    counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "PENDING", "PARKED")}
+    counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "PENDING", "PARKED", "SKIPPED")}
     systems = (*connection.targets, connection.source)  # the source's own rows: payment status written back
     latest = [ledger.latest(connection_id, "POSTED", system) for system in systems]
     posted = [row.updated_at for row in latest if row is not None]
@@ -61,6 +63,7 @@ def health(
         booked=counts["POSTED"],
         pending=counts["PENDING"],
         parked=counts["PARKED"],
+        not_bookable=counts["SKIPPED"],
         dead=len(dead),
         last_success=max(posted, default=None),
         last_error=troubled[-1].reason if troubled else (dead[-1].reason if dead else ""),
