@@ -65,3 +65,9 @@ def test_allocate_always_adds_up_exactly(total: Decimal, weights: list[Decimal])
     # Then the parts add up to the amount exactly and each is in whole cents
     assert sum(parts) == total
     assert all(cents(p) == p for p in parts)
+
+
+def test_zero_vat_on_a_credit_line_is_never_written_as_minus_zero() -> None:
+    # Given a credit line at 0 %, when its VAT is worked out, then it reads 0.00, the way a target must receive it
+    assert str(vat_from_net(Decimal("-40.00"), Decimal(0))) == "0.00"
+    assert str(cents(Decimal("-0.004"))) == "0.00"

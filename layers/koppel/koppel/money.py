@@ -14,8 +14,9 @@ HUNDRED = Decimal(100)
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round half up (away from zero for halves, so credit notes mirror invoices) to whole cents."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round half up (away from zero for halves, so credit notes mirror invoices) to whole cents. Zero is never
+    negative: 0 % VAT on a credit line is 0.00, not -0.00, in every request a target sends."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP) + ZERO
 
 
 def vat_from_gross(gross: Decimal, rate: Decimal) -> Decimal:
