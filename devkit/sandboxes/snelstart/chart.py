@@ -87,6 +87,7 @@ STANDARD_CHART: tuple[ChartAccount, ...] = (
     ChartAccount(7020, "Inkoopwaarde omzet geen", _COSTS, ("Geen",), "Kostprijs van de omzet"),
     ChartAccount(7030, "Inkopen binnen EU", "InkopenImportBinnenEUhoog", ("Hoog",), "Kostprijs van de omzet"),
     ChartAccount(7040, "Inkopen buiten EU", "InkopenImportBuitenEUhoog", ("Hoog",), "Kostprijs van de omzet"),
+    ChartAccount(7050, "Inkopen btw verlegd", _COSTS, ("Geen",), "Kostprijs van de omzet"),
     ChartAccount(7100, "Voorraadverschillen", "Diversen", ("Geen",), "Kostprijs van de omzet"),
     ChartAccount(8000, "Omzet hoog", "VerkopenOmzetHoog", ("Hoog",), "Omzet"),
     ChartAccount(8010, "Omzet laag", "VerkopenOmzetLaag", ("Laag",), "Omzet"),

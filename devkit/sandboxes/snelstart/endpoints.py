@@ -16,7 +16,14 @@ from devkit.sandboxes.snelstart.gate import apim_answer, json_answer
 from devkit.sandboxes.snelstart.odata import query
 from devkit.sandboxes.snelstart.odata_values import ODataError
 from devkit.sandboxes.snelstart.rules import ApiError, guid, not_found
-from devkit.sandboxes.snelstart.schema import GROOTBOEK_MODEL, RELATIE_MODEL, VERKOOPFACTUUR_MODEL, loads, properties
+from devkit.sandboxes.snelstart.schema import (
+    GROOTBOEK_MODEL,
+    INKOOPFACTUUR_MODEL,
+    RELATIE_MODEL,
+    VERKOOPFACTUUR_MODEL,
+    loads,
+    properties,
+)
 
 if TYPE_CHECKING:
     import threading
@@ -42,6 +49,12 @@ _ROUTES = Map(
         Rule("/v2/verkoopboekingen/<ident>", endpoint="boeking", methods=["GET", "PUT", "DELETE"]),
         Rule("/v2/verkoopfacturen", endpoint="facturen", methods=["GET"]),
         Rule("/v2/verkoopfacturen/<ident>", endpoint="factuur", methods=["GET"]),
+        Rule("/v2/relaties/<ident>/inkoopboekingen", endpoint="relatie_inkoop", methods=["GET"]),
+        Rule("/v2/inkoopboekingen", endpoint="inkoopboekingen", methods=["POST"]),
+        Rule("/v2/inkoopboekingen/<ident>", endpoint="inkoopboeking", methods=["GET", "PUT", "DELETE"]),
+        Rule("/v2/inkoopfacturen", endpoint="inkoopfacturen", methods=["GET"]),
+        Rule("/v2/documenten/<documenttype>", endpoint="documenten", methods=["POST"]),
+        Rule("/v2/documenten/<documenttype>/<ident>", endpoint="document_lijst", methods=["GET"]),
     ]
 )
 
@@ -152,3 +165,31 @@ class Endpoints:
         if model is None:
             raise not_found("Verkoopfactuur", ident)
         return json_answer(model)
+
+    # -- the purchase side (purchases.py) -------------------------------------------------------------------------
+    def _api_relatie_inkoop(self, request: Request, admin: Administratie, ident: str) -> Response:
+        return json_answer(admin.purchases.of_relatie(ident))
+
+    def _api_inkoopboekingen(self, request: Request, admin: Administratie) -> Response:
+        boeking = admin.purchases.create(self._body(request), self._now(), refuse_duplicates=self.refuse_duplicates)
+        return json_answer(boeking, 201)
+
+    def _api_inkoopboeking(self, request: Request, admin: Administratie, ident: str) -> Response:
+        if request.method == "PUT":
+            body = self._body(request)
+            return json_answer(
+                admin.purchases.update(ident, body, self._now(), refuse_duplicates=self.refuse_duplicates)
+            )
+        if request.method == "DELETE":
+            admin.purchases.delete(ident)
+            return json_answer({})
+        return json_answer(admin.purchases.get(ident))
+
+    def _api_inkoopfacturen(self, request: Request, admin: Administratie) -> Response:
+        return self._page(request, list(admin.inkoopfacturen.values()), INKOOPFACTUUR_MODEL)
+
+    def _api_documenten(self, request: Request, admin: Administratie, documenttype: str) -> Response:
+        return json_answer(admin.purchases.upload(documenttype, self._body(request)))
+
+    def _api_document_lijst(self, request: Request, admin: Administratie, documenttype: str, ident: str) -> Response:
+        return json_answer(admin.purchases.documents(documenttype, ident))

@@ -101,8 +101,8 @@ def check_boeking(administratie: Administratie, body: Any, own_id: str | None, r
     regels = body.get("boekingsregels") or []
     if not regels:
         problems.append(("BOE-9003", "boekingsregels: een verkoopboeking heeft minstens één boekingsregel."))
-    problems += _check_regels(administratie, regels) + _check_btw(body.get("btw") or [])
-    problems += _check_balance(body, regels)
+    problems += check_regels(administratie, regels) + _check_btw(body.get("btw") or [])
+    problems += unbalanced(body, regels)
     if (
         refuse_duplicates
         and nummer
@@ -113,7 +113,7 @@ def check_boeking(administratie: Administratie, body: Any, own_id: str | None, r
         raise invalid(*problems)
 
 
-def _check_regels(administratie: Administratie, regels: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def check_regels(administratie: Administratie, regels: list[dict[str, Any]]) -> list[tuple[str, str]]:
     problems = []
     for index, regel in enumerate(regels):
         ident = (regel.get("grootboek") or {}).get("id")
@@ -144,7 +144,7 @@ def _check_btw(btw: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ]
 
 
-def _check_balance(body: dict[str, Any], regels: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def unbalanced(body: dict[str, Any], regels: list[dict[str, Any]]) -> list[tuple[str, str]]:
     factuurbedrag = amount(body.get("factuurbedrag"))
     omzet = sum((amount(regel.get("bedrag")) for regel in regels), ZERO)
     btw = sum((amount(regel.get("btwBedrag")) for regel in body.get("btw") or []), ZERO)

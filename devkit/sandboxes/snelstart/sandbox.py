@@ -6,11 +6,12 @@ koppel/connectors/snelstart/README.md).
   ``?subscription-key=``) and ``Authorization: Bearer``; both refusals answer in Azure API Management's shape.
 - ``GET /couplings/activate/{appShortName}`` (web.snelstart.nl) is the page a user opens to connect an
   administratie; the sandbox activates at once, POSTs the koppelsleutel to the partner webhook, then redirects.
-Each koppelsleutel opens one administratie with its own relaties, chart of accounts, bookings and invoices.
+Each koppelsleutel opens one administratie with its own relaties, chart of accounts, bookings and invoices, sales
+(verkoopboekingen, verkoopfacturen) and purchases (inkoopboekingen, inkoopfacturen, documenten as attachments).
 The parts: endpoints (the /v2 routes), gate (keys, tokens, APIM checks), store (administratie data), rules
-(SnelStart's checks and error shape), odata ($orderby/$top/$skip; odata_filter and odata_values for $filter),
-schema (the spec as JSON Schema, Decimal-safe JSON), chart (standard chart, countries), activation (the
-koppelsleutel webhook).
+(SnelStart's checks and error shape), purchases (the purchase side and its rules), odata ($orderby/$top/$skip;
+odata_filter and odata_values for $filter), schema (the spec as JSON Schema, Decimal-safe JSON), chart (standard
+chart, countries), activation (the koppelsleutel webhook).
 Faults from the base FaultPlan apply to /v2 and /b2b and answer as APIM would (429 + Retry-After, 503).
 """
 
@@ -117,6 +118,19 @@ class SnelstartSandbox(ActivationMixin, Endpoints, Sandbox):
         with self._lock:
             return copy.deepcopy(list(self.administratie(koppelsleutel).facturen.values()))
 
+    def purchases(self, koppelsleutel: str) -> list[dict[str, Any]]:
+        """The inkoopboekingen, each with its documents (file names and ids) as GET /inkoopboekingen/{id} shows."""
+        with self._lock:
+            return copy.deepcopy(list(self.administratie(koppelsleutel).inkoopboekingen.values()))
+
+    def purchase_invoices(self, koppelsleutel: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self.administratie(koppelsleutel).inkoopfacturen.values()))
+
+    def document_content(self, koppelsleutel: str, document_id: str) -> bytes:
+        with self._lock:
+            return bytes(self.administratie(koppelsleutel).documenten[document_id]["content"])
+
     def duplicates(self, koppelsleutel: str) -> list[str]:
         """Invoice numbers booked more than once: what exactly-once delivery must keep empty."""
         with self._lock:
@@ -193,6 +207,8 @@ class SnelstartSandbox(ActivationMixin, Endpoints, Sandbox):
                         "verkoopboekingen": len(a.boekingen),
                         "verkoopfacturen": len(a.facturen),
                         "duplicates": a.duplicates(),
+                        "inkoopboekingen": len(a.inkoopboekingen),
+                        "purchase_duplicates": a.purchases.duplicates(),
                     }
                     for a in self._administraties.values()
                 ],

@@ -34,6 +34,9 @@ RELATIE_WRITE_MODEL = MODELS + "Relaties.RelatieWriteModel"
 VERKOOPBOEKING_MODEL = MODELS + "VerkoopBoekingen.VerkoopBoekingModel"
 VERKOOPFACTUUR_MODEL = MODELS + "Verkoopfacturen.VerkoopfactuurModel"
 GROOTBOEK_MODEL = MODELS + "Grootboeken.GrootboekModel"
+INKOOPBOEKING_MODEL = MODELS + "Inkoopboekingen.InkoopboekingModel"
+INKOOPFACTUUR_MODEL = MODELS + "Inkoopfacturen.InkoopfactuurModel"
+DOCUMENT_CONTENT_MODEL = MODELS + "Documenten.DocumentContentModel"
 LAND_MODEL = MODELS + "Landen.LandModel"
 
 

@@ -1,5 +1,5 @@
 """One SnelStart administratie: its relaties, grootboeken, verkoopboekingen and verkoopfacturen, as the API
-writes and reads them. What it refuses, and how, is in rules.py.
+writes and reads them (the purchase side is purchases.py). What it refuses, and how, is in rules.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from devkit.sandboxes.snelstart.chart import STANDARD_CHART
+from devkit.sandboxes.snelstart.purchases import Purchases
 from devkit.sandboxes.snelstart.rules import ZERO, amount, check_boeking, check_relatie, guid, not_found
 from devkit.sandboxes.snelstart.schema import (
     GROOTBOEK_MODEL,
@@ -51,6 +52,13 @@ class Administratie:
     boekingen: dict[str, dict[str, Any]] = field(default_factory=dict)
     facturen: dict[str, dict[str, Any]] = field(default_factory=dict)
     paid: dict[str, Decimal] = field(default_factory=dict)
+    inkoopboekingen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inkoopfacturen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documenten: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def purchases(self) -> Purchases:
+        return Purchases(self)
 
     @classmethod
     def seeded(cls, naam: str, now: datetime) -> Administratie:
