@@ -1,5 +1,5 @@
 """HTTP routes of the Billy sandbox: ``/v2/<plural>[/<id>]`` with GET, POST, PUT and DELETE, plus
-``GET /v2/user``, ``GET /v2/organization`` and ``POST /v2/invoices/:id/emails``.
+``GET /v2/user``, ``GET /v2/organization``, ``POST /v2/invoices/:id/emails`` and ``POST /v2/files`` (a raw body).
 
 [V, https://www.billy.dk/api/]: the ``X-Access-Token`` header carries a company's token (tokens don't expire);
 bodies are wrapped in the singular name and answers carry every changed record by plural name; DELETE is
@@ -16,7 +16,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.billy import catalog, invoices, payments
+from devkit.sandboxes.billy import bills, catalog, invoices, payments
 from devkit.sandboxes.billy.changes import Changes
 from devkit.sandboxes.billy.query import Renderer, matches, ordered, page_of
 from devkit.sandboxes.billy.schema import RESOURCES
@@ -77,6 +77,8 @@ WRITES: dict[str, tuple[Create, Update, Delete]] = {
     "invoices": (invoices.create, invoices.update, invoices.delete),
     "invoiceLines": (_create_line, invoices.update_line, invoices.delete_line),
     "bankPayments": (payments.create, payments.update, payments.delete),
+    "bills": (bills.create, bills.update, bills.delete),
+    "attachments": (bills.create_attachment, bills.update_attachment, _plain_delete("attachments")),
 }
 
 
@@ -99,11 +101,9 @@ class BillyApi:
 
     def _route(self, request: Request, org: Organization, parts: list[str]) -> Response:
         name, ident = parts[0], (parts[1] if len(parts) > 1 else None)
-        if request.method == "GET" and name in ("user", "organization") and ident is None:
-            record = org.table("users")[org.record["ownerUserId"]] if name == "user" else org.record
-            return answer({name: self._renderer(org, request).render(name + "s", record)})
-        if name == "invoices" and len(parts) == 3 and parts[2] == "emails" and request.method == "POST":
-            return self._write(org, request, lambda work, body, cid: self._email(work, ident, body, cid), "email")
+        special = self._special(request, org, parts)
+        if special is not None:
+            return special
         resource = RESOURCES.get(name)
         if resource is None or len(parts) > 2:
             raise BillyError(404, f"No route for {request.path}.", "ROUTE_NOT_FOUND")
@@ -123,6 +123,18 @@ class BillyApi:
                 org, request, lambda work, body, cid: update(work, existing, body, cid), resource.singular
             )
         return self._write(org, request, create, resource.singular)
+
+    def _special(self, request: Request, org: Organization, parts: list[str]) -> Response | None:
+        """The routes outside the resource convention: the user, the company, an invoice's e-mail, a file upload."""
+        name, ident = parts[0], (parts[1] if len(parts) > 1 else None)
+        if request.method == "GET" and name in ("user", "organization") and ident is None:
+            record = org.table("users")[org.record["ownerUserId"]] if name == "user" else org.record
+            return answer({name: self._renderer(org, request).render(name + "s", record)})
+        if name == "invoices" and len(parts) == 3 and parts[2] == "emails" and request.method == "POST":
+            return self._write(org, request, lambda work, body, cid: self._email(work, ident, body, cid), "email")
+        if name == "files" and ident is None and request.method == "POST":
+            return self._upload(org, request)
+        return None
 
     # -- reading --------------------------------------------------------------------------------------------------
     def _renderer(self, org: Organization, request: Request) -> Renderer:
@@ -160,6 +172,14 @@ class BillyApi:
             {record["id"]: str(body["_clientId"])} if isinstance(record, dict) and body.get("_clientId") else {}
         )
         return answer(work.body(client_ids))
+
+    def _upload(self, org: Organization, request: Request) -> Response:
+        """``POST /v2/files``: the raw body is the file, named by ``X-Filename`` [V DOCS use case]."""
+        name = request.headers.get("X-Filename")
+        attach = request.headers.get("X-Create-Attachment", "").lower() == "true"
+        content_type = request.headers.get("Content-Type", "")
+        data = request.get_data()
+        return self._write(org, None, lambda work, _b, _c: bills.upload(work, name, content_type, data, attach), "file")
 
     def _body(self, request: Request, singular: str, org: Organization) -> dict[str, Any]:
         try:

@@ -38,6 +38,21 @@ TAX_RATES = {
     "exempt": ("Momsfri salg", "FRI", "0", True, False),
     "purchase25": ("Købsmoms 25%", "K25", "0.25", False, True),
 }
+PURCHASE_RATES = {
+    "purchaseEuGoods": ("EU-køb af varer (omvendt betalingspligt)", "EUKV", "0", False, True),
+    "purchaseEuServices": ("EU-køb af ydelser (omvendt betalingspligt)", "EUKY", "0", False, True),
+    "purchaseAbroad": ("Køb uden for EU", "UEUK", "0", False, True),
+    "purchaseReverse": ("Indenlandsk omvendt betalingspligt", "OBK", "0", False, True),
+    "purchaseExempt": ("Momsfri køb", "KFRI", "0", False, True),
+}
+"""Purchase rates a new company has besides ``K25`` [I names, abbreviations and values]: the reverse-charged ones
+are 0 % on the bill here; Billy's self-assessed VAT on them (in and out) is its own postings, not modelled."""
+EXPENSE_ACCOUNTS = {
+    "goodsBought": (2010, "Varekøb", {"nature": "expense"}),
+    "officeSupplies": (3610, "Kontorartikler", {"nature": "expense"}),
+    "payables": (6700, "Kreditorer", {"nature": "liability", "systemRole": "accountsPayable"}),
+}
+"""Seeded after everything else, so the ids of the older reference data stay what they were."""
 # ruleset key: (name, abbreviation, fallback rate, [(country, group, contactType, rate), ...])
 RULESETS = {
     "goods": (
@@ -99,6 +114,18 @@ def seed_organization(store: Store, org: Organization, name: str, user_email: st
         "defaultInvoiceBankAccountId": ids["account:bank"], "defaultBankFeeAccountId": ids["account:fees"],
         "defaultBillBankAccountId": ids["account:bank"], "emailAttachmentDeliveryMode": "link",
     }  # fmt: skip
+    for key, (rate_name, abbreviation, rate, sales, purchases) in PURCHASE_RATES.items():
+        ids[key] = _put(store, org, "taxRates", {
+            "organizationId": org.id, "name": rate_name, "abbreviation": abbreviation, "description": None,
+            "rate": Decimal(rate), "appliesToSales": sales, "appliesToPurchases": purchases, "isPredefined": True,
+            "isActive": True, "netAmountMetaFieldId": None,
+        })  # fmt: skip
+    for account_no, account_name, extra in EXPENSE_ACCOUNTS.values():
+        _put(store, org, "accounts", {
+            "organizationId": org.id, "name": account_name, "accountNo": account_no, "description": None,
+            "groupId": None, "natureId": extra["nature"], "systemRole": extra.get("systemRole"), "currencyId": "DKK",
+            "taxRateId": None, "isPaymentEnabled": False, "isBankAccount": False, "isArchived": False,
+        })  # fmt: skip
 
 
 def _accounts(ids: dict[str, str]) -> dict[str, tuple[int, str, dict[str, Any]]]:

@@ -74,6 +74,7 @@ RESOURCES: dict[str, Resource] = {
             },
             {
                 "lines": ("invoiceLines", "invoiceId"),
+                "attachments": ("attachments", "_ownerId"),
                 "balanceModifiers": ("balanceModifiers", "_subjectId"),
                 "creditNotes": ("invoices", "creditedInvoiceId"),
             },
@@ -92,6 +93,27 @@ RESOURCES: dict[str, Resource] = {
             {"associations": ("balanceModifiers", "_paymentId")},
             frozenset({"GET", "POST", "PUT"}),
         ),
+        Resource(
+            "bills",
+            "bill",
+            {
+                **ORG,
+                "contact": "contacts",
+                "currency": "currencies",
+                "creditedBill": "bills",
+                "paymentAccount": "accounts",
+            },
+            {
+                "lines": ("billLines", "billId"),
+                "attachments": ("attachments", "_ownerId"),
+                "balanceModifiers": ("balanceModifiers", "_subjectId"),
+                "creditNotes": ("bills", "creditedBillId"),
+            },
+            CRUD,
+        ),
+        Resource("billLines", "billLine", {"bill": "bills", "account": "accounts", "taxRate": "taxRates"}),
+        Resource("attachments", "attachment", {**ORG, "file": "files"}, methods=CRUD),
+        Resource("files", "file"),
         Resource("balanceModifiers", "balanceModifier"),
         Resource("contactBalancePostings", "contactBalancePosting", {"contact": "contacts"}),
     )
@@ -114,6 +136,10 @@ WRITABLE = {
         "type", "contactId", "attContactPersonId", "entryDate", "paymentTermsMode", "paymentTermsDays", "state",
         "sentState", "invoiceNo", "taxMode", "currencyId", "exchangeRate", "creditedInvoiceId", "contactMessage",
         "externalId", "orderNo",
+    },
+    "bills": {
+        "type", "contactId", "contactName", "entryDate", "dueDate", "suppliersInvoiceNo", "taxMode", "voucherNo",
+        "currencyId", "exchangeRate", "creditedBillId",
     },
     "invoiceLines": {"invoiceId", "productId", "description", "quantity", "unitPrice", "discountText",
                      "discountMode", "discountValue", "priority"},
