@@ -134,29 +134,9 @@ class BanqupSandbox(Sandbox):
         return f"{self.base_url}/storage/banqup-sandbox/{document.id}?{query}"
 
     def public(self, document: Document) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": document.id,
-            "filename": document.filename,
-            "description": document.description,
-            "creatorSubject": document.creator,
-            "creatorType": "application",
-            "retentionTime": document.retention_time,
-            "status": document.status,
-            "fileSize": document.file_size,
-            "fileType": document.content_type,
-            "contentType": document.content_type,
-            "metadata": {"folder": document.folder, "documentCategory": document.category},
-            "createdAt": iso(document.created_at),
-            "documentStatus": document.document_status,
-            "paymentStatus": document.payment_status,
-            "payableAmount": None if document.payable is None else str(document.payable),
-            "paidAmount": str(document.paid),
-        }
         if document.status == "AWAITING_UPLOAD":
-            data["uploadUrl"] = self.storage_url("PUT", document)
-        else:
-            data["downloadUrl"] = self.storage_url("GET", document)
-        return data
+            return {**document.fields(), "uploadUrl": self.storage_url("PUT", document)}
+        return {**document.fields(), "downloadUrl": self.storage_url("GET", document)}
 
     def record_change(self, document: Document, action: str, body: dict[str, Any]) -> None:
         at = iso(datetime.fromtimestamp(self.clock(), UTC))
@@ -199,8 +179,11 @@ class BanqupSandbox(Sandbox):
         content_type: str | None = None,
         created_at: datetime | None = None,
         payable: str | Decimal | None = None,
+        extraction: dict[str, Any] | None = None,
+        processing: str = "DONE",
     ) -> dict[str, Any]:
-        """A document as if received or scanned in Banqup: uploaded, with its bytes (UBL XML or PDF)."""
+        """A document as if received or scanned in Banqup: uploaded, with its bytes (UBL XML or PDF) and what the
+        Document Processor read from a PDF (``extraction``, see store.py) [I]."""
         validate(folder, category)
         if space_id not in self.spaces:
             raise ValueError(f"no space {space_id!r}")
@@ -217,7 +200,13 @@ class BanqupSandbox(Sandbox):
             )
             document.payable = None if payable is None else Decimal(str(payable))
             document.hold(content)
+            document.extract(extraction, processing)
             return self.public(document)
+
+    def set_extraction(self, file_id: str, extraction: dict[str, Any] | None, processing: str = "DONE") -> None:
+        """The Document Processor finished, or a person corrected the extracted fields in Banqup [I]."""
+        with self.lock:
+            self.document_by_id(file_id).extract(extraction, processing)
 
     def set_token_lifetime(self, seconds: int) -> None:
         self.token_lifetime = int(seconds)
@@ -245,11 +234,16 @@ class BanqupSandbox(Sandbox):
         def document(body: dict[str, Any]) -> dict[str, Any]:
             created = datetime.fromisoformat(body["createdAt"].replace("Z", "+00:00")) if "createdAt" in body else None
             keys = {"folder": "folder", "category": "category", "filename": "filename", "contentType": "content_type"}
+            keys |= {"extraction": "extraction", "processingStatus": "processing"}
             extra = {name: body[key] for key, name in keys.items() if key in body}
             content = base64.b64decode(body["contentBase64"])
             return self.add_document(
                 body["spaceId"], content, created_at=created, payable=body.get("payableAmount"), **extra
             )
+
+        def extraction(body: dict[str, Any]) -> dict[str, Any]:
+            self.set_extraction(body["fileId"], body.get("extraction"), body.get("processingStatus", "DONE"))
+            return self.public(self.document_by_id(body["fileId"]))
 
         def lifetime(body: dict[str, Any]) -> dict[str, Any]:
             self.set_token_lifetime(body["seconds"])
@@ -261,6 +255,7 @@ class BanqupSandbox(Sandbox):
                 "spaces": space,
                 "whitelist": whitelist,
                 "documents": document,
+                "extraction": extraction,
                 "token-lifetime": lifetime,
             },
             without_body={("GET", "changes"): lambda: {"changes": list(self.changes)}},

@@ -5,6 +5,12 @@ spaces (``type: "BUSINESS"`` [V]); a space is visible to the app only once its l
 whitelisted the app [V]. A document is a "file" in Banqup's datastore: created with ``status: "AWAITING_UPLOAD"``
 and an ``uploadUrl`` [V], its bytes PUT to that URL, then read back [V]. Signed URLs are HMAC-SHA256 over
 method, file id and expiry with a key made at start [I] (Banqup signs Google Cloud Storage URLs with RSA).
+
+Banqup's Document Processor reads a PDF into structured data [V] (its shape is not published): the sandbox gives
+a file ``processingStatus`` IN_PROGRESS / DONE / FAILED and, for a PDF, an ``extraction`` object [I]:
+``{"supplier": {"name", "vatNumber", "registrationNumber", "iban", "countryCode"}, "buyer": {…the same},
+"invoiceNumber", "issueDate", "dueDate", "currency", "totalAmount", "totalVatAmount",
+"vatBreakdown": [{"rate", "taxableAmount", "vatAmount"}]}``, amounts as decimal strings, any field may be missing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 FOLDERS = ("SALES", "PURCHASES")  # [V]
 CATEGORIES = ("INVOICE", "CREDIT_NOTE", "RECEIPT", "BANK_STATEMENT", "OTHER")  # INVOICE [V], the rest [I]
 PAYMENT_STATUSES = ("UNPAID", "PARTIALLY_PAID", "FULLY_PAID")  # "Fully paid" / "Partially paid" [V] wording
+PROCESSING = ("IN_PROGRESS", "DONE", "FAILED")  # the Document Processor's progress on a file [I]
 TASKS = {"approve": "APPROVED", "refuse": "REFUSED", "suspend": "SUSPENDED", "dispute": "DISPUTED"}  # [V] names
 URL_LIFETIME = 3600  # X-Goog-Expires=3600 in the documented uploadUrl [V]
 _PAYABLE = re.compile(rb"<cbc:PayableAmount[^>]*>([0-9.\-]+)</cbc:PayableAmount>")
@@ -77,6 +84,9 @@ class Document:
     payable: Decimal | None = None
     paid: Decimal = Decimal(0)
     payments: list[dict[str, Any]] = field(default_factory=list)
+    processing: str = "DONE"
+    extraction: dict[str, Any] | None = None
+    """What the Document Processor read from a PDF (see ``extraction`` below) [I]; None for UBL and unread files."""
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -86,6 +96,39 @@ class Document:
         if self.payable is None or self.paid >= self.payable:
             return "FULLY_PAID"
         return "PARTIALLY_PAID"
+
+    def fields(self) -> dict[str, Any]:
+        """The file as the datastore answers it, without its signed URL."""
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "description": self.description,
+            "creatorSubject": self.creator,
+            "creatorType": "application",
+            "retentionTime": self.retention_time,
+            "status": self.status,
+            "fileSize": self.file_size,
+            "fileType": self.content_type,
+            "contentType": self.content_type,
+            "metadata": {"folder": self.folder, "documentCategory": self.category},
+            "createdAt": iso(self.created_at),
+            "documentStatus": self.document_status,
+            "paymentStatus": self.payment_status,
+            "payableAmount": None if self.payable is None else str(self.payable),
+            "paidAmount": str(self.paid),
+            "processingStatus": self.processing,
+            "extraction": self.extraction,
+        }
+
+    def extract(self, extraction: dict[str, Any] | None, processing: str = "DONE") -> None:
+        """The Document Processor's outcome (or a person's correction in Banqup's validation screen) [I]: its
+        total becomes the amount due of a PDF that has none."""
+        if processing not in PROCESSING:
+            raise ValueError(f"processing must be one of {', '.join(PROCESSING)}")
+        self.extraction, self.processing = extraction, processing
+        total = (extraction or {}).get("totalAmount")
+        if total is not None and self.content is not None and not self.content.lstrip().startswith(b"<"):
+            self.payable = Decimal(str(total))
 
     def hold(self, content: bytes) -> None:
         """The bytes arrived: the file is uploaded; a UBL invoice's PayableAmount becomes the amount due [I]."""
