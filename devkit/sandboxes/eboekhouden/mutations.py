@@ -17,9 +17,12 @@ relation missing MUT_012, unknown MUT_013; invoice number missing MUT_002, too l
 MUT_019; inExVat missing MUTA_005, not IN/EX MUT_017; row ledger unknown MUT_104, of a wrong category MUT_106;
 payment row without invoice number MUT_120, naming no open invoice MUT_115. [I], with the sandbox's own
 ``MUTA_9xx`` codes: type, rows, row VAT code and amount, a description over 50 characters, an invoice number
-that does not end with a digit. Switches on the sandbox:
+that does not end with a digit, a sales VAT code on an invoice received or a purchase code on an invoice sent.
+Switches on the sandbox:
 ``refuse_duplicate_invoice_numbers`` (on by default, as the live API: MUT_019; off only for the chaos harness,
-which counts duplicates itself through ``duplicates``),
+which counts duplicates itself through ``duplicates``), ``purchase_numbers_unique_per_relation`` (off: an
+invoice received is refused MUT_019 for a number any invoice received holds, the stricter reading; on: only for
+a number the same supplier used. [I] which one the live API applies),
 ``strict_ledger_categories`` (the header ledger must be the type's DEB/CRED/FIN ledger, and invoice and cash
 rows may not book on DEB/CRED/FIN ledgers), ``outstanding_filters_by_relation`` (honour ``relationId`` on the
 outstanding list; the published parameters do not include it, so the live API presumably ignores it).
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from devkit.sandboxes.eboekhouden.store import Administration
 
 INVOICE_TYPES = {1, 2}
+INVOICE_RECEIVED = 1
+VAT_SIDE = {1: "INK", 2: "VERK"}  # the VAT codes an invoice received (purchase) or sent (sales) takes
 PAYMENT_TYPES = {3: 2, 4: 1}  # payment type -> the invoice type it settles
 CRED_DEB = {"D": 2, "C": 1}
 MUTATION_FILTERS = {
@@ -51,7 +56,7 @@ _ZERO = Decimal(0)
 
 
 def create_mutation(
-    admin: Administration, body: Any, *, refuse_duplicates: bool, strict_ledgers: bool
+    admin: Administration, body: Any, *, refuse_duplicates: bool, strict_ledgers: bool, per_relation: bool = False
 ) -> dict[str, Any]:
     """Validate one mutation the way e-Boekhouden does, compute its VAT and store it; returns the record."""
     if not isinstance(body, dict):
@@ -62,7 +67,8 @@ def create_mutation(
     if not isinstance(rows, list) or not rows:
         raise invalid("MUTA_909", "A mutation needs at least one row")
     booked = [_row(admin, row, kind, header, strict_ledgers) for row in rows]
-    if kind in INVOICE_TYPES and refuse_duplicates and _invoice(admin, kind, header["invoiceNumber"], None):
+    scope = header["relationId"] if kind == INVOICE_RECEIVED and per_relation else None
+    if kind in INVOICE_TYPES and refuse_duplicates and _invoice(admin, kind, header["invoiceNumber"], scope):
         raise invalid("MUT_019", f"Invoice number already exists: {header['invoiceNumber']}")
     record = {"id": next(admin.next_mutation), "type": kind, **header, "rows": booked, **_totals(booked)}
     admin.mutations[record["id"]] = record
@@ -129,6 +135,9 @@ def _row(admin: Administration, row: Any, kind: int, header: dict[str, Any], str
     vat_code = row.get("vatCode") or ("GEEN" if kind in PAYMENT_TYPES else None)
     if vat_code not in VAT_CODES:
         raise invalid("MUTA_912", f"Unknown vatCode {vat_code}" if vat_code else "VatCode is required")
+    side = VAT_CODES[vat_code].side
+    if side and VAT_SIDE.get(kind, side) != side:
+        raise invalid("MUTA_915", f"VatCode {vat_code} cannot be used on a type {kind} mutation")
     ledger_id = row.get("ledgerId")
     if ledger_id is None and kind not in PAYMENT_TYPES:
         raise invalid("MUTA_910", "Every row needs a ledgerId")

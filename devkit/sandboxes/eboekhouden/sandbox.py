@@ -11,7 +11,8 @@ Each module's docstring says which facts are confirmed and which are [I] (unveri
 
 Switches (constructor, and ``POST /_sandbox/settings``): ``refuse_duplicate_invoice_numbers`` (MUT_019, verified;
 default True, off only in the chaos harness), ``strict_ledger_categories`` (True),
-``outstanding_filters_by_relation`` (False),
+``outstanding_filters_by_relation`` (False), ``purchase_numbers_unique_per_relation`` (False: a supplier's
+invoice number is refused MUT_019 when any invoice received holds it; True: only when that supplier's does),
 ``accept_bearer`` (False: ``Authorization`` carries the raw token), ``session_ttl`` (3600).
 Faults from the base FaultPlan apply to /v1 and answer in e-Boekhouden's error shape (503, 429 + Retry-After).
 Control: ``POST /_sandbox/administrations {"name"}`` → ``{"accessToken"}``, ``/_sandbox/settings``,
@@ -47,6 +48,7 @@ SWITCHES = Switches(
         "refuse_duplicate_invoice_numbers": bool,
         "strict_ledger_categories": bool,
         "outstanding_filters_by_relation": bool,
+        "purchase_numbers_unique_per_relation": bool,
         "accept_bearer": bool,
         "session_ttl": int,
     }
@@ -68,6 +70,7 @@ class EboekhoudenSandbox(Endpoints, Sandbox):
         refuse_duplicate_invoice_numbers: bool = True,
         strict_ledger_categories: bool = True,
         outstanding_filters_by_relation: bool = False,
+        purchase_numbers_unique_per_relation: bool = False,
         accept_bearer: bool = False,
     ) -> None:
         super().__init__(faults)
@@ -76,6 +79,7 @@ class EboekhoudenSandbox(Endpoints, Sandbox):
         self.refuse_duplicate_invoice_numbers = refuse_duplicate_invoice_numbers
         self.strict_ledger_categories = strict_ledger_categories
         self.outstanding_filters_by_relation = outstanding_filters_by_relation
+        self.purchase_numbers_unique_per_relation = purchase_numbers_unique_per_relation
         self.accept_bearer = accept_bearer
         self._settings = SWITCHES.describe(self)
         self._lock = threading.RLock()
@@ -181,6 +185,7 @@ class EboekhoudenSandbox(Endpoints, Sandbox):
             body,
             refuse_duplicates=self.refuse_duplicate_invoice_numbers,
             strict_ledgers=self.strict_ledger_categories,
+            per_relation=self.purchase_numbers_unique_per_relation,
         )
 
     # -- sandbox control --------------------------------------------------------------------------------------------
