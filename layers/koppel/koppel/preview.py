@@ -20,10 +20,10 @@ import requests
 from requests.adapters import BaseAdapter
 
 from koppel import connectors
-from koppel.adapters.memory import MemoryLedger
+from koppel.adapters.memory import MemoryFileStore, MemoryLedger
 from koppel.connectors import ConnectorContext
 from koppel.errors import InputError, PermanentError
-from koppel.model import Connection
+from koppel.model import Connection, DocumentEvent
 from koppel.services.deliver import DeliverDeps, deliver
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from requests import PreparedRequest
 
     from koppel.connectors.contract import Capability, PreviewAnswer
+    from koppel.model import HubEvent
 
 
 class PlaceholderSecrets(Mapping[str, str]):
@@ -132,7 +133,8 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
     connection = Connection(
         connection_id="preview", tenant_id="preview", source=source, targets=(target,), created_at=datetime.now(UTC)
     )
-    events = read_events(record, connection)
+    files = MemoryFileStore()
+    events = [_with_original(event, record, files) for event in read_events(record, connection)]
     if not events:
         raise PermanentError(f"this {source} record is not something to book (yet): nothing would be sent")
     account = connectors.load(target).preview_account
@@ -154,12 +156,25 @@ def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[st
         session=session,
         partner_secret=PlaceholderSecrets,
     )
-    deps = DeliverDeps(target=connectors.build_target(target, ctx), target_name=target, ledger=MemoryLedger())
+    deps = DeliverDeps(
+        target=connectors.build_target(target, ctx), target_name=target, ledger=MemoryLedger(), files=files
+    )
     for event in events:
         result = deliver(event, deps)
         if result.outcome == "parked":
             raise PermanentError(result.reason)
     return adapter.recorded
+
+
+def _with_original(event: HubEvent, record: Mapping[str, Any], files: MemoryFileStore) -> HubEvent:
+    """A document file handed to the preview (a UBL invoice) is the document's original: attached where the target
+    takes files, as the source's own copy would be."""
+    content, filename = record.get("content"), str(record.get("filename") or "document")
+    if not isinstance(event, DocumentEvent) or not isinstance(content, bytes) or event.payload.attachments:
+        return event
+    kind = "application/xml" if content.lstrip().startswith(b"<") else "application/octet-stream"
+    original = files.put(event.connection_id, filename, kind, content)
+    return event.model_copy(update={"payload": event.payload.model_copy(update={"attachments": (original,)})})
 
 
 def _able(capability: Capability) -> list[str]:

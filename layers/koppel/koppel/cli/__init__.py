@@ -11,7 +11,7 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -49,21 +49,36 @@ def connectors_table() -> None:
 
 @app.command()
 def preview(
-    record: Annotated[Path, typer.Argument(help="One source record as JSON (see README)", exists=True, dir_okay=False)],
+    record: Annotated[
+        Path,
+        typer.Argument(
+            help="One source record as JSON, or a document file (a UBL invoice) for a document source (see README)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     source: Annotated[str, typer.Option(help="Source connector, e.g. ccvshop")],
     target: Annotated[str, typer.Option(help="Target connector, e.g. snelstart")],
 ) -> None:
     """Print, as JSON, exactly the requests deliver would send for this record to an empty account."""
     from koppel.preview import preview as run_preview
 
+    content = record.read_bytes()
+    if content.lstrip().startswith(b"<"):  # a document file (UBL XML): the source reads it whole
+        requests = run_preview(source, target, {"filename": record.name, "content": content})
+    else:
+        requests = run_preview(source, target, _json_record(record, content))
+    sys.stdout.write(wire.dumps({"requests": requests}, indent=2) + "\n")
+
+
+def _json_record(record: Path, content: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(record.read_text(), parse_float=Decimal)
+        data = json.loads(content, parse_float=Decimal)
     except ValueError as error:
-        raise InputError(f"{record} is not valid JSON: {error}") from error
+        raise InputError(f"{record} is not valid JSON (nor an XML document): {error}") from error
     if not isinstance(data, dict):
         raise InputError(f"{record} must hold one JSON object (one record)")
-    requests = run_preview(source, target, data)
-    sys.stdout.write(wire.dumps({"requests": requests}, indent=2) + "\n")
+    return data
 
 
 def main() -> None:
