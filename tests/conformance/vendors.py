@@ -4,6 +4,7 @@ by adding its harness here (a module of its own in ``tests/conformance/harness/`
 from __future__ import annotations
 
 from tests.conformance.harness import Harness, SourceHarness, TargetHarness
+from tests.conformance.harness.banqup import BanqupHarness
 from tests.conformance.harness.billy import BillyHarness
 from tests.conformance.harness.billy_source import BillySourceHarness
 from tests.conformance.harness.bizzcloud import BizzcloudHarness
@@ -26,6 +27,7 @@ VENDORS: tuple[Harness, ...] = (
     BillyHarness(),
     BillySourceHarness(),
     SimplycrmTargetHarness(),
+    BanqupHarness(),
 )
 
 TARGETS = tuple(h for h in VENDORS if isinstance(h, TargetHarness))

@@ -72,6 +72,8 @@ class World:
         self.store = MemoryConnectionStore()
         self.files = MemoryFileStore()
         self.seen: list[str] = []
+        self.sent: list[tuple[str, bytes]] = []
+        """What the connector wrote: (path, body) of every POST and PUT to the API."""
 
     def add(self, content: bytes, hours: float = 0, **kwargs: Any) -> str:
         return str(
@@ -95,11 +97,17 @@ class World:
         return build_source(self.context(**settings))
 
     def _seen(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.seen.append(f"{response.request.method} {response.request.path_url}")
+        request = response.request
+        self.seen.append(f"{request.method} {request.path_url}")
+        if request.method in ("POST", "PUT") and "/datastore/" in request.path_url:
+            body = request.body
+            self.sent.append(
+                (request.path_url.rsplit("/", 1)[-1], body.encode() if isinstance(body, str) else body or b"")
+            )
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[BanqupSandbox, Clock]]:
+@pytest.fixture(scope="module", name="sandbox")
+def running_sandbox() -> Iterator[tuple[BanqupSandbox, Clock]]:
     clock = Clock()
     server = BanqupSandbox(clock=clock)
     server.start()
@@ -110,8 +118,8 @@ def sandbox() -> Iterator[tuple[BanqupSandbox, Clock]]:
     server.stop()
 
 
-@pytest.fixture
-def world(sandbox: tuple[BanqupSandbox, Clock]) -> World:
+@pytest.fixture(name="world")
+def fresh_world(sandbox: tuple[BanqupSandbox, Clock]) -> World:
     server, clock = sandbox
     server.reset()
     clock.now, clock.banqup_ahead = T0 + timedelta(days=1), timedelta(0)
