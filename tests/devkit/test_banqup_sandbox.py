@@ -288,3 +288,27 @@ def test_a_firm_and_its_spaces_are_set_up_over_the_control_routes(sandbox: Banqu
     assert hidden.json()["whitelisted"] is False
     assert spaces == [{"id": shown["id"], "name": "Visible BV", "type": "BUSINESS"}]
     assert refused.status_code == 400
+
+
+# -- the Document Processor [I] -------------------------------------------------------------------------------------
+def test_a_scanned_pdf_is_processed_then_shows_its_extracted_fields_and_amount_due(sandbox: BanqupSandbox):
+    # Given a scanned PDF seeded while the Document Processor is still reading it
+    space = space_id(sandbox, "Bakkerij Jansen BV")
+    seeded = control(
+        sandbox,
+        "POST",
+        "documents",
+        {"spaceId": space, "contentBase64": base64.b64encode(PDF).decode(), "processingStatus": "IN_PROGRESS"},
+    ).json()
+    extraction = {"invoiceNumber": "F-7", "totalAmount": "60.50", "vatBreakdown": [{"rate": "21"}]}
+
+    # When it finishes with the fields it read, and a person then sets a status the processor does not have
+    done = control(sandbox, "POST", "extraction", {"fileId": seeded["id"], "extraction": extraction}).json()
+    wrong = control(sandbox, "POST", "extraction", {"fileId": seeded["id"], "processingStatus": "MAYBE"})
+    file = call(sandbox, "GET", f"{FILES.format(space)}/{seeded['id']}").json()
+
+    # Then it was in progress without fields, is now done with them and owes its total; the wrong status is refused
+    assert seeded["processingStatus"] == "IN_PROGRESS" and seeded["extraction"] is None
+    assert done["processingStatus"] == "DONE" and file["extraction"] == extraction
+    assert file["payableAmount"] == "60.50" and file["paymentStatus"] == "UNPAID"
+    assert wrong.status_code == 400
