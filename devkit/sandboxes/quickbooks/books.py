@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.quickbooks import payments
+from devkit.sandboxes.quickbooks.purchases import PURCHASES, PurchaseForm, vendor_balance
 from devkit.sandboxes.quickbooks.sales import ZERO, SalesForm, void
 from devkit.sandboxes.quickbooks.store import NAME_LISTS, TRANSACTIONS, Company
 from devkit.sandboxes.quickbooks.wire import Fault, business, unsupported, validation
@@ -41,6 +42,11 @@ class Books:
             row = self._form(company, entity, now).prepare(body, payments.paid(old) if old else ZERO)
             self._docnumber(company, entity, row, ident)
             return row
+        if entity in PURCHASES:
+            form = PurchaseForm(company, entity, require_mode=self.require_global_tax_calculation, today=now.date())
+            row = form.prepare(body, payments.paid(old) if old else ZERO)
+            self._docnumber(company, entity, row, ident)
+            return row
         if entity == "Payment":
             return payments.prepare(company, body, now.date(), old)
         return company.prepare_name(entity, body, ident)
@@ -49,8 +55,10 @@ class Books:
         number = row.get("DocNumber")
         if not number or not self.refuse_duplicate_docnumber:
             return
+        vendor = (row.get("VendorRef") or {}).get("value")  # a supplier's number is unique per supplier only
         for other in company.table(entity).values():
-            if other.get("DocNumber") == number and other["Id"] != ident:
+            same_vendor = vendor is None or (other.get("VendorRef") or {}).get("value") == vendor
+            if other.get("DocNumber") == number and other["Id"] != ident and same_vendor:
                 detail = (
                     "Duplicate Document Number Error : You must specify a different number. "
                     f"This number has already been used. DocNumber={number}"
@@ -121,6 +129,10 @@ class Books:
 
     @staticmethod
     def _balances(company: Company, row: dict[str, Any]) -> None:
+        vendor_id = (row.get("VendorRef") or {}).get("value")
+        vendor = company.table("Vendor").get(str(vendor_id)) if vendor_id else None
+        if vendor is not None:
+            vendor["Balance"] = vendor_balance(company, str(vendor_id))
         customer_id = (row.get("CustomerRef") or {}).get("value")
         customer = company.table("Customer").get(str(customer_id)) if customer_id else None
         if customer is None:

@@ -3,11 +3,13 @@
 ``SELECT * | COUNT(*) | f1, f2 FROM <Entity> [WHERE <f> <op> <value> [AND ...]] [ORDERBY <f> [ASC|DESC]]
 [STARTPOSITION n] [MAXRESULTS m]`` with ``op`` one of ``= != < > <= >= LIKE IN``; values are quoted strings
 (``\\'`` escapes a quote), numbers or true/false. Keywords, entity and property names are case-insensitive;
-string values compare case-insensitively [I]. Inactive names (``Active: false``) are left out unless the
-query names ``Active`` (e.g. ``WHERE Active IN (true, false)``) [I: widely reported] — a connector that looks a
-customer up by name must ask for inactive ones too, or its create meets 6240. No OR, no joins, no brackets
-around conditions [I: as Intuit's query pages are quoted]. ``PrimaryEmailAddr``/``CustomerRef`` compare their
-``Address``/``value``; ``MetaData.LastUpdatedTime`` (also spelled ``Metadata``) compares as a time.
+string values compare case-insensitively [I]. A Bill or VendorCredit filters on ``VendorRef``; an Attachable on
+``AttachableRef.EntityRef.Type``/``.value`` (any of its references) [V: Intuit's Attachable reference].
+Inactive names (``Active: false``) are left out unless the query names ``Active`` (e.g. ``WHERE Active IN
+(true, false)``) [I: widely reported] — a connector that looks a customer up by name must ask for inactive
+ones too, or its create meets 6240. No OR, no joins, no brackets around conditions [I: as Intuit's query
+pages are quoted]. ``PrimaryEmailAddr``/``CustomerRef`` compare their ``Address``/``value``;
+``MetaData.LastUpdatedTime`` (also spelled ``Metadata``) compares as a time.
 
 Answers: ``{"QueryResponse": {"<Entity>": [...], "startPosition", "maxResults"}, "time"}`` where maxResults is
 the number returned [I: recorded answers mostly say so]; nothing found is ``{"QueryResponse": {}}``;
@@ -44,6 +46,9 @@ FILTERABLE: dict[str, tuple[str, ...]] = {
     "Invoice": (*_TXN, "Balance"),
     "CreditMemo": _TXN,
     "Payment": ("TxnDate", "CustomerRef", "TotalAmt"),
+    "Bill": ("DocNumber", "TxnDate", "VendorRef", "DueDate", "TotalAmt", "Balance"),
+    "VendorCredit": ("DocNumber", "TxnDate", "VendorRef", "TotalAmt"),
+    "Attachable": ("AttachableRef.EntityRef.Type", "AttachableRef.EntityRef.value", "FileName"),
 }
 COMMON = ("Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime")
 MAX_RESULTS = 1000
@@ -199,12 +204,23 @@ def _value(token: tuple[str, str, int]) -> Any:
 
 # -- evaluation ----------------------------------------------------------------------------------------------------
 def _field(row: dict[str, Any], prop: str) -> Any:
+    """The property's value; a list on the way (an Attachable's AttachableRef) gives the values of its elements."""
     value: Any = row
-    for part in prop.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+    for index, part in enumerate(prop.split(".")):
+        if isinstance(value, list):
+            rest = ".".join(prop.split(".")[index:])
+            return [_field(element, rest) for element in value if isinstance(element, dict)]
+        value = _key(value, part) if isinstance(value, dict) else None
     if isinstance(value, dict):
         value = value.get("value", value.get("Address"))
     return value
+
+
+def _key(row: dict[str, Any], name: str) -> Any:
+    """A property by its name in any letter case (an EntityRef's ``type`` is queried as ``Type``)."""
+    if name in row:
+        return row[name]
+    return next((value for key, value in row.items() if key.lower() == name.lower()), None)
 
 
 def _comparable(value: Any, wanted: Any, prop: str) -> tuple[Any, Any]:
@@ -223,6 +239,8 @@ def _comparable(value: Any, wanted: Any, prop: str) -> tuple[Any, Any]:
 def _matches(row: dict[str, Any], condition: tuple[str, str, Any]) -> bool:
     prop, op, wanted = condition
     value = _field(row, prop)
+    if isinstance(value, list):
+        return any(_matches({"one": one}, ("one", op, wanted)) for one in value)
     if value is None:
         return op == "!="
     if op == "IN":

@@ -71,6 +71,9 @@ def _amount_mismatch(supplied: Decimal) -> Fault:
 class SalesForm:
     """Checks and completes one Invoice or CreditMemo body for a company."""
 
+    detail_type = "SalesItemLineDetail"
+    rate_list = "SalesTaxRateList"
+
     def __init__(self, company: Company, entity: str, *, require_mode: bool = True, today: date) -> None:
         self.company = company
         self.entity = entity
@@ -202,7 +205,7 @@ class SalesForm:
             return []
         groups: dict[str, Decimal] = {}
         for line in items:
-            code = (line.get("SalesItemLineDetail") or {}).get("TaxCodeRef", {}).get("value")
+            code = (line.get(self.detail_type) or {}).get("TaxCodeRef", {}).get("value")
             if code:
                 groups[code] = groups.get(code, ZERO) + line["Amount"]
         tax_lines: list[dict[str, Any]] = []
@@ -214,7 +217,7 @@ class SalesForm:
         return tax_lines
 
     def _rates(self, code: str) -> list[dict[str, Any]]:
-        details = self.company.get("TaxCode", code)["SalesTaxRateList"]["TaxRateDetail"]
+        details = self.company.get("TaxCode", code)[self.rate_list]["TaxRateDetail"]
         return [self.company.get("TaxRate", detail["TaxRateRef"]["value"]) for detail in details]
 
     def _code_tax(self, code: str, base: Decimal) -> list[dict[str, Any]]:

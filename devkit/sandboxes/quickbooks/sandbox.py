@@ -5,12 +5,13 @@
   ``POST /{entity}`` creates, updates (``Id`` + ``SyncToken``, ``sparse``) or, with ``?operation=delete|void``,
   deletes or voids (books.py); ``GET /{entity}/{id}`` reads; ``GET|POST /query`` (query.py); ``GET /cdc``.
   ``POST /invoice/{id}/send[?sendTo=]`` e-mails it, ``GET /invoice/{id}/pdf`` renders it (books.py).
+  ``POST /upload`` attaches files to a transaction (attachables.py); a note-only ``POST /attachable`` is left out.
   ``?requestid=X`` on a write makes it idempotent per company: a repeat gets the first answer, byte for byte,
   and changes nothing [V: Intuit's developer blog, 2015].
 - Limits and auth refusals in QuickBooks' shapes (gate.py); webhooks in both formats (webhooks.py).
 Entities: Customer, Vendor, Employee, Item, Account, Term, TaxCode, TaxRate (read-only), Invoice, Payment,
-CreditMemo, CompanyInfo, Preferences. Seeding and inspection for tests live in helpers.py, their HTTP
-control (``/_sandbox/*``) in control.py. Faults from the base
+CreditMemo, Bill and VendorCredit (purchases.py), Attachable, CompanyInfo, Preferences. Seeding and
+inspection for tests live in helpers.py, their HTTP control (``/_sandbox/*``) in control.py. Faults from the base
 FaultPlan apply to /v3 and /oauth2 and answer like QuickBooks (throttle as configured, 503 SystemFault).
 """
 
@@ -26,6 +27,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from devkit.sandboxes.kit.server import FaultPlan, Sandbox
+from devkit.sandboxes.quickbooks import attachables
 from devkit.sandboxes.quickbooks import query as qbo_query
 from devkit.sandboxes.quickbooks.books import Books
 from devkit.sandboxes.quickbooks.control import ControlMixin
@@ -52,6 +54,7 @@ _ROUTES = Map(
         Rule("/v2/oauth2/tokens/revoke", endpoint="revoke", methods=["POST"]),
         Rule("/v3/company/<realm>/query", endpoint="query", methods=["GET", "POST"]),
         Rule("/v3/company/<realm>/cdc", endpoint="cdc", methods=["GET"]),
+        Rule("/v3/company/<realm>/upload", endpoint="upload", methods=["POST"]),
         Rule("/v3/company/<realm>/<entity>", endpoint="entity", methods=["GET", "POST"]),
         Rule("/v3/company/<realm>/<entity>/<ident>", endpoint="read", methods=["GET"]),
         Rule("/v3/company/<realm>/<entity>/<ident>/send", endpoint="send", methods=["POST"]),
@@ -189,12 +192,11 @@ class QuickbooksSandbox(ControlMixin, Sandbox):
             self._flush(company)
 
     def _route(self, request: Request, endpoint: str, args: dict[str, str], company: Company, now: datetime) -> Any:
-        if endpoint == "query":
-            return self._query(request, company, now)
-        if endpoint == "cdc":
-            return self._cdc(request, company, now)
+        readers = {"query": self._query, "cdc": self._cdc, "upload": attachables.upload}
+        if endpoint in readers:
+            return readers[endpoint](request, company, now)
         entity = _ENTITY_PATHS.get(args["entity"].lower())
-        if entity is None:
+        if entity is None or (entity == "Attachable" and request.method == "POST"):
             raise unsupported(f"operation could not find resource for entity {args['entity']}")
         if endpoint == "send":
             row = self.books.send(company, entity, args["ident"], request.args.get("sendTo"), now)

@@ -7,6 +7,8 @@ webhooks, and the rules of the name lists (Customer, Vendor, Employee, Item, Acc
   (the recorded answer; its Detail names the kind that holds the name [I: the 2014 recording shows the
   template ``$$customer$$``]). Compared case-insensitively and trimmed [I]. Item and Account names are unique
   within their own list.
+- A Vendor's ``TaxIdentifier`` is written but read back masked, all but its last four characters as ``X`` [I:
+  as clients report for US tax ids]: it cannot be looked up by, nor queried (it is not filterable [V]).
 - Name lists cannot be deleted, only made inactive (``Active: false``); delete answers the recorded
   "Unsupported operation requested" fault [I].
 """
@@ -33,8 +35,11 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 NAME_LISTS = ("Customer", "Vendor", "Employee")
-TRANSACTIONS = ("Invoice", "Payment", "CreditMemo")
-ENTITIES = (*NAME_LISTS, "Item", "Account", "Term", "TaxCode", "TaxRate", *TRANSACTIONS, "CompanyInfo", "Preferences")
+TRANSACTIONS = ("Invoice", "Payment", "CreditMemo", "Bill", "VendorCredit")
+ENTITIES = (
+    *NAME_LISTS, "Item", "Account", "Term", "TaxCode", "TaxRate", *TRANSACTIONS, "Attachable", "CompanyInfo",
+    "Preferences",
+)  # fmt: skip
 READ_ONLY = ("TaxCode", "TaxRate", "CompanyInfo", "Preferences")
 KIND_WORDS = {"Customer": "customer", "Vendor": "vendor", "Employee": "employee"}
 
@@ -58,6 +63,7 @@ class Company:
     deleted: dict[str, dict[str, datetime]] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     replies: dict[str, tuple[int, Any]] = field(default_factory=dict)  # requestid -> (status, body)
+    files: dict[str, bytes] = field(default_factory=dict)  # Attachable id -> the uploaded bytes
 
     @classmethod
     def seeded(cls, realm: str, name: str, now: datetime, vat_codes: Any = None, **options: Any) -> Company:
@@ -186,6 +192,13 @@ class Company:
             row.setdefault("Balance", 0)
             row.setdefault("BalanceWithJobs", 0)
             row.setdefault("CurrencyRef", seed.currency_ref(self.currency))
+        if entity == "Vendor":
+            row.setdefault("Balance", 0)
+            row.setdefault("Vendor1099", False)
+            row.setdefault("CurrencyRef", seed.currency_ref(self.currency))
+            if row.get("TaxIdentifier"):  # read back masked, but for its last four [I]
+                tax_id = str(row["TaxIdentifier"])
+                row["TaxIdentifier"] = "X" * max(len(tax_id) - 4, 0) + tax_id[-4:]
         if entity == "Item":
             row.setdefault("Type", "Service")
             row.setdefault("FullyQualifiedName", row["Name"])
