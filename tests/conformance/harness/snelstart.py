@@ -1,8 +1,9 @@
 """SnelStart in the conformance suite: its sandbox (auth host and B2B API v2 on one loopback server), one fresh
-administratie per test, verkoopboekingen read back by factuurnummer."""
+administratie per test, verkoopboekingen and inkoopboekingen read back by factuurnummer."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 SUBSCRIPTION_KEY = "conformance-subscription-key"
 RATES = {"Hoog": Decimal(21), "Laag": Decimal(9), "Geen": Decimal(0)}
 VAT_RATES = {"VerkopenHoog": Decimal(21), "VerkopenLaag": Decimal(9)}
+PURCHASE_VAT_RATES = {"InkopenHoog": Decimal(21), "InkopenLaag": Decimal(9), "InkopenVerlegd": Decimal(0)}
 LEDGER_BY_RATE = {Decimal(21): (8000, "Hoog"), Decimal(9): (8010, "Laag"), Decimal(0): (8020, "Geen")}
 
 
@@ -114,3 +116,38 @@ class SnelstartHarness(TargetHarness):
     def refuse_every_token(self) -> None:
         self.revoke_tokens()
         self.sandbox.token_ttl = 0
+
+    # -- purchases ------------------------------------------------------------------------------------------------
+    def purchased(self, number: str) -> list[Booked]:
+        relaties = {r["id"]: r["naam"] for r in self.sandbox.relations(self.koppelsleutel)}
+        facturen = {f["inkoopBoeking"]["id"]: f for f in self.sandbox.purchase_invoices(self.koppelsleutel)}
+        found = []
+        for boeking in self.sandbox.purchases(self.koppelsleutel):
+            if boeking["factuurnummer"] != number:
+                continue
+            net: dict[Decimal, Decimal] = {}
+            for regel in boeking["boekingsregels"]:
+                # a line left without btwSoort (an intra-EU acquisition, an import) charged no VAT on the invoice
+                rate = RATES[regel["btwSoort"] or "Geen"]
+                net[rate] = net.get(rate, Decimal(0)) + regel["bedrag"]
+            vat: dict[Decimal, Decimal] = {}
+            for regel in boeking["btw"]:
+                rate = PURCHASE_VAT_RATES[regel["btwSoort"]]
+                vat[rate] = vat.get(rate, Decimal(0)) + regel["btwBedrag"]
+            factuur = facturen[boeking["id"]]
+            paid = factuur["factuurBedrag"] - factuur["openstaandSaldo"]
+            due = date.fromisoformat(factuur["vervalDatum"][:10])
+            party = relaties[boeking["leverancier"]["id"]]
+            found.append(Booked(number, boeking["factuurbedrag"], non_zero(net), non_zero(vat), paid, party, due))
+        return found
+
+    def suppliers(self) -> list[str]:
+        return [r["naam"] for r in self.sandbox.relations(self.koppelsleutel) if "Leverancier" in r["relatiesoort"]]
+
+    def attachments(self, number: str) -> list[str]:
+        return [
+            document["fileName"]
+            for boeking in self.sandbox.purchases(self.koppelsleutel)
+            if boeking["factuurnummer"] == number
+            for document in boeking["documents"]
+        ]

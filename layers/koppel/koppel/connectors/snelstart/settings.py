@@ -22,6 +22,10 @@ MAX_INVOICE_NUMBER = 25
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _STANDARD_RATES: dict[Decimal, BtwSoort] = {Decimal(21): "Hoog", Decimal(9): "Laag", Decimal(0): "Geen"}
 BTW_REGEL = {"Hoog": "VerkopenHoog", "Laag": "VerkopenLaag"}
+BTW_INKOOP = {"Hoog": "InkopenHoog", "Laag": "InkopenLaag"}
+"""The btwSoort of deductible purchase VAT per rate kind (BtwBoekingModel)."""
+BTW_VERLEGD = "InkopenVerlegd"
+"""BtwBoekingModel's kind for a reverse-charged purchase."""
 
 
 class SnelstartSettings(BaseModel):
@@ -66,6 +70,26 @@ class SnelstartSettings(BaseModel):
     description_template: DescriptionTemplate = "Webshop order {number}"
     """Booking description; may use {number}, {reference}, {name} and {date}."""
     invoice_number_prefix: str = Field(default="", max_length=MAX_INVOICE_NUMBER - 1)
+    # -- purchases (inkoopboekingen), by the VAT on the supplier's line -------------------------------------------
+    cost_high: int = 7000
+    """Purchases at 21 % (Inkoopwaarde omzet hoog)."""
+    cost_low: int = 7010
+    """Purchases at 9 %."""
+    cost_zero: int = 7020
+    """Purchases without VAT: zero-rated, exempt, outside the scope."""
+    cost_reverse_charge: int = 7050
+    """Domestic reverse charge (btw verlegd): the supplier charged no VAT, the buyer accounts for it."""
+    cost_intra_eu: int = 7030
+    """Intra-EU acquisitions: a ledger whose function (InkopenImportBinnenEU…) makes SnelStart self-assess the VAT."""
+    cost_import: int = 7040
+    """Purchases from outside the EU (InkopenImportBuitenEU…)."""
+    cost_group_ledgers: dict[str, int] = Field(default_factory=dict)
+    """Cost group (the line's product group) → ledger, for purchases with VAT or without (not reverse-charged)."""
+    foreign_vat_ledger: int | None = None
+    """Where another country's VAT is booked, as a cost (it is not deductible here); None refuses such a document."""
+    supplier_payment_term_days: int = Field(default=30, ge=0, le=999)
+    """The krediettermijn of a supplier Koppel creates: SnelStart derives a purchase's due date from it."""
+    purchase_description_template: DescriptionTemplate = "{name} factuur {number}"
 
     @field_validator("extra_vat_rates")
     @classmethod

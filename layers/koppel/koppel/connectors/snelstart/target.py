@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from koppel.connectors.kit import VendorReply, load_settings
+from koppel.connectors.kit import VendorReply
 from koppel.connectors.snelstart.client import SYSTEM, SnelstartClient, odata_string, parse, parse_list
 from koppel.connectors.snelstart.mapping import invoice_number, to_verkoopboeking
 from koppel.connectors.snelstart.settings import VENDOR, SnelstartSettings
@@ -127,7 +127,7 @@ class SnelstartTarget:
         """Once the koppelsleutel is stored: the chart of accounts and the countries, as settings for deliver."""
         return after_connect(self)
 
-    def _relatie_body(self, party: Party) -> dict[str, Any]:
+    def _relatie_body(self, party: Party, soort: str = "Klant", term: int | None = None) -> dict[str, Any]:
         address = party.billing_address
         vestiging: dict[str, Any] = {
             "contactpersoon": party.contact_name,
@@ -138,7 +138,7 @@ class SnelstartTarget:
         if address.country_code:
             vestiging["land"] = {"id": self._land_id(address.country_code)}
         body: dict[str, Any] = {
-            "relatiesoort": ["Klant"],
+            "relatiesoort": [soort],
             "naam": party.name[:50],
             "vestigingsAdres": {k: v for k, v in vestiging.items() if v},
             # Invoices go to the billing address, which webshops know as the customer's only address.
@@ -149,7 +149,7 @@ class SnelstartTarget:
             "btwNummer": party.vat_number,
             "kvkNummer": party.coc_number.strip()[:12].strip(),
             "iban": party.iban,
-            "krediettermijn": self.settings.payment_term_days,
+            "krediettermijn": self.settings.payment_term_days if term is None else term,
         }
         # Empty fields are left out: SnelStart validates what it is given (an empty iban is not an IBAN).
         return {k: v for k, v in body.items() if v not in (None, "", {})}
@@ -192,7 +192,3 @@ def sync_countries(target: SnelstartTarget) -> dict[str, str]:
 def after_connect(target: SnelstartTarget) -> dict[str, Any]:
     """Once the koppelsleutel is stored: the chart of accounts and the countries, as settings for deliver."""
     return {"ledger_ids": sync_ledgers(target), "country_ids": sync_countries(target)}
-
-
-def build_target(ctx: ConnectorContext) -> SnelstartTarget:
-    return SnelstartTarget(ctx, load_settings(SnelstartSettings, ctx.settings, VENDOR))
