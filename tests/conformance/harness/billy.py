@@ -5,6 +5,7 @@ by invoice number with the VAT Billy computed itself."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -59,6 +60,11 @@ class BillyHarness(TargetHarness):
                     "appliesToPurchases": False, "isPredefined": False, "isActive": True,
                     "netAmountMetaFieldId": None,
                 }  # fmt: skip
+                purchase_id = self.sandbox.store.new_id()
+                self.org.table("taxRates")[purchase_id] = {
+                    **self.org.table("taxRates")[rate_id], "id": purchase_id, "name": f"Voorbelasting {percent}%",
+                    "abbreviation": f"VB{percent}", "appliesToSales": False, "appliesToPurchases": True,
+                }  # fmt: skip
                 ruleset_id = self.sandbox.store.new_id()
                 self.org.table("salesTaxRulesets")[ruleset_id] = {
                     "id": ruleset_id, "organizationId": self.org.id, "name": f"BTW {percent}%",
@@ -91,6 +97,34 @@ class BillyHarness(TargetHarness):
             paid = turn * (invoice["grossAmount"] - invoice["balance"])
             found.append(Booked(number, turn * invoice["grossAmount"], non_zero(net), non_zero(vat), paid))
         return found
+
+    # -- purchases: bills (the organization has Dutch purchase rates at 21 % and 9 % beside Billy's own) ----------
+    def purchased(self, number: str) -> list[Booked]:
+        found = []
+        for bill in self.sandbox.records("bills", org=self.org):
+            if bill.get("suppliersInvoiceNo") != number:
+                continue
+            turn = Decimal(-1) if bill["type"] == "creditNote" else Decimal(1)
+            net: dict[Decimal, Decimal] = {}
+            vat: dict[Decimal, Decimal] = {}
+            for line in self.sandbox.records("billLines", org=self.org):
+                if line["billId"] == bill["id"]:
+                    rate = Decimal(int(self._percent(line["taxRateId"])))
+                    net[rate] = net.get(rate, Decimal(0)) + turn * line["amount"]
+                    vat[rate] = vat.get(rate, Decimal(0)) + turn * line["tax"]
+            total = turn * (bill["amount"] + bill["tax"])
+            due = date.fromisoformat(str(bill["dueDate"])) if bill.get("dueDate") else None
+            found.append(Booked(number, total, non_zero(net), non_zero(vat), party=bill["contactName"], due_date=due))
+        return found
+
+    def suppliers(self) -> list[str]:
+        return [c["name"] for c in self.sandbox.records("contacts", org=self.org) if c.get("isSupplier")]
+
+    def attachments(self, number: str) -> list[str]:
+        bills = {b["id"] for b in self.sandbox.records("bills", org=self.org) if b["suppliersInvoiceNo"] == number}
+        files = {f["id"]: f["fileName"] for f in self.sandbox.records("files", org=self.org)}
+        held = self.sandbox.records("attachments", org=self.org)
+        return [files[a["fileId"]] for a in held if (a["ownerReference"] or "").partition(":")[2] in bills]
 
     def book_by_hand(self, case: Case) -> None:
         doc = case.document

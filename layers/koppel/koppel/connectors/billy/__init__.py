@@ -1,5 +1,6 @@
 """Billy (billy.dk, Danish accounting, API v2) as a target: customers become contacts, documents become invoices or
-credit notes on products, drafted, reconciled to the cent and approved; payment status read back; the
+credit notes on products, drafted, reconciled to the cent and approved; a supplier's invoices become bills with
+the original file attached (purchase.py); payment status read back; the
 organization's rulesets and accounts read after connecting; organizations, contacts and products kept alike with a
 CRM (record sync). And as a polled source: approved invoices and credit notes, read by when they were approved.
 README.md has the API facts."""
@@ -10,7 +11,10 @@ from koppel.connectors.billy.source import POLL_INTERVAL_MINUTES, BillySource, b
 from koppel.connectors.billy.target import BillyTarget, build_target
 from koppel.connectors.contract import Capability, Connector, PreviewAccount
 
-AS_TARGET: tuple[Capability, ...] = ("target", "payment_status_reader", "chart_sync", "record_sync", "preview_target")
+AS_TARGET: tuple[Capability, ...] = (
+    "target", "purchase_booking", "attachments", "payment_status_reader", "chart_sync", "record_sync",
+    "preview_target",
+)  # fmt: skip
 AS_SOURCE: tuple[Capability, ...] = ("polled_source", "preview_source")
 CONNECTOR = Connector(
     name="billy",

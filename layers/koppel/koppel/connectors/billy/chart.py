@@ -20,6 +20,7 @@ from koppel.connectors.billy import mapping, reconcile
 from koppel.connectors.billy.settings import rate_key
 
 if TYPE_CHECKING:
+    from koppel.connectors.billy.settings import BillySettings
     from koppel.connectors.billy.target import BillyTarget
 
 PERCENT = Decimal(100)
@@ -82,6 +83,45 @@ def read_organization(target: BillyTarget) -> dict[str, Any]:
         "tax_rates": sales_rates(rates),
         "sales_account_id": sales or str(org.get("defaultSalesAccountId") or ""),
         "cash_account_id": _cash_account(accounts, org, settings.cash_account_id),
+        **purchase_settings(rates, accounts, settings),
+    }
+
+
+CATEGORY_RATES = {"reverse_charge": "OBK", "intra_eu": "EUKV", "export": "UEUK", "exempt": "KFRI",
+                  "zero_rated": "KFRI", "outside_scope": "KFRI"}  # fmt: skip
+"""Billy's predefined purchase rate for each VAT category, by abbreviation [I: Billy publishes neither names nor
+abbreviations; EU services (EUKY) are mapped by hand]."""
+
+
+def purchase_settings(
+    rates: dict[str, dict[str, Any]], accounts: list[dict[str, Any]], settings: BillySettings
+) -> dict[str, Any]:
+    """Purchase tax rates by percentage (the one active purchase rate of it that is no category's own), by VAT
+    category (the predefined ones), and the expense account with the lowest number; a person's mapping is kept
+    while Billy still has what it names."""
+    usable = {i: r for i, r in rates.items() if r.get("appliesToPurchases") and r.get("isActive", True)}
+    own = set(CATEGORY_RATES.values())
+    by_rate: dict[str, list[str]] = defaultdict(list)
+    for ident, rate in usable.items():
+        if rate.get("abbreviation") not in own and rate.get("rate") is not None:
+            by_rate[rate_key(Decimal(str(rate["rate"])) * PERCENT)].append(ident)
+    by_abbreviation = {str(r.get("abbreviation")): i for i, r in usable.items()}
+    categories = {kind: by_abbreviation[a] for kind, a in CATEGORY_RATES.items() if a in by_abbreviation}
+    expenses = sorted(
+        (int(a.get("accountNo") or 0), str(a["id"])) for a in accounts
+        if a.get("natureId") == "expense" and not a.get("isArchived") and "id" in a
+    )  # fmt: skip
+    kept_expense = settings.expense_account_id in {ident for _, ident in expenses}
+    return {
+        "purchase_tax_rates": {
+            **{rate: idents[0] for rate, idents in by_rate.items() if len(idents) == 1},
+            **{rate: ident for rate, ident in settings.purchase_tax_rates.items() if ident in usable},
+        },
+        "purchase_category_tax_rates": {
+            **categories,
+            **{kind: ident for kind, ident in settings.purchase_category_tax_rates.items() if ident in usable},
+        },
+        "expense_account_id": settings.expense_account_id if kept_expense else (expenses[0][1] if expenses else ""),
     }
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from koppel.connectors.billy.settings import VENDOR, BillySettings
 from koppel.connectors.kit import StatusNote, parse_reply, send_json
 from koppel.errors import AuthError, PermanentError
+from koppel.http import json_body, send
 
 if TYPE_CHECKING:
     import requests
@@ -35,16 +36,33 @@ class BillyClient:
         self.settings = settings
         self._ctx = ctx
 
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
+    def _token(self) -> str:
         token = self._ctx.secrets.get("access_token", "")
         if not token:
             raise AuthError(f"no {VENDOR} access token is stored for this connection: {TOKEN_HINT}")
+        return token
+
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: object = None) -> Any:
         url = self.settings.base_url.rstrip("/") + path
-        headers = {"X-Access-Token": token}
+        headers = {"X-Access-Token": self._token()}
         note = StatusNote(describe_error)
         answer = send_json(
             self._ctx.session, method, url, vendor=VENDOR, note=note, headers=headers, params=params, body=body
         )
+        return answer if isinstance(answer, dict) else {}
+
+    def upload(self, filename: str, content_type: str, data: bytes) -> dict[str, Any]:
+        """``POST /v2/files`` with the file as the raw body, named by ``X-Filename`` [V]: answers ``files``."""
+        headers = {
+            "X-Access-Token": self._token(), "X-Filename": filename, "Content-Type": content_type,
+            "Accept": "application/json",
+        }  # fmt: skip
+        url = self.settings.base_url.rstrip("/") + "/files"
+        response = send(
+            self._ctx.session, "POST", url, vendor=VENDOR, describe_error=describe_error,
+            data=data, headers=headers,
+        )  # fmt: skip
+        answer = json_body(response) if response.content.strip() else None
         return answer if isinstance(answer, dict) else {}
 
     def get_one(self, plural: str, ident: str, include: str = "") -> dict[str, Any] | None:
@@ -81,6 +99,14 @@ class BillyClient:
         """A create (POST) or partial update (PUT) of one record: Billy answers every record the request changed."""
         path = f"/{plural}/{ident}" if ident else f"/{plural}"
         return dict(self.call(method, path, body={_singular(plural): body}))
+
+
+def first_saved(answer: dict[str, Any], plural: str, what: str) -> dict[str, Any]:
+    """The record a write saved: the first of its plural in Billy's answer, which lists every changed record."""
+    rows = answer.get(plural)
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict) or "id" not in rows[0]:
+        raise PermanentError(f"{VENDOR} answered {what} without the {plural} it saved: {str(answer)[:200]}")
+    return rows[0]
 
 
 def _singular(plural: str) -> str:

@@ -1,6 +1,7 @@
 """A connection's Billy settings: where to call, which sales-tax ruleset books each VAT rate, the sales and cash
-accounts, and what the organization is (currency, country). ``after_connect`` (chart.py) fills what the
-organization itself can tell; a person maps the rest with ``koppel connections map``. README.md has the API facts."""
+accounts, the purchase tax rates and expense accounts of bills, and what the organization is (currency,
+country). ``after_connect`` (chart.py) fills what the organization itself can tell; a person maps the rest with
+``koppel connections map``. README.md has the API facts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ SYSTEM = "billy"
 MAX_PAGE = 1000
 """Billy's largest page (and its default) [V]."""
 Treatment = Literal["intra_eu", "export", "reverse_charge", "oss"]
+PurchaseCategory = Literal["zero_rated", "exempt", "outside_scope", "reverse_charge", "intra_eu", "export"]
 
 
 def rate_key(rate: Decimal | str) -> str:
@@ -55,9 +57,22 @@ class BillySettings(BaseModel):
     payment_terms_days: int = Field(default=8, ge=0, le=999)
     """Days to pay when the document does not say (Billy's own default for a new organization is 8 [I])."""
     invoice_number_prefix: str = Field(default="", max_length=20)
+    purchase_tax_rates: dict[str, str] = Field(default_factory=dict)
+    """VAT rate → the purchase tax rate (``appliesToPurchases``) a bill line charged at that rate gets, e.g.
+    ``{"25": "<Købsmoms 25%>", "21": "<id>"}``; read after connecting (the one active purchase rate of each
+    percentage), a person's mapping kept."""
+    purchase_category_tax_rates: dict[PurchaseCategory, str] = Field(default_factory=dict)
+    """A line's VAT category → Billy's own purchase tax rate for it: reverse charge (``reverse_charge``, domestic),
+    intra-EU acquisitions (``intra_eu``), imports from outside the EU (``export``), and exempt, zero-rated or
+    out-of-scope purchases. Read after connecting from the organization's predefined purchase rates."""
+    expense_account_id: str = ""
+    """The cost account of a bill line whose cost group is not mapped (read after connecting: the expense account
+    with the lowest number, a person's choice kept)."""
+    expense_accounts: dict[str, str] = Field(default_factory=dict)
+    """A line's cost group (``product_group``) → the expense account its bill line is booked on."""
     page_size: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE)
 
-    @field_validator("tax_rulesets", "tax_rates")
+    @field_validator("tax_rulesets", "tax_rates", "purchase_tax_rates")
     @classmethod
     def _rates_are_numbers(cls, value: dict[str, str]) -> dict[str, str]:
         bad = [rate for rate in value if rate_key(rate) == "invalid"]

@@ -21,7 +21,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from koppel.connectors.billy import mapping, payments, reconcile
-from koppel.connectors.billy.client import BillyClient
+from koppel.connectors.billy.client import BillyClient, first_saved
+from koppel.connectors.billy.purchase import BillyPurchases
 from koppel.connectors.billy.recordside import BillyRecordSide
 from koppel.connectors.billy.settings import SYSTEM, VENDOR, BillySettings
 from koppel.connectors.kit import load_settings
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 LINES = "invoice.lines:embed"
 
 
-class BillyTarget(BillyRecordSide):
-    """Target protocol and its capabilities for one Billy organization (one access token)."""
+class BillyTarget(BillyRecordSide, BillyPurchases):
+    """Target protocol and its capabilities for one Billy organization (one access token); purchases (bills) and
+    their attachments in purchase.py."""
 
     name: ClassVar[str] = SYSTEM
 
@@ -72,7 +74,7 @@ class BillyTarget(BillyRecordSide):
 
     def create_party(self, party: Party) -> ExternalRef:
         answer = self.client.write("POST", "contacts", mapping.contact_body(party, self.settings))
-        contact = _first(answer, "contacts", "POST /v2/contacts")
+        contact = first_saved(answer, "contacts", "POST /v2/contacts")
         return ExternalRef(system=SYSTEM, id=str(contact["id"]), number=str(contact.get("name") or ""))
 
     # -- documents ------------------------------------------------------------------------------------------------
@@ -108,7 +110,7 @@ class BillyTarget(BillyRecordSide):
                 raise
             # The number is taken (a booking committed before its answer was lost, or made by hand): link it
             return self.find_booking(booking) or _ref(existing)
-        invoice = _first(answer, "invoices", "POST /v2/invoices")
+        invoice = first_saved(answer, "invoices", "POST /v2/invoices")
         lines = [line for line in answer.get("invoiceLines") or [] if line.get("invoiceId") == invoice["id"]]
         if len(lines) != len(layout.lines):  # Billy answers only the lines it changed: read them all
             lines = (self.client.get_one("invoices", str(invoice["id"]), LINES) or {}).get("lines") or lines
@@ -135,7 +137,7 @@ class BillyTarget(BillyRecordSide):
             if product.get("productNo") == line.product_key and not product.get("isArchived"):
                 return str(product["id"])
         body = mapping.product_body(line, ruleset, booking.document.currency, self.settings)
-        return str(_first(self.client.write("POST", "products", body), "products", "POST /v2/products")["id"])
+        return str(first_saved(self.client.write("POST", "products", body), "products", "POST /v2/products")["id"])
 
     def _credited(self, booking: Booking, contact_id: str) -> str | None:
         """The invoice a credit note credits, when the document names it (its reference) and Billy holds it."""
@@ -202,13 +204,6 @@ def _vat(text: str) -> str:
 def _emails(contact: dict[str, Any]) -> set[str]:
     persons = contact.get("contactPersons") or []
     return {str(p.get("email") or "").strip().casefold() for p in persons if isinstance(p, dict) and p.get("email")}
-
-
-def _first(answer: dict[str, Any], plural: str, what: str) -> dict[str, Any]:
-    rows = answer.get(plural)
-    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict) or "id" not in rows[0]:
-        raise PermanentError(f"{VENDOR} answered {what} without the {plural} it saved: {str(answer)[:200]}")
-    return rows[0]
 
 
 def _ref(invoice: dict[str, Any]) -> ExternalRef:
