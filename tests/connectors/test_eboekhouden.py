@@ -16,11 +16,8 @@ from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
 from koppel.connectors.eboekhouden import EboekhoudenSettings, EboekhoudenTarget, after_connect, build_target
-from koppel.connectors.eboekhouden.mapping import (
-    invoice_mutation,
-    payment_mutation,
-    predicted_totals,
-)
+from koppel.connectors.eboekhouden.mapping import invoice_mutation, payment_mutation
+from koppel.connectors.eboekhouden.vat_basis import predicted_totals
 from koppel.errors import AuthError, InputError, MappingError, RetryableError
 from koppel.http import session_for
 from koppel.model import Address, Discount, DocumentEvent, Line, Party, PartyEvent, Payment, SalesDocument

@@ -1,8 +1,10 @@
 """e-Boekhouden.nl in the conformance suite: its REST sandbox on loopback, one fresh administration per test,
-"invoice sent" mutations read back by invoice number with the VAT e-Boekhouden computed itself."""
+"invoice sent" and "invoice received" mutations read back by invoice number with the VAT e-Boekhouden computed
+itself."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,9 +19,9 @@ if TYPE_CHECKING:
 
     from tests.conformance.documents import Case
 
-INVOICE_SENT, PAYMENT_RECEIVED = 2, 3
-RATES = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9)}
-"""Every other sales VAT code books 0 %."""
+INVOICE_RECEIVED, INVOICE_SENT, PAYMENT_RECEIVED = 1, 2, 3
+RATES = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9), "HOOG_INK_21": Decimal(21), "LAAG_INK_9": Decimal(9)}
+"""Every other VAT code books 0 % (reverse-charged and intra-EU purchases carry no VAT on the invoice)."""
 CODE_BY_RATE = {
     Decimal(21): ("8000", "HOOG_VERK_21"),
     Decimal(9): ("8010", "LAAG_VERK_9"),
@@ -62,15 +64,30 @@ class EboekhoudenHarness(TargetHarness):
         for mutation in mutations:
             if mutation["type"] != INVOICE_SENT or mutation["invoiceNumber"] != number:
                 continue
-            net: dict[Decimal, Decimal] = {}
-            vat: dict[Decimal, Decimal] = {}
-            for row in mutation["rows"]:
-                rate = RATES.get(row["vatCode"], Decimal(0))
-                net[rate] = net.get(rate, Decimal(0)) + row["amountExclVat"]
-                vat[rate] = vat.get(rate, Decimal(0)) + row["vatAmount"]
+            net, vat = _per_rate(mutation)
             total = mutation["totalAmount"]
-            found.append(Booked(number, total, non_zero(net), non_zero(vat), paid.get(mutation["id"], Decimal(0))))
+            found.append(Booked(number, total, net, vat, paid.get(mutation["id"], Decimal(0))))
         return found
+
+    def purchased(self, number: str) -> list[Booked]:
+        """Invoices received under the supplier's number, or under the number keyed to the supplier
+        (``<number>/<relation id>``), which the connector uses when e-Boekhouden will not take the number as is."""
+        relations = {r["id"]: r for r in self.sandbox.relations(self.api_token)}
+        found = []
+        for mutation in self.sandbox.mutations(self.api_token):
+            held = mutation["invoiceNumber"] or ""
+            if mutation["type"] != INVOICE_RECEIVED or held not in (number, f"{number}/{mutation['relationId']}"):
+                continue
+            net, vat = _per_rate(mutation)
+            term = mutation["termOfPayment"]
+            due = date.fromisoformat(mutation["date"]) + timedelta(days=term) if term is not None else None
+            party = relations[mutation["relationId"]]["name"]
+            found.append(Booked(number, mutation["totalAmount"], net, vat, party=party, due_date=due))
+        return found
+
+    def suppliers(self) -> list[str]:
+        """e-Boekhouden keeps customers and suppliers alike as relations."""
+        return [relation["name"] for relation in self.sandbox.relations(self.api_token)]
 
     def book_by_hand(self, case: Case) -> None:
         doc = case.document
@@ -109,3 +126,13 @@ class EboekhoudenHarness(TargetHarness):
     def refuse_every_token(self) -> None:
         self.revoke_tokens()
         self.sandbox.session_ttl = 0
+
+
+def _per_rate(mutation: dict[str, Any]) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+    net: dict[Decimal, Decimal] = {}
+    vat: dict[Decimal, Decimal] = {}
+    for row in mutation["rows"]:
+        rate = RATES.get(row["vatCode"], Decimal(0))
+        net[rate] = net.get(rate, Decimal(0)) + row["amountExclVat"]
+        vat[rate] = vat.get(rate, Decimal(0)) + row["vatAmount"]
+    return non_zero(net), non_zero(vat)

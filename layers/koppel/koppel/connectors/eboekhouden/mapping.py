@@ -7,11 +7,8 @@ the vendor's swagger give them (README.md in this folder). A sales document is b
 VAT code. Money paid at the till is booked with it as "invoice payment received" mutations (type 3), so a till
 sale never stays open.
 
-e-Boekhouden computes the VAT of each row itself from its ``vatCode`` (rounded per row), from amounts excl. VAT
-(``inExVat`` EX) or incl. VAT (IN). The Booking is already balanced (koppel.booking), so this module picks the basis
-under which e-Boekhouden's own per-row computation reproduces the booking's total and VAT to the cent: the
-document's own basis first, the other one second; when neither does (several ledgers at one rate whose per-row
-rounding differs), IN, which keeps the total exact and can move at most a cent of VAT between rates' rows.
+The amounts are sent on the basis under which e-Boekhouden's own per-row VAT gives the booking's VAT to the cent
+(``vat_basis``).
 """
 
 from __future__ import annotations
@@ -26,13 +23,13 @@ from koppel.connectors.eboekhouden.settings import (
     MAX_RELATION_CODE,
     MAX_TEXT,
     PAYMENT_RECEIVED,
-    VAT_RATES,
     VENDOR,
     EboekhoudenSettings,
     InExVat,
 )
+from koppel.connectors.eboekhouden.vat_basis import exact_rows
 from koppel.connectors.kit import describe
-from koppel.errors import MappingError, PermanentError
+from koppel.errors import MappingError
 from koppel.money import ZERO, cents
 
 if TYPE_CHECKING:
@@ -59,7 +56,7 @@ def vat_code(rate: Decimal, doc: SalesDocument, settings: EboekhoudenSettings) -
         if rate != 0:
             raise MappingError(
                 f"document {doc.number} is a {doc.vat_treatment.replace('_', '-')} sale but has a line at "
-                f"{_percent(rate)} % VAT: correct the VAT in the source, or book it as a domestic sale"
+                f"{percent(rate)} % VAT: correct the VAT in the source, or book it as a domestic sale"
             )
         return {"intra_eu": settings.intra_eu_vat_code, "export": "BU_EU_VERK", "reverse_charge": "VERL_VERK"}[
             doc.vat_treatment
@@ -72,7 +69,7 @@ def vat_code(rate: Decimal, doc: SalesDocument, settings: EboekhoudenSettings) -
     code = DOMESTIC_CODES.get(rate)
     if code is None:
         raise MappingError(
-            f"document {doc.number} has VAT rate {_percent(rate)} %, which {VENDOR} books only as 21 %, 9 % or 0 %: "
+            f"document {doc.number} has VAT rate {percent(rate)} %, which {VENDOR} books only as 21 %, 9 % or 0 %: "
             "correct the VAT rate of the product in the source"
         )
     return code
@@ -114,7 +111,7 @@ def invoice_mutation(booking: Booking, relation_id: int, settings: EboekhoudenSe
     _check_document(doc)
     number = invoice_number(doc.number, settings)
     rows = [_row(line, doc, settings) for line in booking.lines]
-    basis, wire_rows = _exact_rows(booking, rows)
+    basis, wire_rows = exact_rows(rows, _own_basis(doc), booking.total, vat_by_rate(booking))
     body: dict[str, Any] = {
         "type": INVOICE_SENT,
         "date": doc.issue_date.isoformat(),
@@ -191,21 +188,9 @@ def description(doc: SalesDocument, settings: EboekhoudenSettings) -> str:
     return describe(settings.description_template, doc)
 
 
-def predicted_totals(rows: list[dict[str, Any]], basis: InExVat) -> tuple[Decimal, Decimal]:
-    """(total incl. VAT, VAT) as e-Boekhouden computes them from these rows: VAT per row, rounded half-up."""
-    total = vat = ZERO
-    for row in rows:
-        rate = VAT_RATES.get(row["vatCode"], ZERO)
-        amount: Decimal = row["amount"]
-        row_vat = cents(amount * rate / (100 + rate)) if basis == "IN" else cents(amount * rate / 100)
-        vat += row_vat
-        total += amount if basis == "IN" else amount + row_vat
-    return total, vat
-
-
 def _row(line: BookedLine, doc: SalesDocument, settings: EboekhoudenSettings) -> dict[str, Any]:
     quantity = abs(line.quantity)
-    text = f"{_percent(quantity)} x {line.description}" if line.kind == "goods" and quantity != 1 else line.description
+    text = f"{percent(quantity)} x {line.description}" if line.kind == "goods" and quantity != 1 else line.description
     return {
         "ledgerId": ledger_id(ledger_code(line, doc, settings), settings),
         "vatCode": vat_code(line.vat_rate, doc, settings),
@@ -215,77 +200,15 @@ def _row(line: BookedLine, doc: SalesDocument, settings: EboekhoudenSettings) ->
     }
 
 
-def _wire_row(row: dict[str, Any], basis: InExVat) -> dict[str, Any]:
-    return {
-        "ledgerId": row["ledgerId"],
-        "vatCode": row["vatCode"],
-        "amount": row["gross"] if basis == "IN" else row["net"],
-        "description": row["description"],
-    }
+def vat_by_rate(booking: Booking) -> dict[Decimal, Decimal]:
+    totals: dict[Decimal, Decimal] = {}
+    for total in booking.vat_totals:
+        totals[total.rate] = totals.get(total.rate, ZERO) + total.vat
+    return totals
 
 
-def _exact_rows(booking: Booking, rows: list[dict[str, Any]]) -> tuple[InExVat, list[dict[str, Any]]]:
-    """Rows under which e-Boekhouden's own per-row VAT gives the booking's total and each rate's VAT to the cent (the
-    sum alone is not enough: per-row rounding can move a cent from one rate to another): the document's basis, else
-    the other one; else the document's basis with a few cents of a row split off until each rate's VAT is exact."""
-    own: InExVat = "IN" if booking.document.prices_include_vat else "EX"
-    other: InExVat = "EX" if own == "IN" else "IN"
-    for basis in (own, other):
-        wired = [_wire_row(r, basis) for r in rows]
-        if predicted_totals(wired, basis) == (booking.total, booking.vat_total) and _rates_exact(booking, wired, basis):
-            return basis, wired
-    for basis in (own, other):
-        split = _split_for_vat(booking, [_wire_row(r, basis) for r in rows], basis)
-        if split is not None:
-            return basis, split
-    return "IN", [_wire_row(r, "IN") for r in rows]
-
-
-def _rates_exact(booking: Booking, rows: list[dict[str, Any]], basis: InExVat) -> bool:
-    return all(
-        predicted_totals([r for r in rows if r["vatCode"] == code], basis)[1]
-        == sum((t.vat for t in booking.vat_totals if t.rate == rate), ZERO)
-        for code, rate in VAT_RATES.items()
-    )
-
-
-def _split_for_vat(booking: Booking, rows: list[dict[str, Any]], basis: InExVat) -> list[dict[str, Any]] | None:
-    """Per rate, move a few cents of the largest row into small rows of their own (same ledger and code) so that
-    the per-row rounding adds up to the booking's VAT of that rate; None when a few small rows cannot do it."""
-    rows = list(rows)
-    for code, rate in VAT_RATES.items():
-        want = sum((t.vat for t in booking.vat_totals if t.rate == rate), ZERO)
-        ours = [r for r in rows if r["vatCode"] == code]
-        missing = want - predicted_totals(ours, basis)[1]
-        if missing == 0:
-            continue
-        largest = max(ours, key=lambda r: abs(r["amount"]), default=None)
-        parts = _split(largest["amount"], rate, basis, missing) if largest else None
-        if largest is None or parts is None:
-            return None
-        at = rows.index(largest)
-        rows[at : at + 1] = [{**largest, "amount": part} for part in parts]
-    if predicted_totals(rows, basis) != (booking.total, booking.vat_total):
-        return None
-    return rows
-
-
-def _split(amount: Decimal, rate: Decimal, basis: InExVat, missing: Decimal) -> list[Decimal] | None:
-    """``amount`` as one large and a few equal small amounts whose rounded VAT adds up to ``missing`` more than
-    ``amount``'s own (hand-written: a search over at most 5 × 199 candidates, each a few multiplications)."""
-
-    def vat(value: Decimal) -> Decimal:
-        return cents(value * rate / (100 + rate)) if basis == "IN" else cents(value * rate / 100)
-
-    sign = Decimal(1) if amount >= 0 else Decimal(-1)
-    target = vat(amount) + missing
-    for count in range(1, 6):
-        for k in range(1, 200):
-            small = sign * Decimal(k) / 100
-            large = amount - count * small
-            if large * sign > 0 and vat(large) + count * vat(small) == target:
-                return [large, *([small] * count)]
-    return None
+def _own_basis(doc: SalesDocument) -> InExVat:
+    return "IN" if doc.prices_include_vat else "EX"
 
 
 def _check_document(doc: SalesDocument) -> None:
@@ -295,15 +218,5 @@ def _check_document(doc: SalesDocument) -> None:
         raise MappingError(f"document {doc.number} is in {doc.currency}: {VENDOR} books euros only")
 
 
-def _percent(value: Decimal) -> str:
+def percent(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-def check_balance(body: dict[str, Any], booking: Booking) -> None:
-    """A last guard before sending: what e-Boekhouden will compute must equal the booking's total."""
-    total, _ = predicted_totals(body["rows"], body["inExVat"])
-    if total != booking.total:
-        raise PermanentError(
-            f"Koppel bug: the mutation for {booking.document.number} would book {total} where the document totals "
-            f"{booking.total}; nothing was sent to {VENDOR}"
-        )

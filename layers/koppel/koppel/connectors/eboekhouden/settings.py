@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from koppel.connectors.kit import DescriptionTemplate
 
 VENDOR = "e-Boekhouden.nl"
+INVOICE_RECEIVED = 1
 INVOICE_SENT = 2
 PAYMENT_RECEIVED = 3
 MAX_INVOICE_NUMBER = 50
@@ -22,6 +23,21 @@ InExVat = Literal["IN", "EX"]
 VAT_RATES: dict[str, Decimal] = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9)}
 """The rate e-Boekhouden applies per sales VAT code; every other sales code books 0 % VAT in the row."""
 DOMESTIC_CODES = {Decimal(21): "HOOG_VERK_21", Decimal(9): "LAAG_VERK_9", Decimal(0): "GEEN"}
+PURCHASE_VAT_RATES: dict[str, Decimal] = {"HOOG_INK_21": Decimal(21), "LAAG_INK_9": Decimal(9)}
+"""The rate e-Boekhouden applies per purchase VAT code (deductible VAT); the others book 0 % in the row."""
+PurchaseVatCode = Literal["HOOG_INK_21", "LAAG_INK_9", "VERL_INK", "VERL_INK_L9", "BI_EU_INK", "BU_EU_INK", "GEEN"]
+PURCHASE_VAT_CODES: dict[str, PurchaseVatCode] = {
+    "21": "HOOG_INK_21",
+    "9": "LAAG_INK_9",
+    "0": "GEEN",
+    "zero_rated": "GEEN",
+    "exempt": "GEEN",
+    "outside_scope": "GEEN",
+    "reverse_charge": "VERL_INK",
+    "intra_eu": "BI_EU_INK",
+    "export": "BU_EU_INK",
+}
+"""A purchase line's code: a standard-rated line's by its rate, every other line's by its VAT category."""
 
 
 class EboekhoudenSettings(BaseModel):
@@ -54,6 +70,17 @@ class EboekhoudenSettings(BaseModel):
     """Payment method → the ledger the money arrives on: the till's cash on 1000 Kas, PIN and the rest on 1100."""
     intra_eu_vat_code: Literal["BI_EU_VERK", "BI_EU_VERK_D"] = "BI_EU_VERK"
     """ICP goods (BI_EU_VERK) or services (BI_EU_VERK_D) for intra-EU supplies at 0 %."""
+    creditors: str = "1600"
+    purchase_ledger: str = "4000"
+    """The costs ledger a supplier's invoice is booked on (4000 Algemene kosten in the standard chart)."""
+    purchase_group_ledgers: dict[str, str] = Field(default_factory=dict)
+    """Cost group (a purchase line's product group) → costs ledger code, e.g. {"inkoop": "7000"}."""
+    purchase_vat_codes: dict[str, PurchaseVatCode] = Field(default_factory=lambda: dict(PURCHASE_VAT_CODES))
+    """Rate ("21", "9", "0") or VAT category → purchase VAT code; see PURCHASE_VAT_CODES."""
+    foreign_vat_ledger: str | None = None
+    """Where VAT charged by another country (not deductible here) is booked, as a cost without VAT code; None
+    refuses such a document, so that a person decides."""
+    purchase_description_template: DescriptionTemplate = "{name} {number}"
     ledger_ids: dict[str, int] = Field(default_factory=dict)
     """Ledger code → e-Boekhouden's ledger id, synced from the administration (connect, and every chart sync)."""
     payment_term_days: int = Field(default=14, ge=0, le=999)

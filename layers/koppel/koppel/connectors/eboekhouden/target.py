@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from koppel.connectors.eboekhouden.client import SYSTEM, EboekhoudenClient, error_code, items, parse
 from koppel.connectors.eboekhouden.mapping import (
-    check_balance,
     invoice_mutation,
     invoice_number,
     payment_mutation,
     relation_body,
 )
-from koppel.connectors.eboekhouden.settings import INVOICE_SENT, PAYMENT_RECEIVED, VENDOR, EboekhoudenSettings
-from koppel.connectors.kit import VendorReply, load_settings
+from koppel.connectors.eboekhouden.settings import INVOICE_SENT, PAYMENT_RECEIVED, EboekhoudenSettings
+from koppel.connectors.eboekhouden.vat_basis import check_balance
+from koppel.connectors.kit import VendorReply
 from koppel.errors import PermanentError
 from koppel.model import ExternalRef, PaymentStatus
 
@@ -200,7 +200,7 @@ class EboekhoudenTarget:
             # MUT_019 "Invoice number already exists" (README: verified): it is booked already, by us before a lost
             # answer or by hand, so the existing mutation is found by its invoice number and linked, never posted
             # again. Any other refusal (a field's MUT_0xx/MUTA_0xx/MUT_1xx) is the vendor's reason to park.
-            if body["type"] != INVOICE_SENT or not _is_duplicate(error):
+            if body["type"] != INVOICE_SENT or not is_duplicate_invoice(error):
                 raise
             existing = self._mutation(body["invoiceNumber"], body["type"])
             if existing is None:
@@ -208,7 +208,7 @@ class EboekhoudenTarget:
             return existing.id
 
 
-def _is_duplicate(error: PermanentError) -> bool:
+def is_duplicate_invoice(error: PermanentError) -> bool:
     return DUPLICATE_INVOICE in (error_code(error.vendor_message), error_code(str(error)))
 
 
@@ -220,10 +220,6 @@ def sync_ledgers(target: EboekhoudenTarget) -> dict[str, int]:
 def after_connect(target: EboekhoudenTarget) -> dict[str, Any]:
     """Once the API token is stored: the chart of accounts, as settings for deliver."""
     return {"ledger_ids": sync_ledgers(target)}
-
-
-def build_target(ctx: ConnectorContext) -> EboekhoudenTarget:
-    return EboekhoudenTarget(ctx, load_settings(EboekhoudenSettings, ctx.settings, VENDOR))
 
 
 # -- `koppel preview`: an empty administration --------------------------------------------------------------------

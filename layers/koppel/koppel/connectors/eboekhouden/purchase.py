@@ -1,0 +1,154 @@
+"""Purchases in e-Boekhouden.nl: a supplier's invoice booked as an "invoice received" mutation (type 1) under the
+supplier's relation, exactly once. The pure translation is in ``purchase_mapping``; README.md has the API facts.
+
+Assumptions the public docs leave open, each handled both ways:
+- Whether MUT_019 ("invoice number already exists") holds per supplier or for the whole administration: every
+  purchase is looked up by invoice number AND relation before it is posted; when e-Boekhouden refuses the
+  supplier's own number because another supplier's invoice holds it, it is booked under the number keyed to the
+  supplier (``purchase_mapping.purchase_numbers``), which the look-up tries too.
+- The relation list has no filter on VAT or KvK number and names only id, type and code: a supplier is found by
+  reading the relations once per target (their details are kept for the next supplier).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+from koppel.connectors.eboekhouden.client import SYSTEM, parse
+from koppel.connectors.eboekhouden.mapping import relation_body
+from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation, purchase_numbers
+from koppel.connectors.eboekhouden.settings import INVOICE_RECEIVED, VENDOR, EboekhoudenSettings
+from koppel.connectors.eboekhouden.target import EboekhoudenTarget, is_duplicate_invoice
+from koppel.connectors.kit import VendorReply, load_settings
+from koppel.errors import PermanentError
+from koppel.model import ExternalRef
+
+if TYPE_CHECKING:
+    from koppel.booking import Booking
+    from koppel.connectors.contract import ConnectorContext
+    from koppel.model import Party
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+class _RelationDetails(VendorReply):
+    id: int
+    code: str | None = None
+    name: str = ""
+    vatNumber: str | None = None
+    companyRegistrationNumber: str | None = None
+
+
+class _MutationDetails(VendorReply):
+    id: int
+    type: int
+    relationId: int | None = None
+    invoiceNumber: str | None = None
+
+
+class EboekhoudenBooks(EboekhoudenTarget):
+    """The e-Boekhouden target with the purchase side: suppliers (relations) and invoices received."""
+
+    name: ClassVar[str] = SYSTEM
+
+    def __init__(self, ctx: ConnectorContext, settings: EboekhoudenSettings) -> None:
+        super().__init__(ctx, settings)
+        self._known: dict[int, _RelationDetails] | None = None
+
+    # -- suppliers ----------------------------------------------------------------------------------------------
+    def find_supplier(self, party: Party) -> ExternalRef | None:
+        """By VAT number, then KvK number, then name (each compared without spaces, dots or case)."""
+        relations = list(self._relations_read().values())
+        for wanted, key_of in (
+            (_plain(party.vat_number), _vat_of),
+            (_plain(party.coc_number), _coc_of),
+            (_name(party.name), _name_of),
+        ):
+            found = next((r for r in relations if wanted and key_of(r) == wanted), None)
+            if found is not None:
+                return ExternalRef(system=SYSTEM, id=str(found.id), number=found.code)
+        return None
+
+    def create_supplier(self, party: Party) -> ExternalRef:
+        """A new relation with the supplier's VAT and KvK number, IBAN, address and e-mail."""
+        body = relation_body(party, self.settings)
+        created = parse(_RelationDetails, self.call("POST", "/v1/relation", body=body), "POST /v1/relation")
+        if self._known is not None:
+            self._known[created.id] = _RelationDetails.model_validate({**body, **created.model_dump()})
+        return ExternalRef(system=SYSTEM, id=str(created.id), number=created.code)
+
+    # -- invoices received --------------------------------------------------------------------------------------
+    def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
+        """The invoice received from this supplier under its invoice number, in either form it may be booked."""
+        relation_id = int(supplier.id)
+        for number in purchase_numbers(booking.document.number, relation_id):
+            found = self._purchase_of(number, relation_id)
+            if found is not None:
+                return found
+        return None
+
+    def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
+        """POST the invoice received under the supplier's own number; when e-Boekhouden says another invoice holds
+        it (MUT_019) and that one is not this supplier's, under the number keyed to the supplier. e-Boekhouden
+        takes no idempotency key, so ``request_id`` is not sent: find_purchase is the guard."""
+        relation_id = int(supplier.id)
+        numbers = purchase_numbers(booking.document.number, relation_id)
+        for number in numbers:
+            body = purchase_mutation(booking, relation_id, number, self.settings)
+            try:
+                return ExternalRef(system=SYSTEM, id=str(self._post_mutation(body)), number=number)
+            except PermanentError as error:
+                if not is_duplicate_invoice(error):
+                    raise
+                # Booked already (a lost answer, or by hand) under this supplier: link it. Else the next form.
+                found = self._purchase_of(number, relation_id)
+                if found is not None:
+                    return found
+        raise PermanentError(
+            f"{VENDOR} refused every invoice number tried for the supplier's invoice {booking.document.number} "
+            f"({', '.join(numbers)}) as already used by another relation: book it by hand under a number of your own"
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+    def _purchase_of(self, number: str, relation_id: int) -> ExternalRef | None:
+        for item in self._mutations(number, INVOICE_RECEIVED):
+            held = parse(_MutationDetails, self.call("GET", f"/v1/mutation/{item.id}"), "GET /v1/mutation/{id}")
+            if held.relationId == relation_id:
+                return ExternalRef(system=SYSTEM, id=str(held.id), number=number)
+        return None
+
+    def _relations_read(self) -> dict[int, _RelationDetails]:
+        """Every relation with its details, read once per target: the list names only id, type and code."""
+        if self._known is None:
+            known = {}
+            for row in self.fetch_all("/v1/relation"):
+                ident = parse(_RelationDetails, {"name": "", **row}, "GET /v1/relation").id
+                details = self.call("GET", f"/v1/relation/{ident}")
+                known[ident] = parse(_RelationDetails, details, "GET /v1/relation/{id}")
+            self._known = known
+        return self._known
+
+
+def _plain(value: str | None) -> str:
+    return _NOT_ALNUM.sub("", (value or "").lower())
+
+
+def _name(value: str | None) -> str:
+    return " ".join((value or "").casefold().split())
+
+
+def _vat_of(relation: _RelationDetails) -> str:
+    return _plain(relation.vatNumber)
+
+
+def _coc_of(relation: _RelationDetails) -> str:
+    return _plain(relation.companyRegistrationNumber)
+
+
+def _name_of(relation: _RelationDetails) -> str:
+    return _name(relation.name)
+
+
+def build_target(ctx: ConnectorContext) -> EboekhoudenBooks:
+    return EboekhoudenBooks(ctx, load_settings(EboekhoudenSettings, ctx.settings, VENDOR))
