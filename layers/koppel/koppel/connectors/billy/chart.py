@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from koppel.connectors.billy import mapping, reconcile
 from koppel.connectors.billy.settings import rate_key
+from koppel.money import cents
 
 if TYPE_CHECKING:
     from koppel.connectors.billy.settings import BillySettings
@@ -96,14 +97,14 @@ abbreviations; EU services (EUKY) are mapped by hand]."""
 def purchase_settings(
     rates: dict[str, dict[str, Any]], accounts: list[dict[str, Any]], settings: BillySettings
 ) -> dict[str, Any]:
-    """Purchase tax rates by percentage (the one active purchase rate of it that is no category's own), by VAT
+    """Purchase tax rates by percentage above 0 (the one active purchase rate of it that is no category's own), by VAT
     category (the predefined ones), and the expense account with the lowest number; a person's mapping is kept
     while Billy still has what it names."""
     usable = {i: r for i, r in rates.items() if r.get("appliesToPurchases") and r.get("isActive", True)}
     own = set(CATEGORY_RATES.values())
     by_rate: dict[str, list[str]] = defaultdict(list)
     for ident, rate in usable.items():
-        if rate.get("abbreviation") not in own and rate.get("rate") is not None:
+        if rate.get("abbreviation") not in own and rate.get("rate"):  # 0 %: always a category's own rate
             by_rate[rate_key(Decimal(str(rate["rate"])) * PERCENT)].append(ident)
     by_abbreviation = {str(r.get("abbreviation")): i for i, r in usable.items()}
     categories = {kind: by_abbreviation[a] for kind, a in CATEGORY_RATES.items() if a in by_abbreviation}
@@ -186,6 +187,9 @@ def preview_settings() -> dict[str, Any]:
         "tax_rulesets": dict(PREVIEW_RULESETS),
         "sales_account_id": "account-sales",
         "cash_account_id": "account-bank",
+        "purchase_tax_rates": {rate: f"purchase-rate-{rate}" for rate in ("25", "21", "9")},
+        "purchase_category_tax_rates": {kind: f"purchase-rate-{kind}" for kind in CATEGORY_RATES},
+        "expense_account_id": "account-expenses",
     }
 
 
@@ -200,14 +204,16 @@ class PreviewOrganization:
         plural = path.rstrip("/").split("/")[2] if path.count("/") >= 2 else ""
         if method == "GET":
             return {"meta": {"paging": {"page": 1, "pageCount": 1, "total": 0}}, plural: []}, 200
-        if method == "PUT" and plural == "invoices":
-            return {"invoices": [{"id": path.rsplit("/", 1)[-1], "state": "approved"}]}, 200
+        if method == "PUT" and plural in ("invoices", "bills"):
+            return {plural: [{"id": path.rsplit("/", 1)[-1], "state": "approved"}]}, 200
         if method != "POST" or not isinstance(body, dict) or len(body) != 1:
             return None
         record = {**next(iter(body.values())), "id": f"{plural}-{new_id}"}
         if plural == "products":
             rates = {ident: Decimal(rate) for rate, ident in PREVIEW_RULESETS.items()}
             self._product_rates[record["id"]] = rates.get(str(record.get("salesTaxRulesetId")), Decimal(25))
+        if plural == "bills":
+            return _bill(record), 201
         if plural != "invoices":
             return {plural: [record]}, 201
         return self._invoice(record), 201
@@ -225,6 +231,20 @@ class PreviewOrganization:
             amount, tax = amount + net, tax + vat
         totals = {"amount": amount, "tax": tax, "grossAmount": amount + tax, "balance": amount + tax, "isPaid": False}
         return {"invoices": [{**invoice, **totals}], "invoiceLines": lines}
+
+
+def _bill(bill: dict[str, Any]) -> dict[str, Any]:
+    """A bill with Billy's arithmetic on it: each line's tax at the percentage its preview purchase rate names."""
+    lines = []
+    for priority, line in enumerate(bill.pop("lines", []), start=1):
+        rate = str(line["taxRateId"]).removeprefix("purchase-rate-")
+        percent = Decimal(rate) if rate.isdigit() else Decimal(0)
+        amount = Decimal(str(line["amount"]))
+        lines.append(
+            {**line, "id": f"billLines-{priority}", "billId": bill["id"], "tax": cents(amount * percent / 100)}
+        )
+    amount, tax = sum((line["amount"] for line in lines), Decimal(0)), sum((line["tax"] for line in lines), Decimal(0))
+    return {"bills": [{**bill, "amount": amount, "tax": tax, "balance": amount + tax}], "billLines": lines}
 
 
 def preview_totals(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
