@@ -174,7 +174,9 @@ def test_a_supplier_invoice_number_another_supplier_used_is_refused_unless_numbe
     assert _post(sandbox, http, _received(sandbox, api_token, schmidt, "F-1001")).status_code == 201
     again = _post(sandbox, http, _received(sandbox, api_token, van_dijk, "F-1001"))
     assert again.json()["code"] == "MUT_019"
-    listed = _json(http.get(f"{sandbox.base_url}/v1/mutation", params={"invoiceNumber": "F-1001", "type": 1}))
+    listed = _json(
+        http.get(f"{sandbox.base_url}/v1/mutation", params={"invoiceNumber": "F-1001", "type": "1"}, timeout=5)
+    )
     assert listed["count"] == 2
 
 

@@ -1,0 +1,278 @@
+"""e-Boekhouden.nl books suppliers' invoices: golden "invoice received" mutations, suppliers found by VAT number,
+then KvK, then name, exactly once under the supplier's invoice number whichever uniqueness rule e-Boekhouden applies,
+the vendor's refusals parked in its words, and the preview of an empty administration."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+
+from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
+from koppel import connectors
+from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
+from koppel.booking import plan_booking
+from koppel.connectors import ConnectorContext
+from koppel.connectors.contract import PurchaseTarget
+from koppel.connectors.eboekhouden import EboekhoudenBooks, EboekhoudenSettings, after_connect, build_target
+from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation
+from koppel.errors import MappingError
+from koppel.http import session_for
+from koppel.model import Line
+from koppel.preview import EmptyAccountAdapter, PlaceholderSecrets
+from koppel.services.deliver import DeliverDeps, deliver
+from tests.conformance.purchases import BY_NAME, DE_STEIGER, SCHMIDT, VAN_DIJK, purchase
+from tests.connectors.bizzcloud_builders import connection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from koppel.model import DocumentEvent, Party, SalesDocument
+    from koppel.services.deliver import DeliveryResult
+
+D = Decimal
+SETTINGS = EboekhoudenSettings(ledger_ids={"1600": 16, "4000": 40, "7000": 70, "4998": 49})
+
+
+def _rows(*rows: tuple[int, str, str, str]) -> list[dict[str, Any]]:
+    return [{"ledgerId": i, "vatCode": c, "amount": D(a), "description": t} for i, c, a, t in rows]
+
+
+# -- golden translations ----------------------------------------------------------------------------------------------
+def test_a_suppliers_invoice_at_21_and_9_percent_is_one_invoice_received_with_purchase_codes() -> None:
+    # Given Van Dijk's F-1001: 100.00 at 21 % and 50.00 at 9 %, due in 30 days
+    booking = plan_booking(BY_NAME["domestic_two_rates"].document)
+
+    # When it is translated for supplier relation 7
+    body = purchase_mutation(booking, 7, "F-1001", SETTINGS)
+
+    # Then it is exactly this request: type 1 on the creditors ledger, the net amounts on the costs ledger
+    assert body == {
+        "type": 1,
+        "date": "2026-11-20",
+        "description": "Groothandel Van Dijk BV F-1001",
+        "ledgerId": 16,
+        "relationId": 7,
+        "invoiceNumber": "F-1001",
+        "termOfPayment": 30,
+        "inExVat": "EX",
+        "rows": _rows((40, "HOOG_INK_21", "100.00", "Kantoorartikelen"), (40, "LAAG_INK_9", "50.00", "Koffie en thee")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "codes"),
+    [
+        ("standard_and_exempt", ["HOOG_INK_21", "GEEN"]),
+        ("domestic_reverse_charge", ["VERL_INK"]),
+        ("intra_eu_acquisition", ["BI_EU_INK"]),
+        ("credit_note", ["HOOG_INK_21"]),
+    ],
+)
+def test_each_vat_category_takes_e_boekhoudens_own_purchase_code(case: str, codes: list[str]) -> None:
+    # Given a supplier's invoice of that kind  When it is translated
+    doc = BY_NAME[case].document
+    body = purchase_mutation(plan_booking(doc), 7, doc.number, SETTINGS)
+
+    # Then each line carries the code e-Boekhouden books (or self-assesses) that VAT with, amounts as on the invoice
+    assert [r["vatCode"] for r in body["rows"]] == codes
+    assert [r["amount"] for r in body["rows"]] == [line.amount for line in doc.lines]
+
+
+def test_an_import_from_outside_the_eu_and_a_cost_group_book_on_their_own_code_and_ledger() -> None:
+    # Given a US supplier's invoice for goods for resale (cost group "inkoop", mapped to 7000), category G
+    goods = Line(description="Handelsgoederen", unit_price=D(200), amount=D(200), vat_rate=D(0), product_group="inkoop")
+    doc = purchase("INV-77", [goods], "200.00", party=SCHMIDT, vat_treatment="export")
+    settings = SETTINGS.model_copy(update={"purchase_group_ledgers": {"inkoop": "7000"}})
+
+    # When it is translated  Then the line is an import (BU_EU_INK) on 7000
+    [row] = purchase_mutation(plan_booking(doc), 7, "INV-77/7", settings)["rows"]
+    assert (row["ledgerId"], row["vatCode"], row["amount"]) == (70, "BU_EU_INK", D("200.00"))
+
+
+def test_foreign_vat_is_refused_by_default_and_booked_as_a_cost_once_a_ledger_is_mapped() -> None:
+    # Given Schmidt's F-1003 charging German VAT: 19.00 on 100.00
+    booking = plan_booking(BY_NAME["foreign_vat"].document)
+
+    # When it is translated with the default mapping  Then it is refused, naming the country, the rate and the setting
+    with pytest.raises(MappingError, match=r"F-1003 charges DE VAT \(19 %\).*foreign_vat_ledger"):
+        purchase_mutation(booking, 7, "F-1003", SETTINGS)
+
+    # And with a ledger for foreign VAT the German VAT is a cost there, with no Dutch VAT to deduct
+    body = purchase_mutation(booking, 7, "F-1003", SETTINGS.model_copy(update={"foreign_vat_ledger": "4998"}))
+    assert [(r["ledgerId"], r["vatCode"], r["amount"]) for r in body["rows"]] == [
+        (40, "GEEN", D("100.00")),
+        (49, "GEEN", D("19.00")),
+    ]
+
+
+def test_a_rate_e_boekhouden_has_no_purchase_code_for_is_refused_saying_what_to_do() -> None:
+    # Given a Dutch supplier's invoice at 6 % (an old rate)
+    doc = BY_NAME["domestic_two_rates"].document
+    old = doc.model_copy(update={"lines": (doc.lines[0].model_copy(update={"vat_rate": D(6)}),), "total": D("106.00"),
+                                 "total_vat": D("6.00")})  # fmt: skip
+
+    # When it is translated  Then the refusal names the rate and the setting
+    with pytest.raises(MappingError, match=r"6 % VAT.*purchase_vat_codes"):
+        purchase_mutation(plan_booking(old), 7, "F-1001", SETTINGS)
+
+
+# -- against the sandbox ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[EboekhoudenSandbox]:
+    server = EboekhoudenSandbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eb(sandbox: EboekhoudenSandbox) -> EboekhoudenSandbox:
+    sandbox.reset()
+    return sandbox
+
+
+@pytest.fixture
+def api(eb: EboekhoudenSandbox) -> str:
+    return eb.add_administration("Klant van het kantoor BV")
+
+
+def _target(eb: EboekhoudenSandbox, api_token: str, **settings: Any) -> EboekhoudenBooks:
+    def ctx(**more: Any) -> ConnectorContext:
+        return ConnectorContext(
+            connection=connection(),
+            settings={"api_base": eb.base_url, **settings, **more},
+            secrets={"api_token": api_token},
+            session=session_for(retries=0, timeout=(3, 10)),
+            store=MemoryConnectionStore(),
+        )
+
+    return build_target(ctx(**after_connect(build_target(ctx()))))
+
+
+def _deliver(target: EboekhoudenBooks, doc: SalesDocument) -> DeliveryResult:
+    event = BY_NAME["domestic_two_rates"].event().model_copy(update={"event_id": f"t:{doc.number}", "payload": doc})
+    return deliver(event, DeliverDeps(target=target, target_name="eboekhouden", ledger=MemoryLedger()))
+
+
+def test_the_built_target_books_purchases() -> None:
+    # Given e-Boekhouden's descriptor  Then it claims purchases, and what it builds takes them
+    descriptor = connectors.load("eboekhouden")
+    assert descriptor.can("purchase_booking") and not descriptor.can("attachments")
+    assert issubclass(EboekhoudenBooks, PurchaseTarget)
+
+
+def test_a_supplier_is_found_by_vat_number_then_kvk_number_then_name(eb: EboekhoudenSandbox, api: str) -> None:
+    # Given three relations: one with Van Dijk's name, one with its KvK number, one with its VAT number (spelled
+    # with dots)
+    by_name = eb.add_relation(api, "groothandel van  dijk bv")["id"]
+    by_coc = eb.add_relation(api, "VD Utrecht", companyRegistrationNumber="12345678")["id"]
+    by_vat = eb.add_relation(api, "Van Dijk", vatNumber="NL 0012.34.567.B01")["id"]
+
+    def found(party: Party) -> int | None:
+        ref = _target(eb, api).find_supplier(party)
+        return None if ref is None else int(ref.id)
+
+    # When Van Dijk is looked up with all its keys, then without its VAT number, then by name alone
+    # Then the VAT number wins, then the KvK number, then the name (whitespace and case aside)
+    assert found(VAN_DIJK) == by_vat
+    assert found(VAN_DIJK.model_copy(update={"vat_number": ""})) == by_coc
+    assert found(VAN_DIJK.model_copy(update={"vat_number": "", "coc_number": ""})) == by_name
+    assert found(DE_STEIGER) is None
+
+
+def test_a_new_supplier_is_created_with_its_vat_kvk_iban_address_and_e_mail(eb: EboekhoudenSandbox, api: str) -> None:
+    # When Van Dijk's invoice is delivered to an administration without it
+    assert _deliver(_target(eb, api), BY_NAME["domestic_two_rates"].document).outcome == "posted"
+
+    # Then the relation holds what the invoice says of the supplier
+    [relation] = eb.relations(api)
+    held = {k: relation[k] for k in ("type", "name", "vatNumber", "companyRegistrationNumber", "iban", "emailAddress")}
+    assert held == {
+        "type": "B",
+        "name": "Groothandel Van Dijk BV",
+        "vatNumber": "NL001234567B01",
+        "companyRegistrationNumber": "12345678",
+        "iban": "NL91ABNA0417164300",
+        "emailAddress": "facturen@vandijk.example",
+    }
+    assert (relation["address"], relation["postalCode"], relation["city"]) == ("Industrieweg 4", "3542 AD", "Utrecht")
+
+
+@pytest.mark.parametrize(("per_supplier", "schmidts_number"), [(False, "F-1001/{id}"), (True, "F-1001")])
+def test_one_number_from_two_suppliers_is_booked_twice_and_found_again_under_either_rule(
+    eb: EboekhoudenSandbox, api: str, per_supplier: bool, schmidts_number: str
+) -> None:
+    # Given e-Boekhouden holding invoice numbers unique per administration, or per supplier
+    eb.purchase_numbers_unique_per_relation = per_supplier
+    van_dijk, schmidt = BY_NAME["domestic_two_rates"].document, BY_NAME["intra_eu_acquisition"].document
+
+    # When both suppliers' F-1001 are delivered, and then delivered again by a worker that lost its ledger
+    first = [_deliver(_target(eb, api), doc) for doc in (van_dijk, schmidt)]
+    again = [_deliver(_target(eb, api), doc) for doc in (van_dijk, schmidt)]
+
+    # Then each is booked once; Schmidt's under its own number where e-Boekhouden allows, else keyed to Schmidt
+    assert [r.outcome for r in first] == ["posted", "posted"], [r.reason for r in first]
+    assert [r.outcome for r in again] == ["found_in_target", "found_in_target"]
+    relation = {r["name"]: r["id"] for r in eb.relations(api)}[SCHMIDT.name]
+    numbers = sorted(m["invoiceNumber"] for m in eb.mutations(api))
+    assert numbers == sorted(["F-1001", schmidts_number.format(id=relation)])
+
+
+def test_a_supplier_number_without_a_final_digit_is_booked_keyed_to_the_supplier(
+    eb: EboekhoudenSandbox, api: str
+) -> None:
+    # Given a supplier whose invoice numbers end with a letter, which e-Boekhouden does not take as they are
+    doc = BY_NAME["domestic_two_rates"].document.model_copy(update={"number": "2026-0042-A"})
+
+    # When it is delivered twice  Then it is booked once, as <number>/<relation id>
+    assert _deliver(_target(eb, api), doc).outcome == "posted"
+    assert _deliver(_target(eb, api), doc).outcome == "found_in_target"
+    [relation] = eb.relations(api)
+    assert [m["invoiceNumber"] for m in eb.mutations(api)] == [f"2026-0042-A/{relation['id']}"]
+
+
+def test_a_refusal_by_e_boekhouden_is_parked_in_its_own_words(eb: EboekhoudenSandbox, api: str) -> None:
+    # Given a mapping that books purchases on the bank ledger 1100, which e-Boekhouden does not take as a cost row
+    target = _target(eb, api, purchase_ledger="1100")
+
+    # When a supplier's invoice is delivered
+    result = _deliver(target, BY_NAME["domestic_two_rates"].document)
+
+    # Then it is parked with e-Boekhouden's code and message, and nothing is booked
+    assert result.outcome == "parked"
+    assert "MUT_106: Ledger 1100 (FIN) cannot be a row ledger here" in result.reason
+    assert eb.mutations(api) == []
+
+
+# -- koppel preview ---------------------------------------------------------------------------------------------------
+def test_a_purchase_previews_against_an_empty_administration() -> None:
+    # Given the empty administration `koppel preview` plays, with the default mapping
+    account = connectors.load("eboekhouden").preview_account
+    assert account is not None
+    adapter = EmptyAccountAdapter(credential_paths=account.credential_paths, answer=account.answer)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    ctx = ConnectorContext(connection=connection(), settings=account.settings(), secrets=PlaceholderSecrets(),
+                           session=session)  # fmt: skip
+    event: DocumentEvent = BY_NAME["domestic_two_rates"].event()
+
+    # When Van Dijk's invoice is delivered through it
+    result = deliver(event, DeliverDeps(target=build_target(ctx), target_name="eboekhouden", ledger=MemoryLedger()))
+
+    # Then the supplier is looked for and created, the purchase looked for under both numbers it may hold, and
+    # posted, with codes for ledger ids
+    assert result.outcome == "posted", result.reason
+    calls = [(c["method"], c["path"]) for c in adapter.recorded]
+    assert calls == [
+        ("GET", "/v1/relation?limit=500&offset=0"),
+        ("POST", "/v1/relation"),
+        ("GET", "/v1/mutation?invoiceNumber=F-1001&type=1&limit=100"),
+        ("GET", "/v1/mutation?invoiceNumber=F-1001/1&type=1&limit=100"),
+        ("POST", "/v1/mutation"),
+    ]
+    mutation = adapter.recorded[-1]["body"]
+    assert (mutation["type"], mutation["ledgerId"], mutation["invoiceNumber"]) == (1, 1600, "F-1001")
+    assert [(r["ledgerId"], r["vatCode"]) for r in mutation["rows"]] == [(4000, "HOOG_INK_21"), (4000, "LAAG_INK_9")]
