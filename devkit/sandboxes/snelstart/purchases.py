@@ -23,7 +23,17 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.snelstart.rules import ZERO, amount, check_regels, guid, invalid, not_found, unbalanced
+from devkit.sandboxes.snelstart.rules import (
+    ZERO,
+    amount,
+    check_regels,
+    guid,
+    invalid,
+    known,
+    not_found,
+    reference,
+    unbalanced,
+)
 from devkit.sandboxes.snelstart.schema import (
     DOCUMENT_CONTENT_MODEL,
     INKOOPBOEKING_MODEL,
@@ -32,7 +42,6 @@ from devkit.sandboxes.snelstart.schema import (
     defaults,
     format_datetime,
     parse_datetime,
-    properties,
     schema_errors,
 )
 
@@ -43,16 +52,6 @@ _REGEL_MODEL = MODELS + "Inkoopboekingen.InkoopboekingRegelModel"
 _BTW_MODEL = MODELS + "Inkoopboekingen.BtwBoekingModel"
 _SOORT_REQUIRED = ("InkopenKostenAlleBtwTarieven", "InkopenVraagPosten")
 DOCUMENT_TYPES = {"inkoopboekingen": "Inkoopboekingen", "verkoopboekingen": "Verkoopboekingen", "relaties": "Relaties"}
-
-
-def _ref(value: Any, collection: str) -> dict[str, str] | None:
-    ident = guid(value.get("id")) if isinstance(value, dict) else None
-    return {"id": ident, "uri": f"/{collection}/{ident}"} if ident else None
-
-
-def _known(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    names = properties(model)
-    return {key: value for key, value in body.items() if key in names}
 
 
 def check_inkoopboeking(admin: Administratie, body: Any, own_id: str | None, refuse_duplicates: bool) -> None:
@@ -213,22 +212,22 @@ class Purchases:
         ]
 
     def _model(self, ident: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
-        model = defaults(INKOOPBOEKING_MODEL) | _known(INKOOPBOEKING_MODEL, body)
+        model = defaults(INKOOPBOEKING_MODEL) | known(INKOOPBOEKING_MODEL, body)
         model |= {"id": ident, "uri": f"/inkoopboekingen/{ident}", "modifiedOn": format_datetime(now)}
-        model["leverancier"] = _ref(model.get("leverancier"), "relaties")
+        model["leverancier"] = reference(model.get("leverancier"), "relaties")
         model["factuurdatum"] = format_datetime(parse_datetime(model["factuurdatum"]))
         model["factuurbedrag"] = amount(model.get("factuurbedrag"))
         model["boekingsregels"] = [
             defaults(_REGEL_MODEL)
-            | _known(_REGEL_MODEL, regel)
+            | known(_REGEL_MODEL, regel)
             | {
-                "grootboek": _ref(regel.get("grootboek"), "grootboeken"),
-                "kostenplaats": _ref(regel.get("kostenplaats"), "kostenplaatsen"),
+                "grootboek": reference(regel.get("grootboek"), "grootboeken"),
+                "kostenplaats": reference(regel.get("kostenplaats"), "kostenplaatsen"),
                 "bedrag": amount(regel.get("bedrag")),
             }
             for regel in model.get("boekingsregels") or []
         ]
-        model["btw"] = [defaults(_BTW_MODEL) | _known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
+        model["btw"] = [defaults(_BTW_MODEL) | known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
         model["documents"] = []  # attached through /documenten, not with the booking
         return model
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.snelstart.chart import land_models
-from devkit.sandboxes.snelstart.schema import RELATIE_WRITE_MODEL, VERKOOPBOEKING_MODEL, schema_errors
+from devkit.sandboxes.snelstart.schema import RELATIE_WRITE_MODEL, VERKOOPBOEKING_MODEL, properties, schema_errors
 
 if TYPE_CHECKING:
     from devkit.sandboxes.snelstart.store import Administratie
@@ -53,6 +53,18 @@ def guid(value: Any) -> str | None:
         return str(uuid.UUID(str(value)))
     except ValueError:
         return None
+
+
+def reference(value: Any, collection: str) -> dict[str, str] | None:
+    """A ``{"id"}`` the body names, as the API answers it: ``{"id", "uri"}`` (None when it names no GUID)."""
+    ident = guid(value.get("id")) if isinstance(value, dict) else None
+    return {"id": ident, "uri": f"/{collection}/{ident}"} if ident else None
+
+
+def known(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """.NET binds only the members a model has; anything else in the body is ignored."""
+    names = properties(model)
+    return {key: value for key, value in body.items() if key in names}
 
 
 def amount(value: Any) -> Decimal:

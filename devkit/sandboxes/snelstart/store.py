@@ -13,7 +13,16 @@ from typing import Any
 
 from devkit.sandboxes.snelstart.chart import STANDARD_CHART
 from devkit.sandboxes.snelstart.purchases import Purchases
-from devkit.sandboxes.snelstart.rules import ZERO, amount, check_boeking, check_relatie, guid, not_found
+from devkit.sandboxes.snelstart.rules import (
+    ZERO,
+    amount,
+    check_boeking,
+    check_relatie,
+    guid,
+    known,
+    not_found,
+    reference,
+)
 from devkit.sandboxes.snelstart.schema import (
     GROOTBOEK_MODEL,
     MODELS,
@@ -24,23 +33,11 @@ from devkit.sandboxes.snelstart.schema import (
     defaults,
     format_datetime,
     parse_datetime,
-    properties,
 )
 
 _REGEL_MODEL = MODELS + "VerkoopBoekingen.VerkoopBoekingRegelModel"
 _BTW_MODEL = MODELS + "VerkoopBoekingen.VerkoopBoekingBtwRegelModel"
 _ADRES_MODEL = MODELS + "Relaties.AdresModel"
-
-
-def _ref(value: Any, collection: str) -> dict[str, str] | None:
-    ident = guid(value.get("id")) if isinstance(value, dict) else None
-    return {"id": ident, "uri": f"/{collection}/{ident}"} if ident else None
-
-
-def _known(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    """.NET binds only the members a model has; anything else in the body is ignored."""
-    names = properties(model)
-    return {key: value for key, value in body.items() if key in names}
 
 
 @dataclass
@@ -142,7 +139,7 @@ class Administratie:
     @staticmethod
     def write_view(model: dict[str, Any]) -> dict[str, Any]:
         """POST/PUT /relaties answer with RelatieWriteModel (the read model minus e.g. ``fax``)."""
-        return _known(RELATIE_WRITE_MODEL, model)
+        return known(RELATIE_WRITE_MODEL, model)
 
     def _relatie(self, ident: str) -> dict[str, Any]:
         model = self.relaties.get(guid(ident) or "")
@@ -151,18 +148,18 @@ class Administratie:
         return model
 
     def _relatie_fields(self, body: dict[str, Any]) -> dict[str, Any]:
-        fields = _known(RELATIE_WRITE_MODEL, body)
+        fields = known(RELATIE_WRITE_MODEL, body)
         for key in ("id", "uri", "modifiedOn", "inkoopBoekingenUri", "verkoopBoekingenUri"):
             fields.pop(key, None)
         if fields.get("relatiecode") is None:
             fields.pop("relatiecode", None)
         for key in ("vestigingsAdres", "correspondentieAdres"):
             if isinstance(fields.get(key), dict):
-                adres = defaults(_ADRES_MODEL) | _known(_ADRES_MODEL, fields[key])
-                adres["land"] = _ref(adres.get("land"), "landen")
+                adres = defaults(_ADRES_MODEL) | known(_ADRES_MODEL, fields[key])
+                adres["land"] = reference(adres.get("land"), "landen")
                 fields[key] = adres
         if "factuurRelatie" in fields:
-            fields["factuurRelatie"] = _ref(fields["factuurRelatie"], "relaties")
+            fields["factuurRelatie"] = reference(fields["factuurRelatie"], "relaties")
         return fields
 
     # -- verkoopboekingen -------------------------------------------------------------------------------------
@@ -217,9 +214,9 @@ class Administratie:
         return factuur
 
     def _boeking_model(self, ident: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
-        model = defaults(VERKOOPBOEKING_MODEL) | _known(VERKOOPBOEKING_MODEL, body)
+        model = defaults(VERKOOPBOEKING_MODEL) | known(VERKOOPBOEKING_MODEL, body)
         model |= {"id": ident, "uri": f"/verkoopboekingen/{ident}", "modifiedOn": format_datetime(now)}
-        model["klant"] = _ref(model.get("klant"), "relaties")
+        model["klant"] = reference(model.get("klant"), "relaties")
         datum = model.get("factuurdatum")
         model["factuurdatum"] = format_datetime(
             parse_datetime(datum) if datum else now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -227,15 +224,15 @@ class Administratie:
         model["factuurbedrag"] = amount(model.get("factuurbedrag"))
         model["boekingsregels"] = [
             defaults(_REGEL_MODEL)
-            | _known(_REGEL_MODEL, regel)
+            | known(_REGEL_MODEL, regel)
             | {
-                "grootboek": _ref(regel.get("grootboek"), "grootboeken"),
-                "kostenplaats": _ref(regel.get("kostenplaats"), "kostenplaatsen"),
+                "grootboek": reference(regel.get("grootboek"), "grootboeken"),
+                "kostenplaats": reference(regel.get("kostenplaats"), "kostenplaatsen"),
                 "bedrag": amount(regel.get("bedrag")),
             }
             for regel in model.get("boekingsregels") or []
         ]
-        model["btw"] = [defaults(_BTW_MODEL) | _known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
+        model["btw"] = [defaults(_BTW_MODEL) | known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
         model["documents"] = model.get("documents") or []
         return model
 
