@@ -1,17 +1,22 @@
 """QuickBooks Online in the conformance suite: its sandbox (Intuit's OAuth and the v3 API on one loopback server),
-one fresh company per test with the Dutch VAT codes the canonical documents need, invoices and credit memos read
-back by DocNumber with the tax QuickBooks computed (or was told)."""
+one fresh company per test with the Dutch VAT codes the canonical documents need, invoices and credit memos (and
+bills and vendor credits) read back by DocNumber with the tax QuickBooks computed (or was told)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
 from devkit.sandboxes.quickbooks.sandbox import QuickbooksSandbox
-from devkit.sandboxes.quickbooks.seed import DUTCH_PERCENT_OF_RATE, DUTCH_RATE_OF_CODE, DUTCH_VAT_CODES
+from devkit.sandboxes.quickbooks.seed import (
+    DUTCH_PERCENT_OF_RATE,
+    DUTCH_PURCHASE_RATES,
+    DUTCH_RATE_OF_CODE,
+    DUTCH_VAT_CODES,
+)
 from koppel import wire
 from koppel.ports import CachedToken
 from tests.conformance.harness import TIMEOUT, Booked, TargetHarness, non_zero
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 REALM = "9130000000000001"
 CLIENT = ("conformance-app", "conformance-secret")
 CODE_BY_RATE = {Decimal(21): "2", Decimal(9): "3", Decimal(0): "4"}
+CODE_OF_PURCHASE_RATE = {rate: code for code, rates in DUTCH_PURCHASE_RATES.items() for rate, _, _ in rates}
+"""A bill's TaxRate id → its TaxCode: a self-assessing code's two rates are read back as the code's own 0 %."""
 
 
 class _NamedWait(QuickbooksSandbox):
@@ -145,3 +152,36 @@ class QuickbooksHarness(TargetHarness):
     def refuse_every_token(self) -> None:
         self.revoke_tokens()
         self.sandbox.oauth.access_ttl = 0
+
+    # -- purchases --------------------------------------------------------------------------------------------------
+    def purchased(self, number: str) -> list[Booked]:
+        found = []
+        for entity, sign in (("Bill", 1), ("VendorCredit", -1)):
+            for form in self.sandbox.entities(REALM, entity):
+                if form.get("DocNumber") != number:
+                    continue
+                net: dict[Decimal, Decimal] = {}
+                for line in form["Line"]:
+                    rate = DUTCH_RATE_OF_CODE[line["AccountBasedExpenseLineDetail"]["TaxCodeRef"]["value"]]
+                    net[rate] = net.get(rate, Decimal(0)) + sign * line["Amount"]
+                vat: dict[Decimal, Decimal] = {}
+                for line in form["TxnTaxDetail"]["TaxLine"]:
+                    rate = DUTCH_RATE_OF_CODE[CODE_OF_PURCHASE_RATE[line["TaxLineDetail"]["TaxRateRef"]["value"]]]
+                    vat[rate] = vat.get(rate, Decimal(0)) + sign * line["Amount"]
+                due = date.fromisoformat(form["DueDate"]) if form.get("DueDate") else None
+                party = self.sandbox.entity(REALM, "Vendor", form["VendorRef"]["value"])["DisplayName"]
+                total = sign * form["TotalAmt"]
+                found.append(Booked(number, total, non_zero(net), non_zero(vat), party=party, due_date=due))
+        return found
+
+    def suppliers(self) -> list[str]:
+        return [str(vendor["DisplayName"]) for vendor in self.sandbox.entities(REALM, "Vendor")]
+
+    def attachments(self, number: str) -> list[str]:
+        bills = {form["Id"] for form in self.sandbox.entities(REALM, "Bill") if form.get("DocNumber") == number}
+        return [
+            str(held["FileName"])
+            for held in self.sandbox.entities(REALM, "Attachable")
+            if any(ref["EntityRef"]["type"] == "Bill" and ref["EntityRef"]["value"] in bills
+                   for ref in held["AttachableRef"])
+        ]  # fmt: skip

@@ -1,6 +1,7 @@
-"""QuickBooks Online (accounting, v3 Accounting API) as a target: customers, invoices and credit memos, payment status
-read back, invoice actions for the source's panel, the company's tax codes read after connecting; connected by
-Intuit's OAuth 2.0 consent. README.md has the API facts."""
+"""QuickBooks Online (accounting, v3 Accounting API) as a target: customers, invoices and credit memos, suppliers'
+bills and vendor credits with their original files (purchase.py), payment status read back, invoice actions for
+the source's panel, the company's tax codes read after connecting; connected by Intuit's OAuth 2.0 consent.
+README.md has the API facts."""
 
 from koppel.connectors.contract import Connector, PreviewAccount
 from koppel.connectors.quickbooks.chart import preview_answer, preview_settings
@@ -16,6 +17,8 @@ CONNECTOR = Connector(
     capabilities=frozenset(
         {
             "target",
+            "purchase_booking",
+            "attachments",
             "party_updates",
             "payment_status_reader",
             "payment_changes",

@@ -28,9 +28,11 @@ def read_company(target: QuickbooksTarget) -> dict[str, Any]:
     prefs = client.call("GET", "/preferences").get("Preferences") or {}
     currency = prefs.get("CurrencyPrefs") or {}
     code_rates = tax_code_rates(codes, rates)
+    accounts = client.query("SELECT * FROM Account WHERE Active = true MAXRESULTS 1000").get("Account") or []
     return {
+        **purchase_chart(codes, rates, accounts, settings),
         "tax_code_rates": code_rates,
-        "tax_codes": tax_codes_by_rate(codes, code_rates, settings),
+        "tax_codes": tax_codes_by_rate(codes, code_rates, settings.tax_codes),
         "treatment_tax_codes": _treatments(codes, code_rates, settings),
         "item_id": _item(items, settings),
         "home_currency": str((currency.get("HomeCurrency") or {}).get("value") or settings.home_currency),
@@ -39,23 +41,25 @@ def read_company(target: QuickbooksTarget) -> dict[str, Any]:
     }
 
 
-def tax_code_rates(codes: list[dict[str, Any]], rates: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Active TaxCode id → {sales TaxRate id: percent}."""
+def tax_code_rates(
+    codes: list[dict[str, Any]], rates: list[dict[str, Any]], side: str = "SalesTaxRateList"
+) -> dict[str, dict[str, str]]:
+    """Active TaxCode id → {TaxRate id: percent} of its sales rates (``side``: or its PurchaseTaxRateList)."""
     percent = {str(rate["Id"]): format(Decimal(str(rate.get("RateValue", 0))).normalize(), "f") for rate in rates}
     found: dict[str, dict[str, str]] = {}
     for code in codes:
         if code.get("Active") is False:
             continue
-        details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+        details = (code.get(side) or {}).get("TaxRateDetail") or []
         refs = [str((d.get("TaxRateRef") or {}).get("value") or "") for d in details]
         found[str(code["Id"])] = {ref: percent[ref] for ref in refs if ref in percent}
     return found
 
 
 def tax_codes_by_rate(
-    codes: list[dict[str, Any]], code_rates: dict[str, dict[str, str]], settings: QuickbooksSettings
+    codes: list[dict[str, Any]], code_rates: dict[str, dict[str, str]], mapped: dict[str, str]
 ) -> dict[str, str]:
-    """Rate → code where the company has one plain domestic code of that one rate; the person's mapping kept."""
+    """Rate → code where the company has one plain domestic code of that one rate; the person's ``mapped`` kept."""
     candidates: dict[str, list[str]] = defaultdict(list)
     for code in codes:
         ident, rates = str(code["Id"]), code_rates.get(str(code["Id"]))
@@ -66,7 +70,7 @@ def tax_codes_by_rate(
         ):
             candidates[rate_key(next(iter(rates.values())))].append(ident)
     found = {rate: idents[0] for rate, idents in candidates.items() if len(idents) == 1}
-    kept = {rate: code for rate, code in settings.tax_codes.items() if code in code_rates}
+    kept = {rate: code for rate, code in mapped.items() if code in code_rates}
     return {**found, **kept}
 
 
@@ -78,6 +82,43 @@ def _treatments(
     if "intra_eu" not in kept and len(ec_goods) == 1:
         kept["intra_eu"] = ec_goods[0]
     return kept
+
+
+PURCHASE_CATEGORIES = {
+    "reverse_charge": re.compile(r"\bRC\b|\bDRC\b|reverse|verlegd", re.I),
+    "intra_eu": re.compile(r"\bECG\b|EC Goods|intra|\bICP\b", re.I),
+    "export": re.compile(r"import|invoer|outside the EU|buiten de EU", re.I),
+    "exempt": re.compile(r"exempt|vrijgesteld", re.I),
+    "outside_scope": re.compile(r"no vat|outside the scope|geen btw", re.I),
+}
+"""How the company's own purchase codes are recognised by name and description (English and Dutch)."""
+COST_ACCOUNT = re.compile(r"^(inkopen|inkoop|purchases|cost of (sales|goods sold)|kostprijs)", re.I)
+
+
+def purchase_chart(
+    codes: list[dict[str, Any]], rates: list[dict[str, Any]], accounts: list[dict[str, Any]], s: QuickbooksSettings
+) -> dict[str, Any]:
+    """The purchase side: codes by rate and by category where the company has exactly one of each (a person's
+    mapping kept while the code exists), and the cost account purchases are booked on."""
+    code_rates = tax_code_rates(codes, rates, "PurchaseTaxRateList")
+    usable = [c for c in codes if code_rates.get(str(c["Id"]))]
+    categories: dict[str, str] = {k: c for k, c in s.purchase_category_tax_codes.items() if c in code_rates}
+    for category, pattern in PURCHASE_CATEGORIES.items():
+        named = [str(c["Id"]) for c in usable if pattern.search(f"{c.get('Name', '')} {c.get('Description', '')}")]
+        if category not in categories and len(named) == 1:
+            categories[category] = named[0]
+    by_rate = tax_codes_by_rate(usable, code_rates, s.purchase_tax_codes)
+    costs = [a for a in accounts if a.get("Classification") == "Expense" and a.get("Active") is not False]
+    ids = {str(a["Id"]) for a in costs}
+    named = [str(a["Id"]) for a in costs if COST_ACCOUNT.search(str(a.get("Name", "")))]
+    first = sorted(ids, key=lambda i: (len(i), i))
+    account = s.expense_account_id if s.expense_account_id in ids else (named or first or [""])[0]
+    return {
+        "purchase_tax_code_rates": code_rates,
+        "purchase_tax_codes": by_rate,
+        "purchase_category_tax_codes": categories,
+        "expense_account_id": account,
+    }
 
 
 def _item(items: list[dict[str, Any]], settings: QuickbooksSettings) -> str:

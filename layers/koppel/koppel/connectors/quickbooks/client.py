@@ -40,6 +40,9 @@ def _faults(data: Any) -> list[dict[str, Any]]:
     """The errors of a Fault, in either letter case (``Fault.Error`` as documented, ``fault.error`` as probed)."""
     if not isinstance(data, dict):
         return []
+    files = data.get("AttachableResponse")
+    if isinstance(files, list):  # an upload answers a Fault per refused file, inside its AttachableResponse
+        return [error for entry in files for error in _faults(entry)]
     fault = data.get("Fault") or data.get("fault")
     errors = (fault.get("Error") or fault.get("error")) if isinstance(fault, dict) else None
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
@@ -161,13 +164,26 @@ class QuickbooksClient:
         params = {"requestid": request_id[:50], **({"operation": operation} if operation else {})}
         return self.call("POST", f"/{entity.lower()}", params=params, body=body)
 
+    def upload(self, files: dict[str, tuple[str | None, bytes, str]]) -> dict[str, Any]:
+        """A multipart ``POST /upload`` (an Attachable's metadata and its file, as numbered parts)."""
+        attempt = partial(self._send, "POST", "/upload", {}, None, "application/json", files=files)
+        answer = self._tokens.call_renewing(attempt, _Note)
+        return answer if isinstance(answer, dict) else {}
+
     def query(self, statement: str) -> dict[str, Any]:
         answer = self.call("GET", "/query", params={"query": statement})
         found = answer.get("QueryResponse")
         return found if isinstance(found, dict) else {}
 
     def _send(
-        self, method: str, path: str, params: dict[str, Any], body: object, accept: str, note: _Note
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        body: object,
+        accept: str,
+        note: _Note,
+        files: dict[str, tuple[str | None, bytes, str]] | None = None,
     ) -> dict[str, Any] | bytes | None:
         url = f"{self.settings.base_url.rstrip('/')}/v3/company/{quote(self.realm_id, safe='')}{path}"
         headers = {"Authorization": f"Bearer {self._tokens.current()}", "Accept": accept}
@@ -179,7 +195,7 @@ class QuickbooksClient:
         try:
             response = send(
                 self._ctx.session, method, url, vendor=VENDOR, describe_error=note.describe, data=data,
-                headers=headers, params={**params, "minorversion": self.settings.minorversion},
+                headers=headers, params={**params, "minorversion": self.settings.minorversion}, files=files,
             )  # fmt: skip
         except RetryableError as error:
             raise _throttled(error, note) from error

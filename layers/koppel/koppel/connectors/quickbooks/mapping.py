@@ -28,7 +28,9 @@ from koppel.errors import MappingError, UnbalancedDocumentError
 from koppel.money import ZERO, allocate, cents
 
 if TYPE_CHECKING:
-    from koppel.booking import BookedLine, Booking
+    from collections.abc import Callable
+
+    from koppel.booking import BookedLine, Booking, VatTotal
     from koppel.model import Party, SalesDocument
 
 HUNDRED = Decimal(100)
@@ -167,7 +169,9 @@ def sales_form(
     memo = doc.description or doc.reference
     if memo:
         body["CustomerMemo"] = {"value": memo[:1000]}
-    override = tax_override(booking, bases, settings, sign)
+    override = tax_override(
+        booking, bases, sign, lambda total: tax_code_id(total.rate, doc, settings), settings.tax_code_rates
+    )
     if override:
         body["TxnTaxDetail"] = override
     return body
@@ -192,28 +196,33 @@ def _check_currency(doc: SalesDocument, settings: QuickbooksSettings) -> None:
 
 
 def predicted_tax(
-    bases: dict[str, Decimal], rates: dict[str, Decimal], settings: QuickbooksSettings
+    bases: dict[str, Decimal], rates: dict[str, Decimal], code_rates: dict[str, dict[str, str]]
 ) -> dict[str, list[tuple[str, Decimal, Decimal]]]:
     """QuickBooks' own tax per code: ``(rate id, percent, tax)`` per rate of the code, on the code's base. A code
     whose rates were not read yet is taken at the line's rate (its rate id unknown: "")."""
     found: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
     for code, base in bases.items():
-        known = settings.tax_code_rates.get(code) or {"": str(rates.get(code, ZERO))}
+        known = code_rates.get(code) or {"": str(rates.get(code, ZERO))}
         found[code] = [(rid, Decimal(pct), cents(base * Decimal(pct) / HUNDRED)) for rid, pct in known.items()]
     return found
 
 
 def tax_override(
-    booking: Booking, bases: dict[str, Decimal], settings: QuickbooksSettings, sign: int
+    booking: Booking,
+    bases: dict[str, Decimal],
+    sign: int,
+    code_of: Callable[[VatTotal], str],
+    code_rates: dict[str, dict[str, str]],
 ) -> dict[str, Any] | None:
-    """``TxnTaxDetail`` stating the Booking's VAT per rate, or None when QuickBooks computes the same itself."""
+    """``TxnTaxDetail`` stating the Booking's VAT per rate, or None when QuickBooks computes the same itself.
+    ``code_of`` names the tax code of a VAT total, ``code_rates`` the rates of each code (sales or purchase side)."""
     wanted: dict[str, Decimal] = defaultdict(lambda: ZERO)
     rates: dict[str, Decimal] = {}
     for total in booking.vat_totals:
-        code = tax_code_id(total.rate, booking.document, settings)
+        code = code_of(total)
         wanted[code] += total.vat * sign
         rates[code] = total.rate
-    predicted = predicted_tax(bases, rates, settings)
+    predicted = predicted_tax(bases, rates, code_rates)
     if all(sum((t for _, _, t in predicted[code]), ZERO) == wanted[code] for code in bases):
         return None
     tax_lines = []

@@ -16,6 +16,7 @@ MAX_DOC_NUMBER = 21
 """QuickBooks refuses a longer DocNumber (2050 "Length exceeds limit"; the limit itself is not published)."""
 MAX_DISPLAY_NAME = 500
 Treatment = Literal["intra_eu", "export", "reverse_charge", "oss"]
+PurchaseCategory = Literal["zero_rated", "exempt", "outside_scope", "reverse_charge", "intra_eu", "export"]
 
 
 def rate_key(rate: Decimal | str) -> str:
@@ -61,10 +62,24 @@ class QuickbooksSettings(BaseModel):
     """Whether the company takes documents in another currency than its home currency (read from Preferences)."""
     country: str = ""
     """The company's country as QuickBooks says it (read from CompanyInfo; for the person, not used to book)."""
+    # -- purchases (a supplier's invoice as a Bill, its credit note as a VendorCredit): filled by after_connect ----
+    expense_account_id: str = ""
+    """The Account purchase lines are booked on: the company's "Inkopen", "Purchases" or "Cost of sales"."""
+    cost_group_accounts: dict[str, str] = Field(default_factory=dict)
+    """Cost group (the line's product group) → Account id; other groups use ``expense_account_id``."""
+    purchase_tax_codes: dict[str, str] = Field(default_factory=dict)
+    """VAT rate → TaxCode id for purchases at that rate (the code's purchase side), e.g. ``{"21": "2", "9": "3"}``."""
+    purchase_tax_code_rates: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """TaxCode id → {purchase TaxRate id: percent}: predicts QuickBooks' own tax on a bill."""
+    purchase_category_tax_codes: dict[PurchaseCategory, str] = Field(default_factory=dict)
+    """TaxCode id for a purchase line that is not plain domestic VAT: ``reverse_charge`` (btw verlegd),
+    ``intra_eu`` (an intra-EU acquisition), ``export`` (bought from outside the EU), ``exempt``, ``outside_scope``."""
+    foreign_vat_account_id: str = ""
+    """The Account another country's VAT (not deductible) is booked on as a cost; empty: such a document is refused."""
     rate_limit_per_second: int = Field(default=10, ge=0)
     rate_limit_per_minute: int = Field(default=500, ge=0)
 
-    @field_validator("tax_codes")
+    @field_validator("tax_codes", "purchase_tax_codes")
     @classmethod
     def _rates_are_numbers(cls, value: dict[str, str]) -> dict[str, str]:
         normal = {rate_key(rate): code for rate, code in value.items()}
@@ -77,3 +92,6 @@ class QuickbooksSettings(BaseModel):
 
     def tax_code(self, rate: Decimal) -> str | None:
         return self.tax_codes.get(rate_key(rate))
+
+    def purchase_tax_code(self, rate: Decimal) -> str | None:
+        return self.purchase_tax_codes.get(rate_key(rate))

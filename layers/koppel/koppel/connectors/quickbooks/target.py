@@ -1,5 +1,6 @@
-"""QuickBooks Online as a target: customers, invoices and credit memos, payment status read back, and what a person
-does with a booked invoice (void, delete, send, PDF, open it). README.md in this folder has the API facts.
+"""QuickBooks Online as a target: customers, invoices and credit memos, payment status read back, purchases (bills,
+vendor credits and their files, purchase.py), and what a person does with a booked invoice (void, delete, send,
+PDF, open it). README.md in this folder has the API facts.
 
 Exactly once: every create carries the ledger's request id as ``requestid`` (QuickBooks answers a repeat with the
 first answer), and every post is preceded by a look-up by DocNumber (deliver's ``find_booking``), so a booking made
@@ -21,6 +22,7 @@ from koppel.connectors.kit import VendorReply, load_settings, parse_reply
 from koppel.connectors.quickbooks import mapping
 from koppel.connectors.quickbooks.changes import read_changes
 from koppel.connectors.quickbooks.client import QuickbooksClient, fault_code
+from koppel.connectors.quickbooks.purchase import PurchaseBooks
 from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, SYSTEM, VENDOR, QuickbooksSettings
 from koppel.errors import PermanentError
 from koppel.model import ExternalRef, PaymentStatus
@@ -61,8 +63,8 @@ class _Form(VendorReply):
     CurrencyRef: _Ref = Field(default_factory=_Ref)
 
 
-class QuickbooksTarget:
-    """Target protocol and its capabilities for one QuickBooks Online company."""
+class QuickbooksTarget(PurchaseBooks):
+    """Target protocol and its capabilities for one QuickBooks Online company (purchases: purchase.py)."""
 
     name: ClassVar[str] = SYSTEM
 

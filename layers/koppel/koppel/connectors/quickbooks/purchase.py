@@ -1,0 +1,178 @@
+"""QuickBooks Online's purchase side: suppliers as Vendors, a supplier's invoice as a Bill and its credit note as a
+VendorCredit, and the original file attached to it (``POST /upload``). README.md in this folder has the API facts.
+
+Exactly once, as for sales: every create carries the ledger's request id, and deliver looks the purchase up first,
+by the supplier and its invoice number together (``DocNumber`` and ``VendorRef``): one number may come from two
+suppliers. A file is attached once per file name: the Bill's attachments are read before uploading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from koppel.connectors.kit import VendorReply, parse_reply
+from koppel.connectors.quickbooks import purchase_mapping as buying
+from koppel.connectors.quickbooks.client import fault_code
+from koppel.connectors.quickbooks.mapping import doc_number, quote
+from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, SYSTEM, VENDOR
+from koppel.errors import PermanentError
+from koppel.model import ExternalRef
+
+if TYPE_CHECKING:
+    from koppel.booking import Booking
+    from koppel.connectors.contract import AttachedFile
+    from koppel.connectors.quickbooks.client import QuickbooksClient
+    from koppel.connectors.quickbooks.settings import QuickbooksSettings
+    from koppel.model import Party
+
+log = logging.getLogger(__name__)
+DUPLICATE_NAME = "6240"
+PAGE = 1000  # QuickBooks' largest page
+_PAGES = {"Bill": "bill", "VendorCredit": "vendorcredit"}
+
+
+class _Vendor(VendorReply):
+    Id: str
+    SyncToken: str = "0"
+    DisplayName: str = ""
+    CompanyName: str = ""
+    Active: bool = True
+    Notes: str = ""
+    TaxIdentifier: str = ""
+
+
+class _Purchase(VendorReply):
+    Id: str
+    DocNumber: str = ""
+    TotalAmt: Decimal = Decimal(0)
+    VendorRef: dict[str, Any] = Field(default_factory=dict)
+
+
+class PurchaseBooks:
+    """``PurchaseTarget`` and ``AttachmentTarget`` for one company; mixed into ``QuickbooksTarget``."""
+
+    client: QuickbooksClient
+    settings: QuickbooksSettings
+
+    # -- suppliers --------------------------------------------------------------------------------------------------
+    def find_supplier(self, party: Party) -> ExternalRef | None:
+        """By VAT number, then KvK, then name. QuickBooks cannot query a Vendor's TaxIdentifier (and reads it back
+        masked), so every vendor is read, a page of 1000 at a time, and the numbers Koppel wrote in its Notes are
+        compared; a vendor made by hand is found by its DisplayName or CompanyName."""
+        vendors = self._vendors()
+        for key, number in (("vat", party.vat_number), ("coc", party.coc_number)):
+            wanted = buying.plain(number)
+            found = [v for v in vendors if wanted and buying.vendor_numbers(v.model_dump()).get(key) == wanted]
+            if found:
+                return self._usable_vendor(min(found, key=lambda v: not v.Active))
+        named = self._vendor_named(vendors, party.name)
+        return self._usable_vendor(named) if named else None
+
+    def create_supplier(self, party: Party) -> ExternalRef:
+        """A new Vendor. A DisplayName a customer or employee holds already (6240) books it as "Name (supplier)"."""
+        try:
+            return self._create_vendor(party, party.name)
+        except PermanentError as error:
+            if fault_code(error.vendor_message) != DUPLICATE_NAME:
+                raise
+        existing = self._vendor_named(self._vendors(), party.name)
+        if existing is not None:
+            return self._usable_vendor(existing)
+        other = f"{party.name.strip()[: MAX_DISPLAY_NAME - 11]} (supplier)"
+        log.warning("%s holds %r as a customer or employee: the supplier is created as %r", VENDOR, party.name, other)
+        return self._create_vendor(party, other)
+
+    def _create_vendor(self, party: Party, display_name: str) -> ExternalRef:
+        created = self.client.create("Vendor", buying.vendor_body(party, display_name), str(uuid.uuid4()))
+        vendor = parse_reply(_Vendor, created.get("Vendor"), "POST /vendor", VENDOR)
+        return ExternalRef(system=SYSTEM, id=vendor.Id, number=vendor.DisplayName)
+
+    def _vendors(self) -> list[_Vendor]:
+        found: list[_Vendor] = []
+        while True:
+            # QuickBooks' query language, not SQL: only numbers of our own are put in
+            query = (
+                "SELECT * FROM Vendor WHERE Active IN (true, false) "  # nosec B608
+                f"STARTPOSITION {len(found) + 1} MAXRESULTS {PAGE}"
+            )
+            rows = self.client.query(query).get("Vendor") or []
+            found += [parse_reply(_Vendor, row, "the vendor query", VENDOR) for row in rows]
+            if len(rows) < PAGE:
+                return found
+
+    @staticmethod
+    def _vendor_named(vendors: list[_Vendor], name: str) -> _Vendor | None:
+        wanted = " ".join(name.split()).casefold()
+        named = [
+            v for v in vendors if wanted in (" ".join(n.split()).casefold() for n in (v.DisplayName, v.CompanyName))
+        ]
+        return min(named, key=lambda v: not v.Active) if named else None
+
+    def _usable_vendor(self, vendor: _Vendor) -> ExternalRef:
+        if not vendor.Active:
+            log.warning("%s vendor %s (%s) was inactive: made active to book on", VENDOR, vendor.Id, vendor.DisplayName)
+            body = {"Id": vendor.Id, "SyncToken": vendor.SyncToken, "Active": True, "sparse": True}
+            self.client.call("POST", "/vendor", body=body)
+        return ExternalRef(system=SYSTEM, id=vendor.Id, number=vendor.DisplayName)
+
+    # -- purchases --------------------------------------------------------------------------------------------------
+    def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
+        entity = buying.purchase_entity(booking)
+        number = doc_number(booking.document.number)
+        # QuickBooks' query language, not SQL: the entity is ours, both values went through quote
+        query = f"SELECT * FROM {entity} WHERE DocNumber = {quote(number)} AND VendorRef = {quote(supplier.id)}"  # nosec B608
+        rows = [
+            parse_reply(_Purchase, row, f"the {entity} query", VENDOR)
+            for row in self.client.query(query).get(entity) or []
+        ]
+        held = [r for r in rows if r.DocNumber == number and str(r.VendorRef.get("value")) == supplier.id]
+        return self._purchase_ref(entity, held[0]) if held else None
+
+    def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
+        """Create the Bill or VendorCredit with ``requestid``; its TotalAmt must be the document's total."""
+        entity = buying.purchase_entity(booking)
+        body = buying.purchase_form(booking, supplier.id, self.settings)
+        answer = self.client.create(entity, body, request_id)
+        form = parse_reply(_Purchase, answer.get(entity), f"POST /{entity.lower()}", VENDOR)
+        expected = abs(booking.total)
+        if form.TotalAmt != expected:
+            raise PermanentError(
+                f"{VENDOR} booked {entity} {form.DocNumber} (id {form.Id}) of {supplier.number} with total "
+                f"{form.TotalAmt} where the document says {expected} (difference {form.TotalAmt - expected:+}): "
+                f"delete it in {VENDOR} and report this",
+                vendor_message=f"TotalAmt {form.TotalAmt}",
+            )
+        return self._purchase_ref(entity, form)
+
+    def _purchase_ref(self, entity: str, form: _Purchase) -> ExternalRef:
+        url = f"{self.settings.app_url.rstrip('/')}/app/{_PAGES[entity]}?txnId={form.Id}"
+        return ExternalRef(system=SYSTEM, id=form.Id, number=form.DocNumber, url=url)
+
+    # -- attachments ------------------------------------------------------------------------------------------------
+    def attach(self, ref: ExternalRef, file: AttachedFile) -> None:
+        """Upload the file onto the Bill (or VendorCredit) unless one of that name is attached already: QuickBooks
+        itself would hold a second copy."""
+        entity = "VendorCredit" if "/app/vendorcredit?" in (ref.url or "") else "Bill"
+        condition = (
+            f"AttachableRef.EntityRef.Type = {quote(entity)} AND AttachableRef.EntityRef.value = {quote(ref.id)}"
+        )
+        held = self.client.query(f"SELECT * FROM Attachable WHERE {condition}").get("Attachable") or []  # nosec B608
+        if any(str(row.get("FileName", "")) == file.filename for row in held if isinstance(row, dict)):
+            return
+        meta = {
+            "AttachableRef": [{"EntityRef": {"type": entity, "value": ref.id}}],
+            "FileName": file.filename,
+            "ContentType": file.content_type,
+        }
+        self.client.upload(
+            {
+                "file_metadata_01": (None, json.dumps(meta).encode(), "application/json"),
+                "file_content_01": (file.filename, file.data, file.content_type),
+            }
+        )
