@@ -15,7 +15,7 @@ from koppel import connectors
 from koppel.adapters.memory import MemoryConnectionStore, MemoryLedger
 from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
-from koppel.connectors.contract import PurchaseTarget
+from koppel.connectors.contract import PurchaseStatusReader, PurchaseTarget
 from koppel.connectors.eboekhouden import EboekhoudenBooks, EboekhoudenSettings, after_connect, build_target
 from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation
 from koppel.errors import MappingError
@@ -160,8 +160,9 @@ def _deliver(target: EboekhoudenBooks, doc: SalesDocument) -> DeliveryResult:
 def test_the_built_target_books_purchases() -> None:
     # Given e-Boekhouden's descriptor  Then it claims purchases, and what it builds takes them
     descriptor = connectors.load("eboekhouden")
-    assert descriptor.can("purchase_booking") and not descriptor.can("attachments")
-    assert issubclass(EboekhoudenBooks, PurchaseTarget)
+    assert descriptor.can("purchase_booking") and descriptor.can("purchase_status_reader")
+    assert not descriptor.can("attachments")
+    assert issubclass(EboekhoudenBooks, PurchaseTarget) and issubclass(EboekhoudenBooks, PurchaseStatusReader)
 
 
 def test_a_supplier_is_found_by_vat_number_then_kvk_number_then_name(eb: EboekhoudenSandbox, api: str) -> None:
@@ -245,6 +246,30 @@ def test_a_refusal_by_e_boekhouden_is_parked_in_its_own_words(eb: EboekhoudenSan
     assert result.outcome == "parked"
     assert "MUT_106: Ledger 1100 (FIN) cannot be a row ledger here" in result.reason
     assert eb.mutations(api) == []
+
+
+def test_what_is_still_to_be_paid_of_booked_purchases_is_read_by_mutation_id(eb: EboekhoudenSandbox, api: str) -> None:
+    # Given two purchases booked through Koppel: Van Dijk's F-1001 (175.50) and De Steiger's 2026-077 (1,000.00)
+    target = _target(eb, api)
+    refs = [_deliver(target, BY_NAME[name].document).ref for name in ("domestic_two_rates", "domestic_reverse_charge")]
+    assert all(refs)
+    van_dijk, de_steiger = [ref for ref in refs if ref is not None]
+
+    def status() -> dict[str, tuple[str, Decimal] | None]:
+        read = dict(_target(eb, api).purchase_status([van_dijk, de_steiger]))
+        return {ident: None if s is None else (s.status, s.amount_open) for ident, s in read.items()}
+
+    # Then both are open in full
+    assert status() == {van_dijk.id: ("open", D("175.50")), de_steiger.id: ("open", D("1000.00"))}
+
+    # When Van Dijk is paid in part and De Steiger in full  Then that is what is read back
+    eb.pay_supplier(api, "F-1001", "100.00", "2026-11-25")
+    eb.pay_supplier(api, "2026-077", "1000.00", "2026-11-25")
+    assert status() == {van_dijk.id: ("partially_paid", D("75.50")), de_steiger.id: None}
+
+    # And a purchase deleted in e-Boekhouden is reported deleted, with nothing open
+    eb.delete_mutation(api, int(van_dijk.id))
+    assert status()[van_dijk.id] == ("deleted", D("0"))
 
 
 # -- koppel preview ---------------------------------------------------------------------------------------------------

@@ -190,3 +190,28 @@ def test_the_per_supplier_switch_is_a_sandbox_setting_that_a_reset_restores(sand
     assert answered.json()["purchase_numbers_unique_per_relation"] is True
     sandbox.reset()
     assert sandbox.purchase_numbers_unique_per_relation is False
+
+
+def test_paying_a_supplier_lowers_what_is_owed_and_a_deleted_invoice_leaves_the_list(
+    sandbox: EboekhoudenSandbox, api_token: str, http: requests.Session
+) -> None:
+    # Given Van Dijk's F-1001 of 175.50 in the books
+    supplier = _supplier(sandbox, api_token, "Groothandel Van Dijk BV")
+    created = _post(sandbox, http, _received(sandbox, api_token, supplier, "F-1001")).json()["id"]
+
+    def owed() -> list[tuple[int, Decimal, Decimal]]:
+        listed = _json(
+            http.get(f"{sandbox.base_url}/v1/mutation/invoice/outstanding", params={"credDeb": "C"}, timeout=5)
+        )
+        return [(i["mutationId"], i["paidAmount"], i["outstandingAmount"]) for i in listed["items"]]
+
+    # When 100.00 of it is paid from the bank (invoice payment sent)
+    sandbox.pay_supplier(api_token, "F-1001", "100.00", "2026-11-25")
+
+    # Then 75.50 is still owed on that mutation
+    assert owed() == [(created, D("100.00"), D("75.50"))]
+
+    # And once a person deletes the invoice it is no longer listed, nor readable
+    sandbox.delete_mutation(api_token, created)
+    assert owed() == []
+    assert http.get(f"{sandbox.base_url}/v1/mutation/{created}", timeout=5).status_code == 404

@@ -158,13 +158,28 @@ class EboekhoudenSandbox(Endpoints, Sandbox):
 
     def pay(self, api_token: str, invoice_number: str, amount: Decimal | int | str, date: str) -> int:
         """Book a customer's payment as e-Boekhouden would: a type 3 mutation on bank 1100; returns its number."""
+        return self._pay(api_token, 3, invoice_number, amount, date)
+
+    def pay_supplier(self, api_token: str, invoice_number: str, amount: Decimal | int | str, date: str) -> int:
+        """Book a payment to a supplier: a type 4 mutation (invoice payment sent) from bank 1100."""
+        return self._pay(api_token, 4, invoice_number, amount, date)
+
+    def delete_mutation(self, api_token: str, ident: int) -> None:
+        """A person deletes a mutation in e-Boekhouden's screens (the API offers no delete)."""
+        with self._lock:
+            del self.administration(api_token).mutations[ident]
+
+    def _pay(self, api_token: str, kind: int, invoice_number: str, amount: Decimal | int | str, date: str) -> int:
         with self._lock:
             admin = self.administration(api_token)
-            invoices = [m for m in admin.mutations.values() if m["type"] == 2 and m["invoiceNumber"] == invoice_number]
+            settles = mutations.PAYMENT_TYPES[kind]
+            invoices = [
+                m for m in admin.mutations.values() if m["type"] == settles and m["invoiceNumber"] == invoice_number
+            ]
             if not invoices:
                 raise KeyError(f"no invoice {invoice_number!r} in this administration")
             body = {
-                "type": 3,
+                "type": kind,
                 "date": date,
                 "ledgerId": admin.ledger_by_code("1100")["id"],
                 "relationId": invoices[0]["relationId"],

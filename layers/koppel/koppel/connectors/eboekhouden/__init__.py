@@ -19,7 +19,15 @@ CONNECTOR = Connector(
     title="e-Boekhouden.nl",
     settings=EboekhoudenSettings,
     capabilities=frozenset(
-        {"target", "purchase_booking", "party_updates", "payment_status_reader", "chart_sync", "preview_target"}
+        {
+            "target",
+            "purchase_booking",
+            "purchase_status_reader",
+            "party_updates",
+            "payment_status_reader",
+            "chart_sync",
+            "preview_target",
+        }
     ),
     build_target=build_target,
     preview_account=PreviewAccount(

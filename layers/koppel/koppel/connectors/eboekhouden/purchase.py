@@ -13,6 +13,7 @@ Assumptions the public docs leave open, each handled both ways:
 from __future__ import annotations
 
 import re
+from decimal import Decimal  # noqa: TC003 (pydantic reads the annotations at runtime)
 from typing import TYPE_CHECKING, ClassVar
 
 from koppel.connectors.eboekhouden.client import SYSTEM, parse
@@ -22,12 +23,15 @@ from koppel.connectors.eboekhouden.settings import INVOICE_RECEIVED, VENDOR, Ebo
 from koppel.connectors.eboekhouden.target import EboekhoudenTarget, is_duplicate_invoice
 from koppel.connectors.kit import VendorReply, load_settings
 from koppel.errors import PermanentError
-from koppel.model import ExternalRef
+from koppel.model import ExternalRef, PaymentStatus
+from koppel.money import ZERO
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from koppel.booking import Booking
     from koppel.connectors.contract import ConnectorContext
-    from koppel.model import Party
+    from koppel.model import Party, PaymentState
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -38,6 +42,13 @@ class _RelationDetails(VendorReply):
     name: str = ""
     vatNumber: str | None = None
     companyRegistrationNumber: str | None = None
+
+
+class _OpenPurchase(VendorReply):
+    mutationId: int
+    invoiceNumber: str | None = None
+    totalAmount: Decimal
+    outstandingAmount: Decimal
 
 
 class _MutationDetails(VendorReply):
@@ -109,6 +120,42 @@ class EboekhoudenBooks(EboekhoudenTarget):
             f"{VENDOR} refused every invoice number tried for the supplier's invoice {booking.document.number} "
             f"({', '.join(numbers)}) as already used by another relation: book it by hand under a number of your own"
         )
+
+    # -- what is still to be paid -------------------------------------------------------------------------------
+    def purchase_status(self, purchases: Sequence[ExternalRef]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        """From the creditors' outstanding list (credDeb=C), read whole once, by mutation id (the vendor advises it
+        over the invoice number). A purchase missing from it is paid, unless the mutation itself is gone."""
+        if not purchases:
+            return
+        rows = self.fetch_all("/v1/mutation/invoice/outstanding", {"credDeb": "C"})
+        still_open = {item.mutationId: item for item in (parse(_OpenPurchase, r, "GET outstanding") for r in rows)}
+        for ref in purchases:
+            item = still_open.get(int(ref.id))
+            if item is None:
+                yield ref.id, None if self._mutation_exists(ref.id) else self._status(ref, "deleted", ZERO)
+                continue
+            state: PaymentState = "partially_paid" if item.outstandingAmount != item.totalAmount else "open"
+            yield ref.id, self._status(ref, state, item.outstandingAmount, item.invoiceNumber)
+
+    def _status(
+        self, ref: ExternalRef, state: PaymentState, amount_open: Decimal, number: str | None = None
+    ) -> PaymentStatus:
+        return PaymentStatus(
+            document_number=ref.number or number or ref.id,
+            status=state,
+            amount_open=amount_open,
+            currency="EUR",
+            updated_at=self._ctx.clock(),
+        )
+
+    def _mutation_exists(self, ident: str) -> bool:
+        try:
+            self.call("GET", f"/v1/mutation/{ident}")
+        except PermanentError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     # -- plumbing -----------------------------------------------------------------------------------------------
     def _purchase_of(self, number: str, relation_id: int) -> ExternalRef | None:
