@@ -28,8 +28,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.billy.amounts import ZERO
+from devkit.sandboxes.billy.invoices import check_credit, check_mode_and_currency
 from devkit.sandboxes.billy.schema import WRITABLE
-from devkit.sandboxes.billy.wire import bad_request, cents, invalid, money, parse_date
+from devkit.sandboxes.billy.wire import bad_request, cents, invalid, money, parse_date, require
 
 if TYPE_CHECKING:
     from devkit.sandboxes.billy.changes import Changes
@@ -41,7 +42,7 @@ OWNERS = {"bill": "bills", "invoice": "invoices"}
 
 def create(work: Changes, body: dict[str, Any], cid: str) -> Record:
     org = work.org
-    _require(body, ("contactId", "entryDate"), cid)
+    require(body, ("contactId", "entryDate"), cid)
     contact = org.get("contacts", body["contactId"])
     if contact is None:
         raise invalid("The contact does not exist.", {"contactId": "Unknown contact."}, cid)
@@ -66,7 +67,7 @@ def create(work: Changes, body: dict[str, Any], cid: str) -> Record:
         bill["dueDate"] = bill["entryDate"] + timedelta(
             days=int(days if days is not None else settings["paymentTermsDays"])
         )
-    _check_credit(work, bill, cid)
+    check_credit(work, bill, cid, "bills", "bill")
     lines = body.get("lines")
     if not isinstance(lines, list) or not lines:
         raise invalid("At least one line must be supplied.", {"lines": "At least one line is required."}, cid)
@@ -111,7 +112,7 @@ def delete(work: Changes, ident: str) -> None:
 
 
 def add_line(work: Changes, bill: Record, data: dict[str, Any], cid: str, priority: int) -> Record:
-    _require(data, ("accountId", "taxRateId", "description", "amount"), cid)
+    require(data, ("accountId", "taxRateId", "description", "amount"), cid)
     account = work.org.get("accounts", data["accountId"])
     if account is None or account.get("isArchived"):
         raise invalid("The account does not exist.", {"accountId": "Unknown account."}, cid)
@@ -164,26 +165,7 @@ def _assign(work: Changes, bill: Record, data: dict[str, Any], cid: str) -> None
             bill[key] = parse_date(data[key], key, cid)
     if data.get("suppliersInvoiceNo") is not None:
         bill["suppliersInvoiceNo"] = str(data["suppliersInvoiceNo"])
-    if bill["taxMode"] not in ("incl", "excl"):
-        raise invalid("taxMode must be incl or excl.", {"taxMode": "Invalid value."}, cid)
-    if work.org.get("currencies", bill["currencyId"]) is None:
-        raise invalid("Unknown currency.", {"currencyId": "Unknown currency."}, cid)
-
-
-def _check_credit(work: Changes, bill: Record, cid: str) -> None:
-    credited = bill.get("creditedBillId")
-    if credited is None:
-        return
-    target = work.org.get("bills", credited)
-    if bill["type"] != "creditNote" or target is None or target["contactId"] != bill["contactId"]:
-        message = "creditedBillId must name a bill of the same contact, on a credit note."
-        raise invalid(message, {"creditedBillId": "Invalid bill."}, cid)
-
-
-def _require(data: dict[str, Any], keys: tuple[str, ...], cid: str) -> None:
-    missing = [k for k in keys if data.get(k) in (None, "")]
-    if missing:
-        raise invalid(f"{missing[0]} is required.", dict.fromkeys(missing, "This field is required."), cid)
+    check_mode_and_currency(work, bill, cid)
 
 
 # -- files and attachments ------------------------------------------------------------------------------------------
@@ -207,7 +189,7 @@ def upload(work: Changes, name: str | None, content_type: str, data: bytes, atta
 
 
 def create_attachment(work: Changes, body: dict[str, Any], cid: str) -> Record:
-    _require(body, ("ownerReference", "fileId"), cid)
+    require(body, ("ownerReference", "fileId"), cid)
     kind, _, owner_id = str(body["ownerReference"]).partition(":")
     if kind not in OWNERS or work.org.get(OWNERS[kind], owner_id) is None:
         raise invalid("The owner does not exist.", {"ownerReference": "Unknown owner."}, cid)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from devkit.sandboxes.billy.amounts import DISCOUNT_MODES, ZERO, recompute
 from devkit.sandboxes.billy.reference import tax_rate_for
 from devkit.sandboxes.billy.schema import WRITABLE
-from devkit.sandboxes.billy.wire import invalid, money, parse_date
+from devkit.sandboxes.billy.wire import invalid, money, parse_date, require
 
 if TYPE_CHECKING:
     from devkit.sandboxes.billy.changes import Changes
@@ -32,7 +32,7 @@ SENT_STATES = ("unsent", "printed", "sent", "opened", "viewed")
 
 def create(work: Changes, body: dict[str, Any], cid: str) -> Record:
     org = work.org
-    _require(body, ("contactId", "entryDate"), cid)
+    require(body, ("contactId", "entryDate"), cid)
     contact = org.get("contacts", body["contactId"])
     if contact is None:
         raise invalid("The contact does not exist.", {"contactId": "Unknown contact."}, cid)
@@ -51,7 +51,7 @@ def create(work: Changes, body: dict[str, Any], cid: str) -> Record:
         "lineDescription": "", "downloadUrl": None, "externalId": None, "orderNo": None,
     }  # fmt: skip
     _assign(work, invoice, {k: v for k, v in body.items() if k not in ("state", "lines")}, cid)
-    _check_credit(work, invoice, cid)
+    check_credit(work, invoice, cid)
     lines = body.get("lines")
     if not isinstance(lines, list) or not lines:
         raise invalid("At least one line must be supplied.", {"lines": "At least one line is required."}, cid)
@@ -112,7 +112,7 @@ def delete(work: Changes, ident: str) -> None:
 
 # -- lines ----------------------------------------------------------------------------------------------------------
 def add_line(work: Changes, invoice: Record, data: dict[str, Any], cid: str, priority: int | None = None) -> Record:
-    _require(data, ("productId", "unitPrice"), cid)
+    require(data, ("productId", "unitPrice"), cid)
     product = work.org.get("products", data["productId"])
     if product is None:
         raise invalid("The product does not exist.", {"productId": "Unknown product."}, cid)
@@ -185,12 +185,6 @@ def next_number(work: Changes) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
-def _require(data: dict[str, Any], keys: tuple[str, ...], cid: str) -> None:
-    missing = [k for k in keys if data.get(k) in (None, "")]
-    if missing:
-        raise invalid(f"{missing[0]} is required.", dict.fromkeys(missing, "This field is required."), cid)
-
-
 def _default_days(contact: Record, settings: Record) -> int:
     days = contact.get("paymentTermsDays")
     return int(days if days is not None else settings["paymentTermsDays"])
@@ -207,22 +201,32 @@ def _assign(work: Changes, invoice: Record, data: dict[str, Any], cid: str) -> N
         if taken and invoice["id"] not in work.org.table("invoices"):
             raise invalid("Invoice numbers has to be unique.", {"invoiceNo": "The number is already used."}, cid)
         invoice["invoiceNo"] = number
-    if invoice["taxMode"] not in ("incl", "excl"):
-        raise invalid("taxMode must be incl or excl.", {"taxMode": "Invalid value."}, cid)
-    if work.org.get("currencies", invoice["currencyId"]) is None:
-        raise invalid("Unknown currency.", {"currencyId": "Unknown currency."}, cid)
+    check_mode_and_currency(work, invoice, cid)
     if invoice["sentState"] not in SENT_STATES:
         raise invalid("Invalid sentState.", {"sentState": "Invalid value."}, cid)
 
 
-def _check_credit(work: Changes, invoice: Record, cid: str) -> None:
-    credited = invoice.get("creditedInvoiceId")
+def check_mode_and_currency(work: Changes, document: Record, cid: str) -> None:
+    """An invoice's or a bill's ``taxMode`` and currency."""
+    if document["taxMode"] not in ("incl", "excl"):
+        raise invalid("taxMode must be incl or excl.", {"taxMode": "Invalid value."}, cid)
+    if work.org.get("currencies", document["currencyId"]) is None:
+        raise invalid("Unknown currency.", {"currencyId": "Unknown currency."}, cid)
+
+
+def check_credit(
+    work: Changes, document: Record, cid: str, plural: str = "invoices", singular: str = "invoice"
+) -> None:
+    """A credit note names an invoice (a bill) of its own contact in ``creditedInvoiceId`` (``creditedBillId``)."""
+    key = f"credited{singular.capitalize()}Id"
+    credited = document.get(key)
     if credited is None:
         return
-    target = work.org.get("invoices", credited)
-    if invoice["type"] != "creditNote" or target is None or target["contactId"] != invoice["contactId"]:
-        message = "creditedInvoiceId must name an invoice of the same contact, on a credit note."
-        raise invalid(message, {"creditedInvoiceId": "Invalid invoice."}, cid)
+    target = work.org.get(plural, credited)
+    if document["type"] != "creditNote" or target is None or target["contactId"] != document["contactId"]:
+        article = "an" if singular == "invoice" else "a"
+        message = f"{key} must name {article} {singular} of the same contact, on a credit note."
+        raise invalid(message, {key: f"Invalid {singular}."}, cid)
 
 
 def _assign_line(work: Changes, line: Record, data: dict[str, Any], cid: str) -> None:

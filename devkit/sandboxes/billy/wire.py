@@ -51,6 +51,13 @@ def invalid(message: str, attributes: Mapping[str, str] | None = None, client_id
     return BillyError(422, message, "VALIDATION_ERROR", {client_id: entry})
 
 
+def require(data: Mapping[str, Any], keys: tuple[str, ...], client_id: str) -> None:
+    """422 naming every required field the record leaves out."""
+    missing = [k for k in keys if data.get(k) in (None, "")]
+    if missing:
+        raise invalid(f"{missing[0]} is required.", dict.fromkeys(missing, "This field is required."), client_id)
+
+
 def not_found(resource: str, ident: str) -> BillyError:
     return BillyError(404, f"No {resource} with ID {ident} was found.", "RECORD_NOT_FOUND")
 

@@ -81,21 +81,28 @@ class BillyHarness(TargetHarness):
         rate = self.sandbox.find("taxRates", org=self.org, id=tax_rate_id) if tax_rate_id else None
         return (rate["rate"] * 100).normalize() if rate else Decimal(0)
 
+    def _per_rate(
+        self, plural: str, key: str, parent_id: str, turn: Decimal
+    ) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+        """Net and VAT per rate of a document's lines, as Billy computed them, in Koppel's sign."""
+        net: dict[Decimal, Decimal] = {}
+        vat: dict[Decimal, Decimal] = {}
+        for line in self.sandbox.records(plural, org=self.org):
+            if line[key] == parent_id:
+                rate = Decimal(int(self._percent(line["taxRateId"])))
+                net[rate] = net.get(rate, Decimal(0)) + turn * line["amount"]
+                vat[rate] = vat.get(rate, Decimal(0)) + turn * line["tax"]
+        return non_zero(net), non_zero(vat)
+
     def booked(self, number: str) -> list[Booked]:
         found = []
         for invoice in self.sandbox.records("invoices", org=self.org):
             if invoice.get("invoiceNo") != number:
                 continue
             turn = Decimal(-1) if invoice["type"] == "creditNote" else Decimal(1)
-            net: dict[Decimal, Decimal] = {}
-            vat: dict[Decimal, Decimal] = {}
-            for line in self.sandbox.records("invoiceLines", org=self.org):
-                if line["invoiceId"] == invoice["id"]:
-                    rate = Decimal(int(self._percent(line["taxRateId"])))
-                    net[rate] = net.get(rate, Decimal(0)) + turn * line["amount"]
-                    vat[rate] = vat.get(rate, Decimal(0)) + turn * line["tax"]
+            net, vat = self._per_rate("invoiceLines", "invoiceId", invoice["id"], turn)
             paid = turn * (invoice["grossAmount"] - invoice["balance"])
-            found.append(Booked(number, turn * invoice["grossAmount"], non_zero(net), non_zero(vat), paid))
+            found.append(Booked(number, turn * invoice["grossAmount"], net, vat, paid))
         return found
 
     # -- purchases: bills (the organization has Dutch purchase rates at 21 % and 9 % beside Billy's own) ----------
@@ -105,16 +112,10 @@ class BillyHarness(TargetHarness):
             if bill.get("suppliersInvoiceNo") != number:
                 continue
             turn = Decimal(-1) if bill["type"] == "creditNote" else Decimal(1)
-            net: dict[Decimal, Decimal] = {}
-            vat: dict[Decimal, Decimal] = {}
-            for line in self.sandbox.records("billLines", org=self.org):
-                if line["billId"] == bill["id"]:
-                    rate = Decimal(int(self._percent(line["taxRateId"])))
-                    net[rate] = net.get(rate, Decimal(0)) + turn * line["amount"]
-                    vat[rate] = vat.get(rate, Decimal(0)) + turn * line["tax"]
+            net, vat = self._per_rate("billLines", "billId", bill["id"], turn)
             total = turn * (bill["amount"] + bill["tax"])
             due = date.fromisoformat(str(bill["dueDate"])) if bill.get("dueDate") else None
-            found.append(Booked(number, total, non_zero(net), non_zero(vat), party=bill["contactName"], due_date=due))
+            found.append(Booked(number, total, net, vat, party=bill["contactName"], due_date=due))
         return found
 
     def suppliers(self) -> list[str]:

@@ -51,6 +51,10 @@ class BillyClient:
         )
         return answer if isinstance(answer, dict) else {}
 
+    def approve(self, plural: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Draft → approved, the only state change Billy allows [V]: the record as Billy now holds it."""
+        return _approved(self.write("PUT", plural, {"state": "approved"}, str(record["id"])), plural, record)
+
     def upload(self, filename: str, content_type: str, data: bytes) -> dict[str, Any]:
         """``POST /v2/files`` with the file as the raw body, named by ``X-Filename`` [V]: answers ``files``."""
         headers = {
@@ -99,6 +103,10 @@ class BillyClient:
         """A create (POST) or partial update (PUT) of one record: Billy answers every record the request changed."""
         path = f"/{plural}/{ident}" if ident else f"/{plural}"
         return dict(self.call(method, path, body={_singular(plural): body}))
+
+
+def _approved(answer: dict[str, Any], plural: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, **next((r for r in answer.get(plural) or [] if r.get("id") == record["id"]), {})}
 
 
 def first_saved(answer: dict[str, Any], plural: str, what: str) -> dict[str, Any]:

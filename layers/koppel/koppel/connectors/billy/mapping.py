@@ -249,7 +249,12 @@ def contact_body(party: Party, settings: BillySettings) -> dict[str, Any]:
         "contactNo": party.code,
     }  # fmt: skip
     body |= {key: value for key, value in optional.items() if value}
-    if party.email or party.contact_name:
-        person = {"name": party.contact_name or party.name, "isPrimary": True}
-        body["contactPersons"] = [person | ({"email": party.email.strip()} if party.email else {})]
-    return body
+    return body | contact_persons(party)
+
+
+def contact_persons(party: Party) -> dict[str, Any]:
+    """Billy keeps e-mail only on a contact's persons: the party's e-mail (and contact name) as its primary one."""
+    if not (party.email or party.contact_name):
+        return {}
+    person = {"name": party.contact_name or party.name, "isPrimary": True}
+    return {"contactPersons": [person | ({"email": party.email.strip()} if party.email else {})]}

@@ -97,9 +97,7 @@ class BillyPurchases:
                 f"lines in {VENDOR}, delete the draft, then replay",
                 vendor_message="; ".join(found),
             )
-        answer = self.client.write("PUT", "bills", {"state": "approved"}, str(bill["id"]))
-        approved = next((b for b in answer.get("bills") or [] if b.get("id") == bill["id"]), bill)
-        return _bill_ref({**bill, **approved})
+        return _bill_ref(self.client.approve("bills", bill))
 
     def _credited_bill(self, booking: Booking, contact_id: str) -> str | None:
         """The bill a supplier's credit note credits, when the document names it and Billy holds it."""

@@ -17,6 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from koppel.connectors.billy.mapping import contact_persons
 from koppel.connectors.billy.reconcile import money, sign
 from koppel.connectors.billy.settings import VENDOR, BillySettings, rate_key
 from koppel.errors import MappingError, PermanentError
@@ -201,10 +202,7 @@ def supplier_body(party: Party, settings: BillySettings) -> dict[str, Any]:
         "phone": party.phone or party.mobile, "registrationNo": registration(party.vat_number or party.coc_number),
     }  # fmt: skip
     body |= {key: value for key, value in optional.items() if value}
-    if party.email or party.contact_name:
-        person = {"name": party.contact_name or party.name, "isPrimary": True}
-        body["contactPersons"] = [person | ({"email": party.email.strip()} if party.email else {})]
-    return body
+    return body | contact_persons(party)
 
 
 def registration(text: str) -> str:

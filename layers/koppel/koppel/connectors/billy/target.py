@@ -127,10 +127,9 @@ class BillyTarget(BillyRecordSide, BillyPurchases):
                 f"VAT rulesets of its products and the contact's country in {VENDOR}, delete the draft, then replay",
                 vendor_message="; ".join(found),
             )
-        answer = self.client.write("PUT", "invoices", {"state": "approved"}, str(invoice["id"]))
-        approved = next((i for i in answer.get("invoices") or [] if i.get("id") == invoice["id"]), invoice)
+        approved = self.client.approve("invoices", invoice)
         payments.settle(self.client, booking, str(invoice["id"]))  # a paid document: paid in Billy too
-        return _ref({**invoice, **approved})
+        return _ref(approved)
 
     def _product(self, line: mapping.Planned, ruleset: str, booking: Booking) -> str:
         for product in self.client.list_all("products", {"productNo": line.product_key}):
