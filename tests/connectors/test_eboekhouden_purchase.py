@@ -19,12 +19,12 @@ from koppel.connectors.contract import PurchaseStatusReader, PurchaseTarget
 from koppel.connectors.eboekhouden import EboekhoudenBooks, EboekhoudenSettings, after_connect, build_target
 from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation
 from koppel.errors import MappingError
-from koppel.http import session_for
 from koppel.model import Line
 from koppel.preview import EmptyAccountAdapter, PlaceholderSecrets
 from koppel.services.deliver import DeliverDeps, deliver
 from tests.conformance.purchases import BY_NAME, DE_STEIGER, SCHMIDT, VAN_DIJK, purchase
 from tests.connectors.bizzcloud_builders import connection
+from tests.connectors.test_eboekhouden import _ctx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -140,16 +140,10 @@ def api(eb: EboekhoudenSandbox) -> str:
 
 
 def _target(eb: EboekhoudenSandbox, api_token: str, **settings: Any) -> EboekhoudenBooks:
-    def ctx(**more: Any) -> ConnectorContext:
-        return ConnectorContext(
-            connection=connection(),
-            settings={"api_base": eb.base_url, **settings, **more},
-            secrets={"api_token": api_token},
-            session=session_for(retries=0, timeout=(3, 10)),
-            store=MemoryConnectionStore(),
-        )
-
-    return build_target(ctx(**after_connect(build_target(ctx()))))
+    """A connected target (the chart synced), with this mapping."""
+    store = MemoryConnectionStore()
+    ids = after_connect(build_target(_ctx(eb, api_token, store, **settings)))
+    return build_target(_ctx(eb, api_token, store, **settings, **ids))
 
 
 def _deliver(target: EboekhoudenBooks, doc: SalesDocument) -> DeliveryResult:

@@ -14,7 +14,7 @@ The amounts are sent on the basis under which e-Boekhouden's own per-row VAT giv
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from koppel.connectors.eboekhouden.settings import (
     DOMESTIC_CODES,
@@ -111,17 +111,39 @@ def invoice_mutation(booking: Booking, relation_id: int, settings: EboekhoudenSe
     _check_document(doc)
     number = invoice_number(doc.number, settings)
     rows = [_row(line, doc, settings) for line in booking.lines]
-    basis, wire_rows = exact_rows(rows, _own_basis(doc), booking.total, vat_by_rate(booking))
+    basis, wire_rows = exact_rows(rows, own_basis(doc), booking.total, vat_by_rate(booking))
+    header = Header(INVOICE_SENT, ledger_id(settings.debtors, settings), relation_id, number)
+    return invoice_body(header, doc, description(doc, settings), basis, wire_rows, settings)
+
+
+class Header(NamedTuple):
+    """What an invoice mutation's header says beyond the document: its type, ledger, relation and number."""
+
+    kind: int
+    ledger_id: int
+    relation_id: int
+    number: str
+
+
+def invoice_body(
+    header: Header,
+    doc: SalesDocument,
+    text: str,
+    basis: InExVat,
+    rows: list[dict[str, Any]],
+    settings: EboekhoudenSettings,
+) -> dict[str, Any]:
+    """An invoice mutation (sent or received): its due date as the document's term, else the default term."""
     body: dict[str, Any] = {
-        "type": INVOICE_SENT,
+        "type": header.kind,
         "date": doc.issue_date.isoformat(),
-        "description": description(doc, settings)[:MAX_TEXT],
-        "ledgerId": ledger_id(settings.debtors, settings),
-        "relationId": relation_id,
-        "invoiceNumber": number,
+        "description": text[:MAX_TEXT],
+        "ledgerId": header.ledger_id,
+        "relationId": header.relation_id,
+        "invoiceNumber": header.number,
         "termOfPayment": doc.due_days if doc.due_days is not None else settings.payment_term_days,
         "inExVat": basis,
-        "rows": wire_rows,
+        "rows": rows,
     }
     if doc.reference:
         body["paymentReference"] = doc.reference[:50]
@@ -207,7 +229,7 @@ def vat_by_rate(booking: Booking) -> dict[Decimal, Decimal]:
     return totals
 
 
-def _own_basis(doc: SalesDocument) -> InExVat:
+def own_basis(doc: SalesDocument) -> InExVat:
     return "IN" if doc.prices_include_vat else "EX"
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from koppel.connectors.eboekhouden.mapping import ledger_id, percent, vat_by_rate
+from koppel.connectors.eboekhouden.mapping import Header, invoice_body, ledger_id, own_basis, percent, vat_by_rate
 from koppel.connectors.eboekhouden.settings import (
     INVOICE_RECEIVED,
     MAX_INVOICE_NUMBER,
@@ -26,7 +26,6 @@ from koppel.connectors.eboekhouden.settings import (
     PURCHASE_VAT_RATES,
     VENDOR,
     EboekhoudenSettings,
-    InExVat,
 )
 from koppel.connectors.eboekhouden.vat_basis import check_balance, exact_rows
 from koppel.connectors.kit import describe
@@ -65,21 +64,10 @@ def purchase_mutation(booking: Booking, relation_id: int, number: str, settings:
     if foreign is not None:
         rows += [_foreign_vat_row(doc, rate, vat, foreign) for rate, vat in vat_by_rate(booking).items() if vat]
     deductible = {} if foreign is not None else vat_by_rate(booking)
-    own_basis: InExVat = "IN" if doc.prices_include_vat else "EX"
-    basis, wire_rows = exact_rows(rows, own_basis, booking.total, deductible, PURCHASE_VAT_RATES)
-    body: dict[str, Any] = {
-        "type": INVOICE_RECEIVED,
-        "date": doc.issue_date.isoformat(),
-        "description": describe(settings.purchase_description_template, doc)[:MAX_TEXT],
-        "ledgerId": ledger_id(settings.creditors, settings),
-        "relationId": relation_id,
-        "invoiceNumber": number,
-        "termOfPayment": doc.due_days if doc.due_days is not None else settings.payment_term_days,
-        "inExVat": basis,
-        "rows": wire_rows,
-    }
-    if doc.reference:
-        body["paymentReference"] = doc.reference[:50]
+    basis, wire_rows = exact_rows(rows, own_basis(doc), booking.total, deductible, PURCHASE_VAT_RATES)
+    header = Header(INVOICE_RECEIVED, ledger_id(settings.creditors, settings), relation_id, number)
+    text = describe(settings.purchase_description_template, doc)
+    body = invoice_body(header, doc, text, basis, wire_rows, settings)
     check_balance(body, booking, PURCHASE_VAT_RATES)
     return body
 
