@@ -274,3 +274,36 @@ def test_a_purchase_previews_against_an_empty_organization() -> None:
     bill = adapter.recorded[3]["body"]["bill"]
     assert (bill["contactId"], bill["suppliersInvoiceNo"], bill["lines"][0]["taxRateId"]) == (
         "contacts-1", "KL-7", "purchase-rate-25")  # fmt: skip
+
+
+def _pay(billy: BillySandbox, bill_id: str, amount: str) -> None:
+    body = {"bankPayment": {"entryDate": "2026-11-25", "cashAmount": D(amount), "cashSide": "credit",
+                            "cashAccountId": billy.find("accounts", accountNo=5820)["id"],
+                            "associations": [{"subjectReference": f"bill:{bill_id}"}]}}  # fmt: skip
+    headers = {"X-Access-Token": TOKEN, "Content-Type": "application/json"}
+    paid = requests.post(f"{billy.base_url}/v2/bankPayments", data=wire.dumps(body), headers=headers, timeout=5)
+    assert paid.status_code == 200, paid.text
+
+
+def test_what_is_still_to_be_paid_of_booked_purchases_is_read_back(billy: BillySandbox) -> None:
+    # Given three booked purchases of 125.00: one paid in full, one paid 25.00 of, one untouched; and one deleted
+    target = _target(billy)
+    docs = [_purchase(f"KL-{n}", [_line("Papir", "100.00")], "125.00") for n in (1, 2, 3)]
+    refs = []
+    for doc in docs:
+        supplier = target.find_supplier(KONTORLAND) or target.create_supplier(KONTORLAND)
+        refs.append(target.post_purchase(plan_booking(doc), supplier, doc.number))
+    _pay(billy, refs[0].id, "125.00")
+    _pay(billy, refs[1].id, "25.00")
+    gone = refs[2].model_copy(update={"id": "no-such-bill", "number": "KL-9"})
+
+    # When their status is read
+    statuses = dict(target.purchase_status([*refs, gone]))
+
+    # Then the paid one is done, the others say what is open and when it falls due, the deleted one is deleted
+    assert statuses[refs[0].id] is None
+    part, open_, deleted = statuses[refs[1].id], statuses[refs[2].id], statuses["no-such-bill"]
+    assert part is not None and open_ is not None and deleted is not None
+    assert (part.status, part.amount_open, part.due_date) == ("partially_paid", D(100), date(2026, 12, 4))
+    assert (open_.status, open_.amount_open, open_.document_number) == ("open", D(125), "KL-3")
+    assert (deleted.status, deleted.document_number) == ("deleted", "KL-9")

@@ -136,7 +136,8 @@ def refresh(work: Changes, bill: Record) -> None:
         net, line["tax"] = _split(line["amount"], Decimal(rate), bill["taxMode"])
         net_total, tax_total = net_total + net, tax_total + line["tax"]
         work.put("billLines", line)
-    paid = sum((m["amount"] for m in work.org.children("balanceModifiers", "_subjectId", bill["id"])), ZERO)
+    modifiers = work.org.children("balanceModifiers", "_subjectId", bill["id"])
+    paid = sum((m["amount"] for m in modifiers if not m["isVoided"]), ZERO)
     bill.update(amount=net_total, tax=tax_total, grossAmount=net_total + tax_total)
     bill["balance"] = bill["grossAmount"] - paid
     bill["isPaid"] = bill["state"] == "approved" and bill["balance"] <= 0

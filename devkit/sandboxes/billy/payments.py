@@ -1,18 +1,18 @@
 """Bank payments on invoices (and refunds on credit notes), and the balance modifiers they leave on them.
 
-[V, https://www.billy.dk/api/ "Posting a payment for an invoice" and bankPayments / balanceModifiers]:
-``POST /v2/bankPayments`` ``{"bankPayment": {entryDate, cashAmount, cashSide, cashAccountId, associations:
-[{"subjectReference": "invoice:<id>"}]}}``; ``cashSide`` ``debit`` is a deposit (invoices), ``credit`` a
-withdrawal; ``cashAccount`` must have ``isPaymentEnabled``; ``contactId`` and ``subjectCurrencyId`` default
-from the subjects, which must share one currency; ``cashExchangeRate`` must be set when the account's currency
-differs (1 subject currency = rate account currency), else it is 1; a ``feeAmount`` needs a ``feeAccountId``,
-and on a deposit the fee also pays the subject (100 paid by 95 cash + 5 fee); an **overpayment is not refused:
-the excess goes to the contact's balance**; the subjects' ``balance`` and ``isPaid`` follow; ``isVoided`` can be
-set once and never undone; everything but ``isVoided`` is immutable.
-[I]: a payment needs approved subjects; a credit note is paid back with ``cashSide: "credit"``; the excess is
-a ``contactBalancePostings`` record in the answer; approving a credit note with ``creditedInvoiceId`` settles
-it against that invoice's balance (a balance modifier on each); ``DELETE`` removes a payment like voiding it
-(the docs list delete; a third party saw 405 without a token — not modelled).
+[V, https://www.billy.dk/api/ "Posting a payment for an invoice" and bankPayments / balanceModifiers]: ``POST
+/v2/bankPayments`` ``{"bankPayment": {entryDate, cashAmount, cashSide, cashAccountId, associations:
+[{"subjectReference": "invoice:<id>"}]}}``; ``cashSide`` ``debit`` is a deposit (invoices), ``credit`` a withdrawal
+(bills: ``bill:<id>``); ``cashAccount`` must have ``isPaymentEnabled``; ``contactId`` and ``subjectCurrencyId``
+default from the subjects, which must share one currency; ``cashExchangeRate`` must be set when the account's currency
+differs (1 subject currency = rate account currency), else it is 1; a ``feeAmount`` needs a ``feeAccountId``, and on a
+deposit the fee also pays the subject (100 paid by 95 cash + 5 fee); an **overpayment is not refused: the excess goes
+to the contact's balance**; the subjects' ``balance`` and ``isPaid`` follow; ``isVoided`` can be set once and never
+undone; everything but ``isVoided`` is immutable.
+[I]: a payment needs approved subjects; a supplier's credit note (a bill) is a deposit; a credit note is paid back
+with ``cashSide: "credit"``; the excess is a ``contactBalancePostings`` record in the answer; approving a credit note
+with ``creditedInvoiceId`` settles it against that invoice's balance (a balance modifier on each); ``DELETE`` removes
+a payment like voiding it (the docs list delete; a third party saw 405 without a token — not modelled).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from devkit.sandboxes.billy import bills
 from devkit.sandboxes.billy.amounts import ZERO
-from devkit.sandboxes.billy.invoices import refresh
+from devkit.sandboxes.billy.invoices import refresh as refresh_invoice
 from devkit.sandboxes.billy.wire import cents, invalid, money, parse_date
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from devkit.sandboxes.billy.store import Record
 
 REQUIRED = ("entryDate", "cashAmount", "cashSide", "cashAccountId")
+SUBJECTS = {"invoice": "invoices", "bill": "bills"}
 
 
 def create(work: Changes, body: dict[str, Any], cid: str) -> Record:
@@ -110,7 +112,7 @@ def settle_credit_note(work: Changes, credit_note: Record) -> None:
         return
     for subject, other in ((target, credit_note), (credit_note, target)):
         _modifier(work, f"invoice:{other['id']}", subject, amount, credit_note["entryDate"], None)
-        refresh(work, subject)
+        _refresh_subject(work, subject["id"])
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
@@ -121,15 +123,16 @@ def _subjects(work: Changes, body: dict[str, Any], cid: str) -> list[Record]:
     subjects = []
     for association in associations:
         kind, _, ident = str(association.get("subjectReference", "")).partition(":")
-        invoice = work.org.get("invoices", ident) if kind == "invoice" else None
-        if invoice is None:
+        subject = work.org.get(SUBJECTS[kind], ident) if kind in SUBJECTS else None
+        if subject is None:
             raise invalid("Unknown subject.", {"associations": f"No such subject: {kind}:{ident}"}, cid)
-        if invoice["state"] != "approved":
-            raise invalid("Only approved invoices can be paid.", {"associations": "The invoice is a draft."}, cid)
-        wanted_side = "debit" if invoice["type"] == "invoice" else "credit"
+        if subject["state"] != "approved":
+            raise invalid(f"Only approved {kind}s can be paid.", {"associations": f"The {kind} is a draft."}, cid)
+        deposit = (kind == "invoice") == (subject["type"] != "creditNote")  # money in: an invoice, a supplier's credit
+        wanted_side = "debit" if deposit else "credit"
         if body["cashSide"] != wanted_side:
             raise invalid(f"A payment for this subject has cashSide {wanted_side}.", {"cashSide": "Wrong side."}, cid)
-        subjects.append(invoice)
+        subjects.append(subject)
     if len({s["currencyId"] for s in subjects}) > 1 or len({s["contactId"] for s in subjects}) > 1:
         message = "All associations must point to subjects of the same contact and currency."
         raise invalid(message, {"associations": "Mixed subjects."}, cid)
@@ -154,7 +157,7 @@ def _apply(work: Changes, payment: Record, subjects: list[Record], amount: Decim
         share = min(left, max(subject["balance"], ZERO))
         if share > 0:
             _modifier(work, f"bankPayment:{payment['id']}", subject, share, payment["entryDate"], payment["id"])
-            refresh(work, subject)
+            _refresh_subject(work, subject["id"])
         left -= share
     return left
 
@@ -163,7 +166,7 @@ def _modifier(
     work: Changes, modifier: str, subject: Record, amount: Decimal, entry: Any, payment_id: str | None
 ) -> None:
     record = {
-        "id": work.store.new_id(), "modifierReference": modifier, "subjectReference": f"invoice:{subject['id']}",
+        "id": work.store.new_id(), "modifierReference": modifier, "subjectReference": _reference(work, subject),
         "amount": amount, "entryDate": entry, "realizedCurrencyDifference": ZERO, "isVoided": False,
         "_subjectId": subject["id"], "_paymentId": payment_id,
     }  # fmt: skip
@@ -181,7 +184,13 @@ def _overpaid(work: Changes, payment: Record, excess: Decimal, cid: str) -> None
     })  # fmt: skip
 
 
-def _refresh_subject(work: Changes, invoice_id: str) -> None:
-    invoice = work.org.get("invoices", invoice_id)
+def _refresh_subject(work: Changes, subject_id: str) -> None:
+    invoice, bill = work.org.get("invoices", subject_id), work.org.get("bills", subject_id)
     if invoice is not None:
-        refresh(work, invoice)
+        refresh_invoice(work, invoice)
+    if bill is not None:
+        bills.refresh(work, bill)
+
+
+def _reference(work: Changes, subject: Record) -> str:
+    return f"{'bill' if work.org.get('bills', subject['id']) else 'invoice'}:{subject['id']}"

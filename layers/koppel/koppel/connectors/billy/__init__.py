@@ -12,8 +12,8 @@ from koppel.connectors.billy.target import BillyTarget, build_target
 from koppel.connectors.contract import Capability, Connector, PreviewAccount
 
 AS_TARGET: tuple[Capability, ...] = (
-    "target", "purchase_booking", "attachments", "payment_status_reader", "chart_sync", "record_sync",
-    "preview_target",
+    "target", "purchase_booking", "attachments", "purchase_status_reader", "payment_status_reader", "chart_sync",
+    "record_sync", "preview_target",
 )  # fmt: skip
 AS_SOURCE: tuple[Capability, ...] = ("polled_source", "preview_source")
 CONNECTOR = Connector(

@@ -21,20 +21,20 @@ that balance: a retry reads it again and 0 means done.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from koppel.connectors.billy.reconcile import money
 from koppel.connectors.billy.settings import VENDOR
 from koppel.errors import PermanentError
+from koppel.model import PaymentStatus
 from koppel.money import ZERO
 
 if TYPE_CHECKING:
-    from datetime import date
-    from decimal import Decimal
-
     from koppel.booking import Booking
     from koppel.connectors.billy.client import BillyClient
-    from koppel.model import SalesDocument
+    from koppel.model import PaymentState, SalesDocument
 
 MODIFIERS = "invoice.balanceModifiers:embed"
 NO_CASH_ACCOUNT = (
@@ -127,3 +127,25 @@ def _cash_account(client: BillyClient, currency: str, what: str) -> str:
         f"{VENDOR} needs the exchange rate of such a payment (cashExchangeRate) and the document does not carry it. "
         f"Add a bank account in {currency} in {VENDOR} and replay, or register the payment in {VENDOR} by hand"
     )
+
+
+def status_of(invoice: dict[str, Any] | None, number: str, today: date, currency: str, now: Any) -> PaymentStatus:
+    """What is open of an invoice or a bill as Billy holds it (None: it is gone); a bill's gross is amount + tax."""
+    if invoice is None:
+        return PaymentStatus(
+            document_number=number, status="deleted", amount_open=Decimal(0), currency=currency, updated_at=now
+        )
+    balance = money(invoice.get("balance"))
+    gross = money(invoice.get("grossAmount", money(invoice.get("amount")) + money(invoice.get("tax"))))
+    due = date.fromisoformat(str(invoice["dueDate"])[:10]) if invoice.get("dueDate") else None
+    state: PaymentState
+    if invoice.get("isPaid") or balance <= 0:
+        state, balance = "paid", Decimal(0)
+    elif due is not None and due < today:
+        state = "overdue"
+    else:
+        state = "partially_paid" if balance < gross else "open"
+    return PaymentStatus(
+        document_number=number, status=state, amount_open=balance, updated_at=now, due_date=due,
+        currency=str(invoice.get("currencyId") or currency),
+    )  # fmt: skip

@@ -1,6 +1,6 @@
-"""Billy's purchase side (``contract.PurchaseTarget`` and ``AttachmentTarget``): a supplier's invoice or credit note
-becomes a bill of the supplier's contact, drafted, checked against the booking to the cent and approved; the
-original file is uploaded and attached to it once.
+"""Billy's purchase side (``contract.PurchaseTarget``, ``AttachmentTarget``, ``PurchaseStatusReader``): a supplier's
+invoice or credit note becomes a bill of the supplier's contact, drafted, checked against the booking to the cent
+and approved; the original file is uploaded and attached to it once; what is still to be paid is read back.
 
 Exactly once: Billy takes no idempotency key and does not keep a supplier's invoice number unique (one number may
 come from two suppliers), so a bill is looked up by the supplier's contact and ``suppliersInvoiceNo`` first
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from koppel.connectors.billy import payments
 from koppel.connectors.billy import purchase_mapping as bills
 from koppel.connectors.billy.client import first_saved
 from koppel.connectors.billy.settings import SYSTEM, VENDOR
@@ -19,11 +20,13 @@ from koppel.errors import PermanentError
 from koppel.model import ExternalRef
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from koppel.booking import Booking
     from koppel.connectors.billy.client import BillyClient
     from koppel.connectors.billy.settings import BillySettings
-    from koppel.connectors.contract import AttachedFile
-    from koppel.model import Party
+    from koppel.connectors.contract import AttachedFile, ConnectorContext
+    from koppel.model import Party, PaymentStatus
 
 LINES = "bill.lines:embed"
 ATTACHED = "bill.attachments:embed,attachment.file:embed"
@@ -34,6 +37,7 @@ class BillyPurchases:
 
     client: BillyClient
     settings: BillySettings
+    _ctx: ConnectorContext
 
     # -- suppliers ------------------------------------------------------------------------------------------------
     def find_supplier(self, party: Party) -> ExternalRef | None:
@@ -115,6 +119,18 @@ class BillyPurchases:
             and row.get("state") != "voided"
         ]  # fmt: skip
         return rows[0] if rows else None
+
+    # -- what is still to be paid -----------------------------------------------------------------------------------
+    def purchase_status(self, purchases: Sequence[ExternalRef]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        """Each bill read by its id: ``balance``, ``isPaid`` and ``dueDate`` [V bill fields]; None when it is paid,
+        ``deleted`` when Billy no longer has it. A bill is paid in Billy by a bank payment on ``bill:<id>``."""
+        now = self._ctx.clock()
+        for ref in purchases:
+            bill = self.client.get_one("bills", ref.id)
+            status = payments.status_of(
+                bill, ref.number or ref.id, now.date(), self.settings.organization_currency, now
+            )
+            yield ref.id, None if status.status == "paid" else status
 
     # -- the original file ----------------------------------------------------------------------------------------
     def attach(self, ref: ExternalRef, file: AttachedFile) -> None:

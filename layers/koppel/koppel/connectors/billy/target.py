@@ -16,8 +16,6 @@ balance (payments.py); a retry that finds the invoice approved and open pays it 
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from koppel.connectors.billy import mapping, payments, reconcile
@@ -34,7 +32,7 @@ if TYPE_CHECKING:
 
     from koppel.booking import Booking
     from koppel.connectors.contract import ConnectorContext
-    from koppel.model import Party, PaymentState
+    from koppel.model import Party
 
 LINES = "invoice.lines:embed"
 
@@ -164,7 +162,7 @@ class BillyTarget(BillyRecordSide, BillyPurchases):
         now = self._ctx.clock()
         for number in invoice_numbers:
             invoice = unpaid.get(number) or self._invoice(number)
-            yield number, _status(invoice, number, now.date(), self.settings.organization_currency, now)
+            yield number, payments.status_of(invoice, number, now.date(), self.settings.organization_currency, now)
 
     # -- the organization -----------------------------------------------------------------------------------------
     def after_connect(self) -> dict[str, Any]:
@@ -173,27 +171,6 @@ class BillyTarget(BillyRecordSide, BillyPurchases):
         from koppel.connectors.billy.chart import read_organization
 
         return read_organization(self)
-
-
-def _status(invoice: dict[str, Any] | None, number: str, today: date, currency: str, now: Any) -> PaymentStatus:
-    if invoice is None:
-        return PaymentStatus(
-            document_number=number, status="deleted", amount_open=Decimal(0), currency=currency, updated_at=now
-        )
-    balance = reconcile.money(invoice.get("balance"))
-    gross = reconcile.money(invoice.get("grossAmount"))
-    due = date.fromisoformat(str(invoice["dueDate"])[:10]) if invoice.get("dueDate") else None
-    state: PaymentState
-    if invoice.get("isPaid") or balance <= 0:
-        state, balance = "paid", Decimal(0)
-    elif due is not None and due < today:
-        state = "overdue"
-    else:
-        state = "partially_paid" if balance < gross else "open"
-    return PaymentStatus(
-        document_number=number, status=state, amount_open=balance, updated_at=now, due_date=due,
-        currency=str(invoice.get("currencyId") or currency),
-    )  # fmt: skip
 
 
 def _vat(text: str) -> str:
