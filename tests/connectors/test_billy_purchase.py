@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +23,7 @@ from koppel.connectors.billy import purchase_mapping as bills
 from koppel.errors import MappingError
 from koppel.http import session_for
 from koppel.model import Address, Connection, DocumentEvent, Line, Party, SalesDocument
-from koppel.preview import EmptyAccountAdapter
+from koppel.preview import EmptyAccountAdapter, preview
 from koppel.services.deliver import DeliverDeps, DeliveryResult, deliver
 
 if TYPE_CHECKING:
@@ -307,3 +308,23 @@ def test_what_is_still_to_be_paid_of_booked_purchases_is_read_back(billy: BillyS
     assert (part.status, part.amount_open, part.due_date) == ("partially_paid", D(100), date(2026, 12, 4))
     assert (open_.status, open_.amount_open, open_.document_number) == ("open", D(125), "KL-3")
     assert (deleted.status, deleted.document_number) == ("deleted", "KL-9")
+
+
+@pytest.mark.xfail(strict=True, reason="koppel.preview reads every request body as JSON, and Billy's file upload is "
+                   "the raw file (reported to the owner of koppel/preview.py)")  # fmt: skip
+def test_koppel_preview_books_a_banqup_purchase_and_uploads_its_original() -> None:
+    # Given a subcontractor's UBL invoice with VAT reverse-charged
+    name = "reverse-charge-ae.xml"
+    record = {
+        "filename": name,
+        "content": (Path(__file__).resolve().parents[1] / "fixtures" / "ubl" / name).read_bytes(),
+    }
+
+    # When it is previewed into an empty organization
+    sent = preview("banqup", "billy", record)
+
+    # Then the supplier is looked for and created, the bill drafted and approved, and the original uploaded onto it
+    assert [(r["method"], r["path"].split("?")[0]) for r in sent] == [
+        ("GET", "/v2/contacts"), ("POST", "/v2/contacts"), ("GET", "/v2/bills"), ("POST", "/v2/bills"),
+        ("PUT", "/v2/bills/bills-2"), ("GET", "/v2/bills/bills-2"), ("POST", "/v2/files"), ("POST", "/v2/attachments"),
+    ]  # fmt: skip

@@ -203,7 +203,7 @@ class PreviewOrganization:
     def __call__(self, method: str, path: str, body: Any, new_id: int) -> tuple[Any, int] | None:
         plural = path.rstrip("/").split("/")[2] if path.count("/") >= 2 else ""
         if method == "GET":
-            return {"meta": {"paging": {"page": 1, "pageCount": 1, "total": 0}}, plural: []}, 200
+            return _read(plural, path), 200
         if method == "PUT" and plural in ("invoices", "bills"):
             return {plural: [{"id": path.rsplit("/", 1)[-1], "state": "approved"}]}, 200
         if method != "POST" or not isinstance(body, dict) or len(body) != 1:
@@ -231,6 +231,13 @@ class PreviewOrganization:
             amount, tax = amount + net, tax + vat
         totals = {"amount": amount, "tax": tax, "grossAmount": amount + tax, "balance": amount + tax, "isPaid": False}
         return {"invoices": [{**invoice, **totals}], "invoiceLines": lines}
+
+
+def _read(plural: str, path: str) -> dict[str, Any]:
+    """Every list is empty; a bill read by its id is the one just booked, with nothing attached yet."""
+    if plural == "bills" and path.count("/") == 3:
+        return {"bill": {"id": path.rsplit("/", 1)[-1], "attachments": []}}
+    return {"meta": {"paging": {"page": 1, "pageCount": 1, "total": 0}}, plural: []}
 
 
 def _bill(bill: dict[str, Any]) -> dict[str, Any]:
