@@ -163,9 +163,7 @@ def test_a_file_is_uploaded_raw_and_attached_to_a_bill(sandbox: BillySandbox) ->
 
 def test_an_upload_without_a_file_name_or_an_attachment_without_an_owner_is_refused(sandbox: BillySandbox) -> None:
     # Given no X-Filename, and an attachment naming a bill that does not exist
-    nameless = requests.post(
-        f"{sandbox.base_url}/v2/files", data=b"%PDF", headers={"X-Access-Token": TOKEN}, timeout=5
-    )
+    nameless = requests.post(f"{sandbox.base_url}/v2/files", data=b"%PDF", headers={"X-Access-Token": TOKEN}, timeout=5)
     orphan = call(sandbox, "POST", "/v2/attachments", {"attachment": {"ownerReference": "bill:nope", "fileId": "x"}})
 
     # Then both are refused, and nothing is kept
