@@ -310,8 +310,6 @@ def test_what_is_still_to_be_paid_of_booked_purchases_is_read_back(billy: BillyS
     assert (deleted.status, deleted.document_number) == ("deleted", "KL-9")
 
 
-@pytest.mark.xfail(strict=True, reason="koppel.preview reads every request body as JSON, and Billy's file upload is "
-                   "the raw file (reported to the owner of koppel/preview.py)")  # fmt: skip
 def test_koppel_preview_books_a_banqup_purchase_and_uploads_its_original() -> None:
     # Given a subcontractor's UBL invoice with VAT reverse-charged
     name = "reverse-charge-ae.xml"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from koppel.ports import (
         ConnectionStore,
         DeadLetters,
+        FileStore,
         GrantStore,
         JobQueue,
         Ledger,
@@ -75,6 +76,8 @@ def _client(service: Literal["dynamodb"], endpoint_url: str | None) -> DynamoDBC
 def _client(service: Literal["kms"], endpoint_url: str | None) -> KMSClient: ...
 @overload
 def _client(service: Literal["sqs"], endpoint_url: str | None) -> SQSClient: ...
+@overload
+def _client(service: Literal["s3"], endpoint_url: str | None) -> Any: ...
 def _client(service: str, endpoint_url: str | None) -> Any:
     return _cached_client(service, endpoint_url)
 
@@ -113,6 +116,15 @@ def partner_secret_reader(settings: StoreSettings, vendor: str) -> Callable[[], 
         return dict(value) if isinstance(value, dict) else {}
 
     return read
+
+
+def file_store(settings: StoreSettings) -> FileStore | None:
+    """The bucket of original documents, when the stack has one."""
+    if not settings.FILES_BUCKET:
+        return None
+    from koppel.adapters.s3_files import S3FileStore
+
+    return S3FileStore(settings.FILES_BUCKET, _client("s3", settings.AWS_ENDPOINT_URL))
 
 
 def _own_settings(connection: Connection, system: str) -> dict[str, Any]:
@@ -157,7 +169,7 @@ def source_for(settings: StoreSettings, store: ConnectionStore, connection: Conn
 
     partner = partner_secret_reader(settings, connection.source)
     ctx = connector_context(connection, connection.source, store, partner, http_session(settings))
-    return connectors.build_source(connection.source, ctx)
+    return connectors.build_source(connection.source, dataclasses.replace(ctx, files=file_store(settings)))
 
 
 def _source_factory(settings: StoreSettings, store: ConnectionStore) -> Callable[[Connection], Source]:
@@ -384,6 +396,7 @@ def build_deliver_deps(settings: DeliverSettings, connection: Connection) -> Del
         ledger=ledger(settings),
         lease=timedelta(seconds=settings.LEASE_SECONDS),
         meter=_meter(),
+        files=file_store(settings),
         remember_written=connection.records is not None,
     )
 

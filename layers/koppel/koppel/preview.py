@@ -74,8 +74,7 @@ class EmptyAccountAdapter(BaseAdapter):
         is_credential_exchange = "x-www-form-urlencoded" in content_type or path in self.credential_paths
         body: Any = None
         if request.body and "x-www-form-urlencoded" not in content_type:
-            raw = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
-            body = json.loads(raw, parse_float=Decimal)
+            body = _readable_body(request.body, content_type)
         if is_credential_exchange:
             answer: Any = {"access_token": "preview", "token_type": "bearer", "expires_in": 3600}
             status = 200
@@ -123,6 +122,15 @@ class EmptyAccountAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing to release: no sockets are ever opened."""
+
+
+def _readable_body(raw: bytes | str, content_type: str) -> Any:
+    """A JSON body as its document; a file (an attachment upload: raw bytes or multipart) as what it is and its size,
+    never its bytes on the terminal."""
+    data = raw if isinstance(raw, bytes) else raw.encode()
+    if "json" in content_type or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
+        return json.loads(data, parse_float=Decimal)
+    return {"file": content_type or "application/octet-stream", "bytes": len(data)}
 
 
 def preview(source: str, target: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:

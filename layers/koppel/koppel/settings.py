@@ -48,6 +48,8 @@ class StoreSettings(_EnvSettings):
     LEDGER_RETENTION_DAYS: int = Field(default=400, ge=1)
     """How long a booked ledger row is kept once no path needs it (payment settled or not followed): DynamoDB's
     TTL deletes it after this. Pending and parked rows never expire."""
+    FILES_BUCKET: str = ""
+    """Where original documents are kept as claim checks; '' keeps none (a source then attaches nothing)."""
     HTTP_CONNECT_TIMEOUT: float = 3.05
     HTTP_READ_TIMEOUT: float = 20.0
     """Seconds a vendor may take to answer before the attempt counts as a timeout (and is retried safely)."""

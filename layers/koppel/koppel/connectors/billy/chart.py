@@ -206,6 +206,8 @@ class PreviewOrganization:
             return _read(plural, path), 200
         if method == "PUT" and plural in ("invoices", "bills"):
             return {plural: [{"id": path.rsplit("/", 1)[-1], "state": "approved"}]}, 200
+        if method == "POST" and plural == "files":  # a raw upload: the preview records its type and size
+            return {"files": [{"id": f"files-{new_id}", "size": (body or {}).get("bytes", 0)}]}, 201
         if method != "POST" or not isinstance(body, dict) or len(body) != 1:
             return None
         record = {**next(iter(body.values())), "id": f"{plural}-{new_id}"}
