@@ -74,7 +74,7 @@ def _resource(expression: Any) -> tuple[str, str]:
         assert RESOURCES[logical_id]["Type"] == "AWS::SecretsManager::Secret", f"Ref {logical_id} is not an ARN"
         return logical_id, ""
     if isinstance(expression, dict) and list(expression) == ["Fn::Sub"] and isinstance(expression["Fn::Sub"], str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w.-]+|/files/\*)", expression["Fn::Sub"])
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w.-]+)", expression["Fn::Sub"])
         assert match, f"unexpected resource {expression}"
         return match.group(1), match.group(2)
     raise AssertionError(f"unexpected resource expression {expression!r}")
