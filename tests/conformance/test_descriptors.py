@@ -173,7 +173,7 @@ def test_no_code_cites_documents_outside_the_repository() -> None:
 def test_an_unknown_or_shared_name_is_no_connector() -> None:
     # Given names that are not vendors, when loaded, then the error lists the known connectors
     for name in ("kit", "contract", "nosuchvendor"):
-        with pytest.raises(InputError, match="known connectors: billy, bizzcloud, ccvshop"):
+        with pytest.raises(InputError, match="known connectors: banqup, billy, bizzcloud, ccvshop"):
             connectors.load(name)
 
 

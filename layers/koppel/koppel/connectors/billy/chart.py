@@ -253,11 +253,12 @@ def _bill(bill: dict[str, Any]) -> dict[str, Any]:
             {**line, "id": f"billLines-{priority}", "billId": bill["id"], "tax": cents(amount * percent / 100)}
         )
     amount, tax = sum((line["amount"] for line in lines), Decimal(0)), sum((line["tax"] for line in lines), Decimal(0))
-    return {"bills": [{**bill, "amount": amount, "tax": tax, "balance": amount + tax}], "billLines": lines}
+    totals = {"amount": amount, "tax": tax, "grossAmount": amount + tax, "balance": amount + tax}
+    return {"bills": [{**bill, **totals}], "billLines": lines}
 
 
 def preview_totals(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
-    """What an empty organization's invoice adds up to, replayed from ``koppel preview``'s requests: (Σ net, Σ VAT,
+    """What an empty organization's invoice (or a supplier's bill) adds up to, replayed from ``koppel preview``'s requests: (Σ net, Σ VAT,
     the total), negative for a credit note. Billy computes them itself, so the requests are played again through a
     fresh empty organization, which gives the same placeholder ids as the preview did."""
     account, new_id = PreviewOrganization(), 1
@@ -266,6 +267,6 @@ def preview_totals(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, De
         answered = account(request["method"], request["path"].split("?")[0], request["body"], new_id)
         if answered is not None and answered[1] == 201:
             new_id += 1
-            invoice = (answered[0].get("invoices") or [invoice])[0]
+            invoice = (answered[0].get("invoices") or answered[0].get("bills") or [invoice])[0]
     turn = Decimal(-1) if invoice.get("type") == "creditNote" else Decimal(1)
     return turn * invoice["amount"], turn * invoice["tax"], turn * invoice["grossAmount"]
