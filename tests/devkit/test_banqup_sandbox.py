@@ -76,6 +76,12 @@ def control(sandbox: BanqupSandbox, method: str, action: str, body: Any = None) 
     return requests.request(method, f"{sandbox.base_url}/_sandbox/{action}", json=body, timeout=5)
 
 
+def seed_pdf(sandbox: BanqupSandbox, space: str, **fields: Any) -> dict[str, Any]:
+    """A PDF placed in the space over the control route, as if scanned into Banqup."""
+    body = {"spaceId": space, "contentBase64": base64.b64encode(PDF).decode(), **fields}
+    return control(sandbox, "POST", "documents", body).json()
+
+
 # -- auth -----------------------------------------------------------------------------------------------------------
 def test_client_credentials_give_a_bearer_token_that_lists_the_firms_whitelisted_spaces(sandbox: BanqupSandbox):
     # Given the firm's client id and secret, When it asks for a token and then for its spaces
@@ -231,12 +237,7 @@ def test_a_purchase_invoice_is_marked_paid_in_parts_and_the_sandbox_records_it(s
 def test_sales_invoices_take_a_payment_status_and_no_purchase_tasks(sandbox: BanqupSandbox):
     # Given a sales invoice PDF seeded over the control route
     space = space_id(sandbox, "Bakkerij Jansen BV")
-    seeded = control(
-        sandbox,
-        "POST",
-        "documents",
-        {"spaceId": space, "folder": "SALES", "contentBase64": base64.b64encode(PDF).decode(), "payableAmount": "121"},
-    ).json()
+    seeded = seed_pdf(sandbox, space, folder="SALES", payableAmount="121")
     file_path = f"{FILES.format(space)}/{seeded['id']}"
 
     # When Koppel sets it paid, and tries a purchase task on it
@@ -294,21 +295,15 @@ def test_a_firm_and_its_spaces_are_set_up_over_the_control_routes(sandbox: Banqu
 def test_a_scanned_pdf_is_processed_then_shows_its_extracted_fields_and_amount_due(sandbox: BanqupSandbox):
     # Given a scanned PDF seeded while the Document Processor is still reading it
     space = space_id(sandbox, "Bakkerij Jansen BV")
-    seeded = control(
-        sandbox,
-        "POST",
-        "documents",
-        {"spaceId": space, "contentBase64": base64.b64encode(PDF).decode(), "processingStatus": "IN_PROGRESS"},
-    ).json()
-    extraction = {"invoiceNumber": "F-7", "totalAmount": "60.50", "vatBreakdown": [{"rate": "21"}]}
+    seeded = seed_pdf(sandbox, space, processingStatus="IN_PROGRESS")
+    fields = {"invoiceNumber": "F-7", "totalAmount": "60.50", "vatBreakdown": [{"rate": "21"}]}
 
-    # When it finishes with the fields it read, and a person then sets a status the processor does not have
-    done = control(sandbox, "POST", "extraction", {"fileId": seeded["id"], "extraction": extraction}).json()
+    # When it finishes with the fields it read, and then a status the processor does not have is set
+    done = control(sandbox, "POST", "extraction", {"fileId": seeded["id"], "extraction": fields}).json()
     wrong = control(sandbox, "POST", "extraction", {"fileId": seeded["id"], "processingStatus": "MAYBE"})
     file = call(sandbox, "GET", f"{FILES.format(space)}/{seeded['id']}").json()
 
-    # Then it was in progress without fields, is now done with them and owes its total; the wrong status is refused
-    assert seeded["processingStatus"] == "IN_PROGRESS" and seeded["extraction"] is None
-    assert done["processingStatus"] == "DONE" and file["extraction"] == extraction
-    assert file["payableAmount"] == "60.50" and file["paymentStatus"] == "UNPAID"
+    # Then it was in progress without fields, is done with them and owes its total; the wrong status is refused
+    assert (seeded["processingStatus"], seeded["extraction"], done["processingStatus"]) == ("IN_PROGRESS", None, "DONE")
+    assert file["extraction"] == fields and (file["payableAmount"], file["paymentStatus"]) == ("60.50", "UNPAID")
     assert wrong.status_code == 400
