@@ -13,12 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from devkit.sandboxes.banqup.sandbox import BanqupSandbox
-from koppel.adapters.memory import MemoryConnectionStore, MemoryFileStore
+from koppel.adapters.memory import MemoryConnectionStore, MemoryFileStore, MemoryLedger, MemoryPublisher
 from koppel.connectors import ConnectorContext
 from koppel.connectors.banqup import BanqupSource, build_source, preview_events
 from koppel.errors import AuthError
 from koppel.http import session_for
-from koppel.model import Connection, DocumentEvent, SalesDocument
+from koppel.model import Connection, DocumentEvent, ExternalRef, SalesDocument
+from koppel.ports import LedgerEntry, PollJob
+from koppel.services.poll import PollDeps, poll_connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -178,6 +180,32 @@ def test_a_token_that_expires_mid_poll_is_renewed_once_and_the_poll_goes_on(worl
     assert [s.split("?")[0] for s in world.seen].count(
         f"GET /datastore/documents/transaction/v1/spaces/{world.space}/files"
     ) == 3
+
+
+def test_the_scheduled_poll_downloads_only_files_the_ledger_has_not_booked(world: World) -> None:
+    # Given a purchase invoice in Banqup and the connection's scheduled poll, with a ledger and a queue
+    file_id = world.add(UBL, hours=-1)
+    ctx = world.context()
+    world.store.put(ctx.connection)
+    ledger, publisher = MemoryLedger(), MemoryPublisher()
+    deps = PollDeps(
+        connections=world.store, publisher=publisher, source_for=lambda _: build_source(ctx), ledger=ledger,
+        clock=world.clock.moment,
+    )  # fmt: skip
+    job = PollJob(connection_id=ctx.connection.connection_id, is_backfill=True, since=T0 - timedelta(days=1), until=T0)
+
+    # When it polls, the target books the invoice, and it polls the same window again
+    poll_connection(job, deps)
+    [event] = publisher.sent["snelstart"]
+    now = world.clock.moment()
+    claim = ledger.claim(LedgerEntry.pending("bakkerij-jansen", "snelstart", event.event_id, now, now), now)
+    ledger.mark_posted(claim.entry, ExternalRef(system="snelstart", id="1"), now)
+    world.seen.clear()
+    poll_connection(job, deps)
+
+    # Then the file was queued once, and the second poll listed it without downloading it again
+    assert event.event_id == f"banqup:file:{file_id}" and len(publisher.sent["snelstart"]) == 1
+    assert not [s for s in world.seen if "/storage/" in s or f"/files/{file_id}" in s]
 
 
 def test_a_space_that_did_not_whitelist_the_app_says_whom_to_ask(world: World) -> None:
