@@ -206,8 +206,8 @@ class PreviewOrganization:
             return _read(plural, path), 200
         if method == "PUT" and plural in ("invoices", "bills"):
             return {plural: [{"id": path.rsplit("/", 1)[-1], "state": "approved"}]}, 200
-        if method == "POST" and plural == "files":  # a raw upload: the preview records its type and size
-            return {"files": [{"id": f"files-{new_id}", "size": (body or {}).get("bytes", 0)}]}, 201
+        if method == "POST" and plural == "files":  # a raw upload, which the preview records as its type and size
+            body = {"file": {"size": (body or {}).get("bytes", 0)}}
         if method != "POST" or not isinstance(body, dict) or len(body) != 1:
             return None
         record = {**next(iter(body.values())), "id": f"{plural}-{new_id}"}
@@ -258,9 +258,9 @@ def _bill(bill: dict[str, Any]) -> dict[str, Any]:
 
 
 def preview_totals(requests: list[dict[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
-    """What an empty organization's invoice (or a supplier's bill) adds up to, replayed from ``koppel preview``'s requests: (Σ net, Σ VAT,
-    the total), negative for a credit note. Billy computes them itself, so the requests are played again through a
-    fresh empty organization, which gives the same placeholder ids as the preview did."""
+    """What an empty organization's invoice (or a supplier's bill) adds up to, replayed from ``koppel preview``'s
+    requests: (Σ net, Σ VAT, the total), negative for a credit note. Billy computes them itself, so the requests are
+    played again through a fresh empty organization, which gives the same placeholder ids as the preview did."""
     account, new_id = PreviewOrganization(), 1
     invoice: dict[str, Any] = {}
     for request in requests:
