@@ -341,3 +341,15 @@ def test_a_purchase_previews_into_an_empty_administratie() -> None:
     ]  # fmt: skip
     [booked] = [r["body"] for r in adapter.recorded if r["path"].endswith("/inkoopboekingen") and r["body"]]
     assert booked["boekingsregels"] == GOLDEN["domestic_two_rates"]["boekingsregels"]
+
+
+def test_a_new_supplier_takes_the_term_its_invoice_gives(api) -> None:
+    # Given an empty administratie and a supplier whose invoice falls due 14 days after it was issued
+    _token(api)
+    api.post(f"{API}/relaties", status=201, json=relatie("Groothandel Van Dijk BV"))
+
+    # When Van Dijk is created from that invoice
+    build_target(_ctx(requests.Session())).create_supplier(VAN_DIJK.model_copy(update={"payment_term_days": 14}))
+
+    # Then its krediettermijn is 14 days, so SnelStart's due date is the invoice's own
+    assert json.loads(api.calls[-1].request.body)["krediettermijn"] == 14

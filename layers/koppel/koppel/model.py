@@ -75,6 +75,9 @@ class Party(Canonical):
     iban: str = ""
     billing_address: Address = Address()
     delivery_address: Address | None = None
+    payment_term_days: int | None = Field(default=None, ge=0)
+    """The term this party's documents give (a supplier's invoice: due date − issue date): a target that derives a
+    purchase's due date from the supplier's own term (SnelStart) gives it to a supplier it creates."""
 
 
 LineKind = Literal["goods", "shipping", "payment_fee", "extra_cost", "discount", "rounding"]

@@ -21,6 +21,7 @@ from koppel.ubl.reconcile import TaxTotal, Totals, reconcile
 if TYPE_CHECKING:
     from datetime import date
 
+    from koppel.model import Party
     from koppel.ubl.lines import Taxed
     from koppel.ubl.parse import Node
 
@@ -59,7 +60,7 @@ def read_ubl(data: bytes, *, ours: Literal["buyer", "seller"], source_id: str) -
         due_days=due_days,
         currency=currency,
         prices_include_vat=False,
-        party=read_party(supplier, iban=payee_iban(root)) if purchase else read_party(customer),
+        party=_with_term(read_party(supplier, iban=payee_iban(root)), due_days) if purchase else read_party(customer),
         lines=(*lines, *extra, *rounding),
         total=sign * (totals.tax_inclusive + totals.rounding),
         total_vat=sign * tax.amount,
@@ -89,6 +90,11 @@ def _prepaid(prepaid: Decimal, sign: Decimal, issue_date: date) -> tuple[Payment
     if prepaid <= 0:
         return ()
     return (Payment(method="other", amount=sign * prepaid, paid_on=issue_date, description="Prepaid"),)
+
+
+def _with_term(supplier: Party, due_days: int | None) -> Party:
+    """The supplier's invoice states its term: a supplier created from it gets that term as its own."""
+    return supplier.model_copy(update={"payment_term_days": due_days}) if due_days is not None else supplier
 
 
 def _due_days(root: Node, issue_date: date) -> tuple[int | None, tuple[str, ...]]:

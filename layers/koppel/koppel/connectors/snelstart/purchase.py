@@ -101,7 +101,10 @@ class SnelstartPurchaseTarget(SnelstartTarget):
         return None
 
     def create_supplier(self, party: Party) -> ExternalRef:
-        body = self._relatie_body(party, "Leverancier", self.settings.supplier_payment_term_days)
+        # SnelStart derives a purchase's due date from the supplier's krediettermijn: the invoice's own term first.
+        term = party.payment_term_days
+        term = self.settings.supplier_payment_term_days if term is None else term
+        body = self._relatie_body(party, "Leverancier", term)
         created = parse(_Leverancier, self.call("POST", "/relaties", body=body), "POST /relaties")
         return ExternalRef(system=SYSTEM, id=created.id, number=_number(created.relatiecode))
 
