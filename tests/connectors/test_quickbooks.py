@@ -263,11 +263,14 @@ def server() -> Iterator[QuickbooksSandbox]:
 
 
 class Company:
-    """A fresh UK company, connected: its realm, the grant in a store, and a target built after the chart sync."""
+    """A fresh company (UK unless ``vat_codes`` say otherwise), connected: its realm, the grant in a store, and a
+    target built after the chart sync."""
 
-    def __init__(self, sandbox: QuickbooksSandbox, **settings: Any) -> None:
+    def __init__(
+        self, sandbox: QuickbooksSandbox, vat_codes: Any = None, currency: str = "GBP", **settings: Any
+    ) -> None:
         self.sandbox = sandbox
-        self.realm = sandbox.add_company("Koppel Test Ltd")
+        self.realm = sandbox.add_company("Koppel Test Ltd", currency=currency, vat_codes=vat_codes)
         sandbox.add_client(*CLIENT)
         self.store = MemoryConnectionStore()
         answer = sandbox.issue_tokens(self.realm, CLIENT[0])

@@ -21,7 +21,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.quickbooks.sales import NO_VAT_RATE, TAX_MODES, ZERO, SalesForm, _date, _stated_tax, number
+from devkit.sandboxes.quickbooks.sales import NO_VAT_RATE, ZERO, SalesForm, _date, _stated_tax, number
 from devkit.sandboxes.quickbooks.wire import business, cents, required, validation
 
 if TYPE_CHECKING:
@@ -48,17 +48,7 @@ class PurchaseForm(SalesForm):
         vendor = self.company.ref("Vendor", row.get("VendorRef"), "VendorRef")
         row["VendorRef"] = {"value": vendor["Id"], "name": vendor["DisplayName"]}
         row["APAccountRef"] = self._payable(row.get("APAccountRef"))
-        mode = row.get("GlobalTaxCalculation")
-        if mode is None and self.require_mode:
-            raise business(NO_VAT_RATE, "GlobalTaxCalculation")
-        mode = mode or "TaxExcluded"
-        if mode not in TAX_MODES:
-            raise business(f"GlobalTaxCalculation {mode} is not one of {', '.join(TAX_MODES)}", "GlobalTaxCalculation")
-        row["GlobalTaxCalculation"] = mode
-        self._currency(row)
-        lines = row.get("Line")
-        if not isinstance(lines, list) or not lines:
-            raise required("Line")
+        mode, lines = self._mode_and_lines(row)
         row["Line"] = [self._expense_line(line, index) for index, line in enumerate(lines, start=1)]
         subtotal = sum((line["Amount"] for line in row["Line"]), ZERO)
         tax_lines = self._tax(row["Line"], subtotal, ZERO, mode)

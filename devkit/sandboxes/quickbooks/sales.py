@@ -71,8 +71,7 @@ def _amount_mismatch(supplied: Decimal) -> Fault:
 class SalesForm:
     """Checks and completes one Invoice or CreditMemo body for a company."""
 
-    detail_type = "SalesItemLineDetail"
-    rate_list = "SalesTaxRateList"
+    detail_type, rate_list = "SalesItemLineDetail", "SalesTaxRateList"  # a PurchaseForm's differ
 
     def __init__(self, company: Company, entity: str, *, require_mode: bool = True, today: date) -> None:
         self.company = company
@@ -85,6 +84,14 @@ class SalesForm:
         row.pop("sparse", None)
         customer = self.company.ref("Customer", row.get("CustomerRef"), "CustomerRef")
         row["CustomerRef"] = {"value": customer["Id"], "name": customer["DisplayName"]}
+        mode, lines = self._mode_and_lines(row)
+        items, discounts = self._lines(lines, mode)
+        self._totals(row, items, discounts, mode, paid)
+        self._dates(row, customer)
+        return row
+
+    def _mode_and_lines(self, row: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The tax mode (checked, defaulted where the company allows), the currency checked, the lines present."""
         mode = row.get("GlobalTaxCalculation")
         if mode is None and self.require_mode:
             raise business(NO_VAT_RATE, "GlobalTaxCalculation")
@@ -96,10 +103,7 @@ class SalesForm:
         lines = row.get("Line")
         if not isinstance(lines, list) or not lines:
             raise required("Line")
-        items, discounts = self._lines(lines, mode)
-        self._totals(row, items, discounts, mode, paid)
-        self._dates(row, customer)
-        return row
+        return mode, lines
 
     def _currency(self, row: dict[str, Any]) -> None:
         code = (row.get("CurrencyRef") or {}).get("value") or self.company.currency

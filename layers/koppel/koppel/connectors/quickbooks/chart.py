@@ -136,12 +136,15 @@ PREVIEW_CODES = {
     "2": ("1", "20"),
     "3": ("3", "5"),
     "4": ("5", "0"),
+    "5": ("7", "0"),
     "6": ("9", "0"),
+    "8": ("17", "0"),
     "9": ("13", "21"),
     "10": ("15", "9"),
 }
-"""TaxCode id → (TaxRate id, percent): the UK codes 20.0% S, 5.0% R, 0.0% Z and 0.0% ECG, and two codes at the
-Dutch 21 % and 9 % (QuickBooks is not sold in the Netherlands; they let a Dutch shop's document preview)."""
+"""TaxCode id → (TaxRate id, percent): the UK codes 20.0% S, 5.0% R, 0.0% Z, Exempt, 0.0% ECG and a reverse charge
+code, and two codes at the Dutch 21 % and 9 % (QuickBooks is not sold in the Netherlands; they let a Dutch shop's
+document preview). Purchases use the same percentages (a self-assessing code's two rates cancel to 0)."""
 
 
 def preview_settings() -> dict[str, Any]:
@@ -152,11 +155,15 @@ def preview_settings() -> dict[str, Any]:
         "item_id": "1",
         "home_currency": "EUR",
         "multicurrency": True,
+        "purchase_tax_codes": {"20": "2", "5": "3", "0": "4", "21": "9", "9": "10"},
+        "purchase_tax_code_rates": {code: {rate: pct} for code, (rate, pct) in PREVIEW_CODES.items()},
+        "purchase_category_tax_codes": {"intra_eu": "6", "reverse_charge": "8", "exempt": "5"},
+        "expense_account_id": "7",
     }
 
 
 def preview_answer(method: str, path: str, body: Any, new_id: int) -> tuple[Any, int] | None:
-    """No customers and no invoices; what is created gets the next id, an invoice QuickBooks' own totals."""
+    """No customers, vendors, invoices or bills; what is created gets the next id, a form QuickBooks' own totals."""
     entity = path.rstrip("/").rsplit("/", 1)[-1]
     if method == "GET" and entity == "query":
         return {"QueryResponse": {}}, 200
@@ -164,19 +171,25 @@ def preview_answer(method: str, path: str, body: Any, new_id: int) -> tuple[Any,
         return {"Customer": {"Id": entity, "SyncToken": "0", "DisplayName": "preview", "Active": True}}, 200
     if method != "POST" or not isinstance(body, dict):
         return None
-    if entity == "customer":
-        return {"Customer": {**body, "Id": str(new_id), "SyncToken": "0", "Active": True}}, 201
-    if entity in ("invoice", "creditmemo"):
-        name = "Invoice" if entity == "invoice" else "CreditMemo"
-        return {name: {**body, "Id": str(new_id), "SyncToken": "0", "TotalAmt": _preview_total(body)}}, 201
-    return None
+    created = {"Id": str(new_id), "SyncToken": "0"}
+    answers = {
+        "upload": {"AttachableResponse": [{"Attachable": created}]},  # the multipart body is recorded as a file
+        **{entity: {name: {**body, **created, "Active": True}} for entity, name in _NAMES.items()},
+        **{entity: {name: {**body, **created, "TotalAmt": _preview_total(body)}} for entity, name in _FORMS.items()},
+    }
+    return (answers[entity], 201) if entity in answers else None
+
+
+_NAMES = {"customer": "Customer", "vendor": "Vendor"}
+_FORMS = {"invoice": "Invoice", "creditmemo": "CreditMemo", "bill": "Bill", "vendorcredit": "VendorCredit"}
 
 
 def _preview_total(body: dict[str, Any]) -> Decimal:
     bases: dict[str, Decimal] = defaultdict(Decimal)
     for line in body.get("Line") or []:
-        if line.get("DetailType") == "SalesItemLineDetail":
-            bases[line["SalesItemLineDetail"]["TaxCodeRef"]["value"]] += Decimal(str(line["Amount"]))
+        kind = line.get("DetailType")
+        if kind in ("SalesItemLineDetail", "AccountBasedExpenseLineDetail"):
+            bases[line[kind]["TaxCodeRef"]["value"]] += Decimal(str(line["Amount"]))
     stated = (body.get("TxnTaxDetail") or {}).get("TotalTax")
     percent = {code: Decimal(pct) for code, (_, pct) in PREVIEW_CODES.items()}
     tax = sum((base * percent.get(code, Decimal(0)) / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP")

@@ -166,7 +166,7 @@ def vendor_numbers(vendor: dict[str, Any]) -> dict[str, str]:
     """The VAT and KvK numbers a Vendor holds: from its Notes, and its TaxIdentifier where it is not masked."""
     found: dict[str, str] = {}
     for key, label in NOTE_KEYS.items():
-        match = re.search(rf"(?im)^{re.escape(label)}\s*:\s*(\S+)", str(vendor.get("Notes") or ""))
+        match = re.search(rf"(?im)^{re.escape(label)}\s*:\s*(.+)$", str(vendor.get("Notes") or ""))
         if match:
             found[key] = plain(match.group(1))
     tax_id = str(vendor.get("TaxIdentifier") or "")
