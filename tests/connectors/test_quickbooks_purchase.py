@@ -220,6 +220,31 @@ def test_a_file_is_attached_once_and_a_refused_file_is_refused_in_quickbooks_wor
     assert [row["FileName"] for row in company.sandbox.entities(company.realm, "Attachable")] == ["F-1001.pdf"]
 
 
+def test_what_is_still_to_be_paid_of_booked_purchases_is_read_back(company: Company) -> None:
+    # Given four bills of 175.50: one fell due in 2020, one falls due in 2099 and was paid 75.50 of, one was paid in
+    # full and one was deleted
+    target = company.target()
+    supplier = target.create_supplier(VAN_DIJK)
+    issued = [date(2020, 1, 1), date(2099, 1, 1), date(2026, 11, 20), date(2026, 11, 20)]
+    refs = [target.post_purchase(plan_booking(TWO_RATES.model_copy(update={"number": f"F-{n}", "issue_date": day})),
+                                 supplier, f"r{n}") for n, day in enumerate(issued)]  # fmt: skip
+    company.sandbox.pay_bill(company.realm, refs[1].id, "75.50")
+    company.sandbox.pay_bill(company.realm, refs[2].id, "175.50")
+    company.sandbox.delete(company.realm, "Bill", refs[3].id)
+
+    # When their status is read
+    statuses = dict(target.purchase_status(refs))
+
+    # Then the first is overdue in full, the second partly paid, the third needs nothing, the fourth is deleted
+    seen = {ident: (s.status, s.amount_open, s.due_date) if s else None for ident, s in statuses.items()}
+    assert seen == {
+        refs[0].id: ("overdue", D("175.50"), date(2020, 1, 31)),
+        refs[1].id: ("partially_paid", D("100.00"), date(2099, 1, 31)),
+        refs[2].id: None,
+        refs[3].id: ("deleted", D(0), None),
+    }
+
+
 def test_koppel_preview_books_a_banqup_purchase_into_an_empty_company() -> None:
     # Given a subcontractor's UBL invoice with VAT reverse-charged
     record = {"filename": "reverse-charge-ae.xml", "content": (UBL / "reverse-charge-ae.xml").read_bytes()}

@@ -161,6 +161,18 @@ class SeedingMixin:
             finally:
                 self._flush(company)
 
+    def pay_bill(self, realm: str, bill_id: str, amount: Decimal | str | int) -> dict[str, Any]:
+        """The company pays (part of) a supplier's bill: its Balance falls and it links a BillPayment, as QuickBooks
+        shows one [I: the sandbox keeps no BillPayment entity of its own]."""
+        with self._lock:
+            company = self.companies[realm]
+            bill = company.get("Bill", bill_id)
+            bill["Balance"] = Decimal(bill["Balance"]) - Decimal(str(amount))
+            bill.setdefault("LinkedTxn", []).append({"TxnId": company.next_id("BillPayment"), "TxnType": "BillPayment"})
+            company.touch("Bill", bill, self._now())
+            self._flush(company)
+            return copy.deepcopy(bill)
+
     def void(self, realm: str, entity: str, ident: str) -> dict[str, Any]:
         return self._operate(realm, entity, ident, "void")
 

@@ -19,6 +19,7 @@ CONNECTOR = Connector(
             "target",
             "purchase_booking",
             "attachments",
+            "purchase_status_reader",
             "party_updates",
             "payment_status_reader",
             "payment_changes",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,13 @@ from koppel.connectors.quickbooks.client import fault_code
 from koppel.connectors.quickbooks.mapping import doc_number, quote
 from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, SYSTEM, VENDOR
 from koppel.errors import PermanentError
-from koppel.model import ExternalRef
+from koppel.model import ExternalRef, PaymentStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from koppel.booking import Booking
-    from koppel.connectors.contract import AttachedFile
+    from koppel.connectors.contract import AttachedFile, ConnectorContext
     from koppel.connectors.quickbooks.client import QuickbooksClient
     from koppel.connectors.quickbooks.settings import QuickbooksSettings
     from koppel.model import Party
@@ -55,10 +58,12 @@ class _Purchase(VendorReply):
 
 
 class PurchaseBooks:
-    """``PurchaseTarget`` and ``AttachmentTarget`` for one company; mixed into ``QuickbooksTarget``."""
+    """``PurchaseTarget``, ``PurchaseStatusReader`` and ``AttachmentTarget`` for one company; mixed into
+    ``QuickbooksTarget``."""
 
     client: QuickbooksClient
     settings: QuickbooksSettings
+    _ctx: ConnectorContext
 
     # -- suppliers --------------------------------------------------------------------------------------------------
     def find_supplier(self, party: Party) -> ExternalRef | None:
@@ -126,7 +131,8 @@ class PurchaseBooks:
         entity = buying.purchase_entity(booking)
         number = doc_number(booking.document.number)
         # QuickBooks' query language, not SQL: the entity is ours, both values went through quote
-        query = f"SELECT * FROM {entity} WHERE DocNumber = {quote(number)} AND VendorRef = {quote(supplier.id)}"  # nosec B608
+        keys = f"DocNumber = {quote(number)} AND VendorRef = {quote(supplier.id)}"
+        query = f"SELECT * FROM {entity} WHERE {keys}"  # nosec B608
         rows = [
             parse_reply(_Purchase, row, f"the {entity} query", VENDOR)
             for row in self.client.query(query).get(entity) or []
@@ -153,6 +159,34 @@ class PurchaseBooks:
     def _purchase_ref(self, entity: str, form: _Purchase) -> ExternalRef:
         url = f"{self.settings.app_url.rstrip('/')}/app/{_PAGES[entity]}?txnId={form.Id}"
         return ExternalRef(system=SYSTEM, id=form.Id, number=form.DocNumber, url=url)
+
+    # -- what is still to be paid -----------------------------------------------------------------------------------
+    def purchase_status(self, purchases: Sequence[ExternalRef]) -> Iterator[tuple[str, PaymentStatus | None]]:
+        """Each booked Bill read by its id, 50 to a query: its ``Balance`` is what is still to be paid (0: paid in
+        full, None); one no longer found is deleted. A VendorCredit's balance is credit left, not a debt: None."""
+        from koppel.connectors.quickbooks.target import _IN_CHUNK, _Form, _state
+
+        bills = [ref.id for ref in purchases if "/app/vendorcredit?" not in (ref.url or "")]
+        found: dict[str, _Form] = {}
+        for start in range(0, len(bills), _IN_CHUNK):
+            listed = ", ".join(quote(ident) for ident in bills[start : start + _IN_CHUNK])
+            # QuickBooks' query language, not SQL: every id went through quote
+            query = f"SELECT * FROM Bill WHERE Id IN ({listed}) MAXRESULTS 1000"  # nosec B608
+            rows = self.client.query(query).get("Bill") or []
+            found |= {form.Id: form for form in (parse_reply(_Form, row, "the bill query", VENDOR) for row in rows)}
+        now = self._ctx.clock()
+        for ref in purchases:
+            form = found.get(ref.id)
+            if ref.id not in bills or (form is not None and form.Balance <= 0):
+                yield ref.id, None
+                continue
+            state = _state(form, now.date().isoformat()) if form else "deleted"
+            yield ref.id, PaymentStatus(
+                document_number=form.DocNumber if form else ref.number or ref.id, source_id=None, status=state,
+                amount_open=form.Balance if form else Decimal(0),
+                currency=(form.CurrencyRef.value if form else "") or self.settings.home_currency or "EUR",
+                updated_at=now, due_date=date.fromisoformat(form.DueDate[:10]) if form and form.DueDate else None,
+            )  # fmt: skip
 
     # -- attachments ------------------------------------------------------------------------------------------------
     def attach(self, ref: ExternalRef, file: AttachedFile) -> None:
