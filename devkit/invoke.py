@@ -6,9 +6,10 @@ The local stack (moto + the template's resources) starts with the vendor sandbox
 events name is seeded first: the connection ``demo-shop`` (CCV Shop → SnelStart, SnelStart activated, holding the
 order the webhook names), ``demo-kassa`` (Bizzcloud → e-Boekhouden, holding the invoice the deliver and write-back
 events name), ``demo-deals`` (Pipedrive → QuickBooks Online, both OAuth consents given, deal 801 booked and deal
-802 waiting for its button), the owner's start link and the pending activation the connect events carry. Then the
-handler runs
-with the environment the template gives its function, and its answer is printed as JSON.
+802 waiting for its button), ``demo-crm`` (Simply CRM ↔ Billy), ``demo-inbox`` (an accounting firm's client space in
+Banqup → Billy, holding the purchase invoice the Banqup write-back event marks paid), the owner's start link and the
+pending activation the connect events carry. Then the handler runs with the environment the template gives its
+function, and its answer is printed as JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from devkit.local import LocalStack
 from devkit.stack import TEMPLATE, functions_of, load_template
 
 if TYPE_CHECKING:
+    from devkit.sandboxes.banqup.sandbox import BanqupSandbox
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
     from devkit.sandboxes.eboekhouden.sandbox import EboekhoudenSandbox
@@ -106,6 +108,7 @@ class EventWorld:
     """The local stack and every vendor sandbox, seeded with what the recorded events name."""
 
     def __init__(self) -> None:
+        from devkit.sandboxes.banqup.sandbox import BanqupSandbox
         from devkit.sandboxes.billy.sandbox import BillySandbox
         from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
         from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
@@ -124,6 +127,7 @@ class EventWorld:
         self.quickbooks: QuickbooksSandbox = QuickbooksSandbox()
         self.crm: SimplyCrmSandbox = SimplyCrmSandbox()
         self.billy: BillySandbox = BillySandbox()
+        self.banqup: BanqupSandbox = BanqupSandbox()
         self.koppelsleutel = ""
         self.api_token = ""
 
@@ -131,7 +135,7 @@ class EventWorld:
     def sandboxes(self) -> tuple[Any, ...]:
         return (
             self.ccv, self.snelstart, self.eboekhouden, self.bizzcloud, self.pipedrive, self.quickbooks, self.crm,
-            self.billy,
+            self.billy, self.banqup,
         )  # fmt: skip
 
     def __enter__(self) -> EventWorld:
@@ -157,6 +161,7 @@ class EventWorld:
 
     # -- the seed -----------------------------------------------------------------------------------------
     def seed(self) -> None:
+        from devkit.koppelingen.banqup.seed import seed_demo_inbox
         from devkit.koppelingen.bizzcloud_eboekhouden.seed import seed_demo_kassa
         from devkit.koppelingen.pipedrive_quickbooks.seed import seed_demo_deals
         from devkit.koppelingen.simplycrm_billy.seed import seed_demo_crm
@@ -168,6 +173,7 @@ class EventWorld:
         self.api_token = seed_demo_kassa(self.bizzcloud, self.eboekhouden)
         self._seed_grants()
         seed_demo_crm(self.crm, self.billy)
+        seed_demo_inbox(self.banqup, self.billy)
 
     def _seed_demo_shop(self) -> None:
         from devkit.koppelingen.ccvshop_snelstart.seed import seed_demo_shop

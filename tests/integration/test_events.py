@@ -48,6 +48,19 @@ def _paid_in_bizzcloud(world: EventWorld, answer: dict[str, Any]) -> None:
     assert [m["payment_state"] for m in world.bizzcloud.records("account.move", ["payment_state"])] == ["paid"]
 
 
+def _marked_paid_in_banqup(world: EventWorld, answer: dict[str, Any]) -> None:
+    from devkit.koppelingen.banqup.seed import PAID_FILE
+
+    assert answer == {"batchItemFailures": []}
+    # Banqup's purchase invoice is marked paid with what Billy shows as paid: all of its 4,747.50 DKK
+    [mark] = world.banqup.paid_marks()
+    assert (mark["fileId"], mark["action"], Decimal(str(mark["body"]["amount"]))) == (
+        PAID_FILE,
+        "mark-as-paid",
+        Decimal("4747.50"),
+    )
+
+
 def _enqueued(world: EventWorld, answer: dict[str, Any]) -> None:
     assert answer["statusCode"] == 202
     assert _body(answer)["event_ids"] == ["ccvshop:order:339493812:completed"]
@@ -69,7 +82,7 @@ def _answered(status: int, saying: str, *, location: str = "") -> Callable[[Even
 
 def _scheduled(world: EventWorld, answer: dict[str, Any]) -> None:
     # demo-deals is not due: its seed let the schedule fire a moment ago (its target sync read QuickBooks' tax codes)
-    assert answer == {"scheduled": ["demo-crm", "demo-kassa", "demo-shop"]}
+    assert answer == {"scheduled": ["demo-crm", "demo-inbox", "demo-kassa", "demo-shop"]}
 
 
 def _invoices(world: EventWorld) -> dict[str, dict[str, Any]]:
@@ -156,6 +169,7 @@ EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "deliver__order_completed.json": _booked_in_snelstart,
     "deliver__eboekhouden_invoice.json": _booked_in_eboekhouden,
     "deliver__bizzcloud_payment_status.json": _paid_in_bizzcloud,
+    "deliver__banqup_payment_status.json": _marked_paid_in_banqup,
     "ingest_webhook__bad_signature.json": _answered(401, "could not be verified"),
     "ingest_webhook__ccvshop_status_changed.json": _enqueued,
     "ingest_webhook__quickbooks_notice.json": _read_back,
