@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.bench import coldstart, cost, cpu, latency, quickbooks_drain, ratelimit, schedule, throughput
+from devkit.bench import coldstart, cost, cpu, latency, quickbooks_drain, ratelimit, schedule, throughput, ubl
 from devkit.bench.world import BenchWorld
 
 if TYPE_CHECKING:
@@ -53,6 +53,16 @@ def test_import_time_is_charged_to_package_groups() -> None:
     assert coldstart.package_of("aws_lambda_powertools.utilities.batch.base") == "aws_lambda_powertools.utilities.batch"
     assert coldstart.package_of("koppel.connectors.snelstart") == "koppel.connectors.snelstart"
     assert coldstart.package_of("botocore.client") == "botocore"
+
+
+def test_ubl_reading_runs_on_the_fixtures_and_a_generated_large_invoice_that_adds_up() -> None:
+    # When the everyday invoices are read once and a 50-line invoice is generated and read
+    result = ubl.measure_ubl(rounds=1, lines=50, say=quiet)
+
+    # Then each everyday fixture was read and planned, and the large one booked (its sums check to the cent)
+    assert result.documents == len(ubl.EVERYDAY)
+    assert result.per_document_ms > 0 and result.large_ms > 0 and result.large_peak_mb > 0
+    assert result.large_lines == 50 and result.large_bytes > 50 * 400
 
 
 def test_cpu_per_order_runs_on_a_handful_of_orders() -> None:
