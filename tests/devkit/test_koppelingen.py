@@ -13,14 +13,19 @@ from devkit.chaos.__main__ import sizes
 from devkit.koppelingen import KOPPELINGEN, UnknownKoppeling, find
 
 ROOT = Path(__file__).resolve().parents[2]
+BANQUP_PAIRS = ["banqup_snelstart", "banqup_eboekhouden", "banqup_quickbooks", "banqup_billy"]
 PACKAGE_FILES = ("__init__.py", "scenarios.py", "demo.py", "chaos.py", "report.py", "seed.py")
 
 
 def test_the_registry_lists_every_pair_each_with_its_package() -> None:
     # Given the registry
     names = [k.name for k in KOPPELINGEN]
-    # Then it lists CCV Shop → SnelStart first (`make chaos` runs it first, the largest), then the others
-    assert names == ["ccvshop_snelstart", "bizzcloud_eboekhouden", "pipedrive_quickbooks", "simplycrm_billy"]
+    # Then it lists CCV Shop → SnelStart first (`make chaos` runs it first, the largest), then the others, Banqup's
+    # four pairs last: only the first of them plays in `make demo` (the firm's part), each has its own chaos run
+    assert names == [
+        "ccvshop_snelstart", "bizzcloud_eboekhouden", "pipedrive_quickbooks", "simplycrm_billy", *BANQUP_PAIRS
+    ]  # fmt: skip
+    assert [k.name for k in KOPPELINGEN if k.in_demo] == names[:5]
     for koppeling in KOPPELINGEN:
         assert koppeling.name == f"{koppeling.source}_{koppeling.target}"
         # And each pair's package holds the same files, with a demo part and a chaos plug-in
@@ -36,8 +41,8 @@ def test_the_default_chaos_run_plays_every_pair_and_n_keeps_their_shares() -> No
     # Given every pair (what `make chaos` plays without KOPPELING)
     pairs = list(KOPPELINGEN)
     # Then without N each runs at its own size, and with N the largest runs N and the others their share of it
-    assert sizes(pairs, None) == [2000, 300, 200, 120]
-    assert sizes(pairs, 200) == [200, 30, 20, 12]
+    assert sizes(pairs, None) == [2000, 300, 200, 120, 150, 150, 150, 150]
+    assert sizes(pairs, 200) == [200, 30, 20, 12, 15, 15, 15, 15]
     # And one pair runs exactly N
     assert sizes([find("bizzcloud_eboekhouden")], 60) == [60]
 
@@ -47,7 +52,9 @@ def test_an_unknown_pair_is_refused_with_the_known_ones() -> None:
     with pytest.raises(UnknownKoppeling) as refused:
         find("nope")
     # Then the message names every known pair
-    known = "ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks, simplycrm_billy"
+    known = "ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks, simplycrm_billy, " + ", ".join(
+        BANQUP_PAIRS
+    )
     assert str(refused.value) == f"unknown koppeling 'nope'; known: {known}"
 
 
@@ -66,5 +73,5 @@ def test_chaos_with_an_unknown_pair_exits_2_with_one_line_naming_the_known_ones(
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "error: unknown koppeling 'nope'; known: ccvshop_snelstart, bizzcloud_eboekhouden, pipedrive_quickbooks, "
-        "simplycrm_billy"
+        "simplycrm_billy, banqup_snelstart, banqup_eboekhouden, banqup_quickbooks, banqup_billy"
     ]

@@ -165,6 +165,7 @@ class _OneLine(logging.Formatter):
 
 def _issued(sandbox: Any) -> list[tuple[str, str]]:
     """(what, value) for every credential and token a sandbox issued or was given."""
+    from devkit.sandboxes.banqup.sandbox import BanqupSandbox
     from devkit.sandboxes.billy.sandbox import BillySandbox
     from devkit.sandboxes.bizzcloud.sandbox import BizzcloudSandbox
     from devkit.sandboxes.ccvshop.sandbox import CcvShopSandbox
@@ -197,17 +198,22 @@ def _issued(sandbox: Any) -> list[tuple[str, str]]:
             found += [("Bizzcloud login", user["login"])] if user["keys"] else []
     elif isinstance(sandbox, PipedriveSandbox | QuickbooksSandbox):
         found += _oauth_issued(sandbox)
-    elif isinstance(sandbox, SimplyCrmSandbox | BillySandbox):
-        found += _two_way_issued(sandbox)
+    elif isinstance(sandbox, SimplyCrmSandbox | BillySandbox | BanqupSandbox):
+        found += _keys_and_tokens_issued(sandbox)
     else:
         raise TypeError(f"teach tests/e2e/test_no_secret_leaks.py which secrets {type(sandbox).__name__} issues")
     return found
 
 
-def _two_way_issued(sandbox: Any) -> list[tuple[str, str]]:
-    """Simply CRM's users' access keys and the sessions it opened; Billy's access tokens."""
+def _keys_and_tokens_issued(sandbox: Any) -> list[tuple[str, str]]:
+    """Simply CRM's users' access keys and the sessions it opened; Billy's access tokens; the client secrets of the
+    firms' apps in Banqup and the access tokens Banqup handed out."""
+    from devkit.sandboxes.banqup.sandbox import BanqupSandbox
     from devkit.sandboxes.simplycrm.sandbox import SimplyCrmSandbox
 
+    if isinstance(sandbox, BanqupSandbox):
+        secrets = [("Banqup app client secret", firm.client_secret) for firm in sandbox.firms.values()]
+        return secrets + [("Banqup access token", token) for token in sandbox.tokens]
     if isinstance(sandbox, SimplyCrmSandbox):
         keys = [("Simply CRM access key", user.access_key) for user in sandbox.gate.users.values()]
         return keys + [("Simply CRM session", name) for name in sandbox.gate.sessions]
@@ -255,6 +261,13 @@ def _customer_emails(sandbox: Any) -> set[str]:
     if isinstance(sandbox, SimplyCrmSandbox):
         rows = [*sandbox.records("Accounts"), *sandbox.records("Contacts")]
         return {str(row.get("email1") or row.get("email")) for row in rows if row.get("email1") or row.get("email")}
+    from devkit.sandboxes.banqup.sandbox import BanqupSandbox
+
+    if isinstance(sandbox, BanqupSandbox):  # the suppliers' and customers' addresses in the documents themselves
+        texts = [
+            document.content.decode(errors="replace") for document in sandbox.documents.values() if document.content
+        ]
+        return {match.group() for text in texts for match in EMAIL.finditer(text)}
     return set()
 
 

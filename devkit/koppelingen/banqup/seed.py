@@ -85,6 +85,17 @@ def add_connection(
     )  # fmt: skip
 
 
+def _put_partner_secret(stack: LocalStack, vendor: str, value: dict[str, str]) -> None:
+    """The operator's step: Koppel's app at the vendor, here pointing at this part's sandbox. The functions cache a
+    partner secret for five minutes; an earlier part of `make demo` may have read another sandbox's, and the demo's
+    minutes pass in seconds, so the new one is read at once."""
+    from aws_lambda_powertools.utilities import parameters
+
+    prefix = stack._outputs().partner_secret_prefix
+    stack.client("secretsmanager").put_secret_value(SecretId=f"{prefix}{vendor}", SecretString=json.dumps(value))
+    parameters.clear_caches()
+
+
 # -- each target's credentials, as its owner gives them ------------------------------------------------------------
 def connect_snelstart(
     stack: LocalStack,
@@ -97,9 +108,7 @@ def connect_snelstart(
 ) -> None:
     """Koppel's partner key in the stack, the connection, then the client activates Koppel in SnelStart: the start
     link sends them to SnelStart, whose activation posts the new administratie's koppelsleutel to Koppel."""
-    prefix = stack._outputs().partner_secret_prefix
-    partner = {"subscription_key": subscription_key, "app_short_name": SNELSTART_APP}
-    stack.client("secretsmanager").put_secret_value(SecretId=f"{prefix}snelstart", SecretString=json.dumps(partner))
+    _put_partner_secret(stack, "snelstart", {"subscription_key": subscription_key, "app_short_name": SNELSTART_APP})
     snelstart.register_app(SNELSTART_APP, f"{stack.http_url}/connect/snelstart/callback")
     s = snelstart.base_url
     add_connection(banqup, space, connection, "snelstart", (
@@ -140,8 +149,7 @@ def connect_quickbooks(
         "client_id": QUICKBOOKS_APP[0], "client_secret": QUICKBOOKS_APP[1], "authorize_url": f"{q}/connect/oauth2",
         "token_url": f"{q}/oauth2/v1/tokens/bearer", "webhook_verifier_token": VERIFIER_TOKEN,
     }  # fmt: skip
-    prefix = stack._outputs().partner_secret_prefix
-    stack.client("secretsmanager").put_secret_value(SecretId=f"{prefix}quickbooks", SecretString=json.dumps(partner))
+    _put_partner_secret(stack, "quickbooks", partner)
     add_connection(banqup, space, connection, "quickbooks", (
         "--setting", f"quickbooks.base_url={q}", "--setting", f"quickbooks.token_url={q}/oauth2/v1/tokens/bearer",
         "--setting", f"quickbooks.authorize_url={q}/connect/oauth2", "--setting", f"quickbooks.app_url={q}",
