@@ -93,7 +93,7 @@ def _put_partner_secret(stack: LocalStack, vendor: str, value: dict[str, str]) -
 
     prefix = stack._outputs().partner_secret_prefix
     stack.client("secretsmanager").put_secret_value(SecretId=f"{prefix}{vendor}", SecretString=json.dumps(value))
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 # -- each target's credentials, as its owner gives them ------------------------------------------------------------
