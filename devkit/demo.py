@@ -23,13 +23,14 @@ def heading(index: int, title: str) -> str:
 
 def main() -> int:
     console = Console(width=max(Console().width, 110))  # the booking tables need the room, also in CI logs
+    parts = [koppeling for koppeling in KOPPELINGEN if koppeling.in_demo]
     env: dict[str, str] = {}
-    for koppeling in KOPPELINGEN:
+    for koppeling in parts:
         env |= koppeling.module("demo").ENV
     ok = True
     # Every part's sandboxes stay up to the end (``up``): each tick polls every connection made so far.
     with LocalStack(env_overrides=env) as stack, ExitStack() as up:
-        for index, koppeling in enumerate(KOPPELINGEN):
+        for index, koppeling in enumerate(parts):
             console.rule(heading(index, koppeling.title))
             if index == 0:
                 console.print(f"[cyan]•[/] moto (AWS) at {stack.endpoint_url}; API Gateway at {stack.http_url}")

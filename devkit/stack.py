@@ -57,7 +57,8 @@ _FUNCTION = "AWS::Serverless::Function"
 _NAMED = frozenset({"AWS::SQS::Queue", "AWS::DynamoDB::Table"})
 """Resources whose physical name (Ref: queue URL, table name) the local stack reads back."""
 _SECRET = "AWS::SecretsManager::Secret"
-_NOT_IN_MOTO_CLOUDFORMATION = frozenset({"AWS::CloudWatch::Alarm", _SECRET})
+_NOT_IN_MOTO_CLOUDFORMATION = frozenset({"AWS::CloudWatch::Alarm", _SECRET, "AWS::S3::BucketPolicy"})
+"""A bucket policy only denies plain HTTP, which is all the local moto server speaks: left out here."""
 _DONE = "CREATE_COMPLETE"
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.[A-Za-z0-9.]+)?\}")
 

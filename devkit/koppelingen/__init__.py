@@ -30,6 +30,9 @@ class Koppeling:
     """As a user reads it, e.g. in the demo's headings."""
     chaos_size: int
     """Orders or documents of `make chaos` when no N is given."""
+    in_demo: bool = True
+    """False for a pair whose source already has its part in `make demo` (Banqup's part shows a firm whose clients
+    book into several targets; each Banqup pair still has its own `make chaos`)."""
 
     def module(self, part: str) -> ModuleType:
         """The pair's ``demo``, ``chaos``, ``scenarios``, ``report`` or ``seed`` module."""
@@ -46,6 +49,10 @@ KOPPELINGEN = (
     Koppeling("bizzcloud_eboekhouden", "bizzcloud", "eboekhouden", "Bizzcloud → e-Boekhouden.nl", chaos_size=300),
     Koppeling("pipedrive_quickbooks", "pipedrive", "quickbooks", "Pipedrive → QuickBooks Online", chaos_size=200),
     Koppeling("simplycrm_billy", "simplycrm", "billy", "Simply CRM ↔ Billy", chaos_size=120),
+    Koppeling("banqup_snelstart", "banqup", "snelstart", "Banqup → accounting packages, for a firm", chaos_size=150),
+    Koppeling("banqup_eboekhouden", "banqup", "eboekhouden", "Banqup → e-Boekhouden.nl", 150, in_demo=False),
+    Koppeling("banqup_quickbooks", "banqup", "quickbooks", "Banqup → QuickBooks Online", 150, in_demo=False),
+    Koppeling("banqup_billy", "banqup", "billy", "Banqup → Billy", 150, in_demo=False),
 )
 
 

@@ -381,3 +381,35 @@ def test_a_connection_added_before_oauth_consent_waits_for_it_in_status(clean_st
     assert "RED" not in shown.stdout
     assert "open the consent link" in " ".join(shown.stdout.split())
     assert "koppel connections activate deals quickbooks" in state["action"]
+
+
+def test_status_of_a_firm_is_one_table_of_its_clients_integrations(clean_stack: LocalStack, demo_shop: str) -> None:
+    from datetime import UTC, datetime
+
+    from koppel import bootstrap
+    from koppel.model import Connection
+    from koppel.settings import StoreSettings
+
+    env = clean_stack.operator_environment() | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url}
+    store = bootstrap.connection_store(StoreSettings.load())
+    # Given an accounting firm with two integrations of one client, and another business's shop (demo-shop)
+    for target in ("snelstart", "quickbooks"):
+        store.put(
+            Connection(
+                connection_id=f"jansen-{target}", tenant_id="firm-telling", name=f"Bakkerij Jansen → {target}",
+                source="banqup", targets=(target,), created_at=datetime(2026, 12, 1, tzinfo=UTC),
+                source_settings={"space_id": "space-jansen"},
+            )
+        )  # fmt: skip
+
+    # When the firm looks at its status
+    done = koppel("status", "--firm", "firm-telling", env={**env, "COLUMNS": "200"})
+    nobody = koppel("status", "--firm", "firm-nobody", env=env)
+
+    # Then it sees its two integrations in one table, green, and not the other business's shop
+    assert done.returncode == 0, done.stderr
+    assert "firm-telling: 2 integration(s)" in done.stdout
+    assert "Bakkerij Jansen → snelstart" in done.stdout and "banqup → quickbooks" in done.stdout
+    assert "demo-shop" not in done.stdout
+    # And a firm without connections is told what the firm is
+    assert nobody.returncode != 0 and "has no connections" in nobody.stderr

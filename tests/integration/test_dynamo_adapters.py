@@ -285,3 +285,29 @@ def test_a_document_that_is_not_bookable_is_kept_apart_with_why_and_expires(ledg
     # And it expires after the retention, like every row nothing reads again
     item = ledger._db.get_item(TableName=ledger._table, Key=ledger._key("shop", held.target, held.event_id))["Item"]
     assert int(item["expires_at_epoch"]["N"]) == int((T0 + timedelta(days=400)).timestamp())
+
+
+def test_a_firms_integrations_are_read_through_its_index_and_no_other_firms(store) -> None:
+    # Given two integrations of one accounting firm's clients and one of another firm
+    def integration(connection_id: str, tenant: str, target: str) -> Connection:
+        return Connection(
+            connection_id=connection_id, tenant_id=tenant, source="banqup", targets=(target,),
+            created_at=T0, source_settings={"space_id": connection_id},
+        )  # fmt: skip
+
+    for made in (
+        integration("jansen-snelstart", "firm-telling", "snelstart"),
+        integration("jansen-quickbooks", "firm-telling", "quickbooks"),
+        integration("smit-eboekhouden", "firm-other", "eboekhouden"),
+    ):
+        store.put(made)
+
+    # When the firm's integrations are read
+    calls: list[str] = []
+    store._db.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    found = store.of_tenant("firm-telling")
+
+    # Then they are its two, read with one Query of the index and never a Scan of every firm's
+    assert [c.connection_id for c in found] == ["jansen-quickbooks", "jansen-snelstart"]
+    assert calls == ["Query"]
+    assert store.of_tenant("firm-nobody") == []

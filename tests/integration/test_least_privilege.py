@@ -74,7 +74,7 @@ def _resource(expression: Any) -> tuple[str, str]:
         assert RESOURCES[logical_id]["Type"] == "AWS::SecretsManager::Secret", f"Ref {logical_id} is not an ARN"
         return logical_id, ""
     if isinstance(expression, dict) and list(expression) == ["Fn::Sub"] and isinstance(expression["Fn::Sub"], str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w.-]+)", expression["Fn::Sub"])
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w.-]+|/files/\*)", expression["Fn::Sub"])
         assert match, f"unexpected resource {expression}"
         return match.group(1), match.group(2)
     raise AssertionError(f"unexpected resource expression {expression!r}")
@@ -133,13 +133,23 @@ def test_no_role_allows_a_wildcard_action_a_star_resource_or_a_scan() -> None:
                 for logical_id, suffix in resources:
                     assert logical_id != "*" or action in UNSCOPABLE, f"{function}: {action} on *"
                     assert logical_id == "*" or logical_id in RESOURCES, f"{function}: {logical_id}"
-                    if suffix:  # an index ARN only for an index the table has
+                    if suffix.startswith("/index/"):  # an index ARN only for an index the table has
                         indexes = RESOURCES[logical_id]["Properties"].get("GlobalSecondaryIndexes", [])
                         assert suffix.removeprefix("/index/") in {index["IndexName"] for index in indexes}
+                    if suffix == "/files/*":  # objects only in the files bucket's one prefix, never the bucket
+                        assert RESOURCES[logical_id]["Type"] == "AWS::S3::Bucket", f"{function}: {logical_id}"
                     if action == "dynamodb:Scan":
                         scans.add((function, logical_id))
     # And no function may Scan: every path reads by key or through an index (the CLI's listing scans as a person)
     assert scans == set()
+
+
+FILES_CONTEXT = {"StringEquals": {"kms:EncryptionContext:aws:s3:arn": {"Fn::GetAtt": ["FilesBucket", "Arn"]}}}
+
+
+def _for_original_files(statement: dict[str, Any]) -> bool:
+    """A KMS statement for S3's own use of the key on the files bucket (SSE-KMS), pinned to that bucket."""
+    return statement.get("Condition") == FILES_CONTEXT
 
 
 def test_kms_use_is_bound_to_the_connection_and_system_the_ciphertext_was_made_for() -> None:
@@ -147,6 +157,11 @@ def test_kms_use_is_bound_to_the_connection_and_system_the_ciphertext_was_made_f
         # Given the function's statements that use the key directly
         kms = [s for s in _statements(function) if any(a.startswith("kms:") for a in _as_list(s["Action"]))]
         systems: set[str] = set()
+        for statement in [s for s in kms if _for_original_files(s)]:
+            # Then the key's use for the files bucket is only S3's, bound to that bucket's encryption context
+            assert set(_as_list(statement["Action"])) <= {"kms:Decrypt", "kms:GenerateDataKey"}, function
+            assert statement["Resource"] == {"Fn::GetAtt": ["KoppelKey", "Arn"]}
+        kms = [s for s in kms if not _for_original_files(s)]
         for statement in kms:
             # Then each is on the Koppel key and requires the app's encryption context (connection id and system)
             assert set(_as_list(statement["Action"])) <= {"kms:Decrypt", "kms:Encrypt"}, function
@@ -291,7 +306,12 @@ TRANSACTION_ACTIONS = {
 
 
 def _calls_as_iam_sees_them(call: dict[str, Any]) -> list[dict[str, Any]]:
-    """A transaction is one call per item, as IAM evaluates it; any other call is itself."""
+    """A transaction is one call per item, as IAM evaluates it; an S3 object call to the SSE-KMS bucket is also S3's
+    own call to KMS in the caller's name (GenerateDataKey to write, Decrypt to read); any other call is itself."""
+    if call["service"] == "s3":
+        kms = {"PutObject": "GenerateDataKey", "GetObject": "Decrypt"}[call["operation"]]
+        context = {"aws:s3:arn": {"Fn::GetAtt": ["FilesBucket", "Arn"]}}
+        return [call, {**call, "service": "kms", "operation": kms, "params": {"EncryptionContext": context}}]
     if call["service"] != "dynamodb" or call["operation"] != "TransactWriteItems":
         return [call]
     return [
@@ -312,6 +332,9 @@ def _call_as_iam_sees_it(call: dict[str, Any], tables: dict[str, str]) -> tuple[
         return f"sqs:{SQS_ACTIONS.get(operation, operation)}", (queue, ""), {}
     if service == "kms":
         return f"kms:{operation}", ("KoppelKey", ""), dict(params.get("EncryptionContext", {}))
+    if service == "s3":
+        assert params["Key"].startswith("files/"), params["Key"]
+        return f"s3:{operation}", ("FilesBucket", "/files/*"), {}
     if service == "secretsmanager":
         vendor = params["SecretId"].rsplit("/partner/", 1)[1]
         secret = f"Partner{vendor.capitalize()}Secret"
@@ -396,6 +419,7 @@ def recorded() -> Iterator[list[dict[str, Any]]]:
     from aws_lambda_powertools.utilities import parameters
     from botocore.client import BaseClient
 
+    from devkit.koppelingen.banqup.demo import FirmDemo
     from devkit.koppelingen.bizzcloud_eboekhouden.demo import FAST_CLOCK, BizzcloudDemo
     from devkit.koppelingen.ccvshop_snelstart.demo import Demo
     from devkit.koppelingen.pipedrive_quickbooks.demo import PipedriveDemo
@@ -427,18 +451,20 @@ def recorded() -> Iterator[list[dict[str, Any]]]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(BaseClient, "_make_api_call", recording)
-        # Given the four demo koppelingen played on one local stack, as `make demo` plays them
+        # Given the five demo parts played on one local stack, as `make demo` plays them
         with RecordingStack(env_overrides=FAST_CLOCK) as stack:
             with (
                 Demo(stack) as demo,
                 BizzcloudDemo(stack) as bizzcloud,
                 PipedriveDemo(stack) as pipedrive,
                 CrmDemo(stack) as crm,
+                FirmDemo(stack) as firm,
             ):
                 demo.run()
                 bizzcloud.run()
                 pipedrive.run()
                 crm.run()
+                firm.run()
             tables = {
                 stack.outputs.connections_table: "ConnectionsTable",
                 stack.outputs.ledger_table: "LedgerTable",

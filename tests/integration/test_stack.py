@@ -227,14 +227,15 @@ def test_only_what_moto_cannot_run_is_left_out_and_a_second_create_reuses_the_st
     # When the same stack is created again on the same server
     again = create_stack(stack.endpoint_url)
 
-    # Then it is the same stack, and only Lambda/API/layer, alarms and the secret (made by API) were left out,
-    # with the roles that name the secret (moto enforces no IAM; test_least_privilege checks every call)
+    # Then it is the same stack, and only Lambda/API/layer, alarms, the secret (made by API) and the files bucket's
+    # TLS-only policy (moto speaks plain HTTP) were left out, with the roles that name the secret (moto enforces no
+    # IAM; test_least_privilege checks every call)
     assert again == stack
     left_out = {
         name
         for name, res in resources.items()
         if res["Type"].startswith("AWS::Serverless::")
-        or res["Type"] in {"AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret"}
+        or res["Type"] in {"AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret", "AWS::S3::BucketPolicy"}
     }
     secret_readers = {
         name

@@ -272,6 +272,9 @@ class ConnectionStore(Protocol):
     def all(self) -> list[Connection]:
         """Every connection. A Scan on DynamoDB: for the CLI, never on a scheduled path (the scheduler uses due)."""
 
+    def of_tenant(self, tenant_id: str) -> list[Connection]:
+        """Every connection of one tenant (an accounting firm's clients' integrations), read through an index."""
+
     def due(self, now: datetime) -> list[DuePoll]:
         """The active connections whose next poll is at or before ``now``, read through an index (never a Scan).
         A new or reactivated connection is due at once (``NEVER_POLLED``); paused and disconnected ones never are."""

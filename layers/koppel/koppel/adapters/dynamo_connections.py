@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 CONNECTION_SK = "connection"
 SCHEDULE_SK = "schedule"
 DUE_INDEX = "by_due"
+TENANT_INDEX = "by_tenant"
 DUE_SHARDS = 8
 
 
@@ -74,6 +75,7 @@ class DynamoConnectionStore:
                 "pk": {"S": connection.connection_id},
                 "sk": {"S": CONNECTION_SK},
                 "kind": {"S": "connection"},
+                "tenant": {"S": connection.tenant_id},
                 "body": {"S": connection.model_dump_json()},
             },
         )
@@ -132,6 +134,17 @@ class DynamoConnectionStore:
                 return False
             raise
         return True
+
+    def of_tenant(self, tenant_id: str) -> list[Connection]:
+        connections: list[Connection] = []
+        for page in self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=TENANT_INDEX,
+            KeyConditionExpression="tenant = :tenant",
+            ExpressionAttributeValues={":tenant": {"S": tenant_id}},
+        ):
+            connections.extend(Connection.model_validate_json(i["body"]["S"]) for i in page.get("Items", []))
+        return sorted(connections, key=lambda c: c.connection_id)
 
     def all(self) -> list[Connection]:
         # A Scan: the CLI lists connections with it (not on a schedule); the scheduler reads `due` instead.

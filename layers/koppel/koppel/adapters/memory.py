@@ -57,6 +57,9 @@ class MemoryConnectionStore:
     def all(self) -> list[Connection]:
         return sorted(self.connections.values(), key=lambda c: c.connection_id)
 
+    def of_tenant(self, tenant_id: str) -> list[Connection]:
+        return [c for c in self.all() if c.tenant_id == tenant_id]
+
     def due(self, now: datetime) -> list[DuePoll]:
         polls = [
             DuePoll(

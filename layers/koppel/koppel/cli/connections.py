@@ -98,9 +98,9 @@ def connections_show(connection_id: str) -> None:
 
 @connections_app.command("reindex")
 def connections_reindex() -> None:
-    """Once after upgrading to the indexed scheduler and ledger: give every active connection its next poll and
-    every ledger row its index keys. It scans both tables (a person runs it, never a schedule); running it again
-    changes nothing."""
+    """Once after upgrading to the indexed scheduler, firm view and ledger: give every active connection its next
+    poll, every connection its tenant key and every ledger row its index keys. It scans both tables (a person runs
+    it, never a schedule); running it again changes nothing."""
     from koppel import bootstrap
     from koppel.settings import StoreSettings
 

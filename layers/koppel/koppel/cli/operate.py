@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -13,6 +13,10 @@ from rich.table import Table
 
 from koppel.cli.base import app, err, only_connection, out
 from koppel.errors import InputError
+
+if TYPE_CHECKING:
+    from koppel.model import Connection
+    from koppel.services.status import ConnectionHealth
 
 
 def _day(value: str, option: str) -> datetime:
@@ -59,9 +63,12 @@ def backfill(
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per connection, for scripts")] = False,
+    firm: Annotated[
+        str | None, typer.Option(help="Only this tenant's connections (an accounting firm's clients), as one table")
+    ] = None,
 ) -> None:
     """Every connection green, red, or yellow while it waits for an owner's OAuth consent: last success, last
-    error, counts booked / pending / parked / dead."""
+    error, counts booked / pending / parked / not bookable / dead."""
     from koppel import bootstrap
     from koppel.services.status import health, waiting_for_consent
     from koppel.settings import OperatorSettings
@@ -71,9 +78,15 @@ def status(
     dead_letters = bootstrap.dead_letters(settings)
     letters = [letter for target in settings.DEAD_LETTER_QUEUES for letter in dead_letters.list(target)]
     store = bootstrap.connection_store(settings)
-    states = [health(c, ledger, letters, waiting_for=waiting_for_consent(c, store)) for c in store.all()]
+    connections = store.of_tenant(firm) if firm is not None else store.all()
+    if firm is not None and not connections:
+        raise InputError(f"firm {firm!r} has no connections: the tenant is the --tenant of `koppel connections add`")
+    states = [health(c, ledger, letters, waiting_for=waiting_for_consent(c, store)) for c in connections]
     if as_json:
         sys.stdout.write(json.dumps([json.loads(h.model_dump_json()) for h in states], indent=2) + "\n")
+        return
+    if firm is not None:
+        out.print(firm_table(firm, connections, states))
         return
     for h in states:
         when = h.last_success.isoformat(timespec="seconds") if h.last_success else "never"
@@ -88,6 +101,24 @@ def status(
             out.print(f"  last error {at}: {h.last_error}", highlight=False)
         if h.action:
             out.print(f"  [bold]action:[/] {h.action}", highlight=False)
+
+
+def firm_table(firm: str, connections: list[Connection], states: list[ConnectionHealth]) -> Table:
+    """A firm's clients' integrations at a glance: one row each, red ones saying what to do."""
+    table = Table(title=f"{firm}: {len(connections)} integration(s)", title_justify="left")
+    for column in ("", "client", "integration", "booked", "pending", "parked", "not bookable", "last success"):
+        table.add_column(
+            column, justify="right" if column in ("booked", "pending", "parked", "not bookable") else "left"
+        )
+    table.add_column("what to do", overflow="fold", max_width=60)
+    for connection, h in zip(connections, states, strict=True):
+        when = h.last_success.strftime("%Y-%m-%d %H:%M") if h.last_success else "never"
+        advice = h.action or (f"last error: {h.last_error}" if h.last_error else "")
+        table.add_row(
+            f"[{h.colour}]●[/]", h.name, f"{connection.source} → {', '.join(connection.targets)}", str(h.booked),
+            str(h.pending), str(h.parked), str(h.not_bookable), when, advice,
+        )  # fmt: skip
+    return table
 
 
 MODULES = {"organizations": "organization", "contacts": "contact", "products": "product"}
