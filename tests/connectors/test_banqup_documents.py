@@ -132,6 +132,8 @@ def test_bank_statements_and_other_documents_are_skipped_saying_they_stay_in_ban
         "sale.xml is in Banqup's SALES folder, which this connection does not book",
     ]
     assert all(r.notice is None and r.is_settled for r in records)
+    # And each is named by its event id, under which the poll keeps it in the history as not bookable
+    assert all(r.event_ids == (f"banqup:file:{r.record_id}",) for r in records)
 
 
 def test_a_file_banqup_is_still_processing_holds_the_watermark_until_a_week_has_passed(world: World) -> None:

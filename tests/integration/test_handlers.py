@@ -85,6 +85,30 @@ def test_deliver_books_the_recorded_order_once_and_the_ledger_links_it(clean_sta
     assert (row.state, row.external_id) == ("POSTED", booking["id"])
 
 
+def test_one_record_delivered_for_two_connections_is_a_delivery_for_each(clean_stack, demo_shop, snelstart) -> None:
+    # Given a second connection of the same source and administration (a client's second integration reads the same
+    # record: one Banqup file, one event id), and the recorded order's event for each connection
+    store = bootstrap.connection_store(StoreSettings.load())
+    store.put(store.get("demo-shop").model_copy(update={"connection_id": "demo-shop-2"}))
+    store.put_secrets("demo-shop-2", "snelstart", store.get_secrets("demo-shop", "snelstart"))
+    body = load_event("deliver__order_completed.json")["Records"][0]["body"]
+    envelope = HubEnvelope.model_validate_json(body)
+    second = envelope.model_copy(update={"event": envelope.event.model_copy(update={"connection_id": "demo-shop-2"})})
+    queue = clean_stack._outputs().target_queues["snelstart"]
+    for message in (body, second.model_dump_json()):
+        clean_stack.client("sqs").send_message(QueueUrl=queue, MessageBody=message)
+
+    # When the SnelStart consumer runs
+    clean_stack.run_until_idle()
+
+    # Then each connection's ledger holds the record as booked (the second found it in SnelStart: one booking),
+    # rather than the second being taken for a duplicate of the first
+    ledger = bootstrap.ledger(StoreSettings.load())
+    rows = [ledger.get(c, "snelstart", envelope.event.event_id) for c in ("demo-shop", "demo-shop-2")]
+    assert [row.state if row else None for row in rows] == ["POSTED", "POSTED"]
+    assert len(snelstart.bookings(demo_shop)) == 1
+
+
 def test_a_vendor_outage_is_retried_and_never_reported_as_booked(clean_stack, demo_shop, snelstart) -> None:
     # Given SnelStart answers 503 to every request for now
     queue = clean_stack._outputs().target_queues["snelstart"]

@@ -65,7 +65,11 @@ class DeliverRuntime:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         settings = DeliverSettings.load()
-        config = IdempotencyConfig(event_key_jmespath="[event.event_id, replay]", expires_after_seconds=24 * 3600)
+        # The key names the connection and the target: one source record (a Banqup file) may be delivered by two
+        # connections (a client's two integrations) and to two targets, and each of those is a delivery of its own.
+        config = IdempotencyConfig(
+            event_key_jmespath="[event.connection_id, event.event_id, replay]", expires_after_seconds=24 * 3600
+        )
         persistence = bootstrap.idempotency_store(settings)
         runtime = cls(
             settings=settings,
@@ -76,7 +80,10 @@ class DeliverRuntime:
         )
 
         @idempotent_function(  # type: ignore[untyped-decorator]
-            data_keyword_argument="envelope", config=config, persistence_store=persistence
+            data_keyword_argument="envelope",
+            config=config,
+            persistence_store=persistence,
+            key_prefix=f"deliver-{settings.CONNECTOR}",
         )
         def guarded(envelope: HubEnvelope, received_at: datetime | None = None) -> dict[str, Any]:
             event = envelope.event

@@ -54,8 +54,8 @@ class BanqupSource:
     def _record(self, file: BanqupFile) -> PolledRecord:
         at = file.createdAt
         reason = skip_reason(file, self.settings.folders)
-        if reason:
-            return PolledRecord(record_id=file.id, changed_at=at, skipped_reason=reason)
+        if reason:  # under its event id, so the poll keeps it in the history as not bookable, with the reason
+            return PolledRecord(record_id=file.id, changed_at=at, skipped_reason=reason, event_ids=(event_id(file.id),))
         waiting = self._ctx.clock() - at <= timedelta(days=self.settings.max_wait_days)
         name = file.filename or file.id
         if file.is_pending:
