@@ -95,7 +95,7 @@ class BanqupChaosReport(ChaosReport):
 
     def summary(self) -> str:
         return (
-            f"{super().summary()}; to the cent {len(self.off_by_a_cent) == 0}, skipped in history "
+            f"{super().summary()}; off by a cent {len(self.off_by_a_cent)}, skipped in history "
             f"{self.outcomes.get('skipped', 0) - len(self.not_skipped)}/{self.outcomes.get('skipped', 0)}, "
             f"payments marked once {self.payments.get('marked once', 0)}/{self.payments.get('paid in the target', 0)}"
         )
@@ -156,6 +156,8 @@ def _off(bookings: dict[str, list[Booking]], to_book: dict[tuple[str, str], Plan
             planned = to_book.get((space, booking.number))
             if planned is None:
                 continue
+            if booking.direction != planned.direction:
+                wrong.append(f"{booking.number}: booked as a {booking.direction}, a {planned.direction} in Banqup")
             if booking.total != planned.total:
                 wrong.append(f"{booking.number}: total {booking.total} booked, {planned.total} in Banqup")
             for what, got, want in (("net", booking.net, planned.net), ("VAT", booking.vat, planned.vat)):

@@ -78,8 +78,6 @@ class Planned:
     """VAT rate → net amount (signed)."""
     vat: dict[Decimal, Decimal] = field(default_factory=dict)
     """VAT rate → VAT amount (signed)."""
-    paid_when_booked: bool = False
-    """A receipt: paid when it is handed over, so there is no payment to carry back."""
 
 
 @dataclass
@@ -191,7 +189,7 @@ class DocumentMaker:
         total = sum(net.values(), Decimal(0)) + sum(vat.values(), Decimal(0))
         return Planned(
             added["id"], space, kind, outcome, number if outcome == "booked" else "", "purchase", supplier.name,
-            total, net, vat, paid_when_booked=kind == "receipt",
+            total, net, vat,
         )  # fmt: skip
 
     # -- parts --------------------------------------------------------------------------------------------------
