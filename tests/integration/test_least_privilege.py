@@ -266,6 +266,12 @@ def test_the_reasons_given_for_skipped_checkov_checks_still_hold() -> None:
     # And the HTTP doors are throttled
     throttle = TEMPLATE["Globals"]["HttpApi"]["DefaultRouteSettings"]
     assert throttle["ThrottlingRateLimit"] <= 100 and throttle["ThrottlingBurstLimit"] <= 200
+    # And the files bucket's CKV_AWS_18 (no access logs): nothing is public, and only the poll and the deliver
+    # functions that attach files may touch its objects
+    bucket = RESOURCES["FilesBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values()) and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    touching = {f for f in FUNCTIONS for _, logical_id, _ in _grants(f) if logical_id == "FilesBucket"}
+    assert touching == {"PollSourceFunction", *(f"Deliver{v}Function" for v in ("Snelstart", "Quickbooks", "Billy"))}
     # And CKV_AWS_117: nothing of Koppel's lives in a VPC
     assert not [res for res in RESOURCES.values() if res["Type"].startswith("AWS::EC2::")]
     assert not any("VpcConfig" in RESOURCES[function]["Properties"] for function in FUNCTIONS)
