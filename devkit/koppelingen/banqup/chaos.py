@@ -64,8 +64,6 @@ class Target(ABC):
     """The API's path prefixes (faults apply there, never on the sandbox's control routes)."""
     country: ClassVar[Country]
     takes_files: ClassVar[bool] = True
-    pays_purchases: ClassVar[bool] = True
-    """False when its sandbox cannot pay a purchase yet (the run then says so)."""
 
     @abstractmethod
     def sandbox(self) -> Sandbox: ...
@@ -81,8 +79,9 @@ class Target(ABC):
     @abstractmethod
     def duplicates(self, books: Any) -> list[str]: ...
 
+    @abstractmethod
     def pay(self, books: Any, booking: Booking, amount: Decimal) -> None:
-        raise NotImplementedError(f"{self.title}'s sandbox cannot pay a purchase yet")
+        """A person pays (part of) a booked purchase in the target, as its own screens would."""
 
 
 def connection(index: int) -> str:
@@ -92,7 +91,6 @@ def connection(index: int) -> str:
 class BanqupWorld(WithSandboxes):
     def __init__(self, target: Target) -> None:
         self.banqup = BanqupSandbox()
-        self.target = target
         self.books = target.sandbox()
 
     def sandboxes(self) -> tuple[Sandbox, ...]:
@@ -179,7 +177,7 @@ class BanqupChaosRun(ChaosRun):
         self.poll()
 
     def after_batch(self, index: int, batches: int, consumers: Consumers) -> None:
-        if index == max(1, batches // 2) and self.TARGET.pays_purchases:
+        if index == max(1, batches // 2):
             self.wait_until(self.empty, consumers)
             self.pay_wave()
 

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from devkit.sandboxes.banqup.sandbox import BanqupSandbox
 
 
+FRESH_SECONDS = 5
+"""A token issued this recently never lapses in the run: a real one lasts five minutes, so it cannot expire twice
+within one call (that would turn the connection red, asking to reconnect)."""
+
+
 class BanqupFaults:
     def __init__(self, seed: int, token_expiry_rate: float, expired_url_rate: float, duplicate_rate: float) -> None:
         self.token_expiry_rate = token_expiry_rate
@@ -39,7 +44,12 @@ class BanqupFaults:
         def expiring(request: Any) -> Any:
             if request.path.startswith("/datastore/") and self.roll(self.token_expiry_rate, "tokens expired"):
                 with banqup.lock:
-                    banqup.tokens = {token: (firm, 0.0) for token, (firm, _) in banqup.tokens.items()}
+                    # a token lasts five minutes: one that was just issued (the renewal after a 401) does not lapse
+                    issued_before = banqup.clock() + banqup.token_lifetime - FRESH_SECONDS
+                    banqup.tokens = {
+                        token: (firm, 0.0 if expires < issued_before else expires)
+                        for token, (firm, expires) in banqup.tokens.items()
+                    }
             return handle(request)
 
         def signed(method: str, document: Any) -> str:
