@@ -204,7 +204,7 @@ def test_a_record_that_cannot_be_read_is_parked_visibly_and_booked_once_correcte
     poll_connection(PollJob(connection_id=connection.connection_id), deps)
     [row] = ledger.entries(connection.connection_id, "PARKED")
     assert published == []
-    assert "several taxes" in row.reason and "correct it in" in row.reason
+    assert "several taxes" in row.reason and "once it is corrected in" in row.reason
 
     # When it was corrected in the source and is polled again, then its event is published and the row reopened
     source.record = PolledRecord(record_id="move:7", changed_at=T0, events=(event,))

@@ -220,7 +220,7 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
     if deps.ledger is None:
         return
     now = deps.clock()
-    fix = f"correct it in {connection.source}: the next poll books it"
+    fix = f"once it is corrected in {_title(connection.source)}, the next poll books it"
     reason = f"{SOURCE_PROBLEM} {record.problem}; {fix}"
     for target in connection.targets:
         for event_id in record.event_ids:
@@ -231,6 +231,16 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
             if claim.is_ours:
                 deps.ledger.mark_parked(claim.entry, reason, now)
                 deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
+
+
+def _title(system: str) -> str:
+    """The vendor's name as people write it (Banqup, not banqup), for a sentence a person acts on."""
+    from koppel import connectors  # here: only a record that cannot be read needs the vendor's name
+
+    try:
+        return connectors.load(system).title
+    except InputError:  # a system with no package of its own (a test's fake source)
+        return system
 
 
 def _note_not_bookable(record: PolledRecord, connection: Connection, deps: PollDeps) -> None:
