@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from koppel.model import Address, DocumentEvent, Line, Party, SalesDocument, VatCategory
+from koppel.model import Address, DocumentEvent, Line, Party, Payment, SalesDocument, VatCategory
 
 D = Decimal
 ISSUED = date(2026, 11, 20)
@@ -123,6 +123,16 @@ PURCHASES: tuple[PurchaseCase, ...] = (
                           vat_country="DE"),
                  D("119.00"), {D(19): D("100.00")}, {D(19): D("19.00")}),
 )  # fmt: skip
+
+RECEIPT = PurchaseCase(
+    # A till receipt of a supplier, paid by card when it was handed over: 40.00 at 21 % (8.40).
+    "receipt_paid",
+    purchase("BON-7731", [_line("Schoonmaakmiddelen", "40.00", 21)], "48.40", vat="8.40", is_paid=True,
+             payments=(Payment(method="card", amount=D("48.40"), paid_on=ISSUED, description="PIN"),)),
+    D("48.40"), {D(21): D("40.00")}, {D(21): D("8.40")},
+)  # fmt: skip
+"""Booked with its payment, so it does not stay open with the supplier (separate from PURCHASES: a target books the
+payment only where it takes purchase payments)."""
 
 FOREIGN_VAT_REFUSAL = r"(?i)(DE|German|foreign|another country).*VAT|VAT.*(DE|German|foreign|another country)"
 """What every target says when it is handed VAT of another country its default mapping cannot place."""

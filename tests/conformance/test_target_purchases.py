@@ -11,8 +11,17 @@ import pytest
 
 from koppel import connectors
 from koppel.adapters.memory import MemoryFileStore, MemoryLedger
+from koppel.connectors.contract import PurchaseStatusReader
 from koppel.services.deliver import DeliverDeps, deliver
-from tests.conformance.purchases import BY_NAME, FOREIGN_VAT_REFUSAL, PURCHASES, VAN_DIJK, PurchaseCase, purchase
+from tests.conformance.purchases import (
+    BY_NAME,
+    FOREIGN_VAT_REFUSAL,
+    PURCHASES,
+    RECEIPT,
+    VAN_DIJK,
+    PurchaseCase,
+    purchase,
+)
 
 if TYPE_CHECKING:
     from koppel.services.deliver import DeliveryResult
@@ -117,3 +126,19 @@ def test_the_original_file_is_attached_once(target: TargetHarness) -> None:
 
     # Then the booking holds the file once
     assert target.attachments(case.document.number) == ["F-1001.pdf"]
+
+
+def test_a_receipt_paid_when_it_was_handed_over_is_booked_paid_not_left_open(target: TargetHarness) -> None:
+    if not connectors.load(target.name).can("purchase_status_reader"):
+        pytest.skip("reads no purchase status back")
+    # Given a supplier's till receipt, paid by card at the counter
+    # When it is booked
+    result = _deliver(target, RECEIPT)
+
+    # Then the books hold it once, to the cent, and with nothing left to pay to the supplier
+    assert result.outcome == "posted", result.reason
+    [held] = [held for held in target.purchased(RECEIPT.document.number) if held.party == VAN_DIJK.name]
+    assert (held.total, held.net, held.vat) == (RECEIPT.total, RECEIPT.net, RECEIPT.vat)
+    books = target.target()
+    assert isinstance(books, PurchaseStatusReader) and result.ref is not None
+    assert dict(books.purchase_status([result.ref])) == {result.ref.id: None}

@@ -17,7 +17,7 @@ from koppel.connectors.banqup.fields import (
     event_id,
 )
 from koppel.errors import PermanentError, UnbalancedDocumentError
-from koppel.model import Address, DocumentEvent, Line, Party, SalesDocument
+from koppel.model import Address, DocumentEvent, Line, Party, Payment, SalesDocument
 from koppel.ubl import read_ubl
 
 if TYPE_CHECKING:
@@ -72,8 +72,13 @@ def document_event(
     else:
         document = extracted_document(file)
     update: dict[str, object] = {"source_id": file.id, "attachments": (attachment,) if attachment else ()}
-    if file.category == "RECEIPT":
-        update["is_paid"] = True  # a till receipt is paid when it is handed over
+    if file.category == "RECEIPT" and not document.payments:
+        # A till receipt is paid when it is handed over: booked with that payment, so it is not left open with the
+        # supplier (how it was paid is not on the receipt Banqup reads: "other").
+        update["is_paid"] = True
+        update["payments"] = (
+            Payment(method="other", amount=document.total, paid_on=document.issue_date, description="Paid at purchase"),
+        )
     return as_event(document.model_copy(update=update), file.id, file.createdAt, connection)
 
 
