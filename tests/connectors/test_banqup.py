@@ -241,3 +241,29 @@ def test_preview_reads_a_ubl_file_as_a_purchase_invoice() -> None:
     assert isinstance(event, DocumentEvent) and event.kind == "invoice.created"
     assert event.payload.direction == "purchase" and event.payload.total == D("1656.25")
     assert event.event_id == "banqup:file:base-example.xml"
+
+
+def test_a_download_address_refused_by_the_storage_host_is_fetched_again_once(world: World) -> None:
+    # Given a purchase invoice whose download addresses Banqup hands out have expired by the time they are used (the
+    # listing's, and the one the file is read with), and a fresh one after that
+    world.add(UBL)
+    expired = iter([True, True])
+    sign = world.sandbox.storage_url
+
+    def signed(method: str, document: Any) -> str:
+        if method == "GET" and next(expired, False):
+            query = world.sandbox.signer.query(method, document.id, world.sandbox.clock(), lifetime=-1)
+            return f"{world.sandbox.base_url}/storage/banqup-sandbox/{document.id}?{query}"
+        return sign(method, document)
+
+    world.sandbox.storage_url = signed  # type: ignore[method-assign]
+    source = world.source()
+
+    # When the poll reads it
+    [record] = poll(source)
+    document = read(source, record)
+
+    # Then the file is read again for a fresh address and booked, instead of failing the poll's window
+    assert document.direction == "purchase" and document.total > 0
+    downloads = [s for s in world.seen if "/storage/" in s]
+    assert len(downloads) == 2

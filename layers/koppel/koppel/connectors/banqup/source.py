@@ -19,7 +19,7 @@ from koppel.connectors.banqup.mapping import as_event, document_event, read_prob
 from koppel.connectors.banqup.settings import BanqupSettings
 from koppel.connectors.banqup.writeback import BanqupWriteBack
 from koppel.connectors.kit import load_settings
-from koppel.errors import InputError
+from koppel.errors import InputError, RetryableError
 from koppel.ports import PolledRecord, WebhookNotice
 from koppel.ubl import read_ubl
 
@@ -75,7 +75,10 @@ class BanqupSource:
         file = self.client.file(notice.record_id)
         if skip_reason(file, self.settings.folders) or file.is_pending:
             return []
-        content = self.client.download(file)
+        try:
+            content = self.client.download(file)
+        except RetryableError:  # its signed address expired or was refused: the file read again carries a new one
+            content = self.client.download(self.client.file(notice.record_id))
         files = self._ctx.files
         kept = None
         if files is not None:
