@@ -31,10 +31,6 @@ CODE_BY_RATE = {
 
 class EboekhoudenHarness(TargetHarness):
     name = "eboekhouden"
-    gaps: ClassVar[Mapping[str, str]] = {
-        "test_a_receipt_paid_when_it_was_handed_over_is_booked_paid_not_left_open": "a purchase's payment is not "
-        "booked yet: a receipt paid at the counter stays open with the supplier",
-    }
     refuses: ClassVar[Mapping[str, str]] = {
         # e-Boekhouden books distance sales under AFST_VERK with the buyer's country's rate, which the connector does
         # not map: it parks the document for a person to book by hand.

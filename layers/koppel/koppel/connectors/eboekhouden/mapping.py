@@ -117,7 +117,7 @@ def invoice_mutation(booking: Booking, relation_id: int, settings: EboekhoudenSe
 
 
 class Header(NamedTuple):
-    """What an invoice mutation's header says beyond the document: its type, ledger, relation and number."""
+    """What a mutation's header says beyond the document: its type, ledger, relation and invoice number."""
 
     kind: int
     ledger_id: int
@@ -155,29 +155,41 @@ def payment_mutation(
 ) -> dict[str, Any]:
     """The POST /v1/mutation body (type 3, invoice payment received) for money taken at the till."""
     number = invoice_number(doc.number, settings)
-    text = f"{payment.description or payment.method} {number}"[:MAX_TEXT]
+    money = money_ledger(payment, f"document {doc.number}", settings.payment_ledgers, "payment_ledgers")
+    header = Header(PAYMENT_RECEIVED, ledger_id(money, settings), relation_id, number)
+    return settlement_body(header, payment, payment.amount, ledger_id(settings.debtors, settings))
+
+
+def money_ledger(payment: Payment, what: str, ledgers: dict[str, str], setting: str) -> str:
+    """The ledger code the money of ``payment`` moved on, by its method; a MappingError names the setting."""
     try:
-        money_ledger = settings.payment_ledgers[payment.method]
+        return ledgers[payment.method]
     except KeyError:
         raise MappingError(
-            f"document {doc.number} was paid by {payment.method}, which has no ledger in the {VENDOR} setting "
-            f'payment_ledgers: add one, e.g. {{"{payment.method}": "1100"}}'
+            f"{what} was paid by {payment.method}, which has no ledger in the {VENDOR} setting {setting}: add one, "
+            f'e.g. {{"{payment.method}": "1100"}}'
         ) from None
+
+
+def settlement_body(header: Header, payment: Payment, amount: Decimal, open_items_ledger: int) -> dict[str, Any]:
+    """An invoice payment (received, type 3, or sent, type 4): the money ledger on the header, one row that pays
+    the invoice ``header.number`` of the relation from the debtors or creditors ledger."""
+    text = f"{payment.description or payment.method} {header.number}"[:MAX_TEXT]
     return {
-        "type": PAYMENT_RECEIVED,
+        "type": header.kind,
         "date": payment.paid_on.isoformat(),
         "description": text,
-        "ledgerId": ledger_id(money_ledger, settings),
-        "relationId": relation_id,
-        "invoiceNumber": number,
+        "ledgerId": header.ledger_id,
+        "relationId": header.relation_id,
+        "invoiceNumber": header.number,
         "inExVat": "EX",
         "rows": [
             {
-                "ledgerId": ledger_id(settings.debtors, settings),
+                "ledgerId": open_items_ledger,
                 "vatCode": "GEEN",
-                "amount": cents(payment.amount),
+                "amount": cents(amount),
                 "description": text,
-                "invoiceNumber": number,
+                "invoiceNumber": header.number,
             }
         ],
     }

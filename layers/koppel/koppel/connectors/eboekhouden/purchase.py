@@ -1,5 +1,6 @@
 """Purchases in e-Boekhouden.nl: a supplier's invoice booked as an "invoice received" mutation (type 1) under the
-supplier's relation, exactly once. The pure translation is in ``purchase_mapping``; README.md has the API facts.
+supplier's relation, exactly once; a receipt paid when it was handed over is paid with it ("invoice payment sent",
+type 4), for what is still open of it. The pure translation is in ``purchase_mapping``; README.md has the API facts.
 
 Assumptions the public docs leave open, each handled both ways:
 - Whether MUT_019 ("invoice number already exists") holds per supplier or for the whole administration: every
@@ -18,7 +19,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from koppel.connectors.eboekhouden.client import SYSTEM, parse
 from koppel.connectors.eboekhouden.mapping import relation_body
-from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation, purchase_numbers
+from koppel.connectors.eboekhouden.purchase_mapping import (
+    payment_sent_mutation,
+    payments_due,
+    purchase_mutation,
+    purchase_numbers,
+)
 from koppel.connectors.eboekhouden.settings import INVOICE_RECEIVED, VENDOR, EboekhoudenSettings
 from koppel.connectors.eboekhouden.target import EboekhoudenTarget, is_duplicate_invoice
 from koppel.connectors.kit import VendorReply, load_settings
@@ -31,7 +37,7 @@ if TYPE_CHECKING:
 
     from koppel.booking import Booking
     from koppel.connectors.contract import ConnectorContext
-    from koppel.model import Party, PaymentState
+    from koppel.model import Party, Payment, PaymentState
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -91,12 +97,11 @@ class EboekhoudenBooks(EboekhoudenTarget):
 
     # -- invoices received --------------------------------------------------------------------------------------
     def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
-        """The invoice received from this supplier under its invoice number, in either form it may be booked."""
-        relation_id = int(supplier.id)
-        for number in purchase_numbers(booking.document.number, relation_id):
-            found = self._purchase_of(number, relation_id)
-            if found is not None:
-                return found
+        """The invoice received from this supplier under its invoice number, in either form it may be booked; a
+        receipt paid when it was handed over only once its payment is booked too (post_purchase finishes it)."""
+        found = self._booked_purchase(booking, int(supplier.id))
+        if found is None or not self._unpaid(found, booking, int(supplier.id)):
+            return found
         return None
 
     def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
@@ -104,18 +109,35 @@ class EboekhoudenBooks(EboekhoudenTarget):
         it (MUT_019) and that one is not this supplier's, under the number keyed to the supplier. e-Boekhouden
         takes no idempotency key, so ``request_id`` is not sent: find_purchase is the guard."""
         relation_id = int(supplier.id)
+        if booking.document.payments:
+            # find_purchase ran just before: the purchase can only be there already when its payment was not.
+            found = self._booked_purchase(booking, relation_id)
+            if found is not None:
+                self._pay(booking, found, relation_id, self._unpaid(found, booking, relation_id))
+                return found
+        ref, posted = self._post_purchase(booking, relation_id)
+        if posted:
+            # Nothing of it is paid yet: the open items are not read (they might not list it yet).
+            due = payments_due(booking.document.payments, ZERO, booking.total)
+        else:
+            due = self._unpaid(ref, booking, relation_id)
+        self._pay(booking, ref, relation_id, due)
+        return ref
+
+    def _post_purchase(self, booking: Booking, relation_id: int) -> tuple[ExternalRef, bool]:
+        """The purchase posted (True), or linked where e-Boekhouden holds it already under this supplier (False)."""
         numbers = purchase_numbers(booking.document.number, relation_id)
         for number in numbers:
             body = purchase_mutation(booking, relation_id, number, self.settings)
             try:
-                return ExternalRef(system=SYSTEM, id=str(self._post_mutation(body)), number=number)
+                return ExternalRef(system=SYSTEM, id=str(self._post_mutation(body)), number=number), True
             except PermanentError as error:
                 if not is_duplicate_invoice(error):
                     raise
                 # Booked already (a lost answer, or by hand) under this supplier: link it. Else the next form.
                 found = self._purchase_of(number, relation_id)
                 if found is not None:
-                    return found
+                    return found, False
         raise PermanentError(
             f"{VENDOR} refused every invoice number tried for the supplier's invoice {booking.document.number} "
             f"({', '.join(numbers)}) as already used by another relation: book it by hand under a number of your own"
@@ -157,7 +179,36 @@ class EboekhoudenBooks(EboekhoudenTarget):
             raise
         return True
 
+    # -- paid when it was handed over ---------------------------------------------------------------------------
+    def _unpaid(self, ref: ExternalRef, booking: Booking, relation_id: int) -> list[tuple[Payment, Decimal]]:
+        """What of the document's payments is not booked yet, from what the open items say is paid of it. One that
+        is not listed there is paid in full (by Koppel before a crash, or by hand)."""
+        if not booking.document.payments:
+            return []
+        params = {"credDeb": "C", "invoiceNumber": ref.number or booking.document.number}
+        rows = self.fetch_all("/v1/mutation/invoice/outstanding", params)
+        items = (parse(_OpenPurchase, r, "GET outstanding") for r in rows)
+        # By mutation id: the filter is by number, which another supplier's invoice may share.
+        item = next((item for item in items if item.mutationId == int(ref.id)), None)
+        if item is None:
+            return []
+        paid = item.totalAmount - item.outstandingAmount
+        return payments_due(booking.document.payments, paid, item.outstandingAmount)
+
+    def _pay(self, booking: Booking, ref: ExternalRef, relation_id: int, due: list[tuple[Payment, Decimal]]) -> None:
+        number = ref.number or booking.document.number
+        for payment, amount in due:
+            body = payment_sent_mutation(booking.document, payment, amount, relation_id, number, self.settings)
+            self._post_mutation(body)
+
     # -- plumbing -----------------------------------------------------------------------------------------------
+    def _booked_purchase(self, booking: Booking, relation_id: int) -> ExternalRef | None:
+        for number in purchase_numbers(booking.document.number, relation_id):
+            found = self._purchase_of(number, relation_id)
+            if found is not None:
+                return found
+        return None
+
     def _purchase_of(self, number: str, relation_id: int) -> ExternalRef | None:
         for item in self._mutations(number, INVOICE_RECEIVED):
             held = parse(_MutationDetails, self.call("GET", f"/v1/mutation/{item.id}"), "GET /v1/mutation/{id}")

@@ -8,6 +8,8 @@ code. No HTTP here; ``purchase`` does the calls. README.md in this folder has th
 - VAT another country charged is not deductible here: it is refused unless ``foreign_vat_ledger`` says where that
   cost goes, and then booked there without a VAT code.
 - A credit note is the same mutation with negative amounts.
+- A receipt paid when it was handed over is paid with an "invoice payment sent" mutation (type 4) per payment,
+  from the money ledger of its method, for what is still open of it (``payments_due``).
 - The invoice number is the supplier's own. e-Boekhouden wants one that ends with a digit and refuses one it
   holds already (MUT_019), which may mean any supplier's invoice; so when the supplier's number cannot be used as
   it is, it is booked as ``<number>/<relation id>``: still the supplier's number to a person, and unique.
@@ -18,11 +20,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from koppel.connectors.eboekhouden.mapping import Header, invoice_body, ledger_id, own_basis, percent, vat_by_rate
+from koppel.connectors.eboekhouden.mapping import (
+    Header,
+    invoice_body,
+    ledger_id,
+    money_ledger,
+    own_basis,
+    percent,
+    settlement_body,
+    vat_by_rate,
+)
 from koppel.connectors.eboekhouden.settings import (
     INVOICE_RECEIVED,
     MAX_INVOICE_NUMBER,
     MAX_TEXT,
+    PAYMENT_SENT,
     PURCHASE_VAT_RATES,
     VENDOR,
     EboekhoudenSettings,
@@ -30,10 +42,13 @@ from koppel.connectors.eboekhouden.settings import (
 from koppel.connectors.eboekhouden.vat_basis import check_balance, exact_rows
 from koppel.connectors.kit import describe
 from koppel.errors import MappingError
+from koppel.money import ZERO
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from koppel.booking import BookedLine, Booking
-    from koppel.model import SalesDocument, VatCategory
+    from koppel.model import Payment, SalesDocument, VatCategory
 
 HOME_COUNTRY = "NL"
 _CATEGORY_BY_TREATMENT: dict[str, VatCategory] = {
@@ -70,6 +85,35 @@ def purchase_mutation(booking: Booking, relation_id: int, number: str, settings:
     body = invoice_body(header, doc, text, basis, wire_rows, settings)
     check_balance(body, booking, PURCHASE_VAT_RATES)
     return body
+
+
+def payment_sent_mutation(
+    doc: SalesDocument, payment: Payment, amount: Decimal, relation_id: int, number: str, settings: EboekhoudenSettings
+) -> dict[str, Any]:
+    """The POST /v1/mutation body (type 4, invoice payment sent) paying ``amount`` of the invoice received booked
+    under ``number`` for the relation, from the money ledger of the payment's method."""
+    ledgers = {**settings.payment_ledgers, **settings.purchase_payment_ledgers}
+    money = money_ledger(payment, f"the supplier's receipt {doc.number}", ledgers, "purchase_payment_ledgers")
+    header = Header(PAYMENT_SENT, ledger_id(money, settings), relation_id, number)
+    return settlement_body(header, payment, amount, ledger_id(settings.creditors, settings))
+
+
+def payments_due(payments: Sequence[Payment], paid: Decimal, still_open: Decimal) -> list[tuple[Payment, Decimal]]:
+    """The part of each payment that is not in the books yet, in order. The first ``paid`` of the document's
+    payments is booked already (by Koppel before a crash, or by hand), and never more than ``still_open`` is paid:
+    a repeat books nothing twice. Worked in the direction of the document (a credit note's are negative); a payment
+    the other way within it (change handed back) is not booked on its own, the others then pay what is open."""
+    sign = -1 if still_open + paid < 0 else 1
+    paid, still_open = sign * paid, sign * still_open
+    due = []
+    for payment in payments:
+        covered = max(ZERO, min(paid, sign * payment.amount))
+        paid -= covered
+        part = min(sign * payment.amount - covered, still_open)
+        if part > 0:
+            due.append((payment, sign * part))
+            still_open -= part
+    return due
 
 
 def purchase_vat_code(line: BookedLine, doc: SalesDocument, settings: EboekhoudenSettings) -> str:

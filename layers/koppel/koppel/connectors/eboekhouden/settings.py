@@ -14,6 +14,7 @@ VENDOR = "e-Boekhouden.nl"
 INVOICE_RECEIVED = 1
 INVOICE_SENT = 2
 PAYMENT_RECEIVED = 3
+PAYMENT_SENT = 4
 MAX_INVOICE_NUMBER = 50
 MAX_RELATION_CODE = 15
 MAX_TEXT = 50
@@ -68,6 +69,9 @@ class EboekhoudenSettings(BaseModel):
         default_factory=lambda: {"cash": "1000", "card": "1100", "bank": "1100", "voucher": "1100", "other": "1100"}
     )
     """Payment method → the ledger the money arrives on: the till's cash on 1000 Kas, PIN and the rest on 1100."""
+    purchase_payment_ledgers: dict[str, str] = Field(default_factory=dict)
+    """Payment method → the ledger a supplier's receipt was paid from (e.g. {"card": "1110"} for a second bank
+    account); a method not named here is paid from its ledger in ``payment_ledgers`` (cash 1000 Kas, the rest 1100)."""
     intra_eu_vat_code: Literal["BI_EU_VERK", "BI_EU_VERK_D"] = "BI_EU_VERK"
     """ICP goods (BI_EU_VERK) or services (BI_EU_VERK_D) for intra-EU supplies at 0 %."""
     creditors: str = "1600"

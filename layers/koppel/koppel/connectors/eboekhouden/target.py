@@ -247,5 +247,5 @@ def preview_settings() -> dict[str, Any]:
         for name, value in defaults.model_dump().items()
         if isinstance(value, str) and value.isdigit() and name not in ("source",)
     }
-    codes.update(defaults.payment_ledgers.values())
+    codes.update(defaults.payment_ledgers.values(), defaults.purchase_payment_ledgers.values())
     return {"ledger_ids": {code: int(code) for code in sorted(codes)}}
