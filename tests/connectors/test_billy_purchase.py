@@ -22,7 +22,7 @@ from koppel.connectors.billy import BillySettings, BillyTarget, build_target
 from koppel.connectors.billy import purchase_mapping as bills
 from koppel.errors import MappingError
 from koppel.http import session_for
-from koppel.model import Address, Connection, DocumentEvent, Line, Party, SalesDocument
+from koppel.model import Address, Connection, DocumentEvent, Line, Party, Payment, SalesDocument
 from koppel.preview import EmptyAccountAdapter, preview
 from koppel.services.deliver import DeliverDeps, DeliveryResult, deliver
 
@@ -125,18 +125,26 @@ def billy(running: BillySandbox) -> BillySandbox:
     return running
 
 
-def _target(billy: BillySandbox, **settings: Any) -> BillyTarget:
+def _target(billy: BillySandbox, sent: list[tuple[str, str, Any]] | None = None, **settings: Any) -> BillyTarget:
+    """A connected target; ``sent`` collects every request as it went over the wire (method, path, JSON body)."""
     given = {"base_url": f"{billy.base_url}/v2", **settings}
+    session = session_for(retries=0, timeout=(1.0, 1.0))
+    if sent is not None:
+        session.hooks["response"].append(lambda answer, *_, **__: sent.append(_as_sent(answer.request)))
 
     def build(values: dict[str, Any]) -> BillyTarget:
         connection = Connection(connection_id="banqup-1", tenant_id="t-1", source="banqup", targets=("billy",),
                                 created_at=NOW)  # fmt: skip
         ctx = ConnectorContext(connection=connection, settings=values, secrets={"access_token": TOKEN},
-                               session=session_for(retries=0, timeout=(1.0, 1.0)), store=MemoryConnectionStore(),
-                               clock=lambda: NOW)  # fmt: skip
+                               session=session, store=MemoryConnectionStore(), clock=lambda: NOW)  # fmt: skip
         return build_target(ctx)
 
     return build({**given, **build(given).after_connect()})
+
+
+def _as_sent(request: requests.PreparedRequest) -> tuple[str, str, Any]:
+    body = json.loads(request.body, parse_float=Decimal) if isinstance(request.body, (bytes, str)) else None
+    return str(request.method), str(request.path_url).split("?")[0], body
 
 
 def _deliver(target: Any, doc: SalesDocument) -> DeliveryResult:
@@ -326,3 +334,103 @@ def test_koppel_preview_books_a_banqup_purchase_and_uploads_its_original() -> No
         ("GET", "/v2/contacts"), ("POST", "/v2/contacts"), ("GET", "/v2/bills"), ("POST", "/v2/bills"),
         ("PUT", "/v2/bills/bills-2"), ("GET", "/v2/bills/bills-2"), ("POST", "/v2/files"), ("POST", "/v2/attachments"),
     ]  # fmt: skip
+
+
+# -- a purchase paid when it was bought --------------------------------------------------------------------------------
+PAID_ON = date(2026, 11, 20)
+CARD = Payment(method="card", amount=D("125.00"), paid_on=PAID_ON, description="Dankort")
+RECEIPT = _purchase("BON-4471", [_line("Rengøringsmidler", "100.00")], "125.00", is_paid=True, payments=(CARD,))
+
+
+def _payments_sent(sent: list[tuple[str, str, Any]]) -> list[Any]:
+    return [body for method, path, body in sent if (method, path) == ("POST", "/v2/bankPayments")]
+
+
+def test_a_receipt_paid_at_the_counter_is_paid_from_the_bill_account_once(billy: BillySandbox) -> None:
+    # Given a supplier's till receipt of 125.00, paid by card when it was handed over
+    sent: list[tuple[str, str, Any]] = []
+    target = _target(billy, sent)
+
+    # When deliver books it
+    first = _deliver(target, RECEIPT)
+
+    # Then Billy got one withdrawal of 125.00 on the bill, from the organization's account for paying bills, dated
+    # the day it was paid
+    assert first.outcome == "posted", first.reason
+    [bill] = billy.records("bills")
+    bank = billy.find("accounts", accountNo=5820)["id"]
+    assert _payments_sent(sent) == [{"bankPayment": {
+        "entryDate": "2026-11-20", "cashAmount": D("125.00"), "cashSide": "credit", "cashAccountId": bank,
+        "associations": [{"subjectReference": f"bill:{bill['id']}"}],
+    }}]  # fmt: skip
+
+    # When it is delivered again after a crash lost its ledger row  Then the bill is found paid and nothing is sent
+    sent.clear()
+    again = _deliver(target, RECEIPT)
+    assert again.outcome == "found_in_target", again.reason
+    assert _payments_sent(sent) == []
+    assert len(billy.records("bankPayments")) == 1
+    # And the bill is paid: nothing is left to pay to the supplier
+    bill = billy.record("bills", bill["id"])
+    assert (bill["balance"], bill["isPaid"]) == (D(0), True)
+    assert first.ref is not None and dict(target.purchase_status([first.ref])) == {first.ref.id: None}
+
+
+def test_a_bill_approved_before_its_payment_was_sent_is_paid_on_the_retry(billy: BillySandbox) -> None:
+    # Given the receipt's bill was approved in Billy, and the worker stopped before paying it
+    assert _deliver(_target(billy), RECEIPT.model_copy(update={"is_paid": False, "payments": ()})).outcome == "posted"
+
+    # When the paid receipt is delivered again
+    result = _deliver(_target(billy), RECEIPT)
+
+    # Then the approved open bill is found and paid once, in full
+    assert result.outcome == "found_in_target", result.reason
+    assert [p["cashAmount"] for p in billy.records("bankPayments")] == [D("125.00")]
+    assert billy.records("bills")[0]["isPaid"] is True
+
+
+def test_a_bill_paid_by_hand_in_billy_is_not_paid_again(billy: BillySandbox) -> None:
+    # Given the receipt's bill booked unpaid, and then paid in Billy by a person matching the bank line
+    assert _deliver(_target(billy), RECEIPT.model_copy(update={"is_paid": False, "payments": ()})).outcome == "posted"
+    _pay(billy, billy.records("bills")[0]["id"], "125.00")
+
+    # When the paid receipt is delivered
+    result = _deliver(_target(billy), RECEIPT)
+
+    # Then Billy's balance of 0 says it is done: no second payment, nothing paid to the supplier twice
+    assert result.outcome == "found_in_target", result.reason
+    assert len(billy.records("bankPayments")) == 1
+
+
+def test_a_receipt_is_paid_from_the_account_the_connection_maps_for_purchases(billy: BillySandbox) -> None:
+    # Given a cash box that takes payments, mapped as the connection's account for purchases paid at the counter
+    with billy.lock:
+        box = dict(billy.find("accounts", accountNo=5820), id="cash-box", name="Kasse", accountNo=5810)
+        billy.organization().table("accounts")["cash-box"] = box
+    try:
+        target = _target(billy, purchase_cash_account_id="cash-box")
+
+        # When a receipt paid in cash is delivered
+        result = _deliver(target, RECEIPT)
+    finally:  # reference data outlives reset
+        with billy.lock:
+            del billy.organization().table("accounts")["cash-box"]
+
+    # Then it is paid from the cash box, not the bank
+    assert result.outcome == "posted", result.reason
+    assert [p["cashAccountId"] for p in billy.records("bankPayments")] == ["cash-box"]
+
+
+def test_a_suppliers_credit_note_refunded_at_the_counter_is_money_in(billy: BillySandbox) -> None:
+    # Given a supplier's credit note of -25.00 for returned goods, refunded in cash on the spot
+    credit = _purchase("BON-4472", [_line("Retur", "-20.00")], "-25.00", doc_type="credit_note", is_paid=True,
+                       payments=(Payment(method="cash", amount=D("-25.00"), paid_on=PAID_ON),))  # fmt: skip
+
+    # When deliver books it
+    result = _deliver(_target(billy), credit)
+
+    # Then the money came in: one deposit of 25.00 settles the supplier's credit note
+    assert result.outcome == "posted", result.reason
+    [payment] = billy.records("bankPayments")
+    assert (payment["cashAmount"], payment["cashSide"]) == (D("25.00"), "debit")
+    assert billy.records("bills")[0]["isPaid"] is True

@@ -37,10 +37,9 @@ class BillyHarness(TargetHarness):
         # a refused token is an AuthError ("check the access token") at once, and no token is ever fetched.
         "test_a_refused_access_token_is_renewed_once_and_the_call_succeeds": "Billy's tokens are not renewable",
         "test_a_token_refused_again_after_renewal_is_an_auth_error_not_a_loop": "Billy's tokens are not renewable",
-        "test_a_receipt_paid_when_it_was_handed_over_is_booked_paid_not_left_open": "a purchase's payment is not "
-        "booked yet: a receipt paid at the counter stays open with the supplier",
     }
-    # Till payments are booked as one bank payment of the open balance on the approved invoice (payments.py).
+    # Till payments are booked as one bank payment of the open balance on the approved invoice (payments.py), and a
+    # receipt paid at the counter as one withdrawal of the open balance on the approved bill.
     takes_payments = True
     booking_path = "/v2/invoices"
     token_path = "/v2/no-token-exchange"

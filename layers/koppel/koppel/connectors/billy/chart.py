@@ -84,6 +84,7 @@ def read_organization(target: BillyTarget) -> dict[str, Any]:
         "tax_rates": sales_rates(rates),
         "sales_account_id": sales or str(org.get("defaultSalesAccountId") or ""),
         "cash_account_id": _cash_account(accounts, org, settings.cash_account_id),
+        "purchase_cash_account_id": _bill_account(accounts, org, settings.purchase_cash_account_id),
         **purchase_settings(rates, accounts, settings),
     }
 
@@ -164,13 +165,24 @@ def sales_rates(rates: dict[str, dict[str, Any]]) -> dict[str, str]:
     return {rate: idents[0] for rate, idents in by_rate.items() if len(idents) == 1}
 
 
+def _payable(accounts: list[dict[str, Any]]) -> list[str]:
+    return [str(a.get("id")) for a in accounts if a.get("isPaymentEnabled") and not a.get("isArchived")]
+
+
 def _cash_account(accounts: list[dict[str, Any]], org: dict[str, Any], kept: str) -> str:
-    usable = [a for a in accounts if a.get("isPaymentEnabled") and not a.get("isArchived")]
-    ids = [str(a.get("id")) for a in usable]
+    ids = _payable(accounts)
     if kept in ids:
         return kept
     default = str(org.get("defaultInvoiceBankAccountId") or "")
     return default if default in ids else (ids[0] if ids else "")
+
+
+def _bill_account(accounts: list[dict[str, Any]], org: dict[str, Any], kept: str) -> str:
+    """A person's choice while it takes payments, else the organization's own account for paying bills
+    (``defaultBillBankAccountId``); empty (the cash account is used) when neither takes payments."""
+    ids = _payable(accounts)
+    default = str(org.get("defaultBillBankAccountId") or "")
+    return next((ident for ident in (kept, default) if ident and ident in ids), "")
 
 
 # -- `koppel preview`: an empty organization -------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""A document that arrives paid (a till sale settled on the spot, an invoice its source marks paid) is paid in Billy
-too: a bank payment on the approved invoice, into a payment-enabled account (the bank: ``cash_account_id``).
+"""A document that arrives paid (a till sale settled on the spot, an invoice its source marks paid, a supplier's
+till receipt paid by card or cash at the counter) is paid in Billy too: a bank payment on the approved invoice or
+bill, from or into a payment-enabled account (``cash_account_id``; a bill ``purchase_cash_account_id`` if set).
 
 ``POST /v2/bankPayments`` ``{"bankPayment": {entryDate, cashAmount, cashSide, cashAccountId, associations:
-[{"subjectReference": "invoice:<id>"}]}}``; ``cashSide`` ``debit`` for an invoice (money in), ``credit`` for a
-credit note (money paid back); ``cashAmount`` is in the cash account's currency and ``cashExchangeRate`` must be set
-when that differs from the invoice's [V https://www.billy.dk/api/ bankPayments]. Billy does not refuse an
+[{"subjectReference": "invoice:<id>" | "bill:<id>"}]}}``; ``cashSide`` ``debit`` is a deposit (an invoice; a
+supplier's credit note [I]), ``credit`` a withdrawal (a bill; a credit note paid back) [V
+https://www.billy.dk/api/ "Posting a payment for an invoice"]; ``cashAmount`` is in the cash account's currency and
+``cashExchangeRate`` must be set when that differs from the subject's [V bankPayments]. Billy does not refuse an
 overpayment: the excess goes to the contact's balance [V], so Koppel never sends more than the ``balance`` Billy
 answers just before. A bank payment carries no text or key of ours [V: its properties], so exactly once rests on
 that balance: a retry reads it again and 0 means done.
@@ -12,7 +14,7 @@ that balance: a retry reads it again and 0 means done.
 - Paid in full (``is_paid``, or ``payments`` adding up to the total): one bank payment of the open balance, dated
   the last payment's date (or the document's issue date).
 - Paid in part (``payments`` short of the total, ``is_paid`` false): the payments carry no identity of their own,
-  so what the document says was paid is compared with the bank payments Billy holds on the invoice (its
+  so what the document says was paid is compared with the bank payments Billy holds on the subject (its
   ``balanceModifiers`` of a ``bankPayment:``): the difference, never more than the balance, is one bank payment
   dated the last payment's date. A second delivery with a further payment adds only the new part.
 - The cash account is in another currency than the document: a payment-enabled account in the document's currency
@@ -21,9 +23,10 @@ that balance: a retry reads it again and 0 means done.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from koppel.connectors.billy.reconcile import money
 from koppel.connectors.billy.settings import VENDOR
@@ -36,11 +39,33 @@ if TYPE_CHECKING:
     from koppel.connectors.billy.client import BillyClient
     from koppel.model import PaymentState, SalesDocument
 
-MODIFIERS = "invoice.balanceModifiers:embed"
 NO_CASH_ACCOUNT = (
     "connect a bank account in Billy (Settings > Bank accounts, one that takes payments), then sync the connection "
     "again so Koppel reads it (cash_account_id), and replay"
 )
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a bank payment pays: a sales invoice (money in) or a supplier's bill (money out)."""
+
+    kind: Literal["invoice", "bill"]
+    number_field: str
+    money_in: str
+    """The ``type`` whose payment is a deposit (``debit``): an invoice, or a supplier's credit note [I]."""
+
+    def describe(self, record: dict[str, Any], ident: str) -> str:
+        kind = record.get("type") or self.kind
+        if self.kind == "bill":
+            kind = "supplier's credit note" if kind == "creditNote" else "bill"
+            return (
+                f"{kind} {record.get(self.number_field)} of {record.get('contactName') or 'the supplier'} (id {ident})"
+            )
+        return f"{kind} {record.get(self.number_field)} (id {ident})"
+
+
+INVOICE = Subject("invoice", "invoiceNo", "invoice")
+BILL = Subject("bill", "suppliersInvoiceNo", "creditNote")
 
 
 def wanted(doc: SalesDocument) -> tuple[bool, Decimal]:
@@ -53,30 +78,33 @@ def entry_date(doc: SalesDocument) -> date:
     return max((payment.paid_on for payment in doc.payments), default=doc.issue_date)
 
 
-def settle(client: BillyClient, booking: Booking, invoice_id: str) -> None:
-    """Pays what the document says was paid and Billy still holds open on the approved invoice; nothing when the
-    document is unpaid or the balance is already 0."""
+def settle(client: BillyClient, booking: Booking, ident: str, subject: Subject = INVOICE) -> None:
+    """Pays what the document says was paid and Billy still holds open on the approved invoice (or bill); nothing
+    when the document is unpaid or the balance is already 0."""
     doc = booking.document
     full, paid = wanted(doc)
     if not full and paid <= 0:
         return
-    invoice = client.get_one("invoices", invoice_id, MODIFIERS)
-    if invoice is None or invoice.get("state") != "approved":
+    record = client.get_one(f"{subject.kind}s", ident, f"{subject.kind}.balanceModifiers:embed")
+    if record is None or record.get("state") != "approved":
         return
-    balance = money(invoice.get("balance"))
-    if invoice.get("isPaid") is True or balance <= 0:
+    balance = money(record.get("balance"))
+    if record.get("isPaid") is True or balance <= 0:
         return
-    amount = balance if full else min(balance, paid - _held(invoice))
+    amount = balance if full else min(balance, paid - _held(record))
     if amount <= 0:
         return
-    what = f"{invoice.get('type', 'invoice')} {invoice.get('invoiceNo')} (id {invoice_id})"
-    account = _cash_account(client, str(invoice.get("currencyId") or doc.currency), what)
+    what = subject.describe(record, ident)
+    chosen = client.settings.cash_account_id
+    if subject is BILL:
+        chosen = client.settings.purchase_cash_account_id or chosen
+    account = _cash_account(client, chosen, str(record.get("currencyId") or doc.currency), what)
     body = {
         "entryDate": entry_date(doc).isoformat(),
         "cashAmount": amount,
-        "cashSide": "credit" if invoice.get("type") == "creditNote" else "debit",
+        "cashSide": "debit" if record.get("type", subject.kind) == subject.money_in else "credit",
         "cashAccountId": account,
-        "associations": [{"subjectReference": f"invoice:{invoice_id}"}],
+        "associations": [{"subjectReference": f"{subject.kind}:{ident}"}],
     }
     try:
         client.write("POST", "bankPayments", body)
@@ -90,7 +118,7 @@ def settle(client: BillyClient, booking: Booking, invoice_id: str) -> None:
 
 
 def _held(invoice: dict[str, Any]) -> Decimal:
-    """What bank payments already paid on the invoice (voided ones not)."""
+    """What bank payments already paid on the invoice or bill (voided ones not)."""
     modifiers = invoice.get("balanceModifiers") or []
     return sum(
         (
@@ -104,10 +132,9 @@ def _held(invoice: dict[str, Any]) -> Decimal:
     )
 
 
-def _cash_account(client: BillyClient, currency: str, what: str) -> str:
-    """The connection's cash account when it is in the invoice's currency, else a payment-enabled account that is;
+def _cash_account(client: BillyClient, chosen: str, currency: str, what: str) -> str:
+    """The chosen cash account when it is in the subject's currency, else a payment-enabled account that is;
     parked when there is none (the document carries no exchange rate for ``cashExchangeRate``)."""
-    chosen = client.settings.cash_account_id
     if not chosen:
         raise PermanentError(
             f"{what} is booked and approved but not paid: {VENDOR} has no cash account: {NO_CASH_ACCOUNT}"

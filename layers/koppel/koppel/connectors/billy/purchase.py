@@ -6,6 +6,10 @@ Exactly once: Billy takes no idempotency key and does not keep a supplier's invo
 come from two suppliers), so a bill is looked up by the supplier's contact and ``suppliersInvoiceNo`` first
 [V: both are documented bill filters]; a draft found there (a crash between creating and approving) is checked
 and approved, never created again. An attachment is looked up on the bill by its file name before uploading.
+
+A purchase that arrives paid (a supplier's till receipt paid by card or cash) is paid in Billy once its bill is
+approved: a bank payment (``cashSide: credit``) of at most the balance Billy holds open (payments.py); a retry that
+finds the bill approved and open pays it there, one that finds it paid pays nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +78,8 @@ class BillyPurchases:
             return self._approve_bill(
                 booking, bills.choose_layout(booking, self.settings), bill, bill.get("lines") or []
             )
+        if bill.get("state") == "approved":  # a crash before or during its payment: paid now, at most its balance
+            payments.settle(self.client, booking, str(bill["id"]), payments.BILL)
         return _bill_ref(bill)
 
     def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
@@ -101,7 +107,9 @@ class BillyPurchases:
                 f"lines in {VENDOR}, delete the draft, then replay",
                 vendor_message="; ".join(found),
             )
-        return _bill_ref(self.client.approve("bills", bill))
+        approved = self.client.approve("bills", bill)
+        payments.settle(self.client, booking, str(bill["id"]), payments.BILL)  # paid at the counter: paid in Billy
+        return _bill_ref(approved)
 
     def _credited_bill(self, booking: Booking, contact_id: str) -> str | None:
         """The bill a supplier's credit note credits, when the document names it and Billy holds it."""

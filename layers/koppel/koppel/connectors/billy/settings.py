@@ -1,7 +1,7 @@
 """A connection's Billy settings: where to call, which sales-tax ruleset books each VAT rate, the sales and cash
-accounts, the purchase tax rates and expense accounts of bills, and what the organization is (currency,
-country). ``after_connect`` (chart.py) fills what the organization itself can tell; a person maps the rest with
-``koppel connections map``. README.md has the API facts."""
+accounts, the purchase tax rates and expense accounts of bills, the account a purchase paid at the counter is paid
+from, and what the organization is (currency, country). ``after_connect`` (chart.py) fills what the organization
+itself can tell; a person maps the rest with ``koppel connections map``. README.md has the API facts."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ class BillySettings(BaseModel):
     with the lowest number, a person's choice kept)."""
     expense_accounts: dict[str, str] = Field(default_factory=dict)
     """A line's cost group (``product_group``) → the expense account its bill line is booked on."""
+    purchase_cash_account_id: str = ""
+    """The payment-enabled account a purchase paid when it was bought (a till receipt paid by card or cash) is paid
+    from; empty: ``cash_account_id``, the account a paid sale is paid into. A person maps it (e.g. the cash box)."""
     page_size: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE)
 
     @field_validator("tax_rulesets", "tax_rates", "purchase_tax_rates")
