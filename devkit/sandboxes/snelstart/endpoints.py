@@ -13,6 +13,7 @@ from werkzeug.routing import Map, Rule
 
 from devkit.sandboxes.snelstart.chart import land_models
 from devkit.sandboxes.snelstart.gate import apim_answer, json_answer
+from devkit.sandboxes.snelstart.journals import BOOKING_MODELS, book
 from devkit.sandboxes.snelstart.odata import query
 from devkit.sandboxes.snelstart.odata_values import ODataError
 from devkit.sandboxes.snelstart.rules import ApiError, guid, not_found
@@ -55,6 +56,9 @@ _ROUTES = Map(
         Rule("/v2/inkoopfacturen", endpoint="inkoopfacturen", methods=["GET"]),
         Rule("/v2/documenten/<documenttype>", endpoint="documenten", methods=["POST"]),
         Rule("/v2/documenten/<documenttype>/<ident>", endpoint="document_lijst", methods=["GET"]),
+        Rule("/v2/dagboeken", endpoint="dagboeken", methods=["GET"]),
+        Rule("/v2/kasboekingen", endpoint="geldboekingen", methods=["GET", "POST"], defaults={"soort": "Kas"}),
+        Rule("/v2/bankboekingen", endpoint="geldboekingen", methods=["GET", "POST"], defaults={"soort": "Bank"}),
     ]
 )
 
@@ -193,3 +197,15 @@ class Endpoints:
 
     def _api_document_lijst(self, request: Request, admin: Administratie, documenttype: str, ident: str) -> Response:
         return json_answer(admin.purchases.documents(documenttype, ident))
+
+    # -- money in a Kas or Bank dagboek (journals.py) -------------------------------------------------------------
+    def _api_dagboeken(self, request: Request, admin: Administratie) -> Response:
+        return json_answer(sorted(admin.dagboeken.values(), key=lambda d: d["nummer"]))  # the spec offers no OData
+
+    def _api_geldboekingen(self, request: Request, admin: Administratie, soort: str) -> Response:
+        if request.method == "POST":
+            return json_answer(book(admin, soort, self._body(request), self._now()), 201)
+        rows = [
+            {k: v for k, v in b.items() if k != "soort"} for b in admin.geldboekingen.values() if b["soort"] == soort
+        ]
+        return self._page(request, rows, BOOKING_MODELS[soort])

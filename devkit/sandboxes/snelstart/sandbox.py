@@ -127,6 +127,11 @@ class SnelstartSandbox(ActivationMixin, Endpoints, Sandbox):
         with self._lock:
             return copy.deepcopy(list(self.administratie(koppelsleutel).inkoopfacturen.values()))
 
+    def money_bookings(self, koppelsleutel: str) -> list[dict[str, Any]]:
+        """The kas- and bankboekingen, each with its ``soort`` (Kas or Bank)."""
+        with self._lock:
+            return copy.deepcopy(list(self.administratie(koppelsleutel).geldboekingen.values()))
+
     def document_content(self, koppelsleutel: str, document_id: str) -> bytes:
         with self._lock:
             return bytes(self.administratie(koppelsleutel).documenten[document_id]["content"])

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from devkit.sandboxes.snelstart.chart import STANDARD_CHART
+from devkit.sandboxes.snelstart.journals import seed_dagboeken
 from devkit.sandboxes.snelstart.purchases import Purchases
 from devkit.sandboxes.snelstart.rules import (
     ZERO,
@@ -52,6 +53,9 @@ class Administratie:
     inkoopboekingen: dict[str, dict[str, Any]] = field(default_factory=dict)
     inkoopfacturen: dict[str, dict[str, Any]] = field(default_factory=dict)
     documenten: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dagboeken: dict[str, dict[str, Any]] = field(default_factory=dict)
+    geldboekingen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Kas- and bankboekingen (journals.py), each with its ``soort``."""
 
     @property
     def purchases(self) -> Purchases:
@@ -69,6 +73,7 @@ class Administratie:
                 btw_soort=account.btw_soort,
                 rubriek=account.rubriek,
             )
+        seed_dagboeken(administratie)
         return administratie
 
     # -- grootboeken ------------------------------------------------------------------------------------------

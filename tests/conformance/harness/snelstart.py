@@ -27,10 +27,6 @@ LEDGER_BY_RATE = {Decimal(21): (8000, "Hoog"), Decimal(9): (8010, "Laag"), Decim
 
 class SnelstartHarness(TargetHarness):
     name = "snelstart"
-    gaps: ClassVar[Mapping[str, str]] = {
-        "test_a_receipt_paid_when_it_was_handed_over_is_booked_paid_not_left_open": "a purchase's payment is not "
-        "booked yet: a receipt paid at the counter stays open with the supplier",
-    }
     refuses: ClassVar[Mapping[str, str]] = {
         # SnelStart's btwSoort has no "verlegd" for sales and no foreign rates: the connector books domestic, ICP and
         # export sales and parks the rest for a person to book by hand.

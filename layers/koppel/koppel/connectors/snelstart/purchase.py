@@ -6,6 +6,8 @@ Assumptions the public docs leave open (README.md, [I]):
 - the OData names ``BtwNummer``, ``KvkNummer`` and ``Naam`` in ``$filter``: every answer is re-checked locally;
 - an inkoopboeking carries no payment term: its due date follows the supplier's krediettermijn, which a supplier
   Koppel creates gets from ``supplier_payment_term_days``;
+- a purchase paid when it was bought is paid by a kas- or bankboeking on it (purchase_payment), exactly once by
+  reading what is still open of a purchase found again;
 - POST /inkoopboekingen takes no idempotency key: find_purchase (supplier + factuurnummer) runs before a re-post,
   and a BOE-0021 refusal ("Het factuurnummer bestaat al") links the booking already there.
 """
@@ -23,6 +25,7 @@ from pydantic import Field
 from koppel.connectors.kit import VendorReply, load_settings
 from koppel.connectors.snelstart.client import SYSTEM, odata_string, parse, parse_list
 from koppel.connectors.snelstart.purchase_mapping import supplier_invoice_number, to_inkoopboeking
+from koppel.connectors.snelstart.purchase_payment import PurchasePayments
 from koppel.connectors.snelstart.settings import VENDOR, SnelstartSettings
 from koppel.connectors.snelstart.target import DUPLICATE_INVOICE, SnelstartTarget
 from koppel.errors import PermanentError
@@ -80,7 +83,12 @@ def _name(value: str | None) -> str:
 
 
 class SnelstartPurchaseTarget(SnelstartTarget):
-    """SnelstartTarget plus purchases, their original files and their payment status."""
+    """SnelstartTarget plus purchases, their payments made when they were bought, their original files and their
+    payment status."""
+
+    def __init__(self, ctx: ConnectorContext, settings: SnelstartSettings) -> None:
+        super().__init__(ctx, settings)
+        self._payments = PurchasePayments(self.call, self.fetch_all, settings)
 
     def find_supplier(self, party: Party) -> ExternalRef | None:
         """A relatie by VAT number, then KvK number, then name; an active Leverancier is preferred over a Klant."""
@@ -109,7 +117,15 @@ class SnelstartPurchaseTarget(SnelstartTarget):
         return ExternalRef(system=SYSTEM, id=created.id, number=_number(created.relatiecode))
 
     def find_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
-        """The supplier's own bookings, read for its invoice number: the natural key is the pair."""
+        """The supplier's own bookings, read for its invoice number: the natural key is the pair. A purchase found
+        again (deliver repeats after a crash) is paid for what the document says was paid and SnelStart does not
+        show yet (purchase_payment)."""
+        found = self._booked_purchase(booking, supplier)
+        if found is not None:
+            self._payments.settle(booking, found, fresh=False)
+        return found
+
+    def _booked_purchase(self, booking: Booking, supplier: ExternalRef) -> ExternalRef | None:
         number = supplier_invoice_number(booking.document)
         path = f"/relaties/{supplier.id}/inkoopboekingen"
         rows = [
@@ -130,7 +146,9 @@ class SnelstartPurchaseTarget(SnelstartTarget):
                 raise
             return existing
         created = parse(_Ref, data, "POST /inkoopboekingen")
-        return ExternalRef(system=SYSTEM, id=created.id, number=body["factuurnummer"])
+        ref = ExternalRef(system=SYSTEM, id=created.id, number=body["factuurnummer"])
+        self._payments.settle(booking, ref, fresh=True)
+        return ref
 
     def attach(self, ref: ExternalRef, file: AttachedFile) -> None:
         """Upload the file as a document of the booking, unless the booking holds one of that name already."""

@@ -90,6 +90,11 @@ class SnelstartSettings(BaseModel):
     supplier_payment_term_days: int = Field(default=30, ge=0, le=999)
     """The krediettermijn of a supplier Koppel creates: SnelStart derives a purchase's due date from it."""
     purchase_description_template: DescriptionTemplate = "{name} factuur {number}"
+    cash_journal: int | None = None
+    """Dagboek (its number) a purchase paid in cash is booked paid in: a kasboeking; None: the first active Kas one."""
+    bank_journal: int | None = None
+    """Dagboek (its number) a purchase paid by card, transfer or otherwise is booked paid in: a bankboeking; None:
+    the first active Bank one."""
 
     @field_validator("extra_vat_rates")
     @classmethod
