@@ -159,3 +159,34 @@ def test_a_file_is_attached_to_a_bill_and_read_back_by_its_reference(api: Api) -
     ref = f"AttachableRef.EntityRef.Type = 'Bill' AND AttachableRef.EntityRef.value = '{bill['Id']}'"
     held = api.query(f"SELECT * FROM Attachable WHERE {ref}")
     assert [row["FileName"] for row in held["Attachable"]] == ["F-1001.pdf"]
+
+
+def _bill_payment(vendor: str, bill: str, amount: str, **pay: Any) -> dict[str, Any]:
+    how = pay or {"PayType": "Check", "CheckPayment": {"BankAccountRef": {"value": "3"}}}
+    lines = [{"Amount": D(amount), "LinkedTxn": [{"TxnId": bill, "TxnType": "Bill"}]}]
+    return {"VendorRef": {"value": vendor}, "TotalAmt": D(amount), "Line": lines, **how}
+
+
+def test_a_bill_payment_pays_its_bill_from_a_bank_account_and_is_refused_beyond_what_is_open(api: Api) -> None:
+    # Given a bill of 175.50
+    vendor = api.sandbox.add_vendor(api.realm, "Van Dijk")["Id"]
+    bill = json.loads(api.post("bill", _bill(vendor)).text)["Bill"]
+
+    # When 100.00 is paid from the bank, then 100.00 again, 75.50 from an expense account, and the bill deleted
+    paid = api.post("billpayment", _bill_payment(vendor, bill["Id"], "100.00"))
+    too_much = api.post("billpayment", _bill_payment(vendor, bill["Id"], "100.00"))
+    not_a_bank = api.post("billpayment", _bill_payment(
+        vendor, bill["Id"], "75.50", PayType="Check", CheckPayment={"BankAccountRef": {"value": "8"}}))  # fmt: skip
+    deleted = api.post("bill", {"Id": bill["Id"], "SyncToken": "1"}, operation="delete")
+
+    # Then the first is booked as a check on the bank account and leaves 75.50 open on the bill, which names it;
+    # the others are refused in QuickBooks' words (6000), and a paid bill is not deleted
+    assert paid.status_code == 200, paid.text
+    payment = json.loads(paid.text, parse_float=D)["BillPayment"]
+    assert payment["CheckPayment"]["BankAccountRef"] == {"value": "3", "name": "Current"}
+    held = api.query(f"SELECT * FROM Bill WHERE Id = '{bill['Id']}'")["Bill"][0]
+    assert held["Balance"] == D("75.50")
+    assert held["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "BillPayment"}]
+    for refused in (too_much, not_a_bank, deleted):
+        assert refused.status_code == 400 and json.loads(refused.text)["Fault"]["Error"][0]["code"] == "6000"
+    assert api.sandbox.entity(api.realm, "Vendor", vendor)["Balance"] == D("75.50")

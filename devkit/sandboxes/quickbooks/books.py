@@ -14,7 +14,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devkit.sandboxes.quickbooks import payments
+from devkit.sandboxes.quickbooks import bill_payments, payments
 from devkit.sandboxes.quickbooks.purchases import PURCHASES, PurchaseForm, vendor_balance
 from devkit.sandboxes.quickbooks.sales import ZERO, SalesForm, void
 from devkit.sandboxes.quickbooks.store import NAME_LISTS, TRANSACTIONS, Company
@@ -49,6 +49,8 @@ class Books:
             return row
         if entity == "Payment":
             return payments.prepare(company, body, now.date(), old)
+        if entity == "BillPayment":
+            return bill_payments.prepare(company, body, now.date(), old)
         return company.prepare_name(entity, body, ident)
 
     def _docnumber(self, company: Company, entity: str, row: dict[str, Any], ident: str | None) -> None:
@@ -68,27 +70,27 @@ class Books:
     # -- operations ------------------------------------------------------------------------------------------------
     def create(self, company: Company, entity: str, body: Any, now: datetime) -> dict[str, Any]:
         row = company.insert(entity, self._prepare(company, entity, body, now), now)
-        if entity == "Payment":
-            payments.apply(company, row, 1, now)
+        if entity in payments.PAID_BY:
+            payments.apply(company, row, 1, now, entity)
         self._balances(company, row)
         return row
 
     def update(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         old = company.check_token(entity, body)
         new = {**copy.deepcopy(old), **body} if body.get("sparse") else {**body}
-        if entity in ("Invoice", "CreditMemo"):
+        if entity in ("Invoice", "CreditMemo", "Bill"):
             new["LinkedTxn"] = old.get("LinkedTxn", [])  # payment links are QuickBooks' to keep
-        if entity == "Payment":
-            payments.apply(company, old, -1, now)
+        if entity in payments.PAID_BY:
+            payments.apply(company, old, -1, now, entity)
         try:
             prepared = self._prepare(company, entity, new, now, old)
         except Fault:
-            if entity == "Payment":
-                payments.apply(company, old, 1, now)
+            if entity in payments.PAID_BY:
+                payments.apply(company, old, 1, now, entity)
             raise
         row = company.replace(entity, old, prepared, now)
-        if entity == "Payment":
-            payments.apply(company, row, 1, now)
+        if entity in payments.PAID_BY:
+            payments.apply(company, row, 1, now, entity)
         self._balances(company, row)
         return row
 
@@ -100,8 +102,8 @@ class Books:
             raise unsupported(f"Operation {operation} is not supported for {entity}; make it inactive instead")
         row = company.check_token(entity, body)
         self._refuse_if_paid(entity, row)
-        if entity == "Payment":
-            payments.apply(company, row, -1, now)
+        if entity in payments.PAID_BY:
+            payments.apply(company, row, -1, now, entity)
         return row
 
     def delete(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -112,9 +114,10 @@ class Books:
 
     def void(self, company: Company, entity: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         row = self._take_back(company, entity, body, "Void", now)
-        if entity == "Payment":
+        if entity in payments.PAID_BY:
             row["Line"] = [{**line, "Amount": ZERO} for line in row.get("Line", [])]
-            row["TotalAmt"] = row["UnappliedAmt"] = ZERO
+            row["TotalAmt"] = ZERO
+            row.update({"UnappliedAmt": ZERO} if entity == "Payment" else {})
             row["PrivateNote"] = "Voided"
         else:
             void(row)
@@ -124,7 +127,8 @@ class Books:
 
     @staticmethod
     def _refuse_if_paid(entity: str, row: dict[str, Any]) -> None:
-        if entity != "Payment" and any(link.get("TxnType") == "Payment" for link in row.get("LinkedTxn", [])):
+        paid_by = payments.PAID_BY
+        if entity not in paid_by and any(link.get("TxnType") in paid_by for link in row.get("LinkedTxn", [])):
             raise business("This transaction has payments applied to it. Remove the payments first.", "LinkedTxn")
 
     @staticmethod

@@ -162,16 +162,21 @@ class SeedingMixin:
                 self._flush(company)
 
     def pay_bill(self, realm: str, bill_id: str, amount: Decimal | str | int) -> dict[str, Any]:
-        """The company pays (part of) a supplier's bill: its Balance falls and it links a BillPayment, as QuickBooks
-        shows one [I: the sandbox keeps no BillPayment entity of its own]."""
+        """The company pays (part of) a supplier's bill from its first bank account: a BillPayment, which lowers
+        the bill's Balance and is linked from it. Answers the bill."""
         with self._lock:
             company = self.companies[realm]
             bill = company.get("Bill", bill_id)
-            bill["Balance"] = Decimal(bill["Balance"]) - Decimal(str(amount))
-            bill.setdefault("LinkedTxn", []).append({"TxnId": company.next_id("BillPayment"), "TxnType": "BillPayment"})
-            company.touch("Bill", bill, self._now())
-            self._flush(company)
-            return copy.deepcopy(bill)
+            bank = next(a for a in company.table("Account").values() if a.get("AccountType") == "Bank")
+            paid = Decimal(str(amount))
+            body = {"VendorRef": bill["VendorRef"], "PayType": "Check", "TotalAmt": paid,
+                    "CheckPayment": {"BankAccountRef": {"value": bank["Id"]}},
+                    "Line": [{"Amount": paid, "LinkedTxn": [{"TxnId": bill_id, "TxnType": "Bill"}]}]}  # fmt: skip
+            try:
+                self.books.create(company, "BillPayment", body, self._now())
+                return copy.deepcopy(company.get("Bill", bill_id))
+            finally:
+                self._flush(company)
 
     def void(self, realm: str, entity: str, ident: str) -> dict[str, Any]:
         return self._operate(realm, entity, ident, "void")

@@ -10,9 +10,10 @@
   and changes nothing [V: Intuit's developer blog, 2015].
 - Limits and auth refusals in QuickBooks' shapes (gate.py); webhooks in both formats (webhooks.py).
 Entities: Customer, Vendor, Employee, Item, Account, Term, TaxCode, TaxRate (read-only), Invoice, Payment,
-CreditMemo, Bill and VendorCredit (purchases.py), Attachable, CompanyInfo, Preferences. Seeding and
-inspection for tests live in helpers.py, their HTTP control (``/_sandbox/*``) in control.py. Faults from the base
-FaultPlan apply to /v3 and /oauth2 and answer like QuickBooks (throttle as configured, 503 SystemFault).
+CreditMemo, Bill and VendorCredit (purchases.py), BillPayment (bill_payments.py), Attachable, CompanyInfo,
+Preferences. Seeding and inspection for tests live in helpers.py, their HTTP control (``/_sandbox/*``) in
+control.py. Faults from the base FaultPlan apply to /v3 and /oauth2 and answer like QuickBooks (throttle as
+configured, 503 SystemFault).
 """
 
 from __future__ import annotations

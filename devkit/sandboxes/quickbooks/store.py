@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 NAME_LISTS = ("Customer", "Vendor", "Employee")
-TRANSACTIONS = ("Invoice", "Payment", "CreditMemo", "Bill", "VendorCredit")
+TRANSACTIONS = ("Invoice", "Payment", "CreditMemo", "Bill", "VendorCredit", "BillPayment")
 ENTITIES = (
     *NAME_LISTS, "Item", "Account", "Term", "TaxCode", "TaxRate", *TRANSACTIONS, "Attachable", "CompanyInfo",
     "Preferences",

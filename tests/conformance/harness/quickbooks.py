@@ -48,10 +48,6 @@ class _NamedWait(QuickbooksSandbox):
 
 class QuickbooksHarness(TargetHarness):
     name = "quickbooks"
-    gaps: ClassVar[Mapping[str, str]] = {
-        "test_a_receipt_paid_when_it_was_handed_over_is_booked_paid_not_left_open": "a purchase's payment is not "
-        "booked yet: a receipt paid at the counter stays open with the supplier",
-    }
     refuses: ClassVar[Mapping[str, str]] = {
         # A distance sale at the buyer's rate (19 %) needs a tax code of that rate, which a company keeping its books
         # in one country does not have: the connector parks it, naming the rate to map or to book by hand.

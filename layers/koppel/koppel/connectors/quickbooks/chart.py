@@ -31,6 +31,7 @@ def read_company(target: QuickbooksTarget) -> dict[str, Any]:
     accounts = client.query("SELECT * FROM Account WHERE Active = true MAXRESULTS 1000").get("Account") or []
     return {
         **purchase_chart(codes, rates, accounts, settings),
+        **payment_accounts(accounts, settings),
         "tax_code_rates": code_rates,
         "tax_codes": tax_codes_by_rate(codes, code_rates, settings.tax_codes),
         "treatment_tax_codes": _treatments(codes, code_rates, settings),
@@ -121,6 +122,27 @@ def purchase_chart(
     }
 
 
+def payment_accounts(accounts: list[dict[str, Any]], s: QuickbooksSettings) -> dict[str, str]:
+    """Where a purchase paid when it was bought is paid from: a person's accounts while they are of their type, else
+    the company's first checking account (else its first bank account that is not cash) and its one cash account."""
+
+    def ids(account_type: str, sub_types: tuple[str, ...] = ()) -> list[str]:
+        found = [a for a in accounts if a.get("AccountType") == account_type and a.get("Active") is not False]
+        found = [a for a in found if not sub_types or a.get("AccountSubType") in sub_types]
+        return sorted((str(a["Id"]) for a in found), key=lambda i: (len(i), i))
+
+    banks, cash = ids("Bank"), ids("Bank", ("CashOnHand",))
+    plain = ids("Bank", ("Checking",)) or [i for i in banks if i not in cash]
+    return {
+        "purchase_payment_account_id": s.purchase_payment_account_id if s.purchase_payment_account_id in banks
+        else (plain or [""])[0],
+        "purchase_cash_account_id": s.purchase_cash_account_id if s.purchase_cash_account_id in banks
+        else (cash[0] if len(cash) == 1 else ""),
+        "purchase_card_account_id": s.purchase_card_account_id if s.purchase_card_account_id in ids("Credit Card")
+        else "",
+    }  # fmt: skip
+
+
 def _item(items: list[dict[str, Any]], settings: QuickbooksSettings) -> str:
     """The person's Item while it is active, else the company's "Sales" or "Services" Item, else its first service."""
     usable = [i for i in items if i.get("Type") in ("Service", "NonInventory")]
@@ -159,6 +181,7 @@ def preview_settings() -> dict[str, Any]:
         "purchase_tax_code_rates": {code: {rate: pct} for code, (rate, pct) in PREVIEW_CODES.items()},
         "purchase_category_tax_codes": {"intra_eu": "6", "reverse_charge": "8", "exempt": "5"},
         "expense_account_id": "7",
+        "purchase_payment_account_id": "3",
     }
 
 
@@ -176,12 +199,14 @@ def preview_answer(method: str, path: str, body: Any, new_id: int) -> tuple[Any,
         "upload": {"AttachableResponse": [{"Attachable": created}]},  # the multipart body is recorded as a file
         **{entity: {name: {**body, **created, "Active": True}} for entity, name in _NAMES.items()},
         **{entity: {name: {**body, **created, "TotalAmt": _preview_total(body)}} for entity, name in _FORMS.items()},
+        **{entity: {name: {**body, **created}} for entity, name in _PAYMENTS.items()},
     }
     return (answers[entity], 201) if entity in answers else None
 
 
 _NAMES = {"customer": "Customer", "vendor": "Vendor"}
 _FORMS = {"invoice": "Invoice", "creditmemo": "CreditMemo", "bill": "Bill", "vendorcredit": "VendorCredit"}
+_PAYMENTS = {"billpayment": "BillPayment"}
 
 
 def _preview_total(body: dict[str, Any]) -> Decimal:

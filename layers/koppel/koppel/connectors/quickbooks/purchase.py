@@ -3,7 +3,8 @@ VendorCredit, and the original file attached to it (``POST /upload``). README.md
 
 Exactly once, as for sales: every create carries the ledger's request id, and deliver looks the purchase up first,
 by the supplier and its invoice number together (``DocNumber`` and ``VendorRef``): one number may come from two
-suppliers. A file is attached once per file name: the Bill's attachments are read before uploading.
+suppliers. A file is attached once per file name: the Bill's attachments are read before uploading. A
+purchase paid when it was bought has its Bill paid once it is booked or found (purchase_payment.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from koppel.connectors.kit import VendorReply, parse_reply
 from koppel.connectors.quickbooks import purchase_mapping as buying
 from koppel.connectors.quickbooks.client import fault_code
 from koppel.connectors.quickbooks.mapping import doc_number, quote
+from koppel.connectors.quickbooks.purchase_payment import pay_bill
 from koppel.connectors.quickbooks.settings import MAX_DISPLAY_NAME, SYSTEM, VENDOR
 from koppel.errors import PermanentError
 from koppel.model import ExternalRef, PaymentStatus
@@ -54,6 +56,7 @@ class _Purchase(VendorReply):
     Id: str
     DocNumber: str = ""
     TotalAmt: Decimal = Decimal(0)
+    Balance: Decimal | None = None
     VendorRef: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -138,7 +141,10 @@ class PurchaseBooks:
             for row in self.client.query(query).get(entity) or []
         ]
         held = [r for r in rows if r.DocNumber == number and str(r.VendorRef.get("value")) == supplier.id]
-        return self._purchase_ref(entity, held[0]) if held else None
+        if not held:
+            return None
+        self._pay_what_was_paid(booking, entity, held[0], supplier)  # a crash may have come between bill and payment
+        return self._purchase_ref(entity, held[0])
 
     def post_purchase(self, booking: Booking, supplier: ExternalRef, request_id: str) -> ExternalRef:
         """Create the Bill or VendorCredit with ``requestid``; its TotalAmt must be the document's total."""
@@ -154,7 +160,15 @@ class PurchaseBooks:
                 f"delete it in {VENDOR} and report this",
                 vendor_message=f"TotalAmt {form.TotalAmt}",
             )
+        self._pay_what_was_paid(booking, entity, form, supplier)
         return self._purchase_ref(entity, form)
+
+    def _pay_what_was_paid(self, booking: Booking, entity: str, form: _Purchase, supplier: ExternalRef) -> None:
+        """A receipt paid when it was bought: its Bill paid by what is still open of it (purchase_payment.py)."""
+        if entity != "Bill" or not booking.document.payments:
+            return
+        balance = form.TotalAmt if form.Balance is None else form.Balance
+        pay_bill(self.client, self.settings, booking, (form.Id, supplier.id, form.TotalAmt, balance))
 
     def _purchase_ref(self, entity: str, form: _Purchase) -> ExternalRef:
         url = f"{self.settings.app_url.rstrip('/')}/app/{_PAGES[entity]}?txnId={form.Id}"

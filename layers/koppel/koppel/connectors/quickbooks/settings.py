@@ -76,6 +76,16 @@ class QuickbooksSettings(BaseModel):
     ``intra_eu`` (an intra-EU acquisition), ``export`` (bought from outside the EU), ``exempt``, ``outside_scope``."""
     foreign_vat_account_id: str = ""
     """The Account another country's VAT (not deductible) is booked on as a cost; empty: such a document is refused."""
+    # -- a purchase paid when it was bought (a till receipt): a BillPayment on its Bill (purchase_payment.py) -------
+    purchase_payment_account_id: str = ""
+    """The Bank account such a purchase is paid from (``PayType: Check``): filled after connecting with the company's
+    checking account; empty: the receipt is parked after its bill is booked, saying to set it."""
+    purchase_cash_account_id: str = ""
+    """The Bank-type account cash is paid from (QuickBooks' "Cash on hand"): filled when the company has one such
+    account; empty: cash is paid from ``purchase_payment_account_id``."""
+    purchase_card_account_id: str = ""
+    """A Credit Card account purchases paid by card are booked on (``PayType: CreditCard``); empty: a card payment
+    (a debit card, PIN) leaves ``purchase_payment_account_id`` at once. Never guessed: a person maps it."""
     rate_limit_per_second: int = Field(default=10, ge=0)
     rate_limit_per_minute: int = Field(default=500, ge=0)
 
