@@ -1,6 +1,7 @@
 """e-Boekhouden.nl books suppliers' invoices: golden "invoice received" mutations, suppliers found by VAT number,
 then KvK, then name, exactly once under the supplier's invoice number whichever uniqueness rule e-Boekhouden applies,
-the vendor's refusals parked in its words, and the preview of an empty administration."""
+the vendor's refusals parked in its words, a receipt paid at the counter booked paid (once), and the preview of an
+empty administration."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from koppel.booking import plan_booking
 from koppel.connectors import ConnectorContext
 from koppel.connectors.contract import PurchaseStatusReader, PurchaseTarget
 from koppel.connectors.eboekhouden import EboekhoudenBooks, EboekhoudenSettings, after_connect, build_target
-from koppel.connectors.eboekhouden.purchase_mapping import purchase_mutation
+from koppel.connectors.eboekhouden.purchase_mapping import payment_sent_mutation, payments_due, purchase_mutation
 from koppel.errors import MappingError
-from koppel.model import Line
+from koppel.model import Line, Payment
 from koppel.preview import EmptyAccountAdapter, PlaceholderSecrets
 from koppel.services.deliver import DeliverDeps, deliver
-from tests.conformance.purchases import BY_NAME, DE_STEIGER, SCHMIDT, VAN_DIJK, purchase
+from tests.conformance.purchases import BY_NAME, DE_STEIGER, RECEIPT, SCHMIDT, VAN_DIJK, purchase
 from tests.connectors.bizzcloud_builders import connection
 from tests.connectors.test_eboekhouden import _ctx
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from koppel.services.deliver import DeliveryResult
 
 D = Decimal
-SETTINGS = EboekhoudenSettings(ledger_ids={"1600": 16, "4000": 40, "7000": 70, "4998": 49})
+SETTINGS = EboekhoudenSettings(ledger_ids={"1000": 10, "1100": 11, "1110": 12, "1600": 16, "4000": 40, "7000": 70,
+                                           "4998": 49})  # fmt: skip
 
 
 def _rows(*rows: tuple[int, str, str, str]) -> list[dict[str, Any]]:
@@ -117,6 +119,72 @@ def test_a_rate_e_boekhouden_has_no_purchase_code_for_is_refused_saying_what_to_
     # When it is translated  Then the refusal names the rate and the setting
     with pytest.raises(MappingError, match=r"6 % VAT.*purchase_vat_codes"):
         purchase_mutation(plan_booking(old), 7, "F-1001", SETTINGS)
+
+
+def test_a_receipt_paid_by_card_is_paid_from_the_bank_with_an_invoice_payment_sent() -> None:
+    # Given Van Dijk's till receipt BON-7731 (48.40), paid by card ("PIN") when it was handed over
+    doc = RECEIPT.document
+    [pin] = doc.payments
+
+    # When its payment is translated for supplier relation 7
+    body = payment_sent_mutation(doc, pin, pin.amount, 7, "BON-7731", SETTINGS)
+
+    # Then it is exactly this request: type 4 from bank 1100, one row paying BON-7731 off the creditors ledger
+    assert body == {
+        "type": 4,
+        "date": "2026-11-20",
+        "description": "PIN BON-7731",
+        "ledgerId": 11,
+        "relationId": 7,
+        "invoiceNumber": "BON-7731",
+        "inExVat": "EX",
+        "rows": [
+            {"ledgerId": 16, "vatCode": "GEEN", "amount": D("48.40"), "description": "PIN BON-7731",
+             "invoiceNumber": "BON-7731"},
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "purchase_payment_ledgers", "money_ledger"),
+    [("cash", {}, 10), ("card", {"card": "1110"}, 12), ("other", {}, 11)],
+)
+def test_a_supplier_is_paid_from_the_ledger_of_the_method(
+    method: str, purchase_payment_ledgers: dict[str, str], money_ledger: int
+) -> None:
+    # Given a receipt paid in cash, by card with its own bank account mapped for suppliers, or otherwise
+    doc = RECEIPT.document
+    payment = doc.payments[0].model_copy(update={"method": method})
+    settings = SETTINGS.model_copy(update={"purchase_payment_ledgers": purchase_payment_ledgers})
+
+    # When it is translated  Then the money leaves that ledger (cash 1000 Kas; the rest as the till's, 1100)
+    assert payment_sent_mutation(doc, payment, payment.amount, 7, doc.number, settings)["ledgerId"] == money_ledger
+
+
+def test_a_method_without_a_ledger_is_refused_naming_the_setting() -> None:
+    # Given a mapping that names no ledger for card payments
+    settings = SETTINGS.model_copy(update={"payment_ledgers": {"cash": "1000"}})
+    [pin] = RECEIPT.document.payments
+
+    # When the receipt's payment is translated  Then it is refused, saying which setting to complete
+    with pytest.raises(MappingError, match=r"BON-7731 was paid by card.*purchase_payment_ledgers"):
+        payment_sent_mutation(RECEIPT.document, pin, pin.amount, 7, "BON-7731", settings)
+
+
+def test_only_what_is_not_in_the_books_yet_is_paid_and_never_more_than_is_open() -> None:
+    # Given a receipt of 50.00 paid 30.00 by card and 20.00 in cash
+    card = Payment(method="card", amount=D("30.00"), paid_on=RECEIPT.document.issue_date)
+    cash = card.model_copy(update={"method": "cash", "amount": D("20.00")})
+
+    # Then with nothing paid both are due; with the card payment booked only the cash; when paid in full nothing
+    assert payments_due([card, cash], D(0), D("50.00")) == [(card, D("30.00")), (cash, D("20.00"))]
+    assert payments_due([card, cash], D("30.00"), D("20.00")) == [(cash, D("20.00"))]
+    assert payments_due([card, cash], D("50.00"), D(0)) == []
+    # And a payment made by hand in between leaves only what is still open to pay
+    assert payments_due([card, cash], D("40.00"), D("10.00")) == [(cash, D("10.00"))]
+    # And a refund received (negative) is paid back the same way
+    refund = [card.model_copy(update={"amount": D("-30.00")})]
+    assert payments_due(refund, D(0), D("-30.00")) == [(refund[0], D("-30.00"))]
 
 
 # -- against the sandbox ----------------------------------------------------------------------------------------------
@@ -264,6 +332,51 @@ def test_what_is_still_to_be_paid_of_booked_purchases_is_read_by_mutation_id(eb:
     # And a purchase deleted in e-Boekhouden is reported deleted, with nothing open
     eb.delete_mutation(api, int(van_dijk.id))
     assert status()[van_dijk.id] == ("deleted", D("0"))
+
+
+def _payments(eb: EboekhoudenSandbox, api: str) -> list[tuple[str, Decimal]]:
+    """What the payments sent pay: the invoice number each row names, and its amount."""
+    return [(r["invoiceNumber"], r["amount"]) for m in eb.mutations(api) if m["type"] == 4 for r in m["rows"]]
+
+
+def test_a_receipt_paid_at_the_counter_is_booked_paid_once(eb: EboekhoudenSandbox, api: str) -> None:
+    # Given Van Dijk's till receipt, paid by card when it was handed over
+    doc = RECEIPT.document
+
+    # When it is delivered, and delivered again by a worker that lost its ledger (a crash after the vendor committed)
+    first = _deliver(_target(eb, api), doc)
+    again = _deliver(_target(eb, api), doc)
+
+    # Then the invoice received and its payment are booked once, and nothing is left to pay the supplier
+    assert (first.outcome, again.outcome) == ("posted", "found_in_target"), (first.reason, again.reason)
+    assert first.ref is not None and again.ref == first.ref
+    assert [m["type"] for m in eb.mutations(api)] == [1, 4]
+    assert _payments(eb, api) == [("BON-7731", D("48.40"))]
+    assert dict(_target(eb, api).purchase_status([first.ref])) == {first.ref.id: None}
+
+
+@pytest.mark.parametrize(("paid_by_hand", "koppel_pays"), [(None, "48.40"), ("20.00", "28.40"), ("48.40", None)])
+def test_a_receipt_booked_without_its_payment_is_paid_what_is_still_open(
+    eb: EboekhoudenSandbox, api: str, paid_by_hand: str | None, koppel_pays: str | None
+) -> None:
+    # Given the receipt booked, but its payment not (a crash in between), and perhaps paid in part or whole by hand
+    target = _target(eb, api)
+    unpaid = RECEIPT.document.model_copy(update={"payments": ()})
+    assert _deliver(target, unpaid).outcome == "posted"
+    if paid_by_hand:
+        eb.pay_supplier(api, "BON-7731", paid_by_hand, "2026-11-21")
+    by_hand = [("BON-7731", D(paid_by_hand))] if paid_by_hand else []
+
+    # When the receipt with its payment is delivered again, twice
+    results = [_deliver(_target(eb, api), RECEIPT.document) for _ in range(2)]
+
+    # Then the same invoice received is linked, only what was still open is paid, once, and no second invoice exists
+    assert {r.ref for r in results} == {results[0].ref}
+    assert results[1].outcome == "found_in_target"
+    assert [m["type"] for m in eb.mutations(api)].count(1) == 1
+    assert _payments(eb, api) == by_hand + ([("BON-7731", D(koppel_pays))] if koppel_pays else [])
+    ref = results[0].ref
+    assert ref is not None and dict(_target(eb, api).purchase_status([ref])) == {ref.id: None}
 
 
 # -- koppel preview ---------------------------------------------------------------------------------------------------
