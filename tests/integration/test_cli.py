@@ -413,3 +413,33 @@ def test_status_of_a_firm_is_one_table_of_its_clients_integrations(clean_stack: 
     assert "demo-shop" not in done.stdout
     # And a firm without connections is told what the firm is
     assert nobody.returncode != 0 and "has no connections" in nobody.stderr
+
+
+def test_history_pause_and_resume_from_the_command_line(clean_stack: LocalStack, demo_shop: str, snelstart) -> None:
+    env = clean_stack.operator_environment() | {"AWS_ENDPOINT_URL": clean_stack.endpoint_url, "COLUMNS": "200"}
+    # Given the recorded order booked in SnelStart
+    body = json.loads((REPO / "events" / "deliver__order_completed.json").read_text())["Records"][0]["body"]
+    clean_stack.client("sqs").send_message(QueueUrl=clean_stack._outputs().target_queues["snelstart"], MessageBody=body)
+    clean_stack.run_until_idle()
+
+    # When the operator reads its history, as a table and as JSON, and asks for a state that does not exist
+    table = koppel("history", "demo-shop", env=env)
+    (row,) = json.loads(koppel("history", "demo-shop", "--json", env=env).stdout)
+    wrong = koppel("history", "demo-shop", "--state", "lost", env=env)
+
+    # Then the booked order is there with SnelStart's number for it
+    assert table.returncode == 0, table.stderr
+    assert "demo-shop: the 1 newest record(s)" in table.stdout and "booked" in table.stdout
+    assert (row["state"], row["document"], row["total"]) == ("POSTED", "1", "EUR 590.00") and row["target_document"]
+    assert wrong.returncode != 0 and "use one of pending, booked, parked, not-bookable" in wrong.stderr
+
+    # When it is paused and resumed
+    paused = koppel("pause", "demo-shop", "--reason", "year end", env=env)
+    (state,) = json.loads(koppel("status", "--json", env=env).stdout)
+    resumed = koppel("resume", "demo-shop", env=env)
+    (after,) = json.loads(koppel("status", "--json", env=env).stdout)
+
+    # Then status says paused in between, and active again after
+    assert paused.returncode == 0 and "demo-shop is paused (year end)" in paused.stdout
+    assert state["connection_status"] == "paused"
+    assert resumed.returncode == 0 and after["connection_status"] == "active"

@@ -1,4 +1,5 @@
-"""The `koppel` command line (typer + rich): connections, backfill, status, sync, replay, preview.
+"""The `koppel` command line (typer + rich): connections, backfill, status, history, pause, resume, sync, replay,
+preview.
 
 Commands that touch the stores read the same environment variables as the functions (CONNECTIONS_TABLE,
 LEDGER_TABLE, KMS_KEY_ID, TARGET_QUEUES, …; the stack outputs, see README). `koppel preview` needs nothing.
@@ -17,7 +18,7 @@ import typer
 from rich.table import Table
 
 from koppel import wire
-from koppel.cli import connect, connections, operate  # noqa: F401 (their commands register on the apps)
+from koppel.cli import connect, connections, history, operate  # noqa: F401 (their commands register on the apps)
 from koppel.cli.base import app, err, out
 from koppel.errors import InputError, KoppelError
 
