@@ -15,7 +15,7 @@ from koppel.services.target_sync import TargetSyncDeps, sync_targets
 from koppel.services.two_way import can_be_polled, not_written_by_koppel, reverse_ways, sync_records_now
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from koppel.model import Connection, HubEvent
     from koppel.ports import ConnectionStore, DuePoll, JobQueue, Ledger, Meter, PolledRecord, Publisher, Source
@@ -222,15 +222,9 @@ def _park_problem(record: PolledRecord, connection: Connection, deps: PollDeps) 
     now = deps.clock()
     fix = f"once it is corrected in {_title(connection.source)}, the next poll books it"
     reason = f"{SOURCE_PROBLEM} {record.problem}; {fix}"
-    for target in connection.targets:
-        for event_id in record.event_ids:
-            row = LedgerEntry.pending(
-                connection.connection_id, target, event_id, now, now, document_number=record.record_id
-            )
-            claim = deps.ledger.claim(row, now)
-            if claim.is_ours:
-                deps.ledger.mark_parked(claim.entry, reason, now)
-                deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
+    for target, entry in _claimed_rows(deps.ledger, record, connection, now):
+        deps.ledger.mark_parked(entry, reason, now)
+        deps.meter.count("Parked", koppeling(connection.source, target), reason="source")
 
 
 def _title(system: str) -> str:
@@ -249,14 +243,23 @@ def _note_not_bookable(record: PolledRecord, connection: Connection, deps: PollD
     if deps.ledger is None:
         return
     now = deps.clock()
+    for _, entry in _claimed_rows(deps.ledger, record, connection, now):
+        deps.ledger.mark_skipped(entry, f"not bookable: {record.skipped_reason}", now)
+
+
+def _claimed_rows(
+    ledger: Ledger, record: PolledRecord, connection: Connection, now: datetime
+) -> Iterator[tuple[str, LedgerEntry]]:
+    """(target, row) for each of the record's event ids per target whose row this poll claims first: a row already
+    there (booked, parked or noted) is left as it is."""
     for target in connection.targets:
         for event_id in record.event_ids:
             row = LedgerEntry.pending(
                 connection.connection_id, target, event_id, now, now, document_number=record.record_id
             )
-            claim = deps.ledger.claim(row, now)
+            claim = ledger.claim(row, now)
             if claim.is_ours:
-                deps.ledger.mark_skipped(claim.entry, f"not bookable: {record.skipped_reason}", now)
+                yield target, claim.entry
 
 
 def _unreadable(row: LedgerEntry) -> bool:
