@@ -1,11 +1,10 @@
 """`make chaos KOPPELING=banqup_quickbooks`: the firm's clients' Banqup documents into QuickBooks Online through seeded
 faults (devkit.koppelingen.banqup.chaos). Each space is its own company with Dutch VAT codes, connected by the owner's
 consent: purchases become Bills (credit notes VendorCredits) with the original attached, sales Invoices. A bill is
-paid as a bill payment pays it: its Balance goes down (the sandbox has no BillPayment yet)."""
+paid with a BillPayment from the company's bank account: its Balance goes down."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.koppelingen.banqup.chaos import Target, plug
@@ -16,6 +15,8 @@ from devkit.koppelingen.banqup.workload import NL
 from devkit.sandboxes.quickbooks.sandbox import API_PREFIXES, QuickbooksSandbox
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from devkit.koppelingen.banqup.seed import ClientSpace
     from devkit.local import LocalStack
     from devkit.sandboxes.banqup.sandbox import BanqupSandbox
@@ -52,8 +53,8 @@ class Quickbooks(Target):
     def pay(self, books: str, booking: Booking, amount: Decimal) -> None:
         with self.quickbooks._lock:
             bills = self.quickbooks.company(books).table("Bill").values()
-            bill = next(b for b in bills if b.get("DocNumber") == booking.number)
-            bill["Balance"] = Decimal(str(bill["Balance"])) - amount
+            bill_id = next(b["Id"] for b in bills if b.get("DocNumber") == booking.number)
+        self.quickbooks.pay_bill(books, bill_id, amount)  # a BillPayment, as the company's own screens make it
 
 
 CONFIG, RUN, run_chaos = plug(Quickbooks())

@@ -5,7 +5,6 @@ inkoopfactuur's openstaandSaldo goes down."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from devkit.koppelingen.banqup.chaos import Target, plug
@@ -16,6 +15,8 @@ from devkit.koppelingen.banqup.workload import NL
 from devkit.sandboxes.snelstart.sandbox import SnelstartSandbox
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from devkit.koppelingen.banqup.seed import ClientSpace
     from devkit.local import LocalStack
     from devkit.sandboxes.banqup.sandbox import BanqupSandbox
@@ -52,8 +53,7 @@ class Snelstart(Target):
         with s._lock:
             admin = s.administratie(books)
             factuur = next(f for f in admin.inkoopfacturen.values() if f["factuurnummer"] == booking.number)
-            admin.paid[factuur["id"]] = admin.paid.get(factuur["id"], Decimal(0)) + amount
-            factuur["openstaandSaldo"] = factuur["factuurBedrag"] - admin.paid[factuur["id"]]
+            admin.settle(factuur, amount, s._now())
 
 
 CONFIG, RUN, run_chaos = plug(Snelstart())

@@ -123,8 +123,5 @@ def _factuur_of(facturen: dict[str, dict[str, Any]], link: str, regel: dict[str,
 
 
 def _settle(admin: Administratie, factuur: dict[str, Any] | None, paid: Decimal, now: datetime) -> None:
-    if factuur is None:
-        return
-    admin.paid[factuur["id"]] = admin.paid.get(factuur["id"], ZERO) + paid
-    factuur["openstaandSaldo"] = factuur["factuurBedrag"] - admin.paid[factuur["id"]]
-    factuur["modifiedOn"] = format_datetime(now)
+    if factuur is not None:
+        admin.settle(factuur, paid, now)

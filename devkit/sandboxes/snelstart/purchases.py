@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from devkit.sandboxes.snelstart.rules import (
     ZERO,
     amount,
+    booking_lines,
     check_regels,
     guid,
     invalid,
@@ -217,17 +218,7 @@ class Purchases:
         model["leverancier"] = reference(model.get("leverancier"), "relaties")
         model["factuurdatum"] = format_datetime(parse_datetime(model["factuurdatum"]))
         model["factuurbedrag"] = amount(model.get("factuurbedrag"))
-        model["boekingsregels"] = [
-            defaults(_REGEL_MODEL)
-            | known(_REGEL_MODEL, regel)
-            | {
-                "grootboek": reference(regel.get("grootboek"), "grootboeken"),
-                "kostenplaats": reference(regel.get("kostenplaats"), "kostenplaatsen"),
-                "bedrag": amount(regel.get("bedrag")),
-            }
-            for regel in model.get("boekingsregels") or []
-        ]
-        model["btw"] = [defaults(_BTW_MODEL) | known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
+        booking_lines(model, _REGEL_MODEL, _BTW_MODEL)
         model["documents"] = []  # attached through /documenten, not with the booking
         return model
 

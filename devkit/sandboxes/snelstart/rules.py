@@ -21,7 +21,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from devkit.sandboxes.snelstart.chart import land_models
-from devkit.sandboxes.snelstart.schema import RELATIE_WRITE_MODEL, VERKOOPBOEKING_MODEL, properties, schema_errors
+from devkit.sandboxes.snelstart.schema import (
+    RELATIE_WRITE_MODEL,
+    VERKOOPBOEKING_MODEL,
+    defaults,
+    properties,
+    schema_errors,
+)
 
 if TYPE_CHECKING:
     from devkit.sandboxes.snelstart.store import Administratie
@@ -69,6 +75,22 @@ def known(model: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def amount(value: Any) -> Decimal:
     return Decimal(value) if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else ZERO
+
+
+def booking_lines(model: dict[str, Any], regel_model: str, btw_model: str) -> None:
+    """A verkoop- or inkoopboeking's lines as SnelStart stores them: every field of the spec's line models, references
+    as ``{id, uri}``, amounts as decimals (the two bookings differ only in their models' names)."""
+    model["boekingsregels"] = [
+        defaults(regel_model)
+        | known(regel_model, regel)
+        | {
+            "grootboek": reference(regel.get("grootboek"), "grootboeken"),
+            "kostenplaats": reference(regel.get("kostenplaats"), "kostenplaatsen"),
+            "bedrag": amount(regel.get("bedrag")),
+        }
+        for regel in model.get("boekingsregels") or []
+    ]
+    model["btw"] = [defaults(btw_model) | known(btw_model, regel) for regel in model.get("btw") or []]
 
 
 def check_relatie(administratie: Administratie, body: Any, own_id: str | None) -> None:

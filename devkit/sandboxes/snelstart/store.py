@@ -17,6 +17,7 @@ from devkit.sandboxes.snelstart.purchases import Purchases
 from devkit.sandboxes.snelstart.rules import (
     ZERO,
     amount,
+    booking_lines,
     check_boeking,
     check_relatie,
     guid,
@@ -213,10 +214,14 @@ class Administratie:
         if not candidates:
             raise KeyError(f"no verkoopfactuur {factuurnummer!r} in administratie {self.naam!r}")
         factuur = next((f for f in candidates if f["openstaandSaldo"] != 0), candidates[0])
-        self.paid[factuur["id"]] = self.paid.get(factuur["id"], ZERO) + Decimal(amount)
+        self.settle(factuur, Decimal(amount), now)
+        return factuur
+
+    def settle(self, factuur: dict[str, Any], paid: Decimal, now: datetime) -> None:
+        """A payment on a verkoop- or inkoopfactuur (negative: a refund): its openstaandSaldo goes down by it."""
+        self.paid[factuur["id"]] = self.paid.get(factuur["id"], ZERO) + paid
         factuur["openstaandSaldo"] = factuur["factuurBedrag"] - self.paid[factuur["id"]]
         factuur["modifiedOn"] = format_datetime(now)
-        return factuur
 
     def _boeking_model(self, ident: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
         model = defaults(VERKOOPBOEKING_MODEL) | known(VERKOOPBOEKING_MODEL, body)
@@ -227,17 +232,7 @@ class Administratie:
             parse_datetime(datum) if datum else now.replace(hour=0, minute=0, second=0, microsecond=0)
         )
         model["factuurbedrag"] = amount(model.get("factuurbedrag"))
-        model["boekingsregels"] = [
-            defaults(_REGEL_MODEL)
-            | known(_REGEL_MODEL, regel)
-            | {
-                "grootboek": reference(regel.get("grootboek"), "grootboeken"),
-                "kostenplaats": reference(regel.get("kostenplaats"), "kostenplaatsen"),
-                "bedrag": amount(regel.get("bedrag")),
-            }
-            for regel in model.get("boekingsregels") or []
-        ]
-        model["btw"] = [defaults(_BTW_MODEL) | known(_BTW_MODEL, regel) for regel in model.get("btw") or []]
+        booking_lines(model, _REGEL_MODEL, _BTW_MODEL)
         model["documents"] = model.get("documents") or []
         return model
 
