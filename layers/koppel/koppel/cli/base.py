@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 import typer
@@ -32,3 +33,11 @@ def only_connection(store: ConnectionStore) -> str:
         listed = ", ".join(ids) or "none yet (koppel connections add)"
         raise InputError(f"name the connection to backfill: koppel backfill ID --since … (connections: {listed})")
     return ids[0]
+
+
+def day(value: str, option: str) -> datetime:
+    """A YYYY-MM-DD option as the start of that day in UTC; a wrong one says how to write it."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2026-01-01") from None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, get_args
 import typer
 from rich.table import Table
 
-from koppel.cli.base import app, connection_store, out
+from koppel.cli.base import app, connection_store, day, out
 from koppel.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ def history(
     """A connection's records, newest first: the source document, where it landed in the target, its state, attempts,
     and the vendor's own words for what went wrong."""
     from koppel import bootstrap
-    from koppel.cli.operate import _day
     from koppel.services.operations import history as read_history
     from koppel.settings import StoreSettings
 
@@ -52,7 +51,7 @@ def history(
     connection_store().get(connection_id)  # an unknown connection says so, with where to look
     rows = read_history(
         bootstrap.ledger(settings), connection_id, state=STATES[state] if state else None,
-        since=_day(since, "--since") if since else None, limit=limit,
+        since=day(since, "--since") if since else None, limit=limit,
     )  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps([asdict(row) for row in rows], default=str, indent=2) + "\n")

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from koppel.cli.base import app, err, only_connection, out
+from koppel.cli.base import app, day, err, only_connection, out
 from koppel.errors import InputError
 
 if TYPE_CHECKING:
     from koppel.model import Connection
     from koppel.services.status import ConnectionHealth
-
-
-def _day(value: str, option: str) -> datetime:
-    try:
-        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
-    except ValueError:
-        raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2026-01-01") from None
 
 
 @app.command()
@@ -39,8 +32,8 @@ def backfill(
     from koppel.services.poll import backfill_job, poll_connection
     from koppel.settings import PollSettings
 
-    start = _day(since, "--since")
-    end = _day(until, "--until") if until else datetime.now(UTC)
+    start = day(since, "--since")
+    end = day(until, "--until") if until else datetime.now(UTC)
     backfill_job(connection_id or "-", start, end)  # validates the window before anything is read
     deps = bootstrap.build_poll_deps(PollSettings.load())
     connection_id = connection_id or only_connection(deps.connections)
