@@ -97,6 +97,8 @@ def _implements(connector: Connector, capability: Capability) -> bool:
         "change_notices": isinstance(connector.change_notices, ChangeNotices),
         "preview_source": connector.preview_events is not None,
         "preview_target": connector.preview_account is not None,
+        "console_mapping": connector.mapping_form is not None,
+        "document_links": connector.document_link is not None,
     }
     return checks[capability]
 

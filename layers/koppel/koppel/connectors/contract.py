@@ -41,6 +41,10 @@ Capabilities, and who uses them:
                               (OAuth 2.0 authorization code); the vendor sends them back with a code.
 ``preview_source``            ``Connector.preview_events``: ``koppel preview`` reads one record from a file.
 ``preview_target``            ``Connector.preview_account``: ``koppel preview`` plays an empty account.
+``console_mapping``           ``Connector.mapping_form``: the console's mapping editor shows and checks the target's
+                              ledgers per VAT rate, per product group and its tax codes against the synced chart.
+``document_links``            ``Connector.document_link``: the console's history links a booked document to the
+                              page that opens it in the vendor's own web app.
 ============================  ===========================================================================
 """
 
@@ -85,6 +89,8 @@ Capability = Literal[
     "change_notices",
     "preview_source",
     "preview_target",
+    "console_mapping",
+    "document_links",
 ]
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 
@@ -415,6 +421,46 @@ class PreviewAccount:
     form bodies are recorded and answered like any request, and the answer sees the whole path with its query."""
 
 
+MappingKind = Literal["ledger", "ledger_map", "code_map"]
+"""``ledger``: one ledger code; ``ledger_map``: key (a VAT rate, a product group) → ledger code; ``code_map``: key →
+the target's tax code."""
+MappingKeys = Literal["vat_rates", "product_groups", "purchase_categories", "none"]
+"""Where the editor's suggested keys come from: the usual VAT rates, the source's product groups, the purchase VAT
+categories (S, Z, E, O, AE, K, G), or nowhere (free keys)."""
+
+
+@dataclass(frozen=True)
+class MappingField:
+    """One field of the target's settings model the console lets a person edit."""
+
+    name: str
+    """The settings model's field name."""
+    label: str
+    kind: MappingKind
+    help: str = ""
+    keys: MappingKeys = "none"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The target's chart as synced into the connection's settings: code → name (the code again when no name)."""
+
+    ledgers: Mapping[str, str]
+    tax_codes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MappingForm:
+    fields: tuple[MappingField, ...]
+    chart: Callable[[Mapping[str, Any]], Chart]
+    """The synced chart, read from the connection's target settings (empty when nothing was synced yet)."""
+
+
+DocumentLink = Callable[["Mapping[str, Any]", str, Literal["sale", "purchase"]], str]
+"""``link(settings, external_id, direction)``: the address that opens the booked document in the vendor's web app,
+or "" when the vendor has no stable address for it."""
+
+
 @dataclass(frozen=True)
 class Connector:
     """One vendor package, as the rest of Koppel sees it (``koppel.connectors.load(name)``)."""
@@ -438,6 +484,8 @@ class Connector:
     change_notices: ChangeNotices | None = None
     preview_events: Callable[[Mapping[str, Any], Connection], list[HubEvent]] | None = None
     preview_account: PreviewAccount | None = None
+    mapping_form: MappingForm | None = None
+    document_link: DocumentLink | None = None
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
