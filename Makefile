@@ -22,7 +22,7 @@ SECURITY_STAMP := $(SECURITY)/.installed-$(CHECKOV_VERSION)-$(BANDIT_VERSION)-$(
 # checkov offline: no platform API key, no guideline download (.checkov.yaml: skip-download), no mapping fetch.
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help install tools lint fmt validate build unit conformance connectors integration e2e invoke test demo chaos fuzz bench clean deploy security layer-lock
+.PHONY: help install tools lint fmt validate build unit conformance connectors integration e2e invoke test demo chaos fuzz bench clean deploy security layer-lock browser
 
 help:
 	@echo "make demo      run every koppeling end to end on the embedded local stack (moto + sandboxes), one after the other"
@@ -93,8 +93,16 @@ security: $(SECURITY_STAMP)
 layer-lock: $(SECURITY_STAMP)
 	$(SECURITY)/bin/python devkit/layer_deps.py lock
 
-test: lint validate build security
-	$(BIN)/pytest -q
+# Debian's Chromium and its driver for the console's browser tests (tests/e2e/browser.py), installed only when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		APT="$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -q"; \
+		$$APT install chromium chromium-driver || { $$APT update && $$APT install chromium chromium-driver; }; \
+	fi
+
+test: lint validate build security browser
+	KOPPEL_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
 demo: install
 	$(BIN)/python -m devkit.demo
