@@ -15,6 +15,12 @@ template that also deploys to AWS. What is left out, and why:
 - ``AWS::SecretsManager::Secret``: moto's CloudFormation cannot create secrets, so each one is created
   afterwards through the Secrets Manager API, with the template's name and generated JSON shape.
 - anything that refers to a dropped resource, and the outputs that do.
+- ``AWS::Cognito::*`` (user pools, app clients, groups): moto's CloudFormation cannot create them, so
+  ``devkit.console_auth`` creates them through the Cognito API first and writes their ids into the template
+  (``!Ref ConsoleUserPool`` in an environment or an authorizer's issuer reads moto's real pool id).
+
+The HTTP API's JWT authorizers are read from the template too (``StackOutputs.jwt_authorizers``, with the issuer
+and audience resolved), and each route names the one that guards it (``LocalFunction.route_authorizers``).
 
 Patched for moto: a table's TTL setting is applied through the API afterwards (moto's CloudFormation skips
 it; moto never expires items anyway), and the KMS key policy is handed over as a JSON string (see
@@ -41,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 import yaml
+
+from devkit import console_auth
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -165,6 +173,36 @@ def target_bindings(template: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return bindings
 
 
+def http_api_authorizers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every HTTP API's authorizers (Auth.Authorizers) by name, as written in the template."""
+    found: dict[str, dict[str, Any]] = {}
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        for name, config in res.get("Properties", {}).get("Auth", {}).get("Authorizers", {}).items():
+            if name in found:
+                raise ValueError(f"two HTTP APIs name an authorizer {name}: the local gateway tells them apart by name")
+            found[name] = config
+    return found
+
+
+def route_auth(template: dict[str, Any], event: dict[str, Any]) -> RouteAuth | None:
+    """The JWT authorizer that guards an HttpApi event's route: its own Auth.Authorizer, else its API's
+    DefaultAuthorizer; ``NONE`` or neither: the route is open."""
+    props = event["Properties"]
+    api_ids = referenced_ids(props.get("ApiId", {}))
+    api_auth = template["Resources"][next(iter(api_ids))]["Properties"].get("Auth", {}) if api_ids else {}
+    name = props.get("Auth", {}).get("Authorizer", api_auth.get("DefaultAuthorizer", "NONE"))
+    if name == "NONE":
+        return None
+    config = api_auth.get("Authorizers", {}).get(name)
+    if config is None or "JwtConfiguration" not in config:
+        raise ValueError(
+            f"{props['Method']} {props['Path']}: {name} is no JWT authorizer of its API (all the local gateway plays)"
+        )
+    return RouteAuth(authorizer=name, scopes=tuple(props.get("Auth", {}).get("AuthorizationScopes", ())))
+
+
 def dead_letter_queue(template: dict[str, Any], queue: str) -> str | None:
     redrive = template["Resources"][queue].get("Properties", {}).get("RedrivePolicy")
     if not redrive:
@@ -174,6 +212,25 @@ def dead_letter_queue(template: dict[str, Any], queue: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------- the outputs
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """A JWT authorizer of the HTTP API (Auth.Authorizers), its expressions resolved."""
+
+    name: str
+    identity_source: str
+    """E.g. ``$request.header.Authorization``."""
+    issuer: str
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RouteAuth:
+    """Which authorizer guards a route, and the scopes it demands (AuthorizationScopes; none: any token)."""
+
+    authorizer: str
+    scopes: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class SqsSource:
     """An SQS event of a function, as the local dispatcher must play its event source mapping."""
@@ -198,6 +255,8 @@ class LocalFunction:
     http_routes: tuple[str, ...] = ()
     """HTTP API route keys, e.g. ``POST /hooks/{source}/{connection_id}``."""
     schedules: tuple[str, ...] = ()
+    route_authorizers: dict[str, RouteAuth] = field(default_factory=dict)
+    """Route key → the JWT authorizer that guards it; a route not named here is open (the handler checks)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +278,11 @@ class StackOutputs:
     functions: dict[str, LocalFunction] = field(repr=False)
     dropped: tuple[str, ...] = ()
     """Template resources not created in moto (see the module docstring)."""
+    jwt_authorizers: dict[str, JwtAuthorizer] = field(default_factory=dict, repr=False)
+    """The HTTP API's JWT authorizers by name."""
+    console_user_pool_id: str = ""
+    console_client_id: str = ""
+    """ConsoleUserPool's and ConsoleUserPoolClient's ids in moto ("" when the template has none)."""
 
     def environment(self) -> dict[str, str]:
         """The variables every function gets in AWS (Globals.Function), TARGET_QUEUES as JSON."""
@@ -347,6 +411,18 @@ def _resolved_locally(template: dict[str, Any], kept: dict[str, Any]) -> Iterato
             yield f"name:{name}", {"Ref": name}
         if res["Type"] == _SECRET:
             yield f"name:{name}", res["Properties"]["Name"]
+    yield from _authorizer_expressions(template)
+
+
+def _authorizer_expressions(template: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The JWT authorizers' issuer and audience expressions (``auth:<name>:issuer``, ``auth:<name>:audience:<i>``)."""
+    for name, config in http_api_authorizers(template).items():
+        jwt = config.get("JwtConfiguration", {})
+        if isinstance(jwt.get("issuer"), dict):
+            yield f"auth:{name}:issuer", jwt["issuer"]
+        for index, audience in enumerate(jwt.get("audience", [])):
+            if isinstance(audience, dict):
+                yield f"auth:{name}:audience:{index}", audience
 
 
 def _create_in_moto(cloudformation: Any, stack_name: str, local: dict[str, Any], stage: str) -> dict[str, str]:
@@ -390,6 +466,10 @@ def _add_what_moto_leaves_out(endpoint_url: str, template: dict[str, Any], names
             manager.create_secret(Name=name, Description=str(props.get("Description", "")), SecretString=value)
 
 
+def _route_key(event: dict[str, Any]) -> str:
+    return f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
+
+
 def _local_function(
     template_path: Path, template: dict[str, Any], logical_id: str, env: dict[str, str], names: dict[str, str]
 ) -> LocalFunction:
@@ -398,6 +478,7 @@ def _local_function(
     code_dir = (template_path.parent / props["CodeUri"]).resolve().relative_to(template_path.parent.parent.resolve())
     module, handler = props["Handler"].rsplit(".", 1)
     events = props.get("Events", {}).values()
+    http_events = [event for event in events if event["Type"] == "HttpApi"]
     sources = tuple(
         SqsSource(
             queue_url=names[next(iter(referenced_ids(event["Queue"])))],
@@ -415,19 +496,24 @@ def _local_function(
         timeout=int(props.get("Timeout", 3)),
         environment=env,
         sqs_sources=sources,
-        http_routes=tuple(
-            f"{e['Properties']['Method'].upper()} {e['Properties']['Path']}" for e in events if e["Type"] == "HttpApi"
-        ),
+        http_routes=tuple(_route_key(event) for event in http_events),
         schedules=tuple(e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule"),
+        route_authorizers={
+            _route_key(event): auth for event in http_events if (auth := route_auth(template, event)) is not None
+        },
     )
 
 
 def create_stack(endpoint_url: str, stage: str = "dev", template_path: Path = TEMPLATE) -> StackOutputs:
     """Create (or, on the same server, reuse) stack ``koppel-<stage>`` from the template inside moto."""
+    stack_name = f"koppel-{stage}"
     template = load_template(template_path)
+    cognito = console_auth.create_user_pools(
+        client("cognito-idp", endpoint_url), template, stack_name, {"Stage": stage}
+    )
+    template = _with_cognito_resolved(template, cognito)
     dropped = _dropped_resources(template)
     local, meaning = _local_template(template, dropped)
-    stack_name = f"koppel-{stage}"
     raw = _create_in_moto(client("cloudformation", endpoint_url), stack_name, local, stage)
     resolved = {meaning[key]: value for key, value in raw.items() if key in meaning}
     names = {label.split(":", 1)[1]: value for label, value in resolved.items() if label.startswith("name:")}
@@ -460,4 +546,32 @@ def create_stack(endpoint_url: str, stage: str = "dev", template_path: Path = TE
         shared_environment=shared,
         functions=functions,
         dropped=tuple(sorted(dropped)),
+        jwt_authorizers=_jwt_authorizers(template, resolved),
+        console_user_pool_id=cognito.get("ConsoleUserPool", ""),
+        console_client_id=cognito.get("ConsoleUserPoolClient", ""),
     )
+
+
+def _with_cognito_resolved(template: dict[str, Any], cognito: dict[str, str]) -> dict[str, Any]:
+    """The template without its Cognito resources (made by API already), every reference to them their value."""
+    made = {name for name, res in template["Resources"].items() if res["Type"] in console_auth.COGNITO}
+    values = {key: value for key, value in cognito.items() if key.split(".", 1)[0] in made}
+    resources = {name: res for name, res in template["Resources"].items() if name not in made}
+    resolved: dict[str, Any] = console_auth.with_references_resolved({**template, "Resources": resources}, values)
+    return resolved
+
+
+def _jwt_authorizers(template: dict[str, Any], resolved: dict[str, str]) -> dict[str, JwtAuthorizer]:
+    authorizers = {}
+    for name, config in http_api_authorizers(template).items():
+        if "JwtConfiguration" not in config:
+            continue
+        jwt = config["JwtConfiguration"]
+        audience = [resolved.get(f"auth:{name}:audience:{i}", a) for i, a in enumerate(jwt.get("audience", []))]
+        authorizers[name] = JwtAuthorizer(
+            name=name,
+            identity_source=config.get("IdentitySource", "$request.header.Authorization"),
+            issuer=resolved.get(f"auth:{name}:issuer", jwt.get("issuer", "")),
+            audience=tuple(audience),
+        )
+    return authorizers
