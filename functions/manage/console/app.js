@@ -1,0 +1,124 @@
+// Koppel console: login, header and the hash router. Views live in their own modules.
+import { api, forgetToken, login, onUnauthorized, token } from "./api.js";
+import { claim, clear, clearNotice, el, focusHeading, loading, release, setTitle } from "./dom.js";
+import { renderOverview } from "./overview.js";
+import { renderConnection } from "./connection.js";
+import { renderMapping } from "./mapping.js";
+
+const state = { me: null, generation: 0 };
+
+const $ = (id) => document.getElementById(id);
+
+function showLogin(message = "") {
+  state.me = null;
+  state.generation += 1; // any polling of the page that was open stops
+  $("site-nav").hidden = true;
+  $("account").hidden = true;
+  $("whoami").textContent = "";
+  clear($("view"));
+  clearNotice();
+  $("login-view").hidden = false;
+  $("login-error").textContent = message;
+  setTitle("Log in");
+  $("username").focus();
+}
+
+function showHeader(me) {
+  state.me = me;
+  $("whoami").textContent = `${me.username} (${me.role})`;
+  $("site-nav").hidden = false;
+  $("account").hidden = false;
+  $("login-view").hidden = true;
+  $("login-error").textContent = "";
+}
+
+function parseRoute(hash) {
+  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { name: "overview" };
+  if (parts[0] === "connections" && parts.length === 2) return { name: "connection", id: parts[1] };
+  if (parts[0] === "connections" && parts.length === 4 && parts[2] === "mapping") {
+    return { name: "mapping", id: parts[1], target: parts[3] };
+  }
+  return { name: "missing" };
+}
+
+async function route() {
+  if (!token()) {
+    showLogin($("login-error").textContent);
+    return;
+  }
+  const generation = ++state.generation;
+  const view = $("view");
+  clearNotice();
+  view.replaceChildren(loading());
+  try {
+    if (!state.me) showHeader(await api.me());
+    const current = parseRoute(window.location.hash);
+    // The page checks this before touching the DOM so a slow answer never draws over a newer page.
+    const context = { me: state.me, alive: () => generation === state.generation && token() !== null };
+    if (current.name === "overview") await renderOverview(view, context);
+    else if (current.name === "connection") await renderConnection(view, current.id, context);
+    else if (current.name === "mapping") await renderMapping(view, current.id, current.target, context);
+    else notFound(view);
+  } catch (error) {
+    if (error.status === 401 || generation !== state.generation) return;
+    view.replaceChildren(
+      el("h1", { text: error.status === 404 ? "Not found" : "Something went wrong" }),
+      el("p", { class: "error", text: error.message }),
+      el("p", {}, el("a", { href: "#/", text: "Back to all integrations" })),
+    );
+    setTitle("Error");
+  }
+  if (generation === state.generation) focusHeading(view);
+}
+
+function notFound(view) {
+  setTitle("Not found");
+  view.replaceChildren(
+    el("h1", { text: "Page not found" }),
+    el("p", {}, el("a", { href: "#/", text: "Back to all integrations" })),
+  );
+}
+
+async function submitLogin(event) {
+  event.preventDefault();
+  const username = $("username").value.trim();
+  const password = $("password").value;
+  const error = $("login-error");
+  if (!username || !password) {
+    error.textContent = "Enter your username and password.";
+    (username ? $("password") : $("username")).focus();
+    return;
+  }
+  const button = event.target.querySelector("button[type=submit]");
+  if (!claim(button)) return;
+  error.textContent = "";
+  try {
+    const me = await login(username, password);
+    $("password").value = "";
+    showHeader(me);
+    await route();
+  } catch (failure) {
+    error.textContent = failure.message;
+    $("password").focus();
+  } finally {
+    release(button);
+  }
+}
+
+function logout() {
+  forgetToken();
+  window.location.hash = "#/";
+  showLogin("You are logged out.");
+}
+
+function start() {
+  onUnauthorized((message) => showLogin(message));
+  $("login-form").addEventListener("submit", submitLogin);
+  $("logout").addEventListener("click", logout);
+  window.addEventListener("hashchange", route);
+  if (token()) route();
+  else showLogin();
+}
+
+start();
