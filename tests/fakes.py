@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from koppel.booking import Booking
     from koppel.connectors.contract import AttachedFile
     from koppel.model import HubEvent
-    from koppel.ports import PolledRecord, WebhookNotice
+    from koppel.ports import DeadLetter, PolledRecord, WebhookNotice
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -248,3 +248,18 @@ class FakePurchaseBooks(FakeBooks):
                 document_number=booking.document.number, status=state, amount_open=booking.total - paid,
                 currency=booking.document.currency, updated_at=T0,
             )  # fmt: skip
+
+
+@dataclass
+class MemoryDeadLetters:
+    letters: dict[str, list[DeadLetter]] = field(default_factory=dict)
+    moved: list[str] = field(default_factory=list)
+
+    def list(self, target: str) -> list[DeadLetter]:
+        return list(self.letters.get(target, []))
+
+    def requeue(self, target: str, letters: Sequence[DeadLetter]) -> int:
+        for letter in letters:
+            self.letters[target].remove(letter)
+            self.moved.append(letter.message_id)
+        return len(letters)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -11,22 +10,7 @@ from koppel.ports import CachedToken, DeadLetter
 from koppel.services.deliver import DeliverDeps, deliver
 from koppel.services.replay import ReplayDeps, Selection, replay
 from koppel.services.status import health, mark_red, waiting_for_consent
-from tests.fakes import T0, FakeBooks, a_connection, a_validation_error, an_event
-
-
-@dataclass
-class MemoryDeadLetters:
-    letters: dict[str, list[DeadLetter]] = field(default_factory=dict)
-    moved: list[str] = field(default_factory=list)
-
-    def list(self, target: str) -> list[DeadLetter]:
-        return list(self.letters.get(target, []))
-
-    def requeue(self, target: str, letters) -> int:  # type: ignore[no-untyped-def]
-        for letter in letters:
-            self.letters[target].remove(letter)
-            self.moved.append(letter.message_id)
-        return len(letters)
+from tests.fakes import T0, FakeBooks, MemoryDeadLetters, a_connection, a_validation_error, an_event
 
 
 @pytest.fixture

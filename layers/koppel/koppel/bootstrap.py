@@ -50,13 +50,16 @@ if TYPE_CHECKING:
         Publisher,
         Redelivery,
         ReplayCache,
+        SignIn,
         Source,
         Target,
     )
+    from koppel.services.console import ConsoleDeps
     from koppel.services.record_button import ButtonDeps
     from koppel.services.record_sync import RecordSyncDeps
     from koppel.settings import (
         ConnectSettings,
+        ConsoleSettings,
         DeliverSettings,
         IngestSettings,
         OperatorSettings,
@@ -468,3 +471,29 @@ def forget_clients() -> None:
     """Drop cached clients and sessions (a test harness that restarts its AWS stand-in calls this)."""
     _cached_client.cache_clear()
     _session.cache_clear()
+
+
+def build_console_deps(settings: ConsoleSettings) -> ConsoleDeps:
+    """The console's services: no source or target is built and no credential decrypted (start links and
+    disconnecting need only the connections table)."""
+    from koppel.services.console import ConsoleDeps
+    from koppel.settings import ConnectSettings
+
+    def connect() -> ConnectDeps:
+        return build_connect_deps(ConnectSettings.model_validate(settings.model_dump()))
+
+    return ConsoleDeps(
+        connections=connection_store(settings),
+        ledger=ledger(settings),
+        dead_letters=dead_letters(settings),
+        publisher=_publisher(settings),
+        jobs=job_queue(settings),
+        connect=connect,
+        write_back_systems=frozenset(settings.TARGET_QUEUES),
+    )
+
+
+def sign_in(settings: ConsoleSettings) -> SignIn:
+    from koppel.adapters.cognito import CognitoSignIn
+
+    return CognitoSignIn(settings.CONSOLE_CLIENT_ID, settings.AWS_ENDPOINT_URL)

@@ -303,6 +303,9 @@ class Connection(Canonical):
 
     connection_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     tenant_id: str
+    client: str = ""
+    """The business the connection books for, when the tenant is an accounting firm with many clients: a console
+    user of role ``client`` sees the connections of its tenant with its own client."""
     name: str = ""
     source: str
     targets: tuple[str, ...] = Field(min_length=1)

@@ -275,6 +275,9 @@ class ConnectionStore(Protocol):
     def of_tenant(self, tenant_id: str) -> list[Connection]:
         """Every connection of one tenant (an accounting firm's clients' integrations), read through an index."""
 
+    def tenants(self) -> list[str]:
+        """Every tenant that has had a connection, read by key (the console's operator view), in order."""
+
     def due(self, now: datetime) -> list[DuePoll]:
         """The active connections whose next poll is at or before ``now``, read through an index (never a Scan).
         A new or reactivated connection is due at once (``NEVER_POLLED``); paused and disconnected ones never are."""
@@ -286,6 +289,9 @@ class ConnectionStore(Protocol):
     def get_secrets(self, connection_id: str, system: str) -> dict[str, str]: ...
 
     def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None: ...
+
+    def holds_credentials(self, connection_id: str, system: str) -> bool:
+        """Whether any credential or token of the system is stored, without decrypting anything."""
 
     def delete_secrets(self, connection_id: str, system: str) -> None:
         """Forget a system's credentials and the access token they gave."""
@@ -429,3 +435,13 @@ class Ledger(Protocol):
     def reserve_link(self, connection_id: str, target: str, natural_key: str, until: datetime, now: datetime) -> bool:
         """Claim the right to create the record behind a natural key (a new customer) until ``until``; False when
         another worker holds it or the link exists. Two orders of one new customer then make one relation."""
+
+
+class SignedIn(Canonical):
+    id_token: str
+    expires_in: int
+
+
+class SignIn(Protocol):
+    def sign_in(self, username: str, password: str) -> SignedIn:
+        """The person's ID token; AuthError for a wrong username or password (the same for both)."""

@@ -108,3 +108,12 @@ class OperatorSettings(PollSettings):
     """The HTTP API's base URL (stack output HttpApiUrl), for the start links `koppel connections activate` prints."""
     DEAD_LETTER_QUEUES: JsonMap = Field(default_factory=dict)
     """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""
+
+
+class ConsoleSettings(OperatorSettings):
+    """The console's API (ManageFunction): the user pool people sign in to, and the start links it issues."""
+
+    CONSOLE_USER_POOL_ID: str
+    CONSOLE_CLIENT_ID: str
+    START_LINK_MINUTES: int = Field(default=15, ge=1, le=1440)
+    ACTIVATION_MINUTES: int = Field(default=15, ge=1, le=1440)

@@ -1,7 +1,9 @@
 """Connections table: connection config, KMS-encrypted credentials and tokens, watermarks.
 
 One partition per connection (pk = connection id); sk says what the item is:
-``connection``, ``secret#<system>``, ``token#<system>``, ``watermark#<stream>``, ``schedule``.
+``connection``, ``secret#<system>``, ``token#<system>``, ``watermark#<stream>``, ``schedule``. The tenants themselves
+are listed in one partition (``tenants#``, sk = tenant id), so the console's operator reads every tenant by key and
+each tenant's connections through ``by_tenant``: never a Scan.
 An active connection has a small ``schedule`` item with its next poll: ``due_shard`` (``due#<0..7>``, from its id)
 and ``due_at`` are the keys of the sparse GSI ``by_due``, which projects ``poll_interval_minutes``. The scheduler
 Queries each shard for ``due_at <= now`` instead of scanning the table, and moves ``due_at`` on with a conditional
@@ -37,6 +39,8 @@ CONNECTION_SK = "connection"
 SCHEDULE_SK = "schedule"
 DUE_INDEX = "by_due"
 TENANT_INDEX = "by_tenant"
+TENANTS_PK = "tenants#"
+"""No connection id has a ``#``: this partition is no connection's."""
 DUE_SHARDS = 8
 
 
@@ -79,6 +83,7 @@ class DynamoConnectionStore:
                 "body": {"S": connection.model_dump_json()},
             },
         )
+        self._db.put_item(TableName=self._table, Item={"pk": {"S": TENANTS_PK}, "sk": {"S": connection.tenant_id}})
         self._schedule(connection)
 
     def _schedule(self, connection: Connection) -> None:
@@ -145,6 +150,16 @@ class DynamoConnectionStore:
         ):
             connections.extend(Connection.model_validate_json(i["body"]["S"]) for i in page.get("Items", []))
         return sorted(connections, key=lambda c: c.connection_id)
+
+    def tenants(self) -> list[str]:
+        tenants: list[str] = []
+        for page in self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": TENANTS_PK}},
+        ):
+            tenants.extend(item["sk"]["S"] for item in page.get("Items", []))
+        return tenants
 
     def all(self) -> list[Connection]:
         # A Scan: the CLI lists connections with it (not on a schedule); the scheduler reads `due` instead.
@@ -221,6 +236,13 @@ class DynamoConnectionStore:
         return True
 
     # -- tokens -------------------------------------------------------------------------------------------
+    def holds_credentials(self, connection_id: str, system: str) -> bool:
+        """Read by key, keys only: nothing is decrypted (the console has no KMS permission)."""
+        return any(
+            "Item" in self._db.get_item(TableName=self._table, Key=_key(connection_id, sk), ProjectionExpression="pk")
+            for sk in (f"secret#{system}", f"token#{system}")
+        )
+
     def get_token(self, connection_id: str, system: str) -> CachedToken | None:
         item = self._get_item(connection_id, f"token#{system}")
         if item is None:
@@ -273,6 +295,10 @@ class DynamoConnectionStore:
         )["Plaintext"]
         data: dict[str, str] = json.loads(plain)
         return data
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def _iso(moment: datetime) -> str:

@@ -60,6 +60,9 @@ class MemoryConnectionStore:
     def of_tenant(self, tenant_id: str) -> list[Connection]:
         return [c for c in self.all() if c.tenant_id == tenant_id]
 
+    def tenants(self) -> list[str]:
+        return sorted({c.tenant_id for c in self.connections.values()})
+
     def due(self, now: datetime) -> list[DuePoll]:
         polls = [
             DuePoll(
@@ -87,6 +90,9 @@ class MemoryConnectionStore:
 
     def put_secrets(self, connection_id: str, system: str, secrets: Mapping[str, str]) -> None:
         self.secrets[(connection_id, system)] = dict(secrets)
+
+    def holds_credentials(self, connection_id: str, system: str) -> bool:
+        return bool(self.secrets.get((connection_id, system))) or (connection_id, system) in self.tokens
 
     def delete_secrets(self, connection_id: str, system: str) -> None:
         self.secrets.pop((connection_id, system), None)

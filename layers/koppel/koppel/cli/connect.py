@@ -60,6 +60,9 @@ def connections_add(
     target: Annotated[list[str], typer.Option(help="Target connector(s), e.g. snelstart")],
     tenant: Annotated[str, typer.Option(help="The business this connection belongs to")],
     name: Annotated[str, typer.Option(help="A name people recognise")] = "",
+    client: Annotated[
+        str, typer.Option(help="The firm's client it books for (its console users of role client see it)")
+    ] = "",
     setting: Annotated[list[str] | None, typer.Option(help="system.name=value (repeatable)")] = None,
     secret: Annotated[list[str] | None, typer.Option(help="system.name=value, stored encrypted (repeatable)")] = None,
     secrets_file: Annotated[Path | None, typer.Option(help='JSON {"system": {"name": "value"}}')] = None,
@@ -95,6 +98,7 @@ def connections_add(
     connection = Connection(
         connection_id=connection_id,
         tenant_id=tenant,
+        client=client,
         name=name or connection_id,
         source=source,
         targets=tuple(target),

@@ -63,6 +63,9 @@ class HistoryRow:
     """The vendor's words for a parked record, why a record was not bookable, what to check on a booked one."""
     payment: str
     event_id: str
+    external_id: str = ""
+    """The target's own id of what was booked (its number is ``target_document``)."""
+    is_purchase: bool = False
 
 
 def history(
@@ -94,4 +97,7 @@ def _row(entry: LedgerEntry) -> HistoryRow:
         message=entry.reason,
         payment=entry.payment,
         event_id=entry.event_id,
+        external_id=entry.external_id,
+        # The kept event is compact JSON (pydantic): a substring test spares parsing every row of a long history
+        is_purchase='"direction":"purchase"' in entry.event_json,
     )

@@ -106,8 +106,7 @@ def waiting_for_consent(connection: Connection, connections: ConnectionStore) ->
         for system in (connection.source, *connection.targets)
         if system in known
         and connectors.load(system).oauth is not None
-        and connections.get_token(connection.connection_id, system) is None
-        and not connections.get_secrets(connection.connection_id, system)
+        and not connections.holds_credentials(connection.connection_id, system)
     )
 
 
