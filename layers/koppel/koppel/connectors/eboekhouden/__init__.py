@@ -3,6 +3,7 @@ as invoices received, open items read back for payment status, the chart of acco
 facts."""
 
 from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.eboekhouden import console
 from koppel.connectors.eboekhouden.purchase import EboekhoudenBooks, build_target
 from koppel.connectors.eboekhouden.settings import EboekhoudenSettings
 from koppel.connectors.eboekhouden.target import (
@@ -27,12 +28,14 @@ CONNECTOR = Connector(
             "payment_status_reader",
             "chart_sync",
             "preview_target",
+            "console_mapping",
         }
     ),
     build_target=build_target,
     preview_account=PreviewAccount(
         credential_paths=PREVIEW_CREDENTIAL_PATHS, answer=preview_answer, settings=preview_settings
     ),
+    mapping_form=console.FORM,
 )
 
 __all__ = [

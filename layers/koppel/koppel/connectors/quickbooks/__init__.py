@@ -4,6 +4,7 @@ the source's panel, the company's tax codes read after connecting; connected by 
 README.md has the API facts."""
 
 from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.quickbooks import console
 from koppel.connectors.quickbooks.chart import preview_answer, preview_settings
 from koppel.connectors.quickbooks.oauth import QuickbooksOAuth
 from koppel.connectors.quickbooks.settings import QuickbooksSettings
@@ -28,12 +29,16 @@ CONNECTOR = Connector(
             "oauth",
             "change_notices",
             "preview_target",
+            "console_mapping",
+            "document_links",
         }
     ),
     build_target=build_target,
     oauth=QuickbooksOAuth(),
     change_notices=QuickbooksChangeNotices(),
     preview_account=PreviewAccount(answer=preview_answer, settings=preview_settings),
+    mapping_form=console.FORM,
+    document_link=console.document_link,
 )
 
 __all__ = [

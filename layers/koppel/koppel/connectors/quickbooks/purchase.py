@@ -171,7 +171,7 @@ class PurchaseBooks:
         pay_bill(self.client, self.settings, booking, (form.Id, supplier.id, form.TotalAmt, balance))
 
     def _purchase_ref(self, entity: str, form: _Purchase) -> ExternalRef:
-        url = f"{self.settings.app_url.rstrip('/')}/app/{_PAGES[entity]}?txnId={form.Id}"
+        url = self.settings.page_link(_PAGES[entity], form.Id)
         return ExternalRef(system=SYSTEM, id=form.Id, number=form.DocNumber, url=url)
 
     # -- what is still to be paid -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
+from urllib.parse import quote as url_quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -105,3 +106,8 @@ class QuickbooksSettings(BaseModel):
 
     def purchase_tax_code(self, rate: Decimal) -> str | None:
         return self.purchase_tax_codes.get(rate_key(rate))
+
+    def page_link(self, page: str, ident: str) -> str:
+        """Where a person opens a form in QuickBooks' own screens: ``page`` is ``invoice``, ``creditmemo``, ``bill``
+        or ``vendorcredit``, ``ident`` the form's Id (README.md, "Links to a booked form")."""
+        return f"{self.app_url.rstrip('/')}/app/{page}?txnId={url_quote(ident, safe='')}"

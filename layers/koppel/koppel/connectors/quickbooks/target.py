@@ -251,7 +251,7 @@ class QuickbooksTarget(PurchaseBooks):
 
     def _link(self, entity: str, ident: str) -> str:
         page = "creditmemo" if entity == "CreditMemo" else "invoice"
-        return f"{self.settings.app_url.rstrip('/')}/app/{page}?txnId={url_quote(ident, safe='')}"
+        return self.settings.page_link(page, ident)
 
     def _read(self, entity: str, ident: str) -> _Form:
         data = self.client.call("GET", f"/{entity.lower()}/{url_quote(ident, safe='')}").get(entity)

@@ -4,6 +4,7 @@ into the books, payment status carried back onto them, the other side's invoices
 facts."""
 
 from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.simplycrm import console
 from koppel.connectors.simplycrm.fields import check_mapping
 from koppel.connectors.simplycrm.preview import PreviewCrm, preview_settings
 from koppel.connectors.simplycrm.settings import SimplyCrmSettings
@@ -30,6 +31,7 @@ CONNECTOR = Connector(
             "preview_source",
             "target",
             "preview_target",
+            "document_links",
         }
     ),
     build_source=build_source,
@@ -38,6 +40,7 @@ CONNECTOR = Connector(
     poll_interval_minutes=POLL_INTERVAL_MINUTES,
     preview_events=preview_events,
     preview_account=PreviewAccount(answer=PreviewCrm(), settings=preview_settings, form_api=True),
+    document_link=console.document_link,
 )
 
 __all__ = [

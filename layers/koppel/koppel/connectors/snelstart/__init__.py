@@ -2,6 +2,7 @@
 original attached); activated by SnelStart's koppelsleutel callback. README.md has the API facts."""
 
 from koppel.connectors.contract import Connector, PreviewAccount
+from koppel.connectors.snelstart import console
 from koppel.connectors.snelstart.activation import SnelstartActivation, activation_url, parse_activation
 from koppel.connectors.snelstart.mapping import to_verkoopboeking
 from koppel.connectors.snelstart.purchase import SnelstartPurchaseTarget, build_target
@@ -27,11 +28,13 @@ CONNECTOR = Connector(
             "chart_sync",
             "activation",
             "preview_target",
+            "console_mapping",
         }
     ),
     build_target=build_target,
     activation=SnelstartActivation(),
     preview_account=PreviewAccount(),
+    mapping_form=console.FORM,
 )
 
 __all__ = [

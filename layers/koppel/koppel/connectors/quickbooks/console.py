@@ -1,0 +1,92 @@
+"""What the console shows of a QuickBooks Online connection: the mapping a bookkeeper edits (the Items and accounts
+revenue and costs are booked on, the TaxCodes per VAT rate and per purchase category) checked against the tax codes
+``after_connect`` read, and the page that opens a booked invoice or bill (README.md, "Console")."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from koppel.connectors.contract import Chart, MappingField, MappingForm, MappingKeys
+from koppel.connectors.kit import load_settings
+from koppel.connectors.quickbooks.settings import VENDOR, QuickbooksSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def chart(settings: Mapping[str, Any]) -> Chart:
+    """The company's active TaxCodes, sales and purchase side, as ``after_connect`` read them (their names are not
+    kept: each is named by its Id). Accounts are not read into the settings, so any account id is taken here."""
+    codes = {*(settings.get("tax_code_rates") or {}), *(settings.get("purchase_tax_code_rates") or {})}
+    return Chart(ledgers={}, tax_codes={str(code): str(code) for code in sorted(codes, key=lambda c: (len(c), c))})
+
+
+def document_link(settings: Mapping[str, Any], external_id: str, direction: Literal["sale", "purchase"]) -> str:
+    """A sale opens as an invoice, a purchase as a bill, on the connection's ``app_url`` (the sandbox's for a
+    developer sandbox). A credit memo or vendor credit has its own page, which the id alone does not tell."""
+    page = "invoice" if direction == "sale" else "bill"
+    return load_settings(QuickbooksSettings, settings, VENDOR).page_link(page, external_id)
+
+
+def _code_map(name: str, label: str, help_text: str, keys: MappingKeys) -> MappingField:
+    return MappingField(name=name, label=label, kind="code_map", help=help_text, keys=keys)
+
+
+FORM = MappingForm(
+    fields=(
+        MappingField(
+            name="item_id",
+            label="Sales Item",
+            kind="ledger",
+            help="The Item (product or service) every sales line is booked on; its income account gets the revenue.",
+        ),
+        MappingField(
+            name="product_group_items",
+            label="Sales Item per product group",
+            kind="ledger_map",
+            help="Product group → Item id, so each group's revenue lands on that Item's income account.",
+            keys="product_groups",
+        ),
+        _code_map(
+            "tax_codes", "Sales tax codes", "VAT rate → the TaxCode id sales at that rate are booked with.", "vat_rates"
+        ),
+        _code_map(
+            "treatment_tax_codes",
+            "Tax codes of sales abroad",
+            "intra_eu, export, reverse_charge or oss → the TaxCode id such a sale is booked with, e.g. 0.0% ECG.",
+            "none",
+        ),
+        MappingField(
+            name="expense_account_id",
+            label="Purchases account",
+            kind="ledger",
+            help="The expense account id a supplier's bill lines are booked on.",
+        ),
+        MappingField(
+            name="cost_group_accounts",
+            label="Purchases account per product group",
+            kind="ledger_map",
+            help="Cost group (a purchase line's product group) → account id; other groups use the Purchases account.",
+            keys="product_groups",
+        ),
+        _code_map(
+            "purchase_tax_codes",
+            "Purchase tax codes",
+            "VAT rate → the TaxCode id purchases at that rate are booked with.",
+            "vat_rates",
+        ),
+        _code_map(
+            "purchase_category_tax_codes",
+            "Purchase tax codes per VAT category",
+            "Reverse charge, intra-EU, imports, exempt, zero-rated, out of scope → the TaxCode id such a line gets.",
+            "purchase_categories",
+        ),
+        MappingField(
+            name="foreign_vat_account_id",
+            label="Foreign VAT",
+            kind="ledger",
+            help="Account id another country's VAT is booked on as a cost; empty: such a document is held for you.",
+        ),
+    ),
+    chart=chart,
+)
