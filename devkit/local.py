@@ -1,7 +1,8 @@
 """The embedded local stack: moto in server mode is the AWS, the real handlers run with real event shapes.
 
 - resources come from infra/template.yaml (devkit.stack creates them inside moto);
-- an HTTP endpoint on loopback plays API Gateway (HTTP API, payload 2.0) in front of ingest_webhook/connect;
+- an HTTP endpoint on loopback plays API Gateway (HTTP API, payload 2.0) in front of the HTTP functions, with
+  its route selection and JWT authorizers (devkit.gateway);
 - a dispatcher plays the SQS event source mappings: ReceiveMessage → Lambda SQS event → handler →
   DeleteMessage for every record not reported in batchItemFailures (what Lambda does);
 - ``tick()`` plays the EventBridge schedule.
@@ -15,7 +16,6 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from devkit import gateway
 from devkit import stack as stack_module
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 
 @dataclass
@@ -189,9 +191,12 @@ def _fresh_module(name: str) -> Any:
 class LocalStack:
     """Start with ``start()``; everything runs on 127.0.0.1 and stops with ``stop()``."""
 
-    def __init__(self, env_overrides: dict[str, str] | None = None) -> None:
-        """``env_overrides`` change function settings for this run (e.g. short leases and backoff for chaos)."""
+    def __init__(self, env_overrides: dict[str, str] | None = None, template_path: Path | None = None) -> None:
+        """``env_overrides`` change function settings for this run (e.g. short leases and backoff for chaos);
+        ``template_path`` another template than infra/template.yaml (its CodeUris relative to it, as SAM reads)."""
         self.env_overrides = dict(env_overrides or {})
+        self.template_path = template_path or stack_module.TEMPLATE
+        self.authorizers: gateway.JwtAuthorizers | None = None
         self.outputs: stack_module.StackOutputs | None = None
         self.endpoint_url = ""
         self.http_url = ""
@@ -230,13 +235,17 @@ class LocalStack:
         _forget_clients()
         self._moto, self.endpoint_url = stack_module.start_moto()
         self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
-        self.outputs = stack_module.create_stack(self.endpoint_url)
+        self._create_stack()
         self._set_env(self.operator_environment())
         self._http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
         self.http_url = f"http://127.0.0.1:{self._http.server_port}"
         self._set_env({"HTTP_API_URL": self.http_url})  # where `koppel connections activate` points its links
         threading.Thread(target=self._http.serve_forever, name="local-api-gateway", daemon=True).start()
         return self
+
+    def _create_stack(self) -> None:
+        self.outputs = stack_module.create_stack(self.endpoint_url, template_path=self.template_path)
+        self.authorizers = gateway.JwtAuthorizers(self.endpoint_url, self.outputs.jwt_authorizers)
 
     def stop(self) -> None:
         if self._http is not None:
@@ -348,28 +357,36 @@ class LocalStack:
             raise RuntimeError("the local stack is not started")
         return self.outputs
 
-    def _route(self, method: str, path: str) -> tuple[str, str] | None:
-        """The function and route key of the template's HTTP API route that matches, like API Gateway."""
-        for logical_id, function in self._outputs().functions.items():
-            for route in function.http_routes:
-                route_method, _, pattern = route.partition(" ")
-                regex = "^" + re.sub(r"\{[^/]+\}", "[^/]+", pattern) + "/?$"
-                if route_method in (method, "ANY") and re.match(regex, path):
-                    return logical_id, route
-        return None
-
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         # The method as sent: werkzeug upper-cases it, API Gateway matches it case-sensitively ("post" is no POST)
-        found = self._route(environ.get("REQUEST_METHOD", ""), request.path)
+        found = gateway.select_route(self._outputs().functions, environ.get("REQUEST_METHOD", ""), request.path)
         if found is None:
             response = Response(json.dumps({"message": "Not Found"}), status=404, mimetype="application/json")
         else:
-            answer = self.invoke(found[0], http_api_event(request, found[1]))
-            response = Response(
-                answer.get("body") or "", status=answer.get("statusCode", 200), headers=answer.get("headers", {})
-            )
+            response = self._answer(request, found)
         return response(environ, start_response)  # type: ignore[no-any-return]
+
+    def _answer(self, request: Request, found: gateway.Route) -> Response:
+        event = http_api_event(request, found.route_key)
+        if found.path_parameters:  # API Gateway sends the key only for a route with parameters
+            event["pathParameters"] = found.path_parameters
+        guard = self._outputs().functions[found.function].route_authorizers.get(found.route_key)
+        if guard is not None and self.authorizers is not None:
+            try:
+                authorizer = self.authorizers.authorize(guard, dict(request.headers), request.args.to_dict())
+            except gateway.Unauthorized as refused:  # API Gateway answers itself: the function never runs
+                return Response(
+                    json.dumps({"message": "Unauthorized"}),
+                    status=401,
+                    mimetype="application/json",
+                    headers={"www-authenticate": refused.challenge},
+                )
+            event["requestContext"]["authorizer"] = authorizer
+        answer = self.invoke(found.function, event)
+        return Response(
+            answer.get("body") or "", status=answer.get("statusCode", 200), headers=answer.get("headers", {})
+        )
 
     # -- the event source mappings ------------------------------------------------------------------------
     def consumers(self) -> list[tuple[str, stack_module.SqsSource]]:
@@ -448,7 +465,7 @@ class LocalStack:
         import requests
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
-        self.outputs = stack_module.create_stack(self.endpoint_url)
+        self._create_stack()
         self._set_env(self.operator_environment())
         self._warm.clear()
         self._containers.clear()
