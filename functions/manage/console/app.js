@@ -8,6 +8,9 @@ import { renderMapping } from "./mapping.js";
 const state = { me: null, generation: 0 };
 
 const $ = (id) => document.getElementById(id);
+// The login section is taken out of the page while logged in, so the page has one <h1> and no hidden form.
+const loginView = document.getElementById("login-view");
+const loginError = document.getElementById("login-error");
 
 function showLogin(message = "") {
   state.me = null;
@@ -17,8 +20,9 @@ function showLogin(message = "") {
   $("whoami").textContent = "";
   clear($("view"));
   clearNotice();
-  $("login-view").hidden = false;
-  $("login-error").textContent = message;
+  $("view").before(loginView);
+  loginView.hidden = false;
+  loginError.textContent = message;
   setTitle("Log in");
   $("username").focus();
 }
@@ -28,8 +32,8 @@ function showHeader(me) {
   $("whoami").textContent = `${me.username} (${me.role})`;
   $("site-nav").hidden = false;
   $("account").hidden = false;
-  $("login-view").hidden = true;
-  $("login-error").textContent = "";
+  loginError.textContent = "";
+  loginView.remove();
 }
 
 function parseRoute(hash) {
@@ -44,7 +48,7 @@ function parseRoute(hash) {
 
 async function route() {
   if (!token()) {
-    showLogin($("login-error").textContent);
+    showLogin(loginError.textContent);
     return;
   }
   const generation = ++state.generation;
@@ -84,7 +88,7 @@ async function submitLogin(event) {
   event.preventDefault();
   const username = $("username").value.trim();
   const password = $("password").value;
-  const error = $("login-error");
+  const error = loginError;
   if (!username || !password) {
     error.textContent = "Enter your username and password.";
     (username ? $("password") : $("username")).focus();

@@ -2,9 +2,10 @@
 import { el } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+// The SVG stretches to the width it gets, so it holds only shapes; the axis labels are HTML text around it.
 const WIDTH = 720;
 const HEIGHT = 200;
-const PAD = { top: 12, right: 8, bottom: 28, left: 36 };
+const PAD_TOP = 4;
 
 function svg(tag, attrs = {}, text = "") {
   const node = document.createElementNS(SVG, tag);
@@ -28,21 +29,18 @@ export function bookingsChart(hours) {
     focusable: "false",
   });
   const max = Math.max(1, ...hours.map((h) => h.booked || 0));
-  const plotWidth = WIDTH - PAD.left - PAD.right;
-  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const slot = plotWidth / Math.max(1, hours.length);
-  const baseline = PAD.top + plotHeight;
+  const plotHeight = HEIGHT - PAD_TOP;
+  const slot = WIDTH / Math.max(1, hours.length);
+  const baseline = HEIGHT;
 
   chart.append(
-    svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: baseline, y2: baseline, class: "axis" }),
-    svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: PAD.top, y2: PAD.top, class: "grid" }),
-    svg("text", { x: PAD.left - 6, y: PAD.top + 4, class: "tick", "text-anchor": "end" }, String(max)),
-    svg("text", { x: PAD.left - 6, y: baseline, class: "tick", "text-anchor": "end" }, "0"),
+    svg("line", { x1: 0, x2: WIDTH, y1: HEIGHT, y2: HEIGHT, class: "axis", "vector-effect": "non-scaling-stroke" }),
+    svg("line", { x1: 0, x2: WIDTH, y1: PAD_TOP, y2: PAD_TOP, class: "grid", "vector-effect": "non-scaling-stroke" }),
   );
   hours.forEach((h, i) => {
     const height = ((h.booked || 0) / max) * plotHeight;
     const bar = svg("rect", {
-      x: (PAD.left + i * slot + slot * 0.1).toFixed(2),
+      x: (i * slot + slot * 0.1).toFixed(2),
       y: (baseline - height).toFixed(2),
       width: (slot * 0.8).toFixed(2),
       height: height.toFixed(2),
@@ -51,13 +49,23 @@ export function bookingsChart(hours) {
     bar.append(svg("title", {}, `${hourLabel(h.hour)}: ${h.booked || 0} booked`));
     chart.append(bar);
   });
-  if (hours.length > 0) {
-    chart.append(
-      svg("text", { x: PAD.left, y: HEIGHT - 8, class: "tick" }, hourLabel(hours[0].hour)),
-      svg("text", { x: WIDTH - PAD.right, y: HEIGHT - 8, class: "tick", "text-anchor": "end" }, hourLabel(hours.at(-1).hour)),
-    );
-  }
-  return el("figure", { class: "chart-figure" }, chart, alternative(hours), el("figcaption", { text: label }));
+  // The labels repeat what the aria-label and the table say, so they are hidden from screen readers.
+  const axis = el(
+    "div",
+    { class: "chart-axis", "aria-hidden": "true" },
+    el("span", { text: hours.length ? hourLabel(hours[0].hour) : "" }),
+    el("span", { text: hours.length ? hourLabel(hours.at(-1).hour) : "" }),
+  );
+  const scale = el("div", { class: "chart-scale", "aria-hidden": "true" }, el("span", { text: String(max) }), el("span", { text: "0" }));
+  return el(
+    "figure",
+    { class: "chart-figure" },
+    scale,
+    chart,
+    axis,
+    alternative(hours),
+    el("figcaption", { text: label }),
+  );
 }
 
 function alternative(hours) {

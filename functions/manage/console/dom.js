@@ -90,8 +90,10 @@ export function timeElement(iso, empty = "never") {
   return el("time", { datetime: iso, title: exactTime(iso), text: relativeTime(iso) });
 }
 
+// data-label names the column when a phone shows the row as a card; the content is kept in one box for that grid.
 export function cell(label, className, ...children) {
-  return el("td", { class: className, "data-label": label }, ...children);
+  const content = children.filter((child) => child !== null && child !== undefined && child !== "");
+  return el("td", { class: className, "data-label": label }, content.length > 1 ? el("div", {}, content) : content);
 }
 
 export function headerRow(labels) {
