@@ -267,3 +267,21 @@ def test_the_stack_resolves_the_console_pool_and_client_for_the_manage_function(
     assert {group["GroupName"] for group in groups} == {"operator", "firm", "client"}
     pool = cognito.describe_user_pool(UserPoolId=stack.outputs.console_user_pool_id)["UserPool"]
     assert {"custom:tenant", "custom:client"} <= {attribute["Name"] for attribute in pool["SchemaAttributes"]}
+
+
+def test_a_person_signs_in_through_the_console_and_the_manage_function_knows_who_they_are(stack: LocalStack) -> None:
+    # Given a client user of the console's pool
+    # When they sign in through the console's own door (public) and call GET /api/me with the token it answered
+    session = requests.post(
+        f"{stack.http_url}/api/session", json={"username": "kees", "password": PASSWORD}, timeout=10
+    )
+    assert session.status_code == 200, session.text
+    me = _get(stack, "/api/me", f"Bearer {session.json()['id_token']}")
+    # Then the authorizer let the real function see their claims, and it names their role, tenant and client
+    assert me.status_code == 200, me.text
+    assert {key: me.json()[key] for key in ("username", "role", "tenant", "client")} == {
+        "username": "kees",
+        "role": "client",
+        "tenant": "acme",
+        "client": "bakkerij",
+    }
