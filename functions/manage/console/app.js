@@ -1,6 +1,6 @@
 // Koppel console: login, header and the hash router. Views live in their own modules.
 import { api, forgetToken, login, onUnauthorized, token } from "./api.js";
-import { claim, clear, clearNotice, el, focusHeading, loading, release, setTitle } from "./dom.js";
+import { claim, clear, clearNotice, el, fill, focusHeading, loading, release, setTitle } from "./dom.js";
 import { renderOverview } from "./overview.js";
 import { renderConnection } from "./connection.js";
 import { renderMapping } from "./mapping.js";
@@ -54,7 +54,7 @@ async function route() {
   const generation = ++state.generation;
   const view = $("view");
   clearNotice();
-  view.replaceChildren(loading());
+  fill(view, loading());
   try {
     if (!state.me) showHeader(await api.me());
     const current = parseRoute(window.location.hash);
@@ -66,7 +66,8 @@ async function route() {
     else notFound(view);
   } catch (error) {
     if (error.status === 401 || generation !== state.generation) return;
-    view.replaceChildren(
+    fill(
+      view,
       el("h1", { text: error.status === 404 ? "Not found" : "Something went wrong" }),
       el("p", { class: "error", text: error.message }),
       el("p", {}, el("a", { href: "#/", text: "Back to all integrations" })),
@@ -78,7 +79,8 @@ async function route() {
 
 function notFound(view) {
   setTitle("Not found");
-  view.replaceChildren(
+  fill(
+    view,
     el("h1", { text: "Page not found" }),
     el("p", {}, el("a", { href: "#/", text: "Back to all integrations" })),
   );

@@ -2,7 +2,7 @@
 // backfill, mappings and, for firm and operator, connect again / disconnect.
 import { api } from "./api.js";
 import { bookingsChart } from "./chart.js";
-import { claim, el, notice, release, setTitle, statusBadge, timeElement, wait } from "./dom.js";
+import { claim, el, fill, notice, release, setTitle, statusBadge, timeElement, wait } from "./dom.js";
 import { historySection, refreshHistory } from "./history.js";
 import { systemsSection } from "./systems.js";
 
@@ -20,7 +20,8 @@ export async function renderConnection(view, id, context) {
   page.statusArea = el("section", { class: "status-area", "aria-labelledby": "status-title" });
   drawStatus(page);
   const history = historySection(page, (eventId, button) => retryOne(page, eventId, button));
-  view.replaceChildren(
+  fill(
+    view,
     el("p", { class: "crumbs" }, el("a", { href: "#/", text: "← All integrations" })),
     el("h1", { text: connection.name }),
     el("p", { class: "flow", text: flowText(connection) }),
@@ -67,7 +68,8 @@ function drawStatus(page, focusId = "") {
     el("div", {}, el("dt", { text: "Last error" }), el("dd", { class: "last-error" }, c.last_error || "none",
       c.last_error_at ? el("span", { class: "when" }, " (", timeElement(c.last_error_at), ")") : null)),
   );
-  page.statusArea.replaceChildren(
+  fill(
+    page.statusArea,
     el("h2", { id: "status-title", class: "visually-hidden", text: "Status" }),
     status,
     counts,

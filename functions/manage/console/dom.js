@@ -16,11 +16,17 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export function append(node, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// Like replaceChildren, but skips null/false children the way el() does (replaceChildren would print "null").
+export function fill(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
 }
 
 export function clear(node) {

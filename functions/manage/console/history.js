@@ -1,6 +1,6 @@
 // The per-record history of a connection: a table filtered by state, with a Retry button on parked rows.
 import { api } from "./api.js";
-import { cell, el, exactTime, headerRow, timeElement } from "./dom.js";
+import { cell, el, fill, headerRow, timeElement } from "./dom.js";
 
 export const STATES = [
   ["", "All states"],
@@ -52,12 +52,13 @@ function drawHistory(page) {
   const shown = STATE_WORD[page.filter] ? `${STATE_WORD[page.filter].toLowerCase()} records` : "all records";
   const caption = el("caption", { text: `Records, newest first: ${shown} (${page.records.length})` });
   if (page.records.length === 0) {
-    table.replaceChildren(
+    fill(
+      table,
       caption,
       el("tbody", {}, el("tr", {}, el("td", { colspan: COLUMNS.length, class: "empty", text: "No records." }))),
     );
   } else {
-    table.replaceChildren(caption, headerRow(COLUMNS), el("tbody", {}, page.records.map(row)));
+    fill(table, caption, headerRow(COLUMNS), el("tbody", {}, page.records.map(row)));
   }
   if (hadFocus && !table.contains(document.activeElement)) table.focus();
 }
@@ -106,8 +107,4 @@ function tries(record) {
 function payment(record) {
   if (!record.payment || typeof record.payment !== "string") return null;
   return el("span", { class: "payment", text: ` Payment: ${record.payment}` });
-}
-
-export function describe(record) {
-  return `${record.document || record.event_id} (${exactTime(record.updated_at)})`;
 }

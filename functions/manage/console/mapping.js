@@ -1,7 +1,7 @@
 // The mapping editor (#/connections/ID/mapping/TARGET): one labelled control per field, checked by the server;
 // its 422 problems are shown next to their field and summed up in #mapping-message.
 import { api } from "./api.js";
-import { claim, el, release, setTitle } from "./dom.js";
+import { claim, el, fill, release, setTitle } from "./dom.js";
 
 const slug = (name) => String(name).replace(/[^A-Za-z0-9_-]/g, "-");
 let rowCounter = 0;
@@ -28,7 +28,8 @@ export async function renderMapping(view, id, target, context) {
     (mapping.ledgers || []).length === 0
       ? el("p", { class: "help", text: `No chart of accounts was read from ${title} yet, so codes are typed in.` })
       : null;
-  view.replaceChildren(
+  fill(
+    view,
     el("p", { class: "crumbs" }, el("a", { href: back, text: `← ${connection ? connection.name : "Back to the integration"}` })),
     el("h1", { text: `Mapping for ${title}` }),
     el("p", { class: "help", text: `Where Koppel books each kind of amount in ${title}.` }),
@@ -104,12 +105,17 @@ function mapRow(field, list, valueWord, datalistId, key, value) {
   const valueId = `${slug(field.name)}-value-${n}`;
   const keyInput = el("input", { id: keyId, class: "map-key", name: `${field.name}.key`, list: datalistId, value: key, autocomplete: "off" });
   const valueControl = codeControl(list, value, { id: valueId, class: "map-value", name: `${field.name}.value` });
+  const remove = el("button", { type: "button", class: "secondary remove-row", text: "Remove" });
+  // The button says which row it removes, also after the key was edited.
+  const name = () => remove.setAttribute("aria-label", `Remove row ${keyInput.value || "(empty)"} from ${field.label || field.name}`);
+  keyInput.addEventListener("input", name);
+  name();
   return el(
     "div",
     { class: "map-row" },
     el("div", { class: "cell" }, el("label", { for: keyId, text: "Key" }), keyInput),
     el("div", { class: "cell" }, el("label", { for: valueId, text: valueWord }), valueControl),
-    el("button", { type: "button", class: "secondary remove-row", text: "Remove", "aria-label": `Remove row ${key || "(empty)"} from ${field.label || field.name}` }),
+    remove,
   );
 }
 
@@ -178,7 +184,7 @@ async function save(form, id, target, mapping, message) {
   const button = form.querySelector("#save-mapping");
   if (!claim(button)) return;
   clearProblems(form);
-  message.replaceChildren();
+  fill(message);
   message.dataset.kind = "";
   try {
     const saved = await api.saveMapping(id, target, collect(form, mapping));

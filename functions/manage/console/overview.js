@@ -1,6 +1,6 @@
 // The overview (#/): every integration the user may see, problems first, sortable by client.
 import { api } from "./api.js";
-import { COLOUR_RANK, cell, el, setTitle, statusBadge, timeElement } from "./dom.js";
+import { COLOUR_RANK, cell, el, fill, setTitle, statusBadge, timeElement } from "./dom.js";
 
 const SORTS = {
   status: (a, b) => rank(a) - rank(b) || byClient(a, b),
@@ -22,7 +22,8 @@ export async function renderOverview(view, context) {
   const list = connections || [];
   const heading = el("h1", { text: "Integrations" });
   if (list.length === 0) {
-    view.replaceChildren(
+    fill(
+      view,
       heading,
       el("p", { id: "no-connections", text: "There are no integrations you may see yet." }),
     );
@@ -38,7 +39,8 @@ export async function renderOverview(view, context) {
   const draw = () => drawTable(table, [...list].sort(SORTS[sort.value]), sort.value);
   sort.addEventListener("change", draw);
   draw();
-  view.replaceChildren(
+  fill(
+    view,
     heading,
     summary(list),
     el("div", { class: "field inline" }, el("label", { for: "sort", text: "Sort by" }), sort),
@@ -74,7 +76,7 @@ function drawTable(table, rows, sort) {
       ),
     ),
   );
-  table.replaceChildren(caption, head, el("tbody", {}, rows.map(row)));
+  fill(table, caption, head, el("tbody", {}, rows.map(row)));
 }
 
 function row(connection) {

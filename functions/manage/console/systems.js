@@ -1,6 +1,6 @@
 // Firm and operator only: a fresh start link per system ("Connect again") and disconnecting the integration.
 import { api } from "./api.js";
-import { claim, el, exactTime, notice, release } from "./dom.js";
+import { claim, el, exactTime, fill, notice, release } from "./dom.js";
 
 export function systemsSection(page, onChange) {
   const c = page.connection;
@@ -81,7 +81,8 @@ function showLink(box, slug, system, answer) {
       notice("Copying was not allowed; the link is selected, copy it with your keyboard.");
     }
   });
-  box.replaceChildren(
+  fill(
+    box,
     el("label", { for: inputId, text: `Start link for ${system.title}` }),
     el("div", { class: "copy-row" }, input, copy),
     answer.expires_at ? el("p", { class: "help", text: `Valid until ${exactTime(answer.expires_at)}.` }) : null,
