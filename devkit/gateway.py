@@ -1,5 +1,8 @@
 """What API Gateway (HTTP API) does before it invokes a function: choose the route and run its JWT authorizer.
 
+The authorizers and which route each guards are read from the template (an event's ``Auth.Authorizer``, else its
+API's ``DefaultAuthorizer``; ``NONE``: open); devkit.stack resolves their issuer and audience in moto.
+
 Route selection follows https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html:
 the most specific path wins (a literal segment before a ``{param}`` at the first place they differ, a greedy
 ``{proxy+}`` after both), then a route of the request's method before ``ANY``; ``$default`` takes what is left.
@@ -29,12 +32,89 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
-    from devkit.stack import JwtAuthorizer, LocalFunction, RouteAuth
+    from devkit.stack import LocalFunction
 
 _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[^/]+)$")
 _DEFAULT_ROUTE = "$default"
+
+
+# ---------------------------------------------------------------------------------- the template's authorizers
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """A JWT authorizer of the HTTP API (Auth.Authorizers), its expressions resolved."""
+
+    name: str
+    identity_source: str
+    """E.g. ``$request.header.Authorization``."""
+    issuer: str
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RouteAuth:
+    """Which authorizer guards a route, and the scopes it demands (AuthorizationScopes; none: any token)."""
+
+    authorizer: str
+    scopes: tuple[str, ...] = ()
+
+
+def http_api_authorizers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every HTTP API's authorizers (Auth.Authorizers) by name, as written in the template."""
+    found: dict[str, dict[str, Any]] = {}
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        for name, config in res.get("Properties", {}).get("Auth", {}).get("Authorizers", {}).items():
+            if name in found:
+                raise ValueError(f"two HTTP APIs name an authorizer {name}: the local gateway tells them apart by name")
+            found[name] = config
+    return found
+
+
+def route_auth(template: dict[str, Any], event: dict[str, Any]) -> RouteAuth | None:
+    """The JWT authorizer that guards an HttpApi event's route: its own Auth.Authorizer, else its API's
+    DefaultAuthorizer; ``NONE`` or neither: the route is open."""
+    props = event["Properties"]
+    api = props.get("ApiId", {}).get("Ref") if isinstance(props.get("ApiId"), dict) else None
+    api_auth = template["Resources"][api]["Properties"].get("Auth", {}) if api else {}
+    name = props.get("Auth", {}).get("Authorizer", api_auth.get("DefaultAuthorizer", "NONE"))
+    if name == "NONE":
+        return None
+    config = api_auth.get("Authorizers", {}).get(name)
+    if config is None or "JwtConfiguration" not in config:
+        raise ValueError(
+            f"{props['Method']} {props['Path']}: {name} is no JWT authorizer of its API (all the local gateway plays)"
+        )
+    return RouteAuth(authorizer=name, scopes=tuple(props.get("Auth", {}).get("AuthorizationScopes", ())))
+
+
+def authorizer_expressions(template: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The JWT authorizers' issuer and audience expressions (``auth:<name>:issuer``, ``auth:<name>:audience:<i>``)."""
+    for name, config in http_api_authorizers(template).items():
+        jwt = config.get("JwtConfiguration", {})
+        if isinstance(jwt.get("issuer"), dict):
+            yield f"auth:{name}:issuer", jwt["issuer"]
+        for index, audience in enumerate(jwt.get("audience", [])):
+            if isinstance(audience, dict):
+                yield f"auth:{name}:audience:{index}", audience
+
+
+def jwt_authorizers(template: dict[str, Any], resolved: dict[str, str]) -> dict[str, JwtAuthorizer]:
+    authorizers = {}
+    for name, config in http_api_authorizers(template).items():
+        if "JwtConfiguration" not in config:
+            continue
+        jwt = config["JwtConfiguration"]
+        audience = [resolved.get(f"auth:{name}:audience:{i}", a) for i, a in enumerate(jwt.get("audience", []))]
+        authorizers[name] = JwtAuthorizer(
+            name=name,
+            identity_source=config.get("IdentitySource", "$request.header.Authorization"),
+            issuer=resolved.get(f"auth:{name}:issuer", jwt.get("issuer", "")),
+            audience=tuple(audience),
+        )
+    return authorizers
 
 
 # ------------------------------------------------------------------------------------------------ routes

@@ -48,7 +48,7 @@ import boto3
 import requests
 import yaml
 
-from devkit import console_auth
+from devkit import console_auth, gateway
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -173,36 +173,6 @@ def target_bindings(template: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return bindings
 
 
-def http_api_authorizers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every HTTP API's authorizers (Auth.Authorizers) by name, as written in the template."""
-    found: dict[str, dict[str, Any]] = {}
-    for res in template["Resources"].values():
-        if res["Type"] != "AWS::Serverless::HttpApi":
-            continue
-        for name, config in res.get("Properties", {}).get("Auth", {}).get("Authorizers", {}).items():
-            if name in found:
-                raise ValueError(f"two HTTP APIs name an authorizer {name}: the local gateway tells them apart by name")
-            found[name] = config
-    return found
-
-
-def route_auth(template: dict[str, Any], event: dict[str, Any]) -> RouteAuth | None:
-    """The JWT authorizer that guards an HttpApi event's route: its own Auth.Authorizer, else its API's
-    DefaultAuthorizer; ``NONE`` or neither: the route is open."""
-    props = event["Properties"]
-    api_ids = referenced_ids(props.get("ApiId", {}))
-    api_auth = template["Resources"][next(iter(api_ids))]["Properties"].get("Auth", {}) if api_ids else {}
-    name = props.get("Auth", {}).get("Authorizer", api_auth.get("DefaultAuthorizer", "NONE"))
-    if name == "NONE":
-        return None
-    config = api_auth.get("Authorizers", {}).get(name)
-    if config is None or "JwtConfiguration" not in config:
-        raise ValueError(
-            f"{props['Method']} {props['Path']}: {name} is no JWT authorizer of its API (all the local gateway plays)"
-        )
-    return RouteAuth(authorizer=name, scopes=tuple(props.get("Auth", {}).get("AuthorizationScopes", ())))
-
-
 def dead_letter_queue(template: dict[str, Any], queue: str) -> str | None:
     redrive = template["Resources"][queue].get("Properties", {}).get("RedrivePolicy")
     if not redrive:
@@ -212,25 +182,6 @@ def dead_letter_queue(template: dict[str, Any], queue: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------- the outputs
-@dataclass(frozen=True)
-class JwtAuthorizer:
-    """A JWT authorizer of the HTTP API (Auth.Authorizers), its expressions resolved."""
-
-    name: str
-    identity_source: str
-    """E.g. ``$request.header.Authorization``."""
-    issuer: str
-    audience: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RouteAuth:
-    """Which authorizer guards a route, and the scopes it demands (AuthorizationScopes; none: any token)."""
-
-    authorizer: str
-    scopes: tuple[str, ...] = ()
-
-
 @dataclass(frozen=True)
 class SqsSource:
     """An SQS event of a function, as the local dispatcher must play its event source mapping."""
@@ -255,7 +206,7 @@ class LocalFunction:
     http_routes: tuple[str, ...] = ()
     """HTTP API route keys, e.g. ``POST /hooks/{source}/{connection_id}``."""
     schedules: tuple[str, ...] = ()
-    route_authorizers: dict[str, RouteAuth] = field(default_factory=dict)
+    route_authorizers: dict[str, gateway.RouteAuth] = field(default_factory=dict)
     """Route key → the JWT authorizer that guards it; a route not named here is open (the handler checks)."""
 
 
@@ -278,7 +229,7 @@ class StackOutputs:
     functions: dict[str, LocalFunction] = field(repr=False)
     dropped: tuple[str, ...] = ()
     """Template resources not created in moto (see the module docstring)."""
-    jwt_authorizers: dict[str, JwtAuthorizer] = field(default_factory=dict, repr=False)
+    jwt_authorizers: dict[str, gateway.JwtAuthorizer] = field(default_factory=dict, repr=False)
     """The HTTP API's JWT authorizers by name."""
     console_user_pool_id: str = ""
     console_client_id: str = ""
@@ -411,18 +362,7 @@ def _resolved_locally(template: dict[str, Any], kept: dict[str, Any]) -> Iterato
             yield f"name:{name}", {"Ref": name}
         if res["Type"] == _SECRET:
             yield f"name:{name}", res["Properties"]["Name"]
-    yield from _authorizer_expressions(template)
-
-
-def _authorizer_expressions(template: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """The JWT authorizers' issuer and audience expressions (``auth:<name>:issuer``, ``auth:<name>:audience:<i>``)."""
-    for name, config in http_api_authorizers(template).items():
-        jwt = config.get("JwtConfiguration", {})
-        if isinstance(jwt.get("issuer"), dict):
-            yield f"auth:{name}:issuer", jwt["issuer"]
-        for index, audience in enumerate(jwt.get("audience", [])):
-            if isinstance(audience, dict):
-                yield f"auth:{name}:audience:{index}", audience
+    yield from gateway.authorizer_expressions(template)
 
 
 def _create_in_moto(cloudformation: Any, stack_name: str, local: dict[str, Any], stage: str) -> dict[str, str]:
@@ -499,7 +439,9 @@ def _local_function(
         http_routes=tuple(_route_key(event) for event in http_events),
         schedules=tuple(e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule"),
         route_authorizers={
-            _route_key(event): auth for event in http_events if (auth := route_auth(template, event)) is not None
+            _route_key(event): auth
+            for event in http_events
+            if (auth := gateway.route_auth(template, event)) is not None
         },
     )
 
@@ -546,7 +488,7 @@ def create_stack(endpoint_url: str, stage: str = "dev", template_path: Path = TE
         shared_environment=shared,
         functions=functions,
         dropped=tuple(sorted(dropped)),
-        jwt_authorizers=_jwt_authorizers(template, resolved),
+        jwt_authorizers=gateway.jwt_authorizers(template, resolved),
         console_user_pool_id=cognito.get("ConsoleUserPool", ""),
         console_client_id=cognito.get("ConsoleUserPoolClient", ""),
     )
@@ -559,19 +501,3 @@ def _with_cognito_resolved(template: dict[str, Any], cognito: dict[str, str]) ->
     resources = {name: res for name, res in template["Resources"].items() if name not in made}
     resolved: dict[str, Any] = console_auth.with_references_resolved({**template, "Resources": resources}, values)
     return resolved
-
-
-def _jwt_authorizers(template: dict[str, Any], resolved: dict[str, str]) -> dict[str, JwtAuthorizer]:
-    authorizers = {}
-    for name, config in http_api_authorizers(template).items():
-        if "JwtConfiguration" not in config:
-            continue
-        jwt = config["JwtConfiguration"]
-        audience = [resolved.get(f"auth:{name}:audience:{i}", a) for i, a in enumerate(jwt.get("audience", []))]
-        authorizers[name] = JwtAuthorizer(
-            name=name,
-            identity_source=config.get("IdentitySource", "$request.header.Authorization"),
-            issuer=resolved.get(f"auth:{name}:issuer", jwt.get("issuer", "")),
-            audience=tuple(audience),
-        )
-    return authorizers
