@@ -22,10 +22,11 @@ SECURITY_STAMP := $(SECURITY)/.installed-$(CHECKOV_VERSION)-$(BANDIT_VERSION)-$(
 # checkov offline: no platform API key, no guideline download (.checkov.yaml: skip-download), no mapping fetch.
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help install tools lint fmt validate build unit conformance connectors integration e2e invoke test demo chaos fuzz bench clean deploy security layer-lock browser
+.PHONY: help install tools lint fmt validate build unit conformance connectors integration e2e invoke test demo console chaos fuzz bench clean deploy security layer-lock browser
 
 help:
 	@echo "make demo      run every koppeling end to end on the embedded local stack (moto + sandboxes), one after the other"
+	@echo "make console   the demo, then the web console on its data at the printed address (Ctrl-C stops)"
 	@echo "make test      lint, type-check, sam validate --lint, sam build, and every test"
 	@echo "make unit | conformance | connectors | integration | e2e   one cost class of tests (pytest markers)"
 	@echo "make invoke FN=<Function> EVENT=events/<file>.json   one event through its handler on the local stack"
@@ -106,6 +107,10 @@ test: lint validate build security browser
 
 demo: install
 	$(BIN)/python -m devkit.demo
+
+# The demo, then the console stays up on its data (address and logins printed) until Ctrl-C.
+console: install
+	$(BIN)/python -m devkit.demo --serve
 
 # One koppeling (KOPPELING=<source>_<target>, devkit/koppelingen/), or every one in turn: N is then the largest
 # run's size and the others keep their share (the default: 2000 CCV Shop orders, 300 Bizzcloud documents).

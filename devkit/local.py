@@ -350,7 +350,8 @@ class LocalStack:
         outputs = self._outputs()
         dead = {target: url for target, url in outputs.dlq_urls.items() if target in outputs.target_queues}
         api = {"HTTP_API_URL": self.http_url} if self.http_url else {}
-        return outputs.environment() | {"DEAD_LETTER_QUEUES": json.dumps(dead)} | api | self.env_overrides
+        users = {"CONSOLE_USER_POOL_ID": outputs.console_user_pool_id} if outputs.console_user_pool_id else {}
+        return outputs.environment() | {"DEAD_LETTER_QUEUES": json.dumps(dead)} | api | users | self.env_overrides
 
     def _outputs(self) -> stack_module.StackOutputs:
         if self.outputs is None:

@@ -274,7 +274,9 @@ def mapping_refused(error: MappingProblems) -> Response[Any]:
 
 @app.exception_handler(InputError)  # type: ignore[untyped-decorator]
 def bad_input(error: InputError) -> Response[Any]:
-    logger.warning("console request refused", extra={"status": error.status, "reason": str(error)})
+    # A 404 is a person following an old link (or probing): worth a line, not a warning
+    log = logger.info if error.status == 404 else logger.warning
+    log("console request refused", extra={"status": error.status, "reason": str(error)})
     return _json(error.status, {"error": str(error)})
 
 

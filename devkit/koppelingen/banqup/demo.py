@@ -57,6 +57,10 @@ class FirmOutcome:
     paid_file: str
 
 
+PLAYED: list[FirmDemo] = []
+"""The firm's story as `make demo` played it: the console's part (devkit.console) goes on with it."""
+
+
 class FirmDemo(WithSandboxes):
     def __init__(self, stack: LocalStack, say: Callable[[str], None] = lambda _: None) -> None:
         self.stack, self.say = stack, say
@@ -69,6 +73,8 @@ class FirmDemo(WithSandboxes):
         self.realm = ""
         self.files: dict[str, str] = {}
         """Planned key → Banqup file id."""
+        self.spaces: dict[str, str] = {}
+        """The clients' Banqup spaces by name: "jansen", "nordisk"."""
 
     def sandboxes(self) -> tuple[Sandbox, ...]:
         return (self.banqup, self.snelstart, self.quickbooks, self.billy)
@@ -79,6 +85,7 @@ class FirmDemo(WithSandboxes):
         self.say(f"{seed.FIRM} registers Koppel's app in Banqup; two clients whitelist it for their space")
         jansen = seed.client_space(self.banqup, firm, "Bakkerij Jansen BV")
         nordisk = seed.client_space(self.banqup, firm, "Nordisk Design ApS")
+        self.spaces = {"jansen": jansen.space_id, "nordisk": nordisk.space_id}
         early = scenarios.before_activation(self.today)
         created = self.clock - timedelta(days=7)
         self.files[early.key] = scenarios.add_document(self.banqup, jansen.space_id, early, created_at=created)
@@ -236,6 +243,7 @@ def part(stack: LocalStack, console: Console, up: ExitStack) -> bool:
     """Play the firm's story on ``stack`` and print what each package holds; True when all was booked once and the
     payment reached Banqup. Its sandboxes stay up in ``up`` until the whole demo ends."""
     demo = up.enter_context(FirmDemo(stack, say=lambda text: console.print(f"[cyan]•[/] {text}", highlight=False)))
+    PLAYED.append(demo)
     console.print(
         f"[cyan]•[/] sandboxes: Banqup {demo.banqup.base_url}, SnelStart {demo.snelstart.base_url}, "
         f"QuickBooks {demo.quickbooks.base_url}, Billy {demo.billy.base_url}"

@@ -51,6 +51,10 @@ KONTORLAND = Company(
     "Kontorland A/S", "DK", "DK87654328", "87654328", "Industrivej 7", "2600", "Glostrup", "faktura@kontorland.dk",
     "DK5000400440116243",
 )  # fmt: skip
+BACKSTUBE = Company(
+    "Backstube Müller GmbH", "DE", "DE123456789", "HRB 12345", "Hauptstraße 5", "47533", "Kleve",
+    "rechnung@backstube-mueller.example", "DE89370400440532013000",
+)  # fmt: skip
 MESSEBYG = Company("Messebyg ApS", "DK", "DK23456781", "23456781", "Havnegade 4", "8000", "Aarhus C")
 
 
@@ -151,6 +155,15 @@ def before_activation(today: date) -> Planned:
         UblLine("Stroom en gas oktober", D(1), D("612.40"), D(21)),
     ), due=issued + timedelta(days=14))  # fmt: skip
     return _from_ubl("before", "last week's energy bill (UBL), from before the connection", power)
+
+
+def german_invoice(today: date) -> Planned:
+    """A German bakery's invoice with German VAT (19 %): not deductible in the Netherlands, so a target refuses it
+    until the connection names a ledger for foreign VAT (the console's part fixes it there)."""
+    molds = UblDocument(f"BM-{today:%Y}-3307", today, BACKSTUBE, JANSEN, (
+        UblLine("Backformen Edelstahl", D(10), D("24.90"), D(19)),
+    ), due=today + timedelta(days=30))  # fmt: skip
+    return _from_ubl("german", "a German supplier's invoice with 19 % German VAT (UBL)", molds)
 
 
 def danish_documents(today: date) -> list[Planned]:

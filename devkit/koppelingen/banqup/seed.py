@@ -79,10 +79,16 @@ def add_connection(
 ) -> None:
     """`koppel connections add` for (space, target): polled every ``poll_minutes`` instead of Banqup's 15."""
     cli(
-        "connections", "add", connection, "--tenant", tenant, "--name", f"{space.client} → {target}",
+        "connections", "add", connection, "--tenant", tenant, "--client", client_key(space.client),
+        "--name", f"{space.client} → {target}",
         "--source", "banqup", "--target", target, "--poll-minutes", str(poll_minutes),
         *space.options(banqup.base_url), *target_options,
     )  # fmt: skip
+
+
+def client_key(client: str) -> str:
+    """The firm's client as the console names it: "Bakkerij Jansen BV" → "bakkerij-jansen-bv"."""
+    return "-".join(client.lower().split())
 
 
 def _put_partner_secret(stack: LocalStack, vendor: str, value: dict[str, str]) -> None:

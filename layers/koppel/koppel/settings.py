@@ -117,3 +117,9 @@ class ConsoleSettings(OperatorSettings):
     CONSOLE_CLIENT_ID: str
     START_LINK_MINUTES: int = Field(default=15, ge=1, le=1440)
     ACTIVATION_MINUTES: int = Field(default=15, ge=1, le=1440)
+
+
+class UserSettings(_EnvSettings):
+    """`koppel users`: the console's user pool (stack output ConsoleUserPoolId)."""
+
+    CONSOLE_USER_POOL_ID: str

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from koppel import wire
-from koppel.cli import connect, connections, history, operate  # noqa: F401 (their commands register on the apps)
+from koppel.cli import connect, connections, history, operate, users  # noqa: F401 (their commands register on the apps)
 from koppel.cli.base import app, err, out
 from koppel.errors import InputError, KoppelError
 

@@ -424,9 +424,10 @@ class PreviewAccount:
 MappingKind = Literal["ledger", "ledger_map", "code_map"]
 """``ledger``: one ledger code; ``ledger_map``: key (a VAT rate, a product group) → ledger code; ``code_map``: key →
 the target's tax code."""
-MappingKeys = Literal["vat_rates", "product_groups", "purchase_categories", "none"]
-"""Where the editor's suggested keys come from: the usual VAT rates, the source's product groups, the purchase VAT
-categories (S, Z, E, O, AE, K, G), or nowhere (free keys)."""
+MappingKeys = Literal["vat_rates", "product_groups", "purchase_categories", "treatments", "none"]
+"""Where the editor's suggested keys come from: the usual VAT rates, the source's product groups, the kinds of
+purchase without Dutch VAT (zero_rated, exempt, outside_scope, reverse_charge, intra_eu, export), the VAT treatments
+of a sale (intra_eu, export, reverse_charge, oss), or nowhere (free keys)."""
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 SUGGESTED_KEYS = {
     "vat_rates": ("21", "9", "0"),
-    "purchase_categories": ("S", "Z", "E", "O", "AE", "K", "G"),
+    "purchase_categories": ("zero_rated", "exempt", "outside_scope", "reverse_charge", "intra_eu", "export"),
+    "treatments": ("intra_eu", "export", "reverse_charge", "oss"),
 }
-"""The Dutch VAT rates and EN 16931's VAT categories; product groups come from the mapping itself."""
+"""As the targets' settings name them (``contract.MappingKeys``); product groups come from the mapping itself."""
 
 
 class MappingProblems(InputError):

@@ -37,6 +37,7 @@ FORM = MappingForm(
             "Rulesets of sales abroad",
             "code_map",
             "intra_eu or export → the ruleset id the lines of such a sale get instead of their rate's.",
+            "treatments",
         ),
         _field(
             "tax_rates",

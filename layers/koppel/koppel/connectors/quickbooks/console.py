@@ -54,7 +54,7 @@ FORM = MappingForm(
             "treatment_tax_codes",
             "Tax codes of sales abroad",
             "intra_eu, export, reverse_charge or oss → the TaxCode id such a sale is booked with, e.g. 0.0% ECG.",
-            "none",
+            "treatments",
         ),
         MappingField(
             name="expense_account_id",
