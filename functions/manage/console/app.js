@@ -37,6 +37,7 @@ function showHeader(me) {
 }
 
 function parseRoute(hash) {
+  if (!hash.startsWith("#/")) return { name: "overview" };
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { name: "overview" };
   if (parts[0] === "connections" && parts.length === 2) return { name: "connection", id: parts[1] };
@@ -122,7 +123,15 @@ function start() {
   onUnauthorized((message) => showLogin(message));
   $("login-form").addEventListener("submit", submitLogin);
   $("logout").addEventListener("click", logout);
-  window.addEventListener("hashchange", route);
+  // Routes are "#/…"; any other hash (an in-page anchor) is not a page change.
+  window.addEventListener("hashchange", () => window.location.hash.startsWith("#/") && route());
+  // The skip link moves focus without touching the hash, so the page shown stays where it is.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    const target = $("main").querySelector("h1") || $("main");
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
   if (token()) route();
   else showLogin();
 }

@@ -14,7 +14,8 @@ function svg(tag, attrs = {}, text = "") {
   return node;
 }
 
-const hourLabel = (iso) => new Date(iso).toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+const hourLabel = (iso) =>
+  new Date(iso).toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 
 export function bookingsChart(hours) {
   const total = hours.reduce((sum, h) => sum + (h.booked || 0), 0);
@@ -56,7 +57,12 @@ export function bookingsChart(hours) {
     el("span", { text: hours.length ? hourLabel(hours[0].hour) : "" }),
     el("span", { text: hours.length ? hourLabel(hours.at(-1).hour) : "" }),
   );
-  const scale = el("div", { class: "chart-scale", "aria-hidden": "true" }, el("span", { text: String(max) }), el("span", { text: "0" }));
+  const scale = el(
+    "div",
+    { class: "chart-scale", "aria-hidden": "true" },
+    el("span", { text: String(max) }),
+    el("span", { text: "0" }),
+  );
   return el(
     "figure",
     { class: "chart-figure" },
@@ -78,7 +84,12 @@ function alternative(hours) {
       "tbody",
       {},
       hours.map((h) =>
-        el("tr", {}, el("th", { scope: "row", text: new Date(h.hour).toLocaleString() }), el("td", { text: String(h.booked || 0) })),
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: new Date(h.hour).toLocaleString() }),
+          el("td", { text: String(h.booked || 0) }),
+        ),
       ),
     ),
   );

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { bookingsChart } from "./chart.js";
 import { claim, el, fill, notice, release, setTitle, statusBadge, timeElement, wait } from "./dom.js";
+import { backfillSection } from "./backfill.js";
 import { historySection, refreshHistory } from "./history.js";
 import { systemsSection } from "./systems.js";
 
@@ -52,21 +53,35 @@ function drawStatus(page, focusId = "") {
   const status = el(
     "div",
     { id: "status", dataset: { colour: c.colour } },
-    el("p", { class: "status-line" }, statusBadge(c.colour, c.status), c.status_reason ? ` – ${c.status_reason}` : ""),
-    el("p", { id: "action", text: c.action || "Nothing to do." }),
+    el("p", { class: "status-line" }, statusBadge(c.colour, c.status), c.status_reason && ` – ${c.status_reason}`),
+    el("p", { id: "action", text: c.action || (c.colour === "green" ? "Nothing to do." : "") }),
   );
   const counts = el(
     "dl",
     { class: "counts" },
-    [["Booked", c.booked], ["Pending", c.pending], ["Parked", c.parked], ["Not bookable", c.not_bookable], ["Failed for good", c.dead]]
-      .map(([label, n]) => el("div", {}, el("dt", { text: label }), el("dd", { text: String(n ?? 0) }))),
+    [
+      ["Booked", c.booked],
+      ["Pending", c.pending],
+      ["Parked", c.parked],
+      ["Not bookable", c.not_bookable],
+      ["Failed for good", c.dead],
+    ].map(([label, n]) => el("div", {}, el("dt", { text: label }), el("dd", { text: String(n ?? 0) }))),
   );
   const times = el(
     "dl",
     { class: "times" },
     el("div", {}, el("dt", { text: "Last success" }), el("dd", { class: "last-success" }, timeElement(c.last_success))),
-    el("div", {}, el("dt", { text: "Last error" }), el("dd", { class: "last-error" }, c.last_error || "none",
-      c.last_error_at ? el("span", { class: "when" }, " (", timeElement(c.last_error_at), ")") : null)),
+    el(
+      "div",
+      {},
+      el("dt", { text: "Last error" }),
+      el(
+        "dd",
+        { class: "last-error" },
+        c.last_error || "none",
+        c.last_error_at ? el("span", { class: "when" }, " (", timeElement(c.last_error_at), ")") : null,
+      ),
+    ),
   );
   fill(
     page.statusArea,
@@ -84,22 +99,48 @@ function controls(page) {
   const c = page.connection;
   const box = el("div", { class: "controls" });
   if (c.status === "paused") {
-    box.append(el("button", { type: "button", id: "resume", text: "Resume", onclick: (e) => act(page, e.currentTarget, () => api.resume(page.id), "Resumed.", "pause") }));
+    box.append(
+      el("button", {
+        type: "button",
+        id: "resume",
+        text: "Resume",
+        onclick: (e) => act(page, e.currentTarget, () => api.resume(page.id), "Resumed.", "pause"),
+      }),
+    );
   } else if (c.status !== "disconnected") {
     const reason = el("input", { id: "pause-reason", name: "reason", autocomplete: "off" });
     box.append(
-      el("div", { class: "field inline" }, el("label", { for: "pause-reason", text: "Reason for pausing (optional)" }), reason),
+      el(
+        "div",
+        { class: "field inline" },
+        el("label", { for: "pause-reason", text: "Reason for pausing (optional)" }),
+        reason,
+      ),
       el("button", {
         type: "button",
         id: "pause",
         class: "secondary",
         text: "Pause",
-        onclick: (e) => act(page, e.currentTarget, () => api.pause(page.id, reason.value.trim()), "Paused. Nothing is booked until you resume.", "resume"),
+        onclick: (e) =>
+          act(
+            page,
+            e.currentTarget,
+            () => api.pause(page.id, reason.value.trim()),
+            "Paused. Nothing is booked until you resume.",
+            "resume",
+          ),
       }),
     );
   }
   if ((c.parked || 0) > 0) {
-    box.append(el("button", { type: "button", id: "retry-all", text: `Retry all parked (${c.parked})`, onclick: (e) => retryAll(page, e.currentTarget) }));
+    box.append(
+      el("button", {
+        type: "button",
+        id: "retry-all",
+        text: `Retry all parked (${c.parked})`,
+        onclick: (e) => retryAll(page, e.currentTarget),
+      }),
+    );
   }
   return box;
 }
@@ -170,48 +211,14 @@ async function pollUntil(page, done) {
 }
 
 function chartSection(bookings) {
-  const section = el("section", { "aria-labelledby": "chart-title" }, el("h2", { id: "chart-title", text: "Bookings per hour" }));
+  const section = el(
+    "section",
+    { "aria-labelledby": "chart-title" },
+    el("h2", { id: "chart-title", text: "Bookings per hour" }),
+  );
   if (bookings.failed) section.append(el("p", { class: "error", text: bookings.failed.message }));
   else section.append(bookingsChart(bookings.hours || []));
   return section;
-}
-
-function backfillSection(page) {
-  const since = el("input", { id: "backfill-since", name: "since", type: "date", required: true });
-  const until = el("input", { id: "backfill-until", name: "until", type: "date" });
-  const output = el("p", { id: "backfill-message", class: "form-message" });
-  const form = el(
-    "form",
-    { id: "backfill-form", novalidate: true },
-    el("p", { class: "help", text: "Fetch documents again from the shop or CRM, for example after a mapping was fixed. Documents already booked are not booked twice." }),
-    el("div", { class: "field" }, el("label", { for: "backfill-since", text: "From (date)" }), since),
-    el("div", { class: "field" }, el("label", { for: "backfill-until", text: "Until (date, optional)" }), until),
-    el("button", { type: "submit", text: "Fetch again" }),
-    output,
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!since.value) {
-      output.textContent = "Choose the date to fetch from.";
-      since.focus();
-      return;
-    }
-    const button = form.querySelector("button");
-    if (!claim(button)) return;
-    try {
-      const answer = await api.backfill(page.id, since.value, until.value);
-      output.textContent = answer.message || `${answer.jobs} jobs started.`;
-      notice(output.textContent);
-    } catch (error) {
-      if (error.status !== 401) {
-        output.textContent = error.message;
-        notice(error.message, "error");
-      }
-    } finally {
-      release(button);
-    }
-  });
-  return el("section", { "aria-labelledby": "backfill-title" }, el("h2", { id: "backfill-title", text: "Fetch again (backfill)" }), form);
 }
 
 function mappingSection(connection) {
@@ -224,7 +231,15 @@ function mappingSection(connection) {
       "ul",
       { class: "links" },
       (connection.targets || []).map((t) =>
-        el("li", {}, el("a", { class: "mapping", href: `#/connections/${id}/mapping/${encodeURIComponent(t.name)}`, text: `Mapping for ${t.title || t.name}` })),
+        el(
+          "li",
+          {},
+          el("a", {
+            class: "mapping",
+            href: `#/connections/${id}/mapping/${encodeURIComponent(t.name)}`,
+            text: `Mapping for ${t.title || t.name}`,
+          }),
+        ),
       ),
     ),
   );

@@ -103,7 +103,15 @@ export function cell(label, className, ...children) {
 }
 
 export function headerRow(labels) {
-  return el("thead", {}, el("tr", {}, labels.map((label) => el("th", { scope: "col", text: label }))));
+  return el(
+    "thead",
+    {},
+    el(
+      "tr",
+      {},
+      labels.map((label) => el("th", { scope: "col", text: label })),
+    ),
+  );
 }
 
 export function loading(text = "Loading…") {

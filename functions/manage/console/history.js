@@ -11,7 +11,18 @@ export const STATES = [
 ];
 const STATE_WORD = Object.fromEntries(STATES.filter(([value]) => value));
 
-const COLUMNS = ["When", "Document", "Party", "Total", "State", "Target", "Target document", "Tries", "Message", "Action"];
+const COLUMNS = [
+  "When",
+  "Document",
+  "Party",
+  "Total",
+  "State",
+  "Target",
+  "Target document",
+  "Tries",
+  "Message",
+  "Action",
+];
 
 export function historySection(page, onRetry) {
   const filter = el(
@@ -72,7 +83,11 @@ function row(record) {
     cell("Document", "document", record.document || "—"),
     cell("Party", "party", record.party || "—"),
     cell("Total", "total num", record.total ?? "—"),
-    cell("State", "state", el("span", { class: `state state-${record.state}`, text: STATE_WORD[record.state] || record.state })),
+    cell(
+      "State",
+      "state",
+      el("span", { class: `state state-${record.state}`, text: STATE_WORD[record.state] || record.state }),
+    ),
     cell("Target", "target", record.target_title || record.target || "—"),
     cell("Target document", "target-document", targetDocument(record)),
     cell("Tries", "attempts num", tries(record)),

@@ -30,7 +30,11 @@ export async function renderMapping(view, id, target, context) {
       : null;
   fill(
     view,
-    el("p", { class: "crumbs" }, el("a", { href: back, text: `← ${connection ? connection.name : "Back to the integration"}` })),
+    el(
+      "p",
+      { class: "crumbs" },
+      el("a", { href: back, text: `← ${connection ? connection.name : "Back to the integration"}` }),
+    ),
     el("h1", { text: `Mapping for ${title}` }),
     el("p", { class: "help", text: `Where Koppel books each kind of amount in ${title}.` }),
     chartNote,
@@ -43,7 +47,7 @@ function options(list, current) {
   return [
     el("option", { value: "", text: "— choose —" }),
     current && !known ? el("option", { value: current, text: `${current} (not in the chart)` }) : null,
-    list.map((item) => el("option", { value: item.code, text: item.name ? `${item.code} – ${item.name}` : item.code })),
+    list.map((item) => el("option", { value: item.code, text: [item.code, item.name].filter(Boolean).join(" – ") })),
   ];
 }
 
@@ -63,9 +67,19 @@ function fieldControl(field, mapping) {
   const help = field.help ? el("p", { class: "help", id: helpId, text: field.help }) : null;
   const describedBy = help ? helpId : null;
   if (field.kind === "ledger") {
-    const control = codeControl(mapping.ledgers || [], field.value, { id, name: field.name, "aria-describedby": describedBy });
+    const control = codeControl(mapping.ledgers || [], field.value, {
+      id,
+      name: field.name,
+      "aria-describedby": describedBy,
+    });
     control.classList.add("mapped");
-    return el("div", { class: "field", dataset: { field: field.name } }, el("label", { for: id, text: field.label || field.name }), help, control);
+    return el(
+      "div",
+      { class: "field", dataset: { field: field.name } },
+      el("label", { for: id, text: field.label || field.name }),
+      help,
+      control,
+    );
   }
   const list = field.kind === "code_map" ? mapping.tax_codes || [] : mapping.ledgers || [];
   const valueWord = field.kind === "code_map" ? "Tax code" : "Ledger";
@@ -78,7 +92,12 @@ function fieldControl(field, mapping) {
   };
   for (const [key, value] of Object.entries(field.value || {})) addRow(key, value);
   if (rows.children.length === 0) addRow();
-  const add = el("button", { type: "button", class: "secondary add-row", text: "Add row", "aria-label": `Add row to ${field.label || field.name}` });
+  const add = el("button", {
+    type: "button",
+    class: "secondary add-row",
+    text: "Add row",
+    "aria-label": `Add row to ${field.label || field.name}`,
+  });
   add.addEventListener("click", () => addRow().querySelector("input").focus());
   rows.addEventListener("click", (event) => {
     const remove = event.target.closest("button.remove-row");
@@ -93,7 +112,11 @@ function fieldControl(field, mapping) {
     { class: "field map", id, name: field.name, dataset: { field: field.name }, "aria-describedby": describedBy },
     el("legend", { text: field.label || field.name }),
     help,
-    el("datalist", { id: datalistId }, (field.keys || []).map((key) => el("option", { value: key }))),
+    el(
+      "datalist",
+      { id: datalistId },
+      (field.keys || []).map((key) => el("option", { value: key })),
+    ),
     rows,
     add,
   );
@@ -103,11 +126,19 @@ function mapRow(field, list, valueWord, datalistId, key, value) {
   const n = ++rowCounter;
   const keyId = `${slug(field.name)}-key-${n}`;
   const valueId = `${slug(field.name)}-value-${n}`;
-  const keyInput = el("input", { id: keyId, class: "map-key", name: `${field.name}.key`, list: datalistId, value: key, autocomplete: "off" });
+  const keyInput = el("input", {
+    id: keyId,
+    class: "map-key",
+    name: `${field.name}.key`,
+    list: datalistId,
+    value: key,
+    autocomplete: "off",
+  });
   const valueControl = codeControl(list, value, { id: valueId, class: "map-value", name: `${field.name}.value` });
   const remove = el("button", { type: "button", class: "secondary remove-row", text: "Remove" });
   // The button says which row it removes, also after the key was edited.
-  const name = () => remove.setAttribute("aria-label", `Remove row ${keyInput.value || "(empty)"} from ${field.label || field.name}`);
+  const name = () =>
+    remove.setAttribute("aria-label", `Remove row ${keyInput.value || "(empty)"} from ${field.label || field.name}`);
   keyInput.addEventListener("input", name);
   name();
   return el(
@@ -166,7 +197,9 @@ function showProblems(form, problems) {
     const problemId = `problem-${slug(name)}-${i}`;
     const label = box.querySelector("label, legend").textContent;
     const note = el("p", { class: "problem", id: problemId, text: problem.message });
-    const controls = box.matches("fieldset") ? [box, ...box.querySelectorAll("input, select")] : [box.querySelector(".mapped")];
+    const controls = box.matches("fieldset")
+      ? [box, ...box.querySelectorAll("input, select")]
+      : [box.querySelector(".mapped")];
     controls.forEach((node) => describe(node, problemId));
     box.querySelector("label, legend").after(note);
     const target = controls.at(-1) === box ? box : controls[controls.length > 1 ? 1 : 0];

@@ -22,11 +22,7 @@ export async function renderOverview(view, context) {
   const list = connections || [];
   const heading = el("h1", { text: "Integrations" });
   if (list.length === 0) {
-    fill(
-      view,
-      heading,
-      el("p", { id: "no-connections", text: "There are no integrations you may see yet." }),
-    );
+    fill(view, heading, el("p", { id: "no-connections", text: "There are no integrations you may see yet." }));
     return;
   }
   const table = el("table", { id: "connections", class: "cards" });

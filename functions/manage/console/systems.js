@@ -8,7 +8,11 @@ export function systemsSection(page, onChange) {
     { name: c.source, title: c.source_title || c.source, role: "source" },
     ...(c.targets || []).map((t) => ({ name: t.name, title: t.title || t.name, role: "target" })),
   ];
-  const list = el("ul", { class: "systems" }, systems.map((system) => systemItem(page, system)));
+  const list = el(
+    "ul",
+    { class: "systems" },
+    systems.map((system) => systemItem(page, system)),
+  );
   const disconnect = el("button", { type: "button", id: "disconnect", class: "danger", text: "Disconnect" });
   disconnect.addEventListener("click", async () => {
     const sure = window.confirm(
@@ -30,7 +34,9 @@ export function systemsSection(page, onChange) {
     el("h2", { id: "systems-title", text: "Connections to the systems" }),
     el("p", {
       class: "help",
-      text: "Connect again makes a start link. Send it to the person who can log in to that system; the link works once.",
+      text:
+        "Connect again makes a start link. Send it to the person who can log in to that system; " +
+        "the link works once.",
     }),
     list,
     el("p", {}, disconnect),
@@ -59,13 +65,7 @@ function systemItem(page, system) {
       release(button);
     }
   });
-  return el(
-    "li",
-    {},
-    el("span", { class: "system-name", text: `${system.title} (${system.role})` }),
-    button,
-    result,
-  );
+  return el("li", {}, el("span", { class: "system-name", text: `${system.title} (${system.role})` }), button, result);
 }
 
 function showLink(box, slug, system, answer) {
