@@ -85,5 +85,9 @@ def _groups(value: Any) -> set[str]:
 def visible(principal: Principal, connection: Connection) -> Connection:
     """The connection, or the same 404 an unknown id gets."""
     if not principal.sees(connection):
-        raise NotFoundError(f"no connection {connection.connection_id!r}: check the address")
+        raise not_found(connection.connection_id)
     return connection
+
+
+def not_found(connection_id: str) -> NotFoundError:
+    return NotFoundError(f"no connection {connection_id!r}: check the address")

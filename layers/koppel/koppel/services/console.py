@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from koppel import connectors
-from koppel.access import Forbidden, Principal, visible
-from koppel.errors import InputError
+from koppel.access import Forbidden, Principal, not_found, visible
+from koppel.errors import InputError, NotFoundError
 from koppel.services import operations
 from koppel.services.poll import backfill_job
 from koppel.services.replay import ReplayDeps, Selection, replay
@@ -66,7 +66,12 @@ def connections_of(principal: Principal, deps: ConsoleDeps) -> list[Connection]:
 
 
 def connection_of(principal: Principal, connection_id: str, deps: ConsoleDeps) -> Connection:
-    return visible(principal, deps.connections.get(connection_id))
+    """The connection, or the one 404 that an unseen and an unknown id both get (so ids cannot be probed)."""
+    try:
+        connection = deps.connections.get(connection_id)
+    except NotFoundError:
+        raise not_found(connection_id) from None
+    return visible(principal, connection)
 
 
 def view(connection: Connection, deps: ConsoleDeps, letters: Sequence[DeadLetter] = ()) -> dict[str, Any]:
