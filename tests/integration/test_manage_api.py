@@ -110,7 +110,9 @@ ROUTES: dict[str, tuple[str, Any, int]] = {
     "GET /api/connections/{connection_id}": ("/api/connections/jansen-shop", None, 200),
     "GET /api/connections/{connection_id}/history": ("/api/connections/jansen-shop/history?limit=10", None, 200),
     "GET /api/connections/{connection_id}/bookings": ("/api/connections/jansen-shop/bookings?hours=6", None, 200),
-    "GET /api/connections/{connection_id}/mapping/{target}": ("/api/connections/jansen-shop/mapping/snelstart", None, 200),
+    "GET /api/connections/{connection_id}/mapping/{target}": (
+        "/api/connections/jansen-shop/mapping/snelstart", None, 200,
+    ),
     "PUT /api/connections/{connection_id}/mapping/{target}": (
         "/api/connections/jansen-shop/mapping/snelstart", {"fields": {"revenue_low": "8010"}}, 200,
     ),
@@ -120,7 +122,9 @@ ROUTES: dict[str, tuple[str, Any, int]] = {
         "/api/connections/jansen-shop/backfill", {"since": (T0 - timedelta(days=1)).date().isoformat()}, 202,
     ),
     "POST /api/connections/{connection_id}/replay": ("/api/connections/jansen-shop/replay", {"event_ids": []}, 202),
-    "POST /api/connections/{connection_id}/connect/{system}": ("/api/connections/jansen-shop/connect/snelstart", None, 200),
+    "POST /api/connections/{connection_id}/connect/{system}": (
+        "/api/connections/jansen-shop/connect/snelstart", None, 200,
+    ),
     "POST /api/connections/{connection_id}/disconnect": ("/api/connections/jansen-shop/disconnect", None, 200),
 }  # fmt: skip
 ORDER = list(ROUTES)  # disconnect last: it ends the connection's traffic
@@ -214,10 +218,10 @@ def test_every_route_works_for_the_firm_and_answers_as_the_document_says(
 
 
 def test_sign_in_refuses_a_wrong_password_like_an_unknown_user(stack: LocalStack, openapi: dict[str, Any]) -> None:
-    answers = [
-        requests.post(f"{stack.http_url}/api/session", json={"username": user, "password": "Wrong-pass-2026"}, timeout=10)
-        for user in ("anna", "nobody-at-all")
-    ]  # fmt: skip
+    wrong = [{"username": user, "password": "Wrong-pass-2026"} for user in ("anna", "nobody-at-all")]
+    # When a known user gives a wrong password, and someone who is no user signs in
+    answers = [requests.post(f"{stack.http_url}/api/session", json=body, timeout=10) for body in wrong]
+    # Then both get the same 401: the answer does not tell which usernames exist
     assert [a.status_code for a in answers] == [401, 401]
     assert answers[0].json() == answers[1].json()
     _conforms(openapi, "POST", "/api/session", answers[0])
