@@ -182,6 +182,19 @@ class Browser:
         """How many CSS pixels the page is wider than the window (0: no horizontal scroll)."""
         return int(self.js("const e = document.documentElement; return Math.max(0, e.scrollWidth - e.clientWidth)"))
 
+    def cut_off(self, css: str) -> list[str]:
+        """The boxes under ``css`` whose content is wider than they are (scrolled sideways inside the page, or
+        clipped): each as tag.class and the first words it holds. The page itself not scrolling is not enough
+        when a table's wrapper scrolls instead, or a card hides the end of a long word."""
+        found = self.js(
+            "return [...document.querySelectorAll(arguments[0] + ', ' + arguments[0] + ' *')]"
+            ".filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}: `"
+            " + e.innerText.trim().slice(0, 60))",
+            css,
+        )
+        return [str(item) for item in found]
+
     def is_visible_on_screen(self, element: WebElement) -> bool:
         """Displayed, not zero-sized, and inside the window's width (a user need not scroll sideways to read it)."""
         box = self.js(

@@ -64,6 +64,13 @@ def test_the_phone_is_a_phone_wide_and_a_page_too_wide_for_it_is_caught(site: st
     phone.js("document.getElementById('wide').style.width = '600px'")
     # Then the check sees the sideways scroll it causes
     assert phone.horizontal_overflow() == 600 - PHONE[0]
+    # And a box that hides the end of a long word is found too, though the page does not scroll
+    assert phone.cut_off("#done") == []
+    phone.js(
+        "const done = document.getElementById('done');"
+        "done.style.cssText = 'width:100px;overflow:hidden'; done.textContent = 'x'.repeat(80);"
+    )
+    assert phone.cut_off("#done") == ["p.: " + "x" * 60]
 
 
 def test_tab_reaches_the_fields_and_enter_submits_and_the_steps_are_saved(site: str, desktop: Browser) -> None:
