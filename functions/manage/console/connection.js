@@ -18,7 +18,7 @@ export async function renderConnection(view, id, context) {
   if (!context.alive()) return;
   const page = { id, connection, context, filter: "", records: [] };
   setTitle(connection.name);
-  page.statusArea = el("section", { class: "status-area", "aria-labelledby": "status-title" });
+  page.statusArea = el("section", { class: "status-area", "aria-label": "Status" });
   drawStatus(page);
   const history = historySection(page, (eventId, button) => retryOne(page, eventId, button));
   fill(
@@ -83,14 +83,7 @@ function drawStatus(page, focusId = "") {
       ),
     ),
   );
-  fill(
-    page.statusArea,
-    el("h2", { id: "status-title", class: "visually-hidden", text: "Status" }),
-    status,
-    counts,
-    times,
-    controls(page),
-  );
+  fill(page.statusArea, status, counts, times, controls(page));
   const again = focused && document.getElementById(focused);
   if (again) again.focus();
 }

@@ -57,8 +57,12 @@ export function statusBadge(colour, detail) {
   return el(
     "span",
     { class: `badge badge-${colour}` },
-    el("span", { class: `dot dot-${colour}`, "aria-hidden": "true" }),
-    el("span", { class: "word", text: word }),
+    el(
+      "span",
+      { class: "badge-main" },
+      el("span", { class: `dot dot-${colour}`, "aria-hidden": "true" }),
+      el("span", { class: "word", text: word }),
+    ),
     detail ? el("span", { class: "detail", text: ` · ${detail}` }) : null,
   );
 }
