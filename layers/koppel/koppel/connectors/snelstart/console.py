@@ -4,49 +4,24 @@ product group, of purchases) checked against the chart the activation synced, an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from koppel.connectors.contract import Chart, MappingField, MappingForm
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-
-def chart(settings: Mapping[str, Any]) -> Chart:
-    """The ledger numbers synced at activation (``ledger_ids``: number → grootboek id). SnelStart's ledger names are
-    not kept, so each is named by its number; SnelStart has no tax codes (a line's VAT is its btwSoort)."""
-    synced = settings.get("ledger_ids") or {}
-    return Chart(ledgers={str(number): str(number) for number in synced}, tax_codes={})
-
-
-def _ledger(name: str, label: str, help_text: str) -> MappingField:
-    return MappingField(name=name, label=label, kind="ledger", help=help_text)
-
+from koppel.connectors.contract import MappingField, MappingForm
+from koppel.connectors.kit.console import dutch_revenue_fields, ledger_field, synced_ledgers
 
 FORM = MappingForm(
     fields=(
-        _ledger("revenue_high", "Revenue at the high rate (21 %)", "Ledger number sales taxed at 21 % are booked on."),
-        _ledger("revenue_low", "Revenue at the low rate (9 %)", "Ledger number sales taxed at 9 % are booked on."),
-        _ledger("revenue_zero", "Revenue without VAT (0 %)", "Ledger number domestic sales at 0 % are booked on."),
-        _ledger(
-            "revenue_intra_eu",
-            "Revenue, intra-EU supplies",
-            "Ledger number of sales at 0 % to a business in another EU country (reported as ICP).",
+        *dutch_revenue_fields("Ledger number"),
+        ledger_field(
+            "shipping", "Shipping charged", "Ledger number shipping costs charged to the customer are booked on."
         ),
-        _ledger("revenue_export", "Revenue, exports", "Ledger number of sales to customers outside the EU."),
-        _ledger("shipping", "Shipping charged", "Ledger number shipping costs charged to the customer are booked on."),
-        _ledger("payment_fee", "Payment fees charged", "Ledger number payment fees charged to the customer go to."),
-        _ledger("extra_cost", "Other charges", "Ledger number other costs charged to the customer are booked on."),
-        _ledger(
+        ledger_field(
+            "payment_fee", "Payment fees charged", "Ledger number payment fees charged to the customer go to."
+        ),
+        ledger_field("extra_cost", "Other charges", "Ledger number other charges to the customer are booked on."),
+        ledger_field(
             "discount", "Discounts", "Ledger number discounts are booked on (when they have a ledger of their own)."
         ),
-        _ledger("rounding", "Rounding", "Ledger number rounding lines go to; empty: the revenue ledger of their rate."),
-        MappingField(
-            name="product_group_ledgers",
-            label="Revenue per product group",
-            kind="ledger_map",
-            help="Product group → ledger number for goods of that group sold at home; other groups use the rate's.",
-            keys="product_groups",
+        ledger_field(
+            "rounding", "Rounding", "Ledger number rounding lines go to; empty: the revenue ledger of their rate."
         ),
         MappingField(
             name="extra_vat_rates",
@@ -55,20 +30,22 @@ FORM = MappingForm(
             help='A VAT rate besides 21, 9 and 0 % → the kind SnelStart books it as: "Hoog" or "Laag".',
             keys="vat_rates",
         ),
-        _ledger("cost_high", "Purchases at 21 %", "Ledger number purchases taxed at 21 % are booked on."),
-        _ledger("cost_low", "Purchases at 9 %", "Ledger number purchases taxed at 9 % are booked on."),
-        _ledger("cost_zero", "Purchases without VAT", "Ledger number of zero-rated, exempt or out-of-scope purchases."),
-        _ledger(
+        ledger_field("cost_high", "Purchases at 21 %", "Ledger number purchases taxed at 21 % are booked on."),
+        ledger_field("cost_low", "Purchases at 9 %", "Ledger number purchases taxed at 9 % are booked on."),
+        ledger_field(
+            "cost_zero", "Purchases without VAT", "Ledger number of zero-rated, exempt or out-of-scope purchases."
+        ),
+        ledger_field(
             "cost_reverse_charge",
             "Purchases, reverse charge",
             "Ledger number of domestic purchases where you account for the VAT (btw verlegd).",
         ),
-        _ledger(
+        ledger_field(
             "cost_intra_eu",
             "Purchases from the EU",
             "Ledger number of goods and services bought from another EU country (VAT self-assessed).",
         ),
-        _ledger("cost_import", "Imports", "Ledger number of purchases from outside the EU."),
+        ledger_field("cost_import", "Imports", "Ledger number of purchases from outside the EU."),
         MappingField(
             name="cost_group_ledgers",
             label="Costs per product group",
@@ -76,11 +53,11 @@ FORM = MappingForm(
             help="Cost group (a purchase line's product group) → ledger number; other groups use the rate's.",
             keys="product_groups",
         ),
-        _ledger(
+        ledger_field(
             "foreign_vat_ledger",
             "Foreign VAT",
             "Ledger number another country's VAT is booked on as a cost; empty: such a document is held for you.",
         ),
     ),
-    chart=chart,
+    chart=synced_ledgers,
 )
