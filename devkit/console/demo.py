@@ -190,7 +190,7 @@ def show(outcome: ConsoleOutcome, console: Console) -> bool:
 
 
 def address(stack: LocalStack, console: Console) -> None:
-    console.print(f"[cyan]•[/] the console: [bold]{stack.http_url}/console/[/]", highlight=False)
+    console.print(f"[cyan]•[/] the console: [bold]{stack.http_url}/console[/]", highlight=False)
     for person in PEOPLE:
         console.print(f"    {person.username} / {PASSWORD}  ({person.role}: {person.says})", highlight=False)
 

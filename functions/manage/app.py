@@ -141,8 +141,8 @@ def console_file(file: str) -> Response[Any]:
     if not STATIC_NAME.fullmatch(file) or not path.is_file():
         return _json(404, {"error": "no such page: open /console/"})
     kind = file.rsplit(".", 1)[1]
-    cache = "no-cache" if kind == "html" else "max-age=300"
-    headers = SECURE | {"Cache-Control": cache, "Content-Security-Policy": PAGE_POLICY}
+    # Revalidated on every load: after a deploy no browser runs old modules beside new ones
+    headers = SECURE | {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
     if kind in ("png", "ico"):
         return Response(200, STATIC_TYPES[kind], path.read_bytes(), headers=headers)
     return Response(200, STATIC_TYPES[kind], path.read_text(encoding="utf-8"), headers=headers)
