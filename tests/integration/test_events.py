@@ -14,6 +14,7 @@ import pytest
 
 from devkit.invoke import EVENTS, EventWorld, function_for, functions, main, prepare
 from devkit.stack import TEMPLATE, load_template
+from tests.integration import manage_answers as console
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -175,6 +176,24 @@ EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "ingest_webhook__quickbooks_notice.json": _read_back,
     "poll_source__job.json": _polled,
     "schedule_polls__tick.json": _scheduled,
+    # the console and its API, as a firm of tenant-demo (tests/integration/manage_answers.py)
+    "manage__console_page.json": console.to_the_console_folder,
+    "manage__console_file.json": console.the_login_page,
+    "manage__session_wrong_password.json": console.wrong_password_refused,
+    "manage__openapi.json": console.the_api_document,
+    "manage__me.json": console.the_firm_itself,
+    "manage__connections.json": console.every_connection_of_the_firm,
+    "manage__connection.json": console.the_deals_connection,
+    "manage__history.json": console.the_deal_booked_in_quickbooks,
+    "manage__replay.json": console.nothing_parked_to_retry,
+    "manage__pause.json": console.the_till_paused,
+    "manage__resume.json": console.the_till_polled_again,
+    "manage__backfill.json": console.three_days_queued,
+    "manage__bookings.json": console.one_booking_this_hour,
+    "manage__mapping.json": console.snelstarts_mapping,
+    "manage__mapping_change.json": console.revenue_on_another_ledger,
+    "manage__connect_again.json": console.a_new_start_link,
+    "manage__disconnect.json": console.the_till_disconnected,
 }
 
 
