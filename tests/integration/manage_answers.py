@@ -161,9 +161,14 @@ def three_days_queued(world: EventWorld, answer: dict[str, Any]) -> None:
 
 def one_booking_this_hour(_: EventWorld, answer: dict[str, Any]) -> None:
     hours = _ok(answer)["hours"]
-    assert len(hours) == 24 and [h["booked"] for h in hours] == [0] * 23 + [1]  # demo-deals' seed booked PD-801 now
-    first, last = (datetime.fromisoformat(h["hour"]) for h in (hours[0], hours[-1]))
-    assert last == datetime.now(UTC).replace(minute=0, second=0, microsecond=0) and last - first == timedelta(hours=23)
+    # 24 hours on the hour, oldest first, ending with this one (or the one before, when an hour turned meanwhile)
+    moments = [datetime.fromisoformat(h["hour"]) for h in hours]
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    assert moments == [moments[-1] - timedelta(hours=23 - n) for n in range(24)]
+    assert this_hour - moments[-1] in (timedelta(0), timedelta(hours=1))
+    # demo-deals' seed booked PD-801 moments ago: one booking, in the last hour (the one before at an hour's turn)
+    booked = [h["booked"] for h in hours]
+    assert sum(booked) == 1 and booked.index(1) >= 22
 
 
 def snelstarts_mapping(_: EventWorld, answer: dict[str, Any]) -> None:
