@@ -61,7 +61,8 @@ def world() -> Iterator[World]:
         key = seed_demo_shop(stack, snelstart, subscription_key=SUBSCRIPTION_KEY, ccv=ccv)
         _named_and_mismapped()
         _other_firms_connection(ccv.base_url)
-        outputs = stack._outputs()
+        outputs = stack.outputs
+        assert outputs is not None
         console_auth.add_user(outputs, FIRM_USER, PASSWORD, "firm", tenant=FIRM_TENANT)
         console_auth.add_user(outputs, OTHER_USER, PASSWORD, "client", tenant=OTHER_TENANT, client=OTHER_CLIENT)
         # The shop's order is read and sent to SnelStart, which refuses it: parked
