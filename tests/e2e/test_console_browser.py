@@ -196,6 +196,8 @@ def test_a_firm_fixes_a_refused_booking_retries_it_and_sees_it_booked_and_green(
     # And SnelStart holds the booking once, on the ledger that was chosen
     [booking] = world.snelstart.bookings(world.koppelsleutel)
     assert booked.find_element("css selector", ".document").text.strip() == booking["factuurnummer"]
+    chosen = world.snelstart.grootboek_id(world.koppelsleutel, int(RIGHT_LEDGER))
+    assert chosen in {line["grootboek"]["id"] for line in booking["boekingsregels"]}
 
     # When the firm logs out
     desktop.wait("#logout").click()
