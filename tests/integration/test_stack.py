@@ -47,6 +47,7 @@ SETTINGS_OF_CODE: dict[str, type[settings.StoreSettings]] = {
     "functions.deliver.app": settings.DeliverSettings,
     "functions.connect.app": settings.ConnectSettings,
     "functions.apps.app": settings.PublishSettings,
+    "functions.manage.app": settings.ConsoleSettings,
 }
 
 

@@ -50,6 +50,7 @@ SETTINGS_OF_CODE: dict[str, type[settings.StoreSettings]] = {
     "deliver": settings.DeliverSettings,
     "connect": settings.ConnectSettings,
     "apps": settings.PublishSettings,
+    "manage": settings.ConsoleSettings,
 }
 LOCAL_ONLY = {"AWS_ENDPOINT_URL"}
 """Settings a laptop sets and AWS never does."""

@@ -361,7 +361,7 @@ def _declared(system: str, part: Callable[[Connector], D | None], missing: str) 
     return declared
 
 
-def job_queue(settings: PollSettings | IngestSettings) -> JobQueue:
+def job_queue(settings: PollSettings | IngestSettings | ConsoleSettings) -> JobQueue:
     from koppel.adapters.sqs import SqsJobQueue
 
     return SqsJobQueue(settings.POLL_QUEUE_URL, _client("sqs", settings.AWS_ENDPOINT_URL))
@@ -438,7 +438,7 @@ def replay_cache(settings: StoreSettings) -> ReplayCache:
     return DynamoReplayCache(settings.CONNECTIONS_TABLE, _client("dynamodb", settings.AWS_ENDPOINT_URL))
 
 
-def dead_letters(settings: OperatorSettings) -> DeadLetters:
+def dead_letters(settings: OperatorSettings | ConsoleSettings) -> DeadLetters:
     from koppel.adapters.sqs import SqsDeadLetters
 
     return SqsDeadLetters(

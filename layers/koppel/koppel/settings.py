@@ -110,13 +110,15 @@ class OperatorSettings(PollSettings):
     """Target name → its DLQ URL (stack outputs); without it, status and replay leave dead letters out."""
 
 
-class ConsoleSettings(OperatorSettings):
-    """The console's API (ManageFunction): the user pool people sign in to, and the start links it issues."""
+class ConsoleSettings(PublishSettings):
+    """The console's API (ManageFunction): the user pool people sign in to, the queues it replays and backfills
+    onto, the dead letters it shows, and the start links it issues."""
 
     CONSOLE_USER_POOL_ID: str
     CONSOLE_CLIENT_ID: str
+    POLL_QUEUE_URL: str
+    DEAD_LETTER_QUEUES: JsonMap = Field(default_factory=dict)
     START_LINK_MINUTES: int = Field(default=15, ge=1, le=1440)
-    ACTIVATION_MINUTES: int = Field(default=15, ge=1, le=1440)
 
 
 class UserSettings(_EnvSettings):
