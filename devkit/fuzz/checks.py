@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 GATEWAY_NOT_FOUND = {"message": "Not Found"}
 """API Gateway's own answer when no route matches (a wrong method, an empty path part): no function ran."""
+GATEWAY_UNAUTHORIZED = {"message": "Unauthorized"}
+"""API Gateway's own answer when a route's JWT authorizer refuses the token (the console's API): no function ran."""
 INTERNALS = re.compile(r"Traceback|File \"|botocore|boto3|arn:aws:|\b[A-Z][A-Za-z]+(?:Error|Exception)\b")
 """A stack trace, an AWS name or a Python exception class: what an answer must never show a caller."""
 FAILURE_KINDS = (
@@ -46,6 +48,7 @@ def problems(probe: Probe, answer: Answer, secrets: set[str]) -> list[tuple[str,
         found.append(("4xx without a reason", "no JSON error"))
     if probe.expect and status not in probe.expect and (status >= 400 or probe.may_succeed) and status < 500:
         found.append(("unexpected status", f"expected {'/'.join(map(str, sorted(probe.expect)))}"))
+    found += _worded_otherwise(probe, answer)
     sent = unquote(probe.sent_text())
     leaked = sorted(secret for secret in secrets if secret in text and secret not in sent)
     if leaked:
@@ -59,12 +62,28 @@ def problems(probe: Probe, answer: Answer, secrets: set[str]) -> list[tuple[str,
     return found
 
 
+def _worded_otherwise(probe: Probe, answer: Answer) -> list[tuple[str, str]]:
+    """A refusal whose ``error`` is not the one the probe was promised (an unseen connection's 404 must read as an
+    unknown one's)."""
+    if probe.reads_as and answer.status >= 400 and _error(answer) != probe.reads_as:
+        return [("refusals differ", f"expected the error {probe.reads_as!r}")]
+    return []
+
+
+def _error(answer: Answer) -> object:
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
 def has_reason(answer: Answer) -> bool:
     """A JSON object with a non-empty ``error`` sentence, or API Gateway's own 404 when no route matched."""
     try:
         body = json.loads(answer.body)
     except ValueError:
         return False
-    if answer.status == 404 and body == GATEWAY_NOT_FOUND:
+    if (answer.status, body) in ((404, GATEWAY_NOT_FOUND), (401, GATEWAY_UNAUTHORIZED)):
         return True
     return isinstance(body, dict) and isinstance(body.get("error"), str) and bool(body["error"].strip())

@@ -36,6 +36,8 @@ class Probe:
     """The 4xx statuses the door promises for it, when it promises one (e.g. 413 for a body over the limit)."""
     not_shown: tuple[str, ...] = ()
     """What the answer must not show even when it is a right one (another tenant's invoice numbers in a panel)."""
+    reads_as: str = ""
+    """The ``error`` a refusal must read word for word (an unseen connection's 404 reads as an unknown one's)."""
     when_sent: Callable[[Probe], Probe] | None = None
     """Makes the probe as it is sent, when it carries a single-use secret it uses up (a fresh consent's state): made
     when drawn, a probe hypothesis drew and then dropped would leave the secret behind."""

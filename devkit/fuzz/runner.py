@@ -65,7 +65,7 @@ def run_fuzz(config: FuzzConfig, say: Callable[[str], None] = lambda _: None) ->
 def undeclared_routes(stack: LocalStack, declared: list[Door]) -> list[str]:
     """Every HTTP API route of the template that no vendor declares as a door: each must be fuzzed."""
     routes = {route for function in stack._outputs().functions.values() for route in function.http_routes}
-    return sorted(routes - {door.route for door in declared})
+    return sorted(routes - {route for door in declared for route in (door.route, *door.also)})
 
 
 def fire(door: Door, world: World, sends: state.SqsSends, report: FuzzReport, count: int, seed: int) -> None:

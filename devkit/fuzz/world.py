@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from devkit.local import LocalStack
 
 TENANTS = (("A", "leesplank", "De Leesplank B.V."), ("B", "korenschoof", "Bakkerij De Korenschoof B.V."))
+CLIENTS = ("boekwinkel", "drukkerij")
+"""The firm's clients each tenant's connections book for, in turn (``--client``), so a console user of role client
+sees some of its tenant's connections and not the others."""
 
 
 @dataclass
@@ -27,6 +30,8 @@ class FuzzConnection:
     connection_id: str
     source: str
     target: str
+    client: str = ""
+    """The firm's client it books for (``koppel connections add --client``)."""
     held: dict[str, Any] = field(default_factory=dict)
     """What each vendor keeps about this connection for its doors, by vendor name (keys, genuine requests)."""
 
@@ -58,9 +63,9 @@ class World:
             raise RuntimeError(f"the fuzz world needs a source and a target vendor; declared: {sources} → {targets}")
         pairs = _pairs(vendors)
         self.connections = [
-            FuzzConnection(tenant, f"{slug}-{source}-{target}", source, target)
+            FuzzConnection(tenant, f"{slug}-{source}-{target}", source, target, CLIENTS[index % len(CLIENTS)])
             for tenant, slug, _ in TENANTS
-            for source, target in pairs
+            for index, (source, target) in enumerate(pairs)
         ]
 
     def __enter__(self) -> World:
@@ -80,18 +85,26 @@ class World:
             source, target = by_name[connection.source], by_name[connection.target]
             self.cli(
                 "connections", "add", connection.connection_id, "--tenant", names[connection.tenant],
-                "--source", connection.source, "--target", connection.target,
+                "--source", connection.source, "--target", connection.target, "--client", connection.client,
                 *source.connection_options(connection), *target.connection_options(connection),
             )  # fmt: skip
             source.connected(self, connection)
             target.connected(self, connection)
         for vendor in self.vendors:
-            vendor.genuine_traffic(self)
+            if vendor.role != "koppel":
+                vendor.genuine_traffic(self)
         self.stack.run_until_idle()
+        for vendor in self.vendors:  # Koppel's own doors (the console) last: they work on what the vendors booked
+            if vendor.role == "koppel":
+                vendor.genuine_traffic(self)
 
     # -- what vendors use ---------------------------------------------------------------------------------------
     def of(self, vendor: str) -> list[FuzzConnection]:
         return [c for c in self.connections if vendor in (c.source, c.target)]
+
+    def tenant_id(self, tenant: str) -> str:
+        """The tenant id ``koppel connections add --tenant`` stored for "A" or "B" (a console user's custom:tenant)."""
+        return next(name for key, _, name in TENANTS if key == tenant)
 
     def other_tenant(self, connection: FuzzConnection) -> FuzzConnection:
         """The other tenant's connection between the same two vendors."""

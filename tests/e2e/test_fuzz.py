@@ -3,8 +3,8 @@ door of the local stack, played once; each test checks one promise about all of 
 
 The doors are those the vendors declare in devkit/fuzz/doors (CCV Shop's webhook; SnelStart's activation start,
 callback and done page; Pipedrive's OAuth return, webhook, panel, button and invoice actions; QuickBooks Online's
-OAuth return and change notices); the run refuses to start while a route of infra/template.yaml is declared by no
-door.
+OAuth return and change notices; the console's pages, sign-in, token, connection reads and actions); the run
+refuses to start while a route of infra/template.yaml is declared by no door.
 """
 
 from __future__ import annotations
@@ -35,8 +35,21 @@ DOORS = {
     "quickbooks consent return",
     "quickbooks notices",
     "records sync button",
+    "console pages",
+    "console sign-in",
+    "console token",
+    "console reads",
+    "console actions",
 }
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+_UNREADABLE = (
+    "ManageFunction answers 500 to a body that is not UTF-8 or is JSON nested past Python's recursion limit: "
+    "Powertools' validation parses the body before any route and lets UnicodeDecodeError and RecursionError through"
+)
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {
+    ("5xx", "console sign-in", "malformed"): _UNREADABLE,
+    ("5xx", "console actions", "malformed"): _UNREADABLE,
+    ("5xx", "console actions", "deep nesting"): _UNREADABLE,
+}
 """Product bugs the fuzz found and that are not fixed yet, by (kind, door, category): left out of the other tests'
 assertions and pinned by test_known_product_bugs_are_still_there, which fails once one is fixed (then drop it)."""
 

@@ -35,12 +35,15 @@ class Door:
     one_refusal: int | None = 401
     """Every answer with this status reads the same: a refusal must not tell which check failed (an unknown
     connection answers like a wrong signature). None when the door makes no such promise."""
+    also: tuple[str, ...] = ()
+    """More routes it stands for, when one door's families span several (the console's connection routes)."""
 
 
 class Vendor(Protocol):
     name: str
     """The connector's name, as in ``--source``/``--target``."""
-    role: Literal["source", "target"]
+    role: Literal["source", "target", "koppel"]
+    """"koppel": no vendor, Koppel's own doors (the console): it takes part in no connection."""
 
     def start(self, world: World) -> None:
         """Start the sandbox and whatever the vendor holds for Koppel (a partner secret, an app registration)."""
