@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.table import Table
 
 from devkit.bench import coldstart, cost, cpu, latency, quickbooks_drain, ratelimit, throughput, ubl
+from devkit.bench import console as console_bench
 from devkit.bench.world import BenchWorld
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-FIGURES = ("coldstart", "cpu", "ubl", "throughput", "ratelimit", "quickbooks", "latency", "cost")
+FIGURES = ("coldstart", "cpu", "ubl", "throughput", "ratelimit", "quickbooks", "latency", "cost", "console")
 
 
 def _load() -> str:
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "latency": lambda: _latencies(results.get("throughput"), world(), say),
             "cost": lambda: cost.measure_cost(results["throughput"].timings, say=say),
+            # A stack of its own: a firm of 50 clients' integrations
+            "console": lambda: console_bench.measure_console(connections=50, rows=40, say=say),
         }
         for name, run in figures.items():
             if name in wanted:
@@ -132,10 +135,22 @@ def _cpu_rows(table: Table, results: dict[str, Any]) -> None:
         )  # fmt: skip
 
 
+def _console_rows(table: Table, results: dict[str, Any]) -> None:
+    """What a firm's bookkeeper waits for in the console (local stack: moto answers in well under a millisecond)."""
+    if "console" in results:
+        seen: console_bench.ConsoleResult = results["console"]
+        table.add_row(
+            f"console overview, {seen.connections} integrations", f"{seen.overview_ms:.0f} ms",
+            f"{seen.dynamodb_calls_per_overview} reads by key or index; history of 100 {seen.history_ms:.0f} ms, "
+            f"bookings per hour {seen.bookings_ms:.0f} ms", "≤ 1,000 ms", _verdict(seen.overview_ms <= 1000),
+        )  # fmt: skip
+
+
 def summary(results: dict[str, Any]) -> Table:
     table = Table(show_lines=False)
     for column in ("figure", "measured", "reference", "target", "verdict"):
         table.add_column(column)
+    _console_rows(table, results)
     if "coldstart" in results:
         cold: coldstart.ColdStartResult = results["coldstart"]
         for handler, start in cold.handlers.items():

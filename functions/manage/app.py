@@ -180,8 +180,8 @@ def list_connections() -> Response[ConnectionList]:
     deps = _services()
     # The overview reads no dead-letter queue (a person's page load must not peek at every DLQ); a connection's
     # own page does, and the DLQ alarms tell the operator.
-    views = [_view(c, with_dead_letters=False) for c in console.connections_of(_principal(), deps)]
-    return _json(200, ConnectionList(connections=views).model_dump())
+    views = console.views(console.connections_of(_principal(), deps), deps)
+    return _json(200, ConnectionList.model_validate({"connections": views}).model_dump())
 
 
 @app.get("/api/connections/<connection_id>", **signed_in(ConnectionView))

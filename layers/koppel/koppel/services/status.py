@@ -55,10 +55,14 @@ def health(
     dead = [d for d in dead_letters if _belongs_to(d, connection_id)]
     waiting = bool(waiting_for) and connection.status in ("active", "error")
     action = _consent_action(connection, waiting_for) if waiting else _action(connection, counts["PARKED"], len(dead))
+    # Paused by a person with nothing wrong: not green (nothing is booked meanwhile), not red (nothing failed)
+    resting = waiting or (connection.status == "paused" and not counts["PARKED"] and not dead)
+    if connection.status == "paused" and not action:
+        action = f"paused ({connection.status_reason or 'by a person'}): koppel resume {connection_id} when ready"
     return ConnectionHealth(
         connection_id=connection.connection_id,
         name=connection.name or connection.connection_id,
-        colour="yellow" if waiting else "green" if not action else "red",
+        colour="yellow" if resting else "green" if not action else "red",
         connection_status=WAITING_FOR_CONSENT if waiting else connection.status,
         booked=counts["POSTED"],
         pending=counts["PENDING"],
