@@ -156,7 +156,7 @@ def console_file(file: str) -> Response[Any]:
 )
 def sign_in(body: Annotated[SignIn, Body()]) -> Response[Session]:
     settings = ConsoleSettings.load()
-    signed = bootstrap.sign_in(settings).sign_in(body.username, body.password)
+    signed = bootstrap.sign_in(settings).sign_in(body.username, body.password.get_secret_value())
     claims = _unverified_claims(signed.id_token)  # straight from Cognito: only echoed back, never trusted
     who = principal_from_claims(claims)
     logger.info("signed in", extra={"role": who.role})
@@ -288,6 +288,15 @@ def malformed(error: RequestValidationError) -> Response[Any]:
     fields = ", ".join(p["field"] for p in problems)
     return _json(
         422, {"error": f"the request is not as the API expects ({fields}): see /api/openapi.json", "problems": problems}
+    )
+
+
+@app.exception_handler([UnicodeDecodeError, RecursionError])  # type: ignore[untyped-decorator]
+def unreadable(_: Exception) -> Response[Any]:
+    """Powertools reads the body before any route: bytes that are no UTF-8, or JSON nested too deep to parse."""
+    return _json(
+        400,
+        {"error": "the body is not JSON this API reads (UTF-8, nested at most a few levels): see /api/openapi.json"},
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _Body(BaseModel):
@@ -15,7 +15,8 @@ class _Body(BaseModel):
 
 class SignIn(_Body):
     username: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=256)
+    password: SecretStr = Field(min_length=1, max_length=256)
+    """Shown as ``**********`` wherever the model is printed (a debug line, a traceback)."""
 
 
 class Me(BaseModel):

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 _EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*(@|%40)(?=[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})")
 """The local part of an e-mail address, also URL-encoded (``%40``, as in a query string that an error names)."""
-WIRE_TRACES = ("botocore", "boto3", "urllib3")
+WIRE_TRACES = ("botocore", "boto3", "urllib3", "aws_lambda_powertools.event_handler")
 """At DEBUG these log whole requests and answers: Secrets Manager's secret values, KMS plaintexts, the query
-strings that look a customer up by e-mail."""
+strings that look a customer up by e-mail, and (Powertools' resolver) a route's arguments: a console sign-in's
+username and password."""
 
 
 def mask_emails(text: str) -> str:

@@ -78,10 +78,11 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps([json.loads(h.model_dump_json()) for h in states], indent=2) + "\n")
         return
+    out.print(firm_table(firm or "Every tenant", connections, states))
     if firm is not None:
-        out.print(firm_table(firm, connections, states))
         return
-    for h in states:
+    # Below the table, each connection that is not green, with its last error and what to do in full
+    for h in (h for h in states if h.colour != "green"):
         when = h.last_success.isoformat(timespec="seconds") if h.last_success else "never"
         out.print(
             f"[bold {h.colour}]● {h.colour.upper()}[/] [bold]{h.connection_id}[/] ({h.name}, {h.connection_status})"
