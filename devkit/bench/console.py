@@ -5,8 +5,9 @@ parked. Through the local API Gateway and its JWT authorizer, as the browser cal
 ``rounds`` requests each of the overview (``GET /api/connections``), one connection's history (100 records) and
 its bookings per hour (48 hours), and counts the DynamoDB calls of one overview: every one is a read by key or
 index (the test of least privilege proves no Scan), and their number grows with the firm's integrations, not with
-their bookings. moto answers in well under a millisecond, so on AWS each round trip adds its few milliseconds;
-the overview reads its connections 16 at a time for that reason.
+their bookings. The local figure is not AWS's: moto answers an index Query by walking every item of the table, so
+each read here costs more the more rows the whole table holds (docs/performance.md §9), where DynamoDB reads by key.
+On AWS each round trip is a few milliseconds instead; the overview reads its connections 16 at a time for that reason.
 """
 
 from __future__ import annotations

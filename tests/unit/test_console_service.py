@@ -192,3 +192,12 @@ def test_the_mapping_is_changed_only_with_ledgers_from_the_synced_chart(deps: Co
     saved = store.get("demo-shop").target_settings["snelstart"]
     assert saved["revenue_low"] == 8020 and saved["product_group_ledgers"] == {"Boeken": 8010}
     assert saved["ledger_ids"] == chart
+
+
+def test_the_overview_readers_share_one_client_without_waiting_for_a_pooled_connection() -> None:
+    # Given the client every reader of the overview shares (built without network: only its config is read)
+    from koppel import bootstrap
+
+    client = bootstrap._cached_client("dynamodb", "http://127.0.0.1:9")  # no request is sent
+    # Then its pool holds a connection for each reader: past the pool, a reader would open and close its own
+    assert client.meta.config.max_pool_connections >= console.OVERVIEW_READERS

@@ -69,6 +69,9 @@ if TYPE_CHECKING:
     )
 
 
+CLIENT_POOL_CONNECTIONS = 32
+"""At least ``services.console.OVERVIEW_READERS``: the threads that share one client."""
+
 D = TypeVar("D")
 """A part a connector descriptor may declare."""
 
@@ -87,10 +90,14 @@ def _client(service: str, endpoint_url: str | None) -> Any:
 
 @cache
 def _cached_client(service: str, endpoint_url: str | None) -> Any:
-    """One client per service and endpoint per container: clients are thread-safe and slow to build."""
+    """One client per service and endpoint per container: clients are thread-safe and slow to build. Its pool
+    holds a connection for each of the console's overview readers, which would otherwise open (on AWS: handshake)
+    a new one for every read past botocore's default ten."""
     import boto3
+    from botocore.config import Config
 
-    return boto3.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+    pool = Config(max_pool_connections=CLIENT_POOL_CONNECTIONS)
+    return boto3.client(service, endpoint_url=endpoint_url, config=pool)  # type: ignore[call-overload]
 
 
 def connection_store(settings: StoreSettings) -> DynamoConnectionStore:

@@ -42,15 +42,18 @@ WAITING_FOR_CONSENT = "waiting for consent"
 def health(
     connection: Connection, ledger: Ledger, dead_letters: Sequence[DeadLetter], *, waiting_for: Sequence[str] = ()
 ) -> ConnectionHealth:
-    """Counted through the ledger's index and read only where a person needs the rows (parked, pending with a
-    reason): the cost does not grow with the number of bookings. ``waiting_for``: the systems whose owner has not
-    given OAuth consent yet (``waiting_for_consent``)."""
+    """Booked and not-bookable rows counted through the ledger's index, parked and pending ones read (a person
+    needs their reasons): the cost does not grow with the number of bookings. ``waiting_for``: the systems whose
+    owner has not given OAuth consent yet (``waiting_for_consent``)."""
     connection_id = connection.connection_id
-    counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "PENDING", "PARKED", "SKIPPED")}
+    parked, pending = ledger.entries(connection_id, "PARKED"), ledger.entries(connection_id, "PENDING")
+    # The rows a person must see are read anyway, so only the finished states are counted by the index
+    counts = {state: ledger.count(connection_id, state) for state in ("POSTED", "SKIPPED")}
+    counts |= {"PARKED": len(parked), "PENDING": len(pending)}
     systems = (*connection.targets, connection.source)  # the source's own rows: payment status written back
     latest = [ledger.latest(connection_id, "POSTED", system) for system in systems]
     posted = [row.updated_at for row in latest if row is not None]
-    unfinished = [*ledger.entries(connection_id, "PARKED"), *ledger.entries(connection_id, "PENDING")]
+    unfinished = [*parked, *pending]
     troubled = sorted((row for row in unfinished if row.reason), key=lambda r: r.updated_at)
     dead = [d for d in dead_letters if _belongs_to(d, connection_id)]
     waiting = bool(waiting_for) and connection.status in ("active", "error")
