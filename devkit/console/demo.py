@@ -95,7 +95,7 @@ def add_people() -> None:
         options = [f"--tenant={person.tenant}"] if person.tenant else []
         options += [f"--client={person.client}"] if person.client else []
         cli("users", "add", person.username, f"--role={person.role}", f"--email={person.username}", *options,
-            f"--password={PASSWORD}")  # fmt: skip
+            f"--password={PASSWORD}", "--permanent")  # fmt: skip
 
 
 def foreign_invoice_arrives(demo: FirmDemo) -> str:

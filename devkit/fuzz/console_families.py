@@ -232,9 +232,79 @@ def sign_ins(held: Held) -> dict[str, SearchStrategy[Probe]]:
         "wrong credentials": credentials,
         "empty or huge": empty_or_huge,
         "non-ASCII": non_ascii,
-        "malformed": st.one_of(*body_families(wrong, None).values()).map(lambda d: session("malformed", d[0], d[1])),
+        **_malformed_or_other_method(path, wrong),
+    }
+
+
+def first_sign_ins(held: Held) -> dict[str, SearchStrategy[Probe]]:
+    """``POST /api/session/password`` with sessions Cognito never gave: no guess, replay or garbage gets a token."""
+    firm = held.people["firm A"]
+    strong = "Chosen-By-Fuzz-2026"
+    forged = {"username": firm.username, "session": "AYABeForgedSessionValue", "new_password": strong}
+    path = path_of("api", "session", "password")
+
+    def choose(category: str, what: str, body: bytes, expect: tuple[int, ...] = ()) -> Probe:
+        return api(category, what, "POST", path, None, body, expect=expect)
+
+    def fields(category: str, what: str, changed: dict[str, Any], expect: tuple[int, ...]) -> Probe:
+        return choose(category, what, json.dumps(forged | changed).encode(), expect)
+
+    sessions = st.one_of(
+        st.sampled_from(
+            [
+                ("a UUID", "5f0c2b1e-8d4a-4c1b-9e77-2a3c4d5e6f70"),
+                ("the firm's password", firm.password),
+                ("the username", firm.username),
+                ("a JWT-shaped string", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
+                ("one character", "x"),
+            ]
+        ).map(lambda d: fields("forged sessions", f"session: {d[0]}", {"session": d[1]}, (401, 422))),
+        st.text(
+            alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", min_size=8, max_size=900
+        ).map(
+            lambda text: fields(
+                "forged sessions", f"session of {len(text)} random characters", {"session": text}, (401, 422)
+            )
+        ),
+        st.sampled_from(["", "zwak", "a" * 12, "ALLCAPS12345", "nocaps12345x"]).map(
+            lambda weak: fields("forged sessions", f"weak password {weak!r}", {"new_password": weak}, (400, 401, 422))
+        ),
+    )
+    empty_or_huge = st.one_of(
+        st.sampled_from(["username", "session", "new_password"]).map(
+            lambda field: fields("empty or huge", f"empty {field}", {field: ""}, (422,))
+        ),
+        m.long_text(129, 4000).map(
+            lambda d: fields("empty or huge", f"username of {d[0]}", {"username": d[1]}, (422,))
+        ),
+        m.long_text(2049, 8000).map(lambda d: fields("empty or huge", f"session of {d[0]}", {"session": d[1]}, (422,))),
+        m.long_text(257, 4000).map(
+            lambda d: fields("empty or huge", f"password of {d[0]}", {"new_password": d[1]}, (422,))
+        ),
+        m.oversized(64 * 1024, forged).map(lambda d: choose("empty or huge", d[0], d[1])),
+    )
+    non_ascii = st.one_of(
+        st.tuples(m.tricky_text(), st.sampled_from(["username", "session", "new_password"])).map(
+            lambda d: fields("non-ASCII", f"{d[1]} {d[0][:20]!r}", {d[1]: d[0]}, (400, 401, 422))
+        ),
+        m.lone_surrogate_in(forged, "session").map(lambda d: choose("non-ASCII", d[0], d[1], (401, 422))),
+    )
+    return {
+        "forged sessions": sessions,
+        "empty or huge": empty_or_huge,
+        "non-ASCII": non_ascii,
+        **_malformed_or_other_method(path, forged),
+    }
+
+
+def _malformed_or_other_method(path: str, shape: dict[str, Any]) -> dict[str, SearchStrategy[Probe]]:
+    """The body families of an anonymous POST of ``shape``, and ``shape`` sent with every other method."""
+    return {
+        "malformed": st.one_of(*body_families(shape, None).values()).map(
+            lambda d: api("malformed", d[0], "POST", path, None, d[1])
+        ),
         "method/case": m.other_methods("POST").map(
-            lambda d: api("method/case", d[0], d[1], path, None, json.dumps(wrong).encode(), expect=(404,))
+            lambda d: api("method/case", d[0], d[1], path, None, json.dumps(shape).encode(), expect=(404,))
         ),
     }
 

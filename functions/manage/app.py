@@ -1,7 +1,9 @@
 """The console and its management API (docs/console.md).
 
 - ``GET /console``, ``GET /console/{file}``: the console's static pages (no CDN, strict CSP);
-- ``POST /api/session``: sign in (Cognito USER_PASSWORD_AUTH), answered with the ID token the API takes;
+- ``POST /api/session``: sign in (Cognito USER_PASSWORD_AUTH), answered with the ID token the API takes, or, for
+  a first sign-in with an operator's temporary password, with a session for ``POST /api/session/password``,
+  where the person chooses their own;
 - ``/api/...``: behind API Gateway's Cognito JWT authorizer; the claims name the person, ``koppel.access`` says
   which connections they see (an unseen one is answered like an unknown one), ``koppel.services.console`` acts.
 - ``GET /api/openapi.json``: the OpenAPI document Powertools writes from these routes and models.
@@ -35,6 +37,8 @@ from koppel.console_models import (
     MappingChange,
     MappingView,
     Me,
+    NewPassword,
+    PasswordRequired,
     PauseRequest,
     Retried,
     RetryRequest,
@@ -44,6 +48,7 @@ from koppel.console_models import (
 )
 from koppel.errors import AuthError, InputError, RetryableError
 from koppel.observability import logger
+from koppel.ports import PasswordToChoose, SignedIn
 from koppel.services import console, mapping
 from koppel.services.mapping import MappingProblems
 from koppel.settings import ConsoleSettings
@@ -152,11 +157,37 @@ def console_file(file: str) -> Response[Any]:
 @app.post(
     "/api/session",
     responses=dict.fromkeys((401, 403, 422, 503), _REFUSAL)
-    | {200: {"description": "Signed in", "content": {"application/json": {"model": Session}}}},
+    | {
+        200: {"description": "Signed in", "content": {"application/json": {"model": Session}}},
+        202: {
+            "description": "A first sign-in: choose a password of your own at POST /api/session/password",
+            "content": {"application/json": {"model": PasswordRequired}},
+        },
+    },
 )
-def sign_in(body: Annotated[SignIn, Body()]) -> Response[Session]:
+def sign_in(body: Annotated[SignIn, Body()]) -> Response[Session | PasswordRequired]:
     settings = ConsoleSettings.load()
     signed = bootstrap.sign_in(settings).sign_in(body.username, body.password.get_secret_value())
+    if isinstance(signed, PasswordToChoose):
+        logger.info("first sign-in: a password to choose")
+        return _json(202, PasswordRequired(session=signed.session, rules=signed.rules).model_dump())
+    return _session(signed)
+
+
+@app.post(
+    "/api/session/password",
+    responses=dict.fromkeys((400, 401, 403, 422, 503), _REFUSAL)
+    | {200: {"description": "Password chosen and signed in", "content": {"application/json": {"model": Session}}}},
+)
+def choose_password(body: Annotated[NewPassword, Body()]) -> Response[Session]:
+    settings = ConsoleSettings.load()
+    secret = body.new_password.get_secret_value()
+    signed = bootstrap.sign_in(settings).choose_password(body.username, body.session.get_secret_value(), secret)
+    logger.info("first sign-in: own password chosen")
+    return _session(signed)
+
+
+def _session(signed: SignedIn) -> Response[Any]:
     claims = _unverified_claims(signed.id_token)  # straight from Cognito: only echoed back, never trusted
     who = principal_from_claims(claims)
     logger.info("signed in", extra={"role": who.role})

@@ -224,3 +224,44 @@ def test_another_firms_client_sees_none_of_it_not_even_by_its_address(world: Wor
     assert REFUSAL not in desktop.wait("#view").text
     assert not desktop.find("#history")
     desktop.shot("02-address-not-found")
+
+
+def test_a_new_client_chooses_their_own_password_at_the_first_login(world: World, desktop: Browser) -> None:
+    # Given a client the operator has just added with a first password (`koppel users add` without --permanent)
+    first, own = "First-Pass-From-Ops-1", "Only-Known-To-Me-42"
+    _cli("users", "add", "nieuwe-klant", "--role=client", f"--tenant={FIRM_TENANT}", f"--client={CLIENT}",
+         "--email=klant@demo.example", f"--password={first}")  # fmt: skip
+    # When they log in with it
+    desktop.open(world.console)
+    desktop.wait("#username").send_keys("nieuwe-klant")
+    desktop.wait("#password").send_keys(first + Keys.ENTER)
+    # Then the console asks for a password of their own and says what it needs, the new field focused
+    desktop.wait_text("h1", "Choose your own password")
+    assert "12 characters" in desktop.wait("#password-rules").text
+    assert desktop.focused().get_attribute("id") == "new-password"
+    desktop.shot("01-choose-password")
+    # When the two fields differ, then it says so and sends nothing
+    desktop.wait("#new-password").send_keys(own)
+    desktop.wait("#repeat-password").send_keys(own + "x" + Keys.ENTER)
+    desktop.wait_text("#password-error", "differ")
+    # When the password is too weak for the user pool, then Cognito's rule is shown in words
+    for field in ("#new-password", "#repeat-password"):
+        desktop.wait(field).clear()
+        desktop.wait(field).send_keys("zwak")
+    desktop.wait("#repeat-password").send_keys(Keys.ENTER)
+    desktop.wait_text("#password-error", "12 characters")
+    desktop.shot("02-too-weak")
+    # When they choose a good one, then they are in, and see their own integration
+    for field in ("#new-password", "#repeat-password"):
+        desktop.wait(field).clear()
+        desktop.wait(field).send_keys(own)
+    desktop.wait("#repeat-password").send_keys(Keys.ENTER)
+    desktop.wait_text("#whoami", "nieuwe-klant")
+    desktop.wait(_row(CONNECTION))
+    desktop.shot("03-own-overview")
+    # And after logging out, their own password is the one that logs in
+    desktop.wait("#logout").click()
+    desktop.wait("#username").clear()
+    desktop.wait("#username").send_keys("nieuwe-klant")
+    desktop.wait("#password").send_keys(own + Keys.ENTER)
+    desktop.wait_text("#whoami", "nieuwe-klant")

@@ -37,6 +37,7 @@ DOORS = {
     "records sync button",
     "console pages",
     "console sign-in",
+    "console first sign-in",
     "console token",
     "console reads",
     "console actions",

@@ -14,10 +14,11 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from devkit.koppelingen import cli
+from devkit.koppelingen import cli, cli_output
 from devkit.local import LocalStack
 from devkit.stack import load_template
 from koppel import bootstrap
+from koppel.errors import InputError
 from koppel.model import Connection, HubEnvelope
 from koppel.ports import LedgerEntry
 from koppel.settings import StoreSettings
@@ -54,7 +55,8 @@ def stack() -> Iterator[LocalStack]:
             )  # fmt: skip
         _parked(connection_id="jansen-shop")
         for username, *options in PEOPLE.values():
-            cli("users", "add", username, f"--email={username}@example.com", f"--password={PASSWORD}", *options)
+            email, password = f"--email={username}@example.com", f"--password={PASSWORD}"
+            cli("users", "add", username, email, password, "--permanent", *options)
         yield started
 
 
@@ -225,6 +227,66 @@ def test_sign_in_refuses_a_wrong_password_like_an_unknown_user(stack: LocalStack
     assert [a.status_code for a in answers] == [401, 401]
     assert answers[0].json() == answers[1].json()
     _conforms(openapi, "POST", "/api/session", answers[0])
+
+
+def test_a_new_person_chooses_their_own_password_at_the_first_sign_in_and_the_operators_stops_working(
+    stack: LocalStack, openapi: dict[str, Any]
+) -> None:
+    # Given a client an operator has just added, with the first password the operator gave them
+    first, own = "Temporary-Pass-2026", "Only-Mine-Secret-77"
+    cli("users", "add", "joost", "--email=joost@example.com", f"--password={first}", "--role=client",
+        "--tenant=de-telling", "--client=jansen")  # fmt: skip
+    session_url = f"{stack.http_url}/api/session"
+    # When they sign in with it, then there is no token yet: they are asked to choose a password of their own
+    asked = requests.post(session_url, json={"username": "joost", "password": first}, timeout=10)
+    assert asked.status_code == 202, asked.text
+    assert "id_token" not in asked.json() and "12 characters" in asked.json()["rules"]
+    _conforms(openapi, "POST", "/api/session", asked)
+    choose = f"{session_url}/password"
+    chosen = {"username": "joost", "session": asked.json()["session"]}
+    # When the one they choose is too weak, then they hear what it needs and may try again with the same session
+    weak = requests.post(choose, json=chosen | {"new_password": "short"}, timeout=10)
+    assert weak.status_code == 400 and "12 characters" in weak.json()["error"]
+    _conforms(openapi, "POST", "/api/session/password", weak)
+    # When they choose a good one, then they are signed in as themselves and see their own connection
+    signed = requests.post(choose, json=chosen | {"new_password": own}, timeout=10)
+    assert signed.status_code == 200, signed.text
+    _conforms(openapi, "POST", "/api/session/password", signed)
+    assert signed.json()["user"] == {
+        "username": "joost", "email": "joost@example.com", "role": "client", "tenant": "de-telling", "client": "jansen",
+    }  # fmt: skip
+    listed = _call(stack, signed.json()["id_token"], "GET", "/api/connections").json()
+    assert [c["connection_id"] for c in listed["connections"]] == ["jansen-shop"]
+    # Then the operator's password no longer signs in, their own does, and the used session cannot be replayed
+    assert requests.post(session_url, json={"username": "joost", "password": first}, timeout=10).status_code == 401
+    assert requests.post(session_url, json={"username": "joost", "password": own}, timeout=10).status_code == 200
+    replayed = requests.post(choose, json=chosen | {"new_password": "Another-Secret-88"}, timeout=10)
+    assert replayed.status_code == 401 and "log in again" in replayed.json()["error"]
+
+
+def test_an_operator_lists_people_and_resets_a_forgotten_password_to_a_new_first_one(stack: LocalStack) -> None:
+    # Given a client who has chosen their own password at the first sign-in
+    session_url = f"{stack.http_url}/api/session"
+    cli("users", "add", "kim", "--email=kim@example.com", "--password=First-Kim-2026", "--role=client",
+        "--tenant=de-telling", "--client=nordisk")  # fmt: skip
+    assert re.search(r"kim .*client.*nordisk.*still the first one", cli_output("users", "list"))
+    asked = requests.post(session_url, json={"username": "kim", "password": "First-Kim-2026"}, timeout=10).json()
+    own = {"username": "kim", "session": asked["session"], "new_password": "Kims-Own-Secret-1"}
+    assert requests.post(f"{session_url}/password", json=own, timeout=10).status_code == 200
+    # Then the operator's list shows every person with their role and scope, and that kim's password is her own
+    listed = cli_output("users", "list")
+    assert re.search(r"kim .*client.*de-telling.*nordisk.*their own", listed)
+    assert re.search(r"ops .*operator", listed) and re.search(r"anna .*firm.*de-telling", listed)
+    # When she forgets it and the operator resets it
+    cli("users", "reset", "kim", "--password=Reset-Kim-2026")
+    # Then her old password signs in no more, and the new one asks her to choose her own again
+    old = requests.post(session_url, json={"username": "kim", "password": "Kims-Own-Secret-1"}, timeout=10)
+    assert old.status_code == 401
+    again = requests.post(session_url, json={"username": "kim", "password": "Reset-Kim-2026"}, timeout=10)
+    assert again.status_code == 202 and again.json()["next"] == "choose-password"
+    # And a reset for someone who is no user says where to look
+    with pytest.raises(InputError, match="koppel users list"):
+        cli("users", "reset", "nobody-here")
 
 
 def test_the_console_page_is_served_with_a_strict_policy(stack: LocalStack) -> None:

@@ -18,7 +18,7 @@ import requests
 
 from devkit import console_auth
 from devkit.fuzz.console_connections import connection_actions, connection_reads
-from devkit.fuzz.console_families import Held, Person, pages, sign_ins
+from devkit.fuzz.console_families import Held, Person, first_sign_ins, pages, sign_ins
 from devkit.fuzz.console_tokens import tokens
 from devkit.fuzz.doors import Door
 
@@ -119,6 +119,7 @@ class Console:
                 also=("GET /console", "GET /api/openapi.json"),
             ),
             Door("console sign-in", "POST /api/session", sign_ins(held)),
+            Door("console first sign-in", "POST /api/session/password", first_sign_ins(held)),
             Door("console token", "GET /api/me", tokens(held), also=("GET /api/connections",)),
             Door("console reads", READS[0], connection_reads(held), also=READS[1:]),
             Door("console actions", ACTIONS[0], connection_actions(held), also=ACTIONS[1:]),

@@ -71,8 +71,18 @@ async function call(method, path, body, { anonymous = false } = {}) {
 const enc = encodeURIComponent;
 const conn = (id) => `/api/connections/${enc(id)}`;
 
+// Either { user } (signed in) or { firstSignIn: { session, rules } }: a first password an operator gave,
+// which the person replaces with their own through choosePassword before they get a token.
 export async function login(username, password) {
   const answer = await call("POST", "/api/session", { username, password }, { anonymous: true });
+  if (answer.next === "choose-password") return { firstSignIn: { session: answer.session, rules: answer.rules } };
+  sessionStorage.setItem(TOKEN_KEY, answer.id_token);
+  return { user: answer.user };
+}
+
+export async function choosePassword(username, session, newPassword) {
+  const body = { username, session, new_password: newPassword };
+  const answer = await call("POST", "/api/session/password", body, { anonymous: true });
   sessionStorage.setItem(TOKEN_KEY, answer.id_token);
   return answer.user;
 }

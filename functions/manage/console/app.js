@@ -1,11 +1,13 @@
 // Koppel console: login, header and the hash router. Views live in their own modules.
-import { api, forgetToken, login, onUnauthorized, token } from "./api.js";
+import { api, choosePassword, forgetToken, login, onUnauthorized, token } from "./api.js";
 import { claim, clear, clearNotice, el, fill, focusHeading, loading, release, setTitle } from "./dom.js";
 import { renderOverview } from "./overview.js";
 import { renderConnection } from "./connection.js";
 import { renderMapping } from "./mapping.js";
 
 const state = { me: null, generation: 0 };
+// A first sign-in's username and Cognito session, in memory only, until the person has chosen their password.
+const firstSignIn = { username: "", session: "" };
 
 const $ = (id) => document.getElementById(id);
 // The login section is taken out of the page while logged in, so the page has one <h1> and no hidden form.
@@ -22,9 +24,32 @@ function showLogin(message = "") {
   clearNotice();
   $("view").before(loginView);
   loginView.hidden = false;
+  showStep("login");
   loginError.textContent = message;
   setTitle("Log in");
   $("username").focus();
+}
+
+// The login view's two steps: the login form, or choosing one's own password after a first login.
+function showStep(step) {
+  const choosing = step === "password";
+  $("login-form").hidden = choosing;
+  $("password-form").hidden = !choosing;
+  $("login-title").textContent = choosing ? "Choose your own password" : "Log in to Koppel";
+  $("password-error").textContent = "";
+  $("new-password").value = "";
+  $("repeat-password").value = "";
+  if (!choosing) Object.assign(firstSignIn, { username: "", session: "" });
+}
+
+function showPasswordStep(username, { session, rules }) {
+  Object.assign(firstSignIn, { username, session });
+  $("password").value = "";
+  showStep("password");
+  $("password-rules").textContent =
+    `Welcome, ${username}. This is your first login: choose a password that only you know (${rules}).`;
+  setTitle("Choose your password");
+  $("new-password").focus();
 }
 
 function showHeader(me) {
@@ -101,13 +126,46 @@ async function submitLogin(event) {
   if (!claim(button)) return;
   error.textContent = "";
   try {
-    const me = await login(username, password);
+    const answer = await login(username, password);
+    if (answer.firstSignIn) {
+      showPasswordStep(username, answer.firstSignIn);
+      return;
+    }
     $("password").value = "";
-    showHeader(me);
+    showHeader(answer.user);
     await route();
   } catch (failure) {
     error.textContent = failure.message;
     $("password").focus();
+  } finally {
+    release(button);
+  }
+}
+
+async function submitPassword(event) {
+  event.preventDefault();
+  const chosen = $("new-password").value;
+  const error = $("password-error");
+  if (!chosen || chosen !== $("repeat-password").value) {
+    error.textContent = chosen ? "The two passwords differ: type the same one twice." : "Choose a new password.";
+    $(chosen ? "repeat-password" : "new-password").focus();
+    return;
+  }
+  const button = event.target.querySelector("button[type=submit]");
+  if (!claim(button)) return;
+  error.textContent = "";
+  try {
+    const me = await choosePassword(firstSignIn.username, firstSignIn.session, chosen);
+    showStep("login");
+    showHeader(me);
+    await route();
+  } catch (failure) {
+    if (failure.status === 401) {
+      showLogin(failure.message); // the first login ran out: log in again with the operator's password
+      return;
+    }
+    error.textContent = failure.message;
+    $("new-password").focus();
   } finally {
     release(button);
   }
@@ -122,6 +180,7 @@ function logout() {
 function start() {
   onUnauthorized((message) => showLogin(message));
   $("login-form").addEventListener("submit", submitLogin);
+  $("password-form").addEventListener("submit", submitPassword);
   $("logout").addEventListener("click", logout);
   // Routes are "#/…"; any other hash (an in-page anchor) is not a page change.
   window.addEventListener("hashchange", () => window.location.hash.startsWith("#/") && route());

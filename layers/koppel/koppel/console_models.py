@@ -19,6 +19,23 @@ class SignIn(_Body):
     """Shown as ``**********`` wherever the model is printed (a debug line, a traceback)."""
 
 
+class PasswordRequired(BaseModel):
+    """The answer to a first sign-in with an operator's temporary password: no token yet."""
+
+    next: Literal["choose-password"] = "choose-password"
+    session: str
+    """Send it back with the new password to ``POST /api/session/password`` within a few minutes."""
+    rules: str
+    """What the new password needs, in words."""
+
+
+class NewPassword(_Body):
+    username: str = Field(min_length=1, max_length=128)
+    session: SecretStr = Field(min_length=20, max_length=2048)
+    """As Cognito's RespondToAuthChallenge takes it: a shorter or longer one is no session Cognito gave."""
+    new_password: SecretStr = Field(min_length=1, max_length=256)
+
+
 class Me(BaseModel):
     username: str
     email: str

@@ -442,6 +442,20 @@ class SignedIn(Canonical):
     expires_in: int
 
 
+class PasswordToChoose(Canonical):
+    """A person signed in with the first password an operator gave them: they choose their own before any token."""
+
+    session: str = Field(repr=False)
+    """Cognito's proof of the first sign-in, good for a few minutes: as secret as the password it stands for."""
+    rules: str
+    """What the pool's password policy asks of the new password, in words."""
+
+
 class SignIn(Protocol):
-    def sign_in(self, username: str, password: str) -> SignedIn:
-        """The person's ID token; AuthError for a wrong username or password (the same for both)."""
+    def sign_in(self, username: str, password: str) -> SignedIn | PasswordToChoose:
+        """The person's ID token, or the step to choose their own password; AuthError for a wrong username or
+        password (the same for both)."""
+
+    def choose_password(self, username: str, session: str, new_password: str) -> SignedIn:
+        """Finish a first sign-in with the person's own password; InputError for one the pool's policy refuses
+        (they try another), AuthError when the session has run out (they sign in again)."""
