@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     from tests.conformance.harness import TargetHarness
 
 FORMS = [name for name in connectors.available() if connectors.load(name).can("console_mapping")]
-SYNCED_CHART = {"snelstart": "ledgers", "eboekhouden": "ledgers", "quickbooks": "tax_codes"}
-"""Which part of the chart a vendor's connect step stores (the others keep no list to check a field against)."""
+SYNCED_CHART = {
+    "snelstart": ("ledgers",),
+    "eboekhouden": ("ledgers",),
+    "quickbooks": ("ledgers", "tax_codes", "items"),
+    "billy": ("ledgers", "tax_codes", "rulesets"),
+}
+"""Which parts of the chart a vendor's connect step stores."""
+PARTS = ("ledgers", "tax_codes", "items", "rulesets")
 
 
 def _types(annotation: Any) -> set[Any]:
@@ -65,7 +71,7 @@ def test_nothing_synced_is_an_empty_chart(name: str) -> None:
     connector = connectors.load(name)
     assert connector.mapping_form is not None
     chart = connector.mapping_form.chart({})
-    assert dict(chart.ledgers) == {} and dict(chart.tax_codes) == {}
+    assert all(dict(getattr(chart, part)) == {} for part in PARTS)
 
 
 def _synced(harness: TargetHarness) -> dict[str, Any]:
@@ -86,8 +92,8 @@ def _strings(value: Any) -> set[str]:
 
 
 def _values(value: Any) -> list[str]:
-    """The codes a field holds: its one value, or every value of its map; None (not set) holds none."""
-    if value is None:
+    """The codes a field holds: its one value, or every value of its map; None or "" (not set) holds none."""
+    if value is None or value == "":
         return []
     return [str(v) for v in value.values()] if isinstance(value, dict) else [str(value)]
 
@@ -102,15 +108,14 @@ def test_the_chart_is_what_the_connect_step_synced_and_the_mapping_it_leaves_fit
     chart = connector.mapping_form.chart(synced)
     # Then it holds what was synced, nothing invented, and the part the vendor syncs is there
     stored = _strings(synced)
-    assert set(chart.ledgers) <= stored and set(chart.tax_codes) <= stored
-    part = SYNCED_CHART.get(target.name)
-    if part is not None:
+    assert all(set(getattr(chart, part)) <= stored for part in PARTS)
+    for part in SYNCED_CHART.get(target.name, ()):
         assert getattr(chart, part), f"{target.name}: the synced {part} are missing from the chart"
     # And the mapping the connection has now (the defaults and what the connect step chose) passes the console's
     # check: every ledger and code it names is in the chart, where the chart has that part
     settings = connector.settings.model_validate(synced)
     for field in connector.mapping_form.fields:
-        known = chart.tax_codes if field.kind == "code_map" else chart.ledgers
+        known = chart.for_field(field)
         if not known:
             continue
         missing = [code for code in _values(getattr(settings, field.name)) if code not in known]

@@ -177,6 +177,11 @@ def test_after_connect_reads_the_organization_its_rulesets_and_accounts(billy: B
     # And intra-EU sales and exports book on the goods ruleset, which gives them 0 %
     goods = billy.find("salesTaxRulesets", name="Salg af varer")["id"]
     assert settings.treatment_rulesets == {"intra_eu": goods, "export": goods}
+    # And the console's editor offers the accounts, rulesets and rates by name (the bank account is no choice)
+    assert settings.chart["ledgers"][settings.sales_account_id] == "1110 Salg af varer/ydelser m/moms"
+    assert settings.cash_account_id not in settings.chart["ledgers"]
+    assert settings.chart["rulesets"][goods] == "Salg af varer"
+    assert settings.chart["tax_codes"][settings.tax_rates["25"]] == "Salgsmoms 25%"
 
 
 def test_a_ruleset_a_person_mapped_is_kept_while_billy_still_has_it(billy: BillySandbox) -> None:

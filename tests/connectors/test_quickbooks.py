@@ -305,6 +305,11 @@ def test_the_chart_is_read_after_connecting(company: Company) -> None:
     assert company.settings["tax_codes"] == {"20": "2", "5": "3", "0": "4"}
     assert company.settings["treatment_tax_codes"] == {"intra_eu": "6"}
     assert (company.settings["item_id"], company.settings["home_currency"]) == ("1", "GBP")
+    # And the console's editor offers the sales Items, expense Accounts and TaxCodes by name
+    chart = company.settings["chart"]
+    assert chart["items"]["1"] and chart["tax_codes"]["6"]
+    assert company.settings["expense_account_id"] in chart["ledgers"]
+    assert company.settings["purchase_payment_account_id"] not in chart["ledgers"]  # a bank account is no cost
 
 
 def test_a_customer_is_found_by_email_then_by_name_inactive_ones_included(company: Company) -> None:

@@ -78,6 +78,13 @@ def wrong_password_refused(_: EventWorld, answer: dict[str, Any]) -> None:
     assert "id_token" not in answer["body"]
 
 
+def run_out_first_sign_in_refused(_: EventWorld, answer: dict[str, Any]) -> None:
+    # A first sign-in's session Cognito does not hold (run out, used, or never given): log in again, no token
+    assert answer["statusCode"] == 401, answer
+    assert "log in again" in _body(answer)["error"]
+    assert "id_token" not in answer["body"]
+
+
 def the_api_document(_: EventWorld, answer: dict[str, Any]) -> None:
     document = _ok(answer)
     assert document["openapi"].startswith("3.") and document["info"]["title"] == "Koppel management API"

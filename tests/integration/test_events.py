@@ -180,6 +180,7 @@ EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
     "manage__console_page.json": console.to_the_console_folder,
     "manage__console_file.json": console.the_login_page,
     "manage__session_wrong_password.json": console.wrong_password_refused,
+    "manage__session_password_expired.json": console.run_out_first_sign_in_refused,
     "manage__openapi.json": console.the_api_document,
     "manage__me.json": console.the_firm_itself,
     "manage__connections.json": console.every_connection_of_the_firm,

@@ -194,6 +194,35 @@ def test_the_mapping_is_changed_only_with_ledgers_from_the_synced_chart(deps: Co
     assert saved["ledger_ids"] == chart
 
 
+def test_a_quickbooks_item_is_chosen_from_the_items_and_an_account_from_the_expense_accounts(deps: ConsoleDeps) -> None:
+    # Given a QuickBooks connection whose company's Items, expense Accounts and TaxCodes were read when connecting
+    synced = {
+        "items": {"1": "Sales", "7": "Consulting"},
+        "ledgers": {"80": "7000 Purchases"},
+        "tax_codes": {"2": "20.0% S"},
+    }
+    connection = a_connection(targets=("quickbooks",), target_settings={"quickbooks": {"chart": synced}})
+    deps.connections.put(connection)
+    # When the editor opens, then each field says which list it chooses from, and the lists carry the names
+    shown = read_mapping(connection, "quickbooks")
+    picks = {field["name"]: field["picks_from"] for field in shown["fields"]}
+    assert (
+        picks["item_id"] == "items" and picks["expense_account_id"] == "ledgers" and picks["tax_codes"] == "tax_codes"
+    )
+    assert shown["items"] == [{"code": "1", "name": "Sales"}, {"code": "7", "name": "Consulting"}]
+    # When an account's id is entered as the sales Item and an Item's id as the purchases account
+    with pytest.raises(MappingProblems) as refused:
+        change_mapping(connection, "quickbooks", {"item_id": "80", "expense_account_id": "7"}, deps.connections)
+    # Then both are refused by what they are, and nothing is saved
+    messages = {p["field"]: p["message"] for p in refused.value.problems}
+    assert "Item 80 is not in the chart" in messages["item_id"]
+    assert "ledger 7 is not in the chart" in messages["expense_account_id"]
+    # When each is chosen from its own list, then it is saved
+    change_mapping(connection, "quickbooks", {"item_id": "7", "expense_account_id": "80"}, deps.connections)
+    saved = deps.connections.get("demo-shop").target_settings["quickbooks"]
+    assert (saved["item_id"], saved["expense_account_id"]) == ("7", "80")
+
+
 def test_the_overview_readers_share_one_client_without_waiting_for_a_pooled_connection() -> None:
     # Given the client every reader of the overview shares (built without network: only its config is read)
     from koppel import bootstrap

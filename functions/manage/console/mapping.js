@@ -24,10 +24,10 @@ export async function renderMapping(view, id, target, context) {
     event.preventDefault();
     save(form, id, target, mapping, message);
   });
-  const chartNote =
-    (mapping.ledgers || []).length === 0
-      ? el("p", { class: "help", text: `No chart of accounts was read from ${title} yet, so codes are typed in.` })
-      : null;
+  const synced = (mapping.fields || []).some((field) => choices(mapping, field).length > 0);
+  const chartNote = synced
+    ? null
+    : el("p", { class: "help", text: `No chart of accounts was read from ${title} yet, so codes are typed in.` });
   fill(
     view,
     el(
@@ -40,6 +40,13 @@ export async function renderMapping(view, id, target, context) {
     chartNote,
     form,
   );
+}
+
+// What a field's values are chosen from: the chart list the API names for it (ledgers, tax codes, Items, rulesets).
+const CHOICE_WORDS = { ledgers: "Ledger", tax_codes: "Tax code", items: "Item", rulesets: "Ruleset" };
+
+function choices(mapping, field) {
+  return mapping[field.picks_from] || [];
 }
 
 function options(list, current) {
@@ -67,7 +74,7 @@ function fieldControl(field, mapping) {
   const help = field.help ? el("p", { class: "help", id: helpId, text: field.help }) : null;
   const describedBy = help ? helpId : null;
   if (field.kind === "ledger") {
-    const control = codeControl(mapping.ledgers || [], field.value, {
+    const control = codeControl(choices(mapping, field), field.value, {
       id,
       name: field.name,
       "aria-describedby": describedBy,
@@ -81,8 +88,8 @@ function fieldControl(field, mapping) {
       control,
     );
   }
-  const list = field.kind === "code_map" ? mapping.tax_codes || [] : mapping.ledgers || [];
-  const valueWord = field.kind === "code_map" ? "Tax code" : "Ledger";
+  const list = choices(mapping, field);
+  const valueWord = CHOICE_WORDS[field.picks_from] || "Code";
   const datalistId = `keys-${slug(field.name)}`;
   const rows = el("div", { class: "map-rows" });
   const addRow = (key = "", value = "") => {

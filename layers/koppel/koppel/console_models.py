@@ -145,6 +145,8 @@ class MappingFieldView(BaseModel):
     value: str | dict[str, str] | None
     keys: list[str]
     help: str
+    picks_from: Literal["ledgers", "tax_codes", "items", "rulesets"]
+    """The chart list (of this answer) its values are chosen from."""
 
 
 class ChartEntry(BaseModel):
@@ -158,6 +160,10 @@ class MappingView(BaseModel):
     fields: list[MappingFieldView]
     ledgers: list[ChartEntry]
     tax_codes: list[ChartEntry]
+    items: list[ChartEntry]
+    """QuickBooks Online's Items a sale is booked on (empty for other packages)."""
+    rulesets: list[ChartEntry]
+    """Billy's sales-tax rulesets (empty for other packages)."""
 
 
 class MappingChange(_Body):

@@ -430,6 +430,11 @@ purchase without Dutch VAT (zero_rated, exempt, outside_scope, reverse_charge, i
 of a sale (intra_eu, export, reverse_charge, oss), or nowhere (free keys)."""
 
 
+ChartList = Literal["ledgers", "tax_codes", "items", "rulesets"]
+"""The lists of a target's chart: its ledgers (accounts), its tax codes (or rates), and where a package books a sale
+on something else, its Items (QuickBooks Online) or its sales-tax rulesets (Billy)."""
+
+
 @dataclass(frozen=True)
 class MappingField:
     """One field of the target's settings model the console lets a person edit."""
@@ -440,6 +445,12 @@ class MappingField:
     kind: MappingKind
     help: str = ""
     keys: MappingKeys = "none"
+    picks_from: ChartList | None = None
+    """The chart list its values come from; by default a code map's from the tax codes, the others' the ledgers."""
+
+    @property
+    def chart_list(self) -> ChartList:
+        return self.picks_from or ("tax_codes" if self.kind == "code_map" else "ledgers")
 
 
 @dataclass(frozen=True)
@@ -448,6 +459,15 @@ class Chart:
 
     ledgers: Mapping[str, str]
     tax_codes: Mapping[str, str]
+    items: Mapping[str, str] = field(default_factory=dict)
+    rulesets: Mapping[str, str] = field(default_factory=dict)
+
+    def for_field(self, spec: MappingField) -> Mapping[str, str]:
+        """The codes a field may name; empty when that list was not synced (then any code is taken)."""
+        lists: dict[str, Mapping[str, str]] = {
+            "ledgers": self.ledgers, "tax_codes": self.tax_codes, "items": self.items, "rulesets": self.rulesets,
+        }  # fmt: skip
+        return lists[spec.chart_list]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ SUGGESTED_KEYS = {
 """As the targets' settings name them (``contract.MappingKeys``); product groups come from the mapping itself."""
 
 
+CHART_WORDS = {"ledgers": "ledger", "tax_codes": "tax code", "items": "Item", "rulesets": "ruleset"}
+"""A chart list's entry, as a refusal names it."""
+
+
 class MappingProblems(InputError):
     """422: the values a person entered that the chart or the settings model refuse, each with its field."""
 
@@ -44,9 +48,12 @@ def read_mapping(connection: Connection, target: str) -> dict[str, Any]:
         "target": target,
         "title": connector.title,
         "fields": [_field(spec, settings) for spec in form.fields],
-        "ledgers": [{"code": code, "name": name} for code, name in sorted(chart.ledgers.items())],
-        "tax_codes": [{"code": code, "name": name} for code, name in sorted(chart.tax_codes.items())],
+        **{part: _entries(getattr(chart, part)) for part in ("ledgers", "tax_codes", "items", "rulesets")},
     }
+
+
+def _entries(codes: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"code": code, "name": name} for code, name in sorted(codes.items())]
 
 
 def change_mapping(
@@ -95,24 +102,27 @@ def _field(spec: MappingField, settings: Mapping[str, Any]) -> dict[str, Any]:
         shown = {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
     suggested = SUGGESTED_KEYS.get(spec.keys, ())
     keys = list(dict.fromkeys([*suggested, *(shown if isinstance(shown, dict) else {})]))
-    return {"name": spec.name, "label": spec.label, "kind": spec.kind, "value": shown, "keys": keys, "help": spec.help}
+    return {
+        "name": spec.name, "label": spec.label, "kind": spec.kind, "value": shown, "keys": keys, "help": spec.help,
+        "picks_from": spec.chart_list,
+    }  # fmt: skip
 
 
 def _check(name: str, value: Any, spec: MappingField | None, chart: Chart) -> list[dict[str, str]]:
     if spec is None:
         return [{"field": name, "message": "this setting is not edited here"}]
+    known, what = chart.for_field(spec), CHART_WORDS[spec.chart_list]
     if spec.kind == "ledger":
         if value is None or value == "":
             return []  # cleared: the target's default ledger is used
-        return _in_chart(name, str(value), chart.ledgers, "ledger")
+        return _in_chart(name, str(value), known, what)
     if not isinstance(value, dict):
         return [{"field": name, "message": "give rows of a key and a value"}]
     problems = []
     for key, code in value.items():
         if not str(key).strip():
             problems.append({"field": name, "message": "a row has no key"})
-        known = chart.tax_codes if spec.kind == "code_map" else chart.ledgers
-        problems += _in_chart(name, str(code), known, "tax code" if spec.kind == "code_map" else "ledger", key=key)
+        problems += _in_chart(name, str(code), known, what, key=key)
     return problems
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from koppel.connectors.billy import mapping, reconcile
 from koppel.connectors.billy.settings import rate_key
+from koppel.connectors.kit.console import named_chart
 from koppel.money import cents
 
 if TYPE_CHECKING:
@@ -86,7 +87,24 @@ def read_organization(target: BillyTarget) -> dict[str, Any]:
         "cash_account_id": _cash_account(accounts, org, settings.cash_account_id),
         "purchase_cash_account_id": _bill_account(accounts, org, settings.purchase_cash_account_id),
         **purchase_settings(rates, accounts, settings),
+        "chart": named_chart(
+            ledgers={
+                str(a["id"]): f"{a.get('accountNo') or ''} {a.get('name') or ''}".strip()
+                for a in accounts
+                if "id" in a and a.get("natureId") in ("revenue", "expense") and not a.get("isArchived")
+            },
+            rulesets={str(r["id"]): str(r.get("name") or r["id"]) for r in rulesets if "id" in r},
+            tax_codes={i: _rate_name(r) for i, r in rates.items() if r.get("isActive", True)},
+        ),
     }
+
+
+def _rate_name(rate: dict[str, Any]) -> str:
+    """Billy's name, with the percentage where the name does not say it: "Moms af køb (25 %)"."""
+    name = str(rate.get("name") or rate.get("abbreviation") or "")
+    if "%" in name or rate.get("rate") is None:
+        return name
+    return f"{name} ({format((Decimal(str(rate['rate'])) * PERCENT).normalize(), 'f')} %)".strip()
 
 
 CATEGORY_RATES = {"reverse_charge": "OBK", "intra_eu": "EUKV", "export": "UEUK", "exempt": "KFRI",

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from koppel.connectors.contract import Chart, MappingField, MappingForm, MappingKeys, MappingKind
+from koppel.connectors.contract import Chart, ChartList, MappingField, MappingForm, MappingKeys, MappingKind
+from koppel.connectors.kit.console import stored_chart
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
 def chart(settings: Mapping[str, Any]) -> Chart:
-    """Empty: ``after_connect`` keeps only the accounts, rulesets and rates it chose, not the organization's lists,
-    so nothing stored could tell another valid choice from a wrong one. Billy refuses an unknown id when booking."""
-    del settings
-    return Chart(ledgers={}, tax_codes={})
+    """The organization's revenue and expense accounts, sales-tax rulesets and tax rates as ``after_connect`` stored
+    them, each by id with its name."""
+    return stored_chart(settings)
 
 
-def _field(name: str, label: str, kind: MappingKind, help_text: str, keys: MappingKeys = "none") -> MappingField:
-    return MappingField(name=name, label=label, kind=kind, help=help_text, keys=keys)
+def _field(
+    name: str, label: str, kind: MappingKind, help_text: str, keys: MappingKeys = "none", picks: ChartList | None = None
+) -> MappingField:
+    return MappingField(name=name, label=label, kind=kind, help=help_text, keys=keys, picks_from=picks)
 
 
 FORM = MappingForm(
@@ -31,6 +33,7 @@ FORM = MappingForm(
             "code_map",
             "VAT rate → the sales-tax ruleset id a product sold at that rate gets (Billy computes its VAT from it).",
             "vat_rates",
+            "rulesets",
         ),
         _field(
             "treatment_rulesets",
@@ -38,6 +41,7 @@ FORM = MappingForm(
             "code_map",
             "intra_eu or export → the ruleset id the lines of such a sale get instead of their rate's.",
             "treatments",
+            "rulesets",
         ),
         _field(
             "tax_rates",

@@ -46,6 +46,9 @@ class BillySettings(BaseModel):
     """Ruleset for the lines of a sale that is not domestic (``intra_eu``, ``export``): overrides ``tax_rulesets``."""
     sales_account_id: str = ""
     """The revenue account of products Koppel creates (empty: Billy's default sales account)."""
+    chart: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """What the console's mapping editor offers, read by ``after_connect``: ``ledgers`` (revenue and expense
+    accounts, "number name"), ``rulesets`` (sales-tax rulesets) and ``tax_codes`` (active tax rates), id → name."""
     cash_account_id: str = ""
     """A payment-enabled account (the bank), read after connecting; where payments would be registered."""
     line_tax_rate: Literal["ignore", "send"] = "ignore"

@@ -1,5 +1,6 @@
-"""What the console's mapping forms of the Dutch packages share (SnelStart, e-Boekhouden.nl): a ledger field, the
-revenue ledgers per VAT rate and product group, and a chart of the ledgers the connect step synced."""
+"""What the console's mapping forms share: a ledger field, the revenue ledgers per VAT rate and product group and a
+chart of the ledgers the connect step synced (the Dutch packages: SnelStart, e-Boekhouden.nl), and the named chart
+a package's connect step stores whole under ``chart`` (QuickBooks Online, Billy)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,28 @@ from koppel.connectors.contract import Chart, MappingField
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+
+CHART_LIMIT, NAME_LIMIT = 500, 60
+"""At most this many entries per list of a stored chart, names cut at this length: the chart rides in the
+connection's item (DynamoDB's 400 KB at most), read per record; a small business keeps a few hundred accounts. Past
+the limit a code is taken unchecked, and the package still refuses an unknown one when booking."""
+
+
+def stored_chart(settings: Mapping[str, Any]) -> Chart:
+    """The chart ``after_connect`` stored under ``chart``: list (``ChartList``) → {code: name}; empty lists where
+    nothing was stored yet (then any code is taken)."""
+    stored = settings.get("chart") or {}
+    lists = {part: dict(stored.get(part) or {}) for part in ("ledgers", "tax_codes", "items", "rulesets")}
+    return Chart(**{part: codes if len(codes) < CHART_LIMIT else {} for part, codes in lists.items()})
+
+
+def named_chart(**lists: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The ``chart`` setting ``after_connect`` stores: each list cut at ``CHART_LIMIT`` (then left unchecked)."""
+    return {
+        part: {code: name[:NAME_LIMIT] for code, name in list(codes.items())[:CHART_LIMIT]}
+        for part, codes in lists.items()
+    }
 
 
 def ledger_field(name: str, label: str, help_text: str) -> MappingField:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from koppel.connectors.kit.console import named_chart
 from koppel.connectors.quickbooks.settings import QuickbooksSettings, rate_key
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 NOT_DOMESTIC = re.compile(r"\b(EC|EU|ECG|ECS|RC|DRC|reverse|exempt|export|outside|no vat|import|postponed)\b", re.I)
 """A code whose name says it is not the plain domestic code of its rate ("0.0% ECG", "Exempt", "20.0% RC")."""
 EC_GOODS = re.compile(r"\bECG\b|EC Goods", re.I)
+SALES_ITEM_TYPES = ("Service", "NonInventory")
+"""The Items a sale is booked on: an Inventory Item would also move stock the shop keeps elsewhere."""
 
 
 def read_company(target: QuickbooksTarget) -> dict[str, Any]:
@@ -39,7 +42,17 @@ def read_company(target: QuickbooksTarget) -> dict[str, Any]:
         "home_currency": str((currency.get("HomeCurrency") or {}).get("value") or settings.home_currency),
         "multicurrency": bool(currency.get("MultiCurrencyEnabled", False)),
         "country": str(info.get("Country") or ""),
+        "chart": named_chart(
+            items={str(i["Id"]): str(i.get("Name") or i["Id"]) for i in items if i.get("Type") in SALES_ITEM_TYPES},
+            ledgers={str(a["Id"]): _account_name(a) for a in _costs(accounts)},
+            tax_codes={str(c["Id"]): str(c.get("Name") or c["Id"]) for c in codes if c.get("Active") is not False},
+        ),
     }
+
+
+def _account_name(account: dict[str, Any]) -> str:
+    number = str(account.get("AcctNum") or "")
+    return f"{number} {account.get('Name', '')}".strip() if number else str(account.get("Name") or account["Id"])
 
 
 def tax_code_rates(
@@ -109,7 +122,7 @@ def purchase_chart(
         if category not in categories and len(named) == 1:
             categories[category] = named[0]
     by_rate = tax_codes_by_rate(usable, code_rates, s.purchase_tax_codes)
-    costs = [a for a in accounts if a.get("Classification") == "Expense" and a.get("Active") is not False]
+    costs = _costs(accounts)
     ids = {str(a["Id"]) for a in costs}
     named = [str(a["Id"]) for a in costs if COST_ACCOUNT.search(str(a.get("Name", "")))]
     first = sorted(ids, key=lambda i: (len(i), i))
@@ -120,6 +133,11 @@ def purchase_chart(
         "purchase_category_tax_codes": categories,
         "expense_account_id": account,
     }
+
+
+def _costs(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The accounts a purchase line or foreign VAT is booked on: active, classified Expense."""
+    return [a for a in accounts if a.get("Classification") == "Expense" and a.get("Active") is not False]
 
 
 def payment_accounts(accounts: list[dict[str, Any]], s: QuickbooksSettings) -> dict[str, str]:
@@ -145,7 +163,7 @@ def payment_accounts(accounts: list[dict[str, Any]], s: QuickbooksSettings) -> d
 
 def _item(items: list[dict[str, Any]], settings: QuickbooksSettings) -> str:
     """The person's Item while it is active, else the company's "Sales" or "Services" Item, else its first service."""
-    usable = [i for i in items if i.get("Type") in ("Service", "NonInventory")]
+    usable = [i for i in items if i.get("Type") in SALES_ITEM_TYPES]
     ids = {str(i["Id"]) for i in usable}
     if settings.item_id in ids:
         return settings.item_id

@@ -1,6 +1,7 @@
 """What the console shows of a QuickBooks Online connection: the mapping a bookkeeper edits (the Items and accounts
-revenue and costs are booked on, the TaxCodes per VAT rate and per purchase category) checked against the tax codes
-``after_connect`` read, and the page that opens a booked invoice or bill (README.md, "Console")."""
+revenue and costs are booked on, the TaxCodes per VAT rate and per purchase category) checked against the Items,
+expense Accounts and TaxCodes ``after_connect`` read, and the page that opens a booked invoice or bill (README.md,
+"Console")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from koppel.connectors.contract import Chart, MappingField, MappingForm, MappingKeys
 from koppel.connectors.kit import load_settings
+from koppel.connectors.kit.console import stored_chart
 from koppel.connectors.quickbooks.settings import VENDOR, QuickbooksSettings
 
 if TYPE_CHECKING:
@@ -15,10 +17,14 @@ if TYPE_CHECKING:
 
 
 def chart(settings: Mapping[str, Any]) -> Chart:
-    """The company's active TaxCodes, sales and purchase side, as ``after_connect`` read them (their names are not
-    kept: each is named by its Id). Accounts are not read into the settings, so any account id is taken here."""
+    """The company's sales Items, expense Accounts and active TaxCodes as ``after_connect`` stored them, each by id
+    with its name. A connection synced before the names were kept shows its tax codes by id until the next sync."""
+    stored = stored_chart(settings)
+    if stored.tax_codes:
+        return stored
     codes = {*(settings.get("tax_code_rates") or {}), *(settings.get("purchase_tax_code_rates") or {})}
-    return Chart(ledgers={}, tax_codes={str(code): str(code) for code in sorted(codes, key=lambda c: (len(c), c))})
+    by_id = {str(code): str(code) for code in sorted(codes, key=lambda c: (len(c), c))}
+    return Chart(ledgers=stored.ledgers, tax_codes=by_id, items=stored.items)
 
 
 def document_link(settings: Mapping[str, Any], external_id: str, direction: Literal["sale", "purchase"]) -> str:
@@ -39,6 +45,7 @@ FORM = MappingForm(
             label="Sales Item",
             kind="ledger",
             help="The Item (product or service) every sales line is booked on; its income account gets the revenue.",
+            picks_from="items",
         ),
         MappingField(
             name="product_group_items",
@@ -46,6 +53,7 @@ FORM = MappingForm(
             kind="ledger_map",
             help="Product group → Item id, so each group's revenue lands on that Item's income account.",
             keys="product_groups",
+            picks_from="items",
         ),
         _code_map(
             "tax_codes", "Sales tax codes", "VAT rate → the TaxCode id sales at that rate are booked with.", "vat_rates"

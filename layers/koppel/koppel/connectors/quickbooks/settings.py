@@ -52,6 +52,9 @@ class QuickbooksSettings(BaseModel):
     """TaxCode id for a sale that is not domestic (``intra_eu``: "0.0% ECG", ``reverse_charge``, ``export``)."""
     item_id: str = ""
     """The Item every line is booked on (its income account is where the revenue goes)."""
+    chart: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """What the console's mapping editor offers, read by ``after_connect``: ``items`` (sales Items), ``ledgers``
+    (expense Accounts) and ``tax_codes`` (TaxCodes with a rate), each id → name."""
     product_group_items: dict[str, str] = Field(default_factory=dict)
     """Product group → Item id, for revenue by group; other groups use ``item_id``."""
     due_days: int = Field(default=14, ge=0, le=999)
