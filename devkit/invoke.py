@@ -130,6 +130,9 @@ class EventWorld:
         self.banqup: BanqupSandbox = BanqupSandbox()
         self.koppelsleutel = ""
         self.api_token = ""
+        self.untouched = False
+        """Whether the world is still as ``reset`` left it: a caller whose event changed nothing may say so and skip
+        the next reset (it reseeds every sandbox)."""
 
     @property
     def sandboxes(self) -> tuple[Any, ...]:
@@ -155,6 +158,7 @@ class EventWorld:
         for sandbox in self.sandboxes:
             sandbox.reset()
         self.seed()
+        self.untouched = True
 
     def invoke(self, invocation: Invocation) -> Any:
         return self.stack.invoke(invocation.function, invocation.event)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 import pytest
 
 from koppel import connectors
-from koppel.connectors.contract import ChartSync, Connector, MappingField
+from koppel.connectors.contract import CHART_LISTS, ChartSync, Connector, MappingField
 
 if TYPE_CHECKING:
     from tests.conformance.harness import TargetHarness
@@ -24,7 +24,6 @@ SYNCED_CHART = {
     "billy": ("ledgers", "tax_codes", "rulesets"),
 }
 """Which parts of the chart a vendor's connect step stores."""
-PARTS = ("ledgers", "tax_codes", "items", "rulesets")
 
 
 def _types(annotation: Any) -> set[Any]:
@@ -71,7 +70,7 @@ def test_nothing_synced_is_an_empty_chart(name: str) -> None:
     connector = connectors.load(name)
     assert connector.mapping_form is not None
     chart = connector.mapping_form.chart({})
-    assert all(dict(getattr(chart, part)) == {} for part in PARTS)
+    assert all(dict(getattr(chart, part)) == {} for part in CHART_LISTS)
 
 
 def _synced(harness: TargetHarness) -> dict[str, Any]:
@@ -108,7 +107,7 @@ def test_the_chart_is_what_the_connect_step_synced_and_the_mapping_it_leaves_fit
     chart = connector.mapping_form.chart(synced)
     # Then it holds what was synced, nothing invented, and the part the vendor syncs is there
     stored = _strings(synced)
-    assert all(set(getattr(chart, part)) <= stored for part in PARTS)
+    assert all(set(getattr(chart, part)) <= stored for part in CHART_LISTS)
     for part in SYNCED_CHART.get(target.name, ()):
         assert getattr(chart, part), f"{target.name}: the synced {part} are missing from the chart"
     # And the mapping the connection has now (the defaults and what the connect step chose) passes the console's

@@ -36,7 +36,6 @@ next event is played on it without a reset (a reset reseeds every sandbox: secon
 @pytest.fixture(scope="module")
 def world() -> Iterator[EventWorld]:
     with EventWorld() as started:
-        started.seeded_and_untouched = False  # type: ignore[attr-defined]
         yield started
 
 
@@ -213,15 +212,15 @@ EXPECTED: dict[str, Callable[[EventWorld, dict[str, Any]], None]] = {
 def test_every_event_gets_the_answer_its_case_promises(world: EventWorld, path: Path) -> None:
     # Given the seeded demo world on an empty stack, and a recorded event
     assert path.name in EXPECTED, f"say in EXPECTED what {path.name} should answer"
-    if not world.seeded_and_untouched:  # type: ignore[attr-defined]
+    if not world.untouched:
         world.reset()
-    world.seeded_and_untouched = False  # type: ignore[attr-defined]
+    world.untouched = False
     invocation = prepare(function_for(path), str(path))
     # When it runs through the handler of its function, as `make invoke` runs it
     answer = world.invoke(invocation)
     # Then the answer (and what it changed) is the one its case names
     EXPECTED[path.name](world, answer)
-    world.seeded_and_untouched = path.name in READS_ONLY  # type: ignore[attr-defined]
+    world.untouched = path.name in READS_ONLY
 
 
 def test_every_event_said_to_change_nothing_is_one_with_an_answer() -> None:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from koppel.connectors.contract import ChartList
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +147,7 @@ class MappingFieldView(BaseModel):
     value: str | dict[str, str] | None
     keys: list[str]
     help: str
-    picks_from: Literal["ledgers", "tax_codes", "items", "rulesets"]
+    picks_from: ChartList
     """The chart list (of this answer) its values are chosen from."""
 
 

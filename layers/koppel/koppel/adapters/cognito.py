@@ -22,9 +22,12 @@ from koppel.ports import PasswordToChoose, SignedIn
 
 _REFUSED = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"}
 _BUSY = {"TooManyRequestsException", "LimitExceededException", "InternalErrorException"}
-_SESSION_OVER = {"NotAuthorizedException", "ResourceNotFoundException", "ExpiredCodeException", "CodeMismatchException"}
+_SESSION_OVER = {
+    "NotAuthorizedException", "ResourceNotFoundException", "ExpiredCodeException", "CodeMismatchException",
+    "UserNotFoundException",
+}  # fmt: skip
 """How Cognito (NotAuthorized: "Invalid session for the user, session is expired") and moto (ResourceNotFound)
-answer a session that ran out or never was."""
+answer a session that ran out or never was, or a username other than the session's."""
 PASSWORD_RULES = "at least 12 characters, with a lower-case letter, a capital and a digit"
 """The user pool's PasswordPolicy (infra/template.yaml), in words a person reads before choosing."""
 
@@ -66,7 +69,7 @@ class CognitoSignIn:
             code = _code(error)
             if code == "InvalidPasswordException":
                 raise InputError(f"choose another password: {PASSWORD_RULES}", status=400) from None
-            if code in _SESSION_OVER | {"UserNotFoundException"}:
+            if code in _SESSION_OVER:
                 raise AuthError(
                     "this first sign-in has run out (it lasts a few minutes): log in again with the password "
                     "your operator gave you"

@@ -433,6 +433,7 @@ of a sale (intra_eu, export, reverse_charge, oss), or nowhere (free keys)."""
 ChartList = Literal["ledgers", "tax_codes", "items", "rulesets"]
 """The lists of a target's chart: its ledgers (accounts), its tax codes (or rates), and where a package books a sale
 on something else, its Items (QuickBooks Online) or its sales-tax rulesets (Billy)."""
+CHART_LISTS: tuple[ChartList, ...] = get_args(ChartList)
 
 
 @dataclass(frozen=True)
@@ -464,10 +465,8 @@ class Chart:
 
     def for_field(self, spec: MappingField) -> Mapping[str, str]:
         """The codes a field may name; empty when that list was not synced (then any code is taken)."""
-        lists: dict[str, Mapping[str, str]] = {
-            "ledgers": self.ledgers, "tax_codes": self.tax_codes, "items": self.items, "rulesets": self.rulesets,
-        }  # fmt: skip
-        return lists[spec.chart_list]
+        codes: Mapping[str, str] = getattr(self, spec.chart_list)  # each ChartList is a field of this class
+        return codes
 
 
 @dataclass(frozen=True)

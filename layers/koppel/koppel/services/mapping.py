@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from koppel import connectors
+from koppel.connectors.contract import CHART_LISTS
 from koppel.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def read_mapping(connection: Connection, target: str) -> dict[str, Any]:
         "target": target,
         "title": connector.title,
         "fields": [_field(spec, settings) for spec in form.fields],
-        **{part: _entries(getattr(chart, part)) for part in ("ledgers", "tax_codes", "items", "rulesets")},
+        **{part: _entries(getattr(chart, part)) for part in CHART_LISTS},
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from koppel.connectors.contract import Chart, MappingField
+from koppel.connectors.contract import CHART_LISTS, Chart, MappingField
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,7 +22,7 @@ def stored_chart(settings: Mapping[str, Any]) -> Chart:
     """The chart ``after_connect`` stored under ``chart``: list (``ChartList``) → {code: name}; empty lists where
     nothing was stored yet (then any code is taken)."""
     stored = settings.get("chart") or {}
-    lists = {part: dict(stored.get(part) or {}) for part in ("ledgers", "tax_codes", "items", "rulesets")}
+    lists = {part: dict(stored.get(part) or {}) for part in CHART_LISTS}
     return Chart(**{part: codes if len(codes) < CHART_LIMIT else {} for part, codes in lists.items()})
 
 

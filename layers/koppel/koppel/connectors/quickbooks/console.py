@@ -5,6 +5,7 @@ expense Accounts and TaxCodes ``after_connect`` read, and the page that opens a 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from koppel.connectors.contract import Chart, MappingField, MappingForm, MappingKeys
@@ -23,8 +24,7 @@ def chart(settings: Mapping[str, Any]) -> Chart:
     if stored.tax_codes:
         return stored
     codes = {*(settings.get("tax_code_rates") or {}), *(settings.get("purchase_tax_code_rates") or {})}
-    by_id = {str(code): str(code) for code in sorted(codes, key=lambda c: (len(c), c))}
-    return Chart(ledgers=stored.ledgers, tax_codes=by_id, items=stored.items)
+    return replace(stored, tax_codes={str(code): str(code) for code in sorted(codes, key=lambda c: (len(c), c))})
 
 
 def document_link(settings: Mapping[str, Any], external_id: str, direction: Literal["sale", "purchase"]) -> str:
